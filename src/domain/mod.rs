@@ -1,0 +1,8 @@
+//! Validated domain types: phone numbers, email addresses, PINs, org profiles.
+//! The domain does no I/O and reads no clock: time and randomness come in as
+//! arguments, so every rule here is testable without a database or a network.
+
+pub mod email;
+pub mod org;
+pub mod phone;
+pub mod pin;

@@ -1,0 +1,268 @@
+//! Organisation profiles and the validation of `pingate org import` files.
+//!
+//! The types live here; `org_import.rs` checks an import entry by entry and
+//! collects every mistake, so an administrator fixes a file in one round.
+//! Checks against what the database already holds are the caller's job.
+
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::domain::email::EmailAddress;
+use crate::domain::phone::E164;
+
+#[path = "org_import.rs"]
+mod import;
+
+pub use import::{parse_import, parse_org_json};
+
+const MAX_ORG_ID_LEN: usize = 64;
+
+/// A stable organisation id: 1 to 64 of `[a-z0-9-]`, no leading or trailing
+/// '-'. It appears in URLs, audit events and CLI arguments unescaped.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OrgId(String);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("an org id is 1 to 64 of a-z, 0-9 and '-', not starting or ending with '-'")]
+pub struct OrgIdError;
+
+impl OrgId {
+    pub fn parse(input: &str) -> Result<OrgId, OrgIdError> {
+        let ok = !input.is_empty()
+            && input.len() <= MAX_ORG_ID_LEN
+            && input
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !input.starts_with('-')
+            && !input.ends_with('-');
+        if ok {
+            Ok(OrgId(input.to_owned()))
+        } else {
+            Err(OrgIdError)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for OrgId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for OrgId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("OrgId").field(&self.0).finish()
+    }
+}
+
+impl FromStr for OrgId {
+    type Err = OrgIdError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        OrgId::parse(s)
+    }
+}
+
+impl AsRef<str> for OrgId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Serialize for OrgId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for OrgId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        OrgId::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A challenge channel. One string form each, shared by the database, the
+/// API and the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    Email,
+    Sms,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("unknown channel: expected \"email\" or \"sms\"")]
+pub struct UnknownChannel;
+
+impl Channel {
+    pub const ALL: [Channel; 2] = [Channel::Email, Channel::Sms];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Sms => "sms",
+        }
+    }
+}
+
+impl fmt::Display for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Channel {
+    type Err = UnknownChannel;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Channel::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or(UnknownChannel)
+    }
+}
+
+/// The organisation's contacts of record: where PINs and notices go. Never
+/// taken from a call, only from the profile.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Contacts {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<EmailAddress>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sms: Option<E164>,
+}
+
+/// A validated organisation profile. Serializes to the import shape, so an
+/// export can be imported again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrgProfile {
+    pub id: OrgId,
+    pub name: String,
+    /// What the caller keys into the IVR: digits only, 4 to 20 of them.
+    pub account_number: String,
+    pub registered_numbers: Vec<E164>,
+    /// Non-empty, no duplicates, each backed by its contact.
+    pub channels: Vec<Channel>,
+    pub contacts: Contacts,
+    /// BCP 47-style tag ("en", "pt-BR") for messages to this org.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+}
+
+impl OrgProfile {
+    /// The registered numbers, for the caller's check that none already
+    /// belongs to another org in the database.
+    pub fn numbers(&self) -> impl Iterator<Item = &E164> {
+        self.registered_numbers.iter()
+    }
+
+    pub fn accepts(&self, channel: Channel) -> bool {
+        self.channels.contains(&channel)
+    }
+}
+
+/// The format of an import file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportFormat {
+    Toml,
+    Json,
+}
+
+impl ImportFormat {
+    /// `.json` (any case) is JSON; everything else is read as TOML, the
+    /// documented format.
+    pub fn from_path(path: &Path) -> ImportFormat {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some(ext) if ext.eq_ignore_ascii_case("json") => ImportFormat::Json,
+            _ => ImportFormat::Toml,
+        }
+    }
+}
+
+/// One mistake in an import file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportError {
+    /// The org's id as written (escaped), `#N` (1-based position) when it
+    /// has none, or empty for a file-level error.
+    pub org: String,
+    /// Dotted path of the field: `registered_numbers[1]`, `contacts.email`,
+    /// or `file` for syntax and shape errors.
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for ImportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.org.is_empty() {
+            write!(f, "{}: {}", self.field, self.message)
+        } else {
+            write!(f, "org {}: {}: {}", self.org, self.field, self.message)
+        }
+    }
+}
+
+/// Every mistake found in an import, in file order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportErrors {
+    pub errors: Vec<ImportError>,
+}
+
+impl ImportErrors {
+    pub fn len(&self) -> usize {
+        self.errors.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, ImportError> {
+        self.errors.iter()
+    }
+
+    fn file(message: impl Into<String>) -> ImportErrors {
+        ImportErrors {
+            errors: vec![ImportError {
+                org: String::new(),
+                field: "file".to_owned(),
+                message: message.into(),
+            }],
+        }
+    }
+}
+
+impl fmt::Display for ImportErrors {
+    /// One error per line, no trailing newline.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, error) in self.errors.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ImportErrors {}
+
+impl<'a> IntoIterator for &'a ImportErrors {
+    type Item = &'a ImportError;
+    type IntoIter = std::slice::Iter<'a, ImportError>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.errors.iter()
+    }
+}
+
+#[cfg(test)]
+#[path = "org_tests.rs"]
+mod tests;

@@ -1,0 +1,199 @@
+use super::*;
+use proptest::prelude::*;
+
+fn e164(s: &str) -> E164 {
+    E164::parse(s).expect("test number is valid")
+}
+
+#[test]
+fn parses_valid_numbers_into_canonical_form() {
+    assert_eq!(e164("+14155550100").as_str(), "+14155550100");
+    assert_eq!(e164("  +1 (415) 555-0100 ").as_str(), "+14155550100");
+    assert_eq!(e164("+86 138 0013 8000").as_str(), "+8613800138000");
+    assert_eq!(e164("+49.1511.2345678").as_str(), "+4915112345678");
+}
+
+#[test]
+fn keeps_national_leading_zeros() {
+    // Italian fixed lines keep their leading 0 inside E.164.
+    assert_eq!(e164("+39 06 1234 5678").as_str(), "+390612345678");
+}
+
+#[test]
+fn refuses_invalid_numbers() {
+    let cases = [
+        ("", PhoneError::Empty),
+        ("   ", PhoneError::Empty),
+        ("14155550100", PhoneError::MissingPlus),
+        ("tel:+14155550100", PhoneError::MissingPlus),
+        ("+1-800-FLOWERS", PhoneError::InvalidCharacter),
+        ("+14155550100;ext=12", PhoneError::InvalidCharacter),
+        ("+1415555010x", PhoneError::InvalidCharacter),
+        ("+\u{0661}\u{0662}\u{0663}", PhoneError::InvalidCharacter),
+        ("+1234567890123456", PhoneError::TooLong),
+        ("+1415", PhoneError::Invalid),
+        ("+", PhoneError::Unparseable),
+        ("+0123456789", PhoneError::Unparseable),
+        ("+266696687", PhoneError::WithheldSentinel),
+    ];
+    for (input, expected) in cases {
+        assert_eq!(E164::parse(input), Err(expected), "input {input:?}");
+    }
+    let long = format!("+1{}", " (2)".repeat(10));
+    assert_eq!(E164::parse(&long), Err(PhoneError::TooLong));
+}
+
+#[test]
+fn reports_country_code_and_region() {
+    let us = e164("+14155550100");
+    assert_eq!(us.country_code(), 1);
+    assert_eq!(us.region().as_deref(), Some("US"));
+    let cn = e164("+8613800138000");
+    assert_eq!(cn.country_code(), 86);
+    assert_eq!(cn.region().as_deref(), Some("CN"));
+    let it = e164("+390612345678");
+    assert_eq!(it.country_code(), 39);
+    assert_eq!(it.region().as_deref(), Some("IT"));
+}
+
+#[test]
+fn mask_hides_all_but_the_last_four_digits_in_international_grouping() {
+    assert_eq!(e164("+8613800138000").mask(), "+86 *** **** 8000");
+    assert_eq!(e164("+14155550100").mask(), "+1 ***-***-0100");
+    assert_eq!(e164("+4915112345678").mask(), "+49 **** ***5678");
+}
+
+#[test]
+fn mask_of_a_short_number_reveals_at_most_half() {
+    // Niue numbers have four national digits.
+    assert_eq!(e164("+6834002").mask(), "+683 **02");
+}
+
+#[test]
+fn last_digits_are_a_suffix_of_the_number() {
+    let n = e164("+8613800138000");
+    assert_eq!(n.last_digits(4), "8000");
+    assert_eq!(n.last_digits(0), "");
+    assert_eq!(n.last_digits(99), "8613800138000");
+}
+
+#[test]
+fn display_debug_and_serde() {
+    let n = e164("+14155550100");
+    assert_eq!(n.to_string(), "+14155550100");
+    assert_eq!(format!("{n:?}"), r#"E164("+14155550100")"#);
+    let json = serde_json::to_string(&n).expect("serialize");
+    assert_eq!(json, r#""+14155550100""#);
+    let back: E164 = serde_json::from_str(&json).expect("deserialize");
+    assert_eq!(back, n);
+    assert!(serde_json::from_str::<E164>(r#""+1415""#).is_err());
+    assert!(serde_json::from_str::<E164>("14155550100").is_err());
+}
+
+#[test]
+fn each_keypad_sentinel_is_withheld() {
+    for s in WITHHELD_SENTINELS {
+        assert_eq!(classify(s), CallerId::Withheld, "{s}");
+        assert_eq!(classify(&format!(" {s}\n")), CallerId::Withheld, "{s}");
+    }
+    assert_eq!(classify("+266 696 687"), CallerId::Withheld);
+}
+
+#[test]
+fn withheld_words_in_any_case_and_padding() {
+    for s in [
+        "anonymous",
+        "Anonymous",
+        "ANONYMOUS",
+        " unknown ",
+        "Unknown",
+        "RESTRICTED",
+        "restricted",
+        "Private",
+        "\tprivate\n",
+        "",
+        "   ",
+    ] {
+        assert_eq!(classify(s), CallerId::Withheld, "{s:?}");
+    }
+}
+
+#[test]
+fn client_identities() {
+    assert_eq!(classify("client:alice"), CallerId::Client("alice".into()));
+    assert_eq!(classify(" Client:Bob "), CallerId::Client("Bob".into()));
+    assert_eq!(classify("client:"), CallerId::Other("client:".into()));
+}
+
+#[test]
+fn sip_uris() {
+    assert_eq!(
+        classify("sip:alice@example.com"),
+        CallerId::Sip("sip:alice@example.com".into())
+    );
+    assert_eq!(
+        classify("SIPS:bob@example.com:5061"),
+        CallerId::Sip("SIPS:bob@example.com:5061".into())
+    );
+    // A SIP URI whose user part is a number is still SIP, never E.164.
+    assert_eq!(classify("sip:+14155550100@x").kind(), "sip");
+}
+
+#[test]
+fn numbers_and_other_values() {
+    assert_eq!(
+        classify(" +14155550100 "),
+        CallerId::E164(e164("+14155550100"))
+    );
+    assert_eq!(classify("+1415"), CallerId::Other("+1415".into()));
+    assert_eq!(
+        classify("14155550100"),
+        CallerId::Other("14155550100".into())
+    );
+    assert_eq!(classify("266696687").kind(), "other");
+    assert_eq!(classify("anonymous2").kind(), "other");
+    assert_eq!(classify("é:x").kind(), "other");
+}
+
+#[test]
+fn kinds_and_as_e164() {
+    assert_eq!(classify("+14155550100").kind(), "e164");
+    assert_eq!(classify("anonymous").kind(), "withheld");
+    assert_eq!(classify("client:a").kind(), "client");
+    assert_eq!(classify("sip:a@b").kind(), "sip");
+    assert_eq!(classify("nope").kind(), "other");
+    assert!(classify("+14155550100").as_e164().is_some());
+    assert!(classify("client:a").as_e164().is_none());
+}
+
+proptest! {
+    #[test]
+    fn classify_never_panics(s in any::<String>()) {
+        let _ = classify(&s);
+    }
+
+    #[test]
+    fn classify_never_panics_on_number_like_input(s in "[+]?[0-9 ()+.-]{0,24}") {
+        let _ = classify(&s);
+    }
+
+    #[test]
+    fn any_e164_round_trips_through_parse(s in prop_oneof![
+        "\\+1(415|212|646|312) ?[2-9][0-9]{2}-?[0-9]{4}",
+        "\\+86 ?13[0-9]{9}",
+        "\\+49 ?15[1-9][0-9]{7,8}",
+        "\\+44 ?7[0-9]{9}",
+        "\\+39 ?0[0-9]{5,10}",
+        "\\+[1-9][0-9]{5,14}",
+    ]) {
+        if let Ok(n) = E164::parse(&s) {
+            let again = E164::parse(n.as_str());
+            prop_assert_eq!(again.as_ref(), Ok(&n));
+            prop_assert_eq!(classify(n.as_str()), CallerId::E164(n.clone()));
+            let mask = n.mask();
+            prop_assert!(mask.ends_with(n.last_digits(2)));
+            let prefix = format!("+{}", n.country_code());
+            prop_assert!(mask.starts_with(&prefix));
+        }
+    }
+}
