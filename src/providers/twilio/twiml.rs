@@ -1,0 +1,186 @@
+//! TwiML replies: a small builder for the few verbs pingate answers calls
+//! with. Every piece of text and every attribute is escaped, so a caller
+//! name or an org name can never inject markup into the call flow.
+
+use std::fmt::Write as _;
+
+/// The media type to answer TwiML with.
+pub const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
+
+const XML_DECLARATION: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
+
+/// Text spoken with `<Say>`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Say<'a> {
+    pub text: &'a str,
+    /// e.g. `Polly.Joanna`; Twilio's default voice when `None`.
+    pub voice: Option<&'a str>,
+    /// e.g. `en-GB`; Twilio's default language when `None`.
+    pub language: Option<&'a str>,
+}
+
+/// A `<Gather>` collecting keypad digits, posted to `action_url`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gather<'a> {
+    pub action_url: &'a str,
+    /// Stop after this many digits; otherwise `finish_on_key` or the timeout.
+    pub num_digits: Option<u8>,
+    /// Seconds of silence before Twilio gives up waiting.
+    pub timeout_secs: u32,
+    /// Key that ends input (Twilio's default is `#`).
+    pub finish_on_key: Option<&'a str>,
+    /// Spoken while waiting; keys pressed during it are collected too.
+    pub prompt: Option<Say<'a>>,
+}
+
+impl<'a> Gather<'a> {
+    /// A gather with Twilio's defaults: 5 s timeout, `#` ends input, no prompt.
+    pub fn new(action_url: &'a str) -> Self {
+        Self {
+            action_url,
+            num_digits: None,
+            timeout_secs: 5,
+            finish_on_key: None,
+            prompt: None,
+        }
+    }
+}
+
+/// A TwiML `<Response>` built verb by verb.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Response {
+    /// The verbs, already rendered and escaped.
+    verbs: String,
+}
+
+impl Response {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn say(mut self, text: &str, voice: Option<&str>, language: Option<&str>) -> Self {
+        write_say(
+            &mut self.verbs,
+            &Say {
+                text,
+                voice,
+                language,
+            },
+        );
+        self
+    }
+
+    pub fn gather(mut self, gather: Gather<'_>) -> Self {
+        let out = &mut self.verbs;
+        out.push_str("<Gather");
+        push_attr(out, "action", gather.action_url);
+        push_attr(out, "method", "POST");
+        if let Some(n) = gather.num_digits {
+            // Writing to a String cannot fail.
+            let _ = write!(out, r#" numDigits="{n}""#);
+        }
+        let _ = write!(out, r#" timeout="{}""#, gather.timeout_secs);
+        if let Some(key) = gather.finish_on_key {
+            push_attr(out, "finishOnKey", key);
+        }
+        match &gather.prompt {
+            Some(prompt) => {
+                out.push('>');
+                write_say(out, prompt);
+                out.push_str("</Gather>");
+            }
+            None => out.push_str("/>"),
+        }
+        self
+    }
+
+    /// Puts the caller in the agents' queue.
+    pub fn enqueue(mut self, queue_name: &str) -> Self {
+        push_element(&mut self.verbs, "Enqueue", queue_name);
+        self
+    }
+
+    /// Connects the caller to a number (or SIP URI) directly.
+    pub fn dial(mut self, number: &str) -> Self {
+        push_element(&mut self.verbs, "Dial", number);
+        self
+    }
+
+    pub fn hangup(mut self) -> Self {
+        self.verbs.push_str("<Hangup/>");
+        self
+    }
+
+    /// Continues the call with the TwiML at `url` (fetched with POST, so the
+    /// request is signed with its parameters like every other webhook).
+    pub fn redirect(mut self, url: &str) -> Self {
+        self.verbs.push_str(r#"<Redirect method="POST">"#);
+        push_escaped(&mut self.verbs, url, false);
+        self.verbs.push_str("</Redirect>");
+        self
+    }
+
+    /// The complete document, XML declaration first.
+    pub fn render(&self) -> String {
+        if self.verbs.is_empty() {
+            return format!("{XML_DECLARATION}<Response/>");
+        }
+        format!("{XML_DECLARATION}<Response>{}</Response>", self.verbs)
+    }
+}
+
+fn write_say(out: &mut String, say: &Say<'_>) {
+    out.push_str("<Say");
+    if let Some(voice) = say.voice {
+        push_attr(out, "voice", voice);
+    }
+    if let Some(language) = say.language {
+        push_attr(out, "language", language);
+    }
+    out.push('>');
+    push_escaped(out, say.text, false);
+    out.push_str("</Say>");
+}
+
+fn push_element(out: &mut String, name: &str, text: &str) {
+    let _ = write!(out, "<{name}>");
+    push_escaped(out, text, false);
+    let _ = write!(out, "</{name}>");
+}
+
+fn push_attr(out: &mut String, name: &str, value: &str) {
+    let _ = write!(out, r#" {name}=""#);
+    push_escaped(out, value, true);
+    out.push('"');
+}
+
+/// Escapes the five XML specials. Characters XML 1.0 cannot carry at all
+/// (most C0 controls, U+FFFE, U+FFFF) become U+FFFD so the document stays
+/// well-formed. Carriage returns (and, in attributes, tabs and newlines)
+/// are written as references because parsers would otherwise normalise them.
+fn push_escaped(out: &mut String, text: &str, in_attribute: bool) {
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\r' => out.push_str("&#13;"),
+            '\t' if in_attribute => out.push_str("&#9;"),
+            '\n' if in_attribute => out.push_str("&#10;"),
+            '\t' | '\n' => out.push(c),
+            c if is_xml_char(c) => out.push(c),
+            _ => out.push(char::REPLACEMENT_CHARACTER),
+        }
+    }
+}
+
+/// XML 1.0 `Char`, minus the whitespace handled by the caller.
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..=char::MAX)
+}
+
+#[cfg(test)]
+#[path = "twiml_tests.rs"]
+mod tests;
