@@ -1,0 +1,16 @@
+//! Stand-ins for the outside world that the integration tests run pingate
+//! against: real servers on loopback, never stub transports, so the tests
+//! exercise the same wire paths as production.
+//!
+//! Each integration test binary uses only some of these helpers, hence the
+//! module-wide `dead_code` allowance.
+#![allow(dead_code)]
+
+pub mod messages_api;
+pub mod smtp;
+pub mod twilio_signer;
+
+// `app.rs` (spawning pingate itself on port 0) joins these modules.
+
+#[cfg(test)]
+mod selftest;
