@@ -1,0 +1,126 @@
+//! The application's shared state, built once from settings: store, keys,
+//! hasher, delivery, clock. Handlers and workers receive it as `Arc<AppState>`.
+
+use std::sync::Arc;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+use secrecy::ExposeSecret;
+use tokio::sync::{Notify, Semaphore};
+
+use crate::audit::pseudonym::Pseudonymiser;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::delivery::{Sealer, Senders, email::EmailSender, sms::SmsSender};
+use crate::domain::pin::{Pin, PinHasher};
+use crate::keys::Keys;
+use crate::store::Store;
+
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub keys: Keys,
+    pub hasher: Arc<PinHasher>,
+    /// Bounds argon2 work so PIN checks never starve webhooks of threads.
+    pub hash_permits: Arc<Semaphore>,
+    pub sealer: Sealer,
+    pub pseudonyms: Pseudonymiser,
+    pub senders: Arc<Senders>,
+    pub outbox_wake: Arc<Notify>,
+    pub metrics: Option<PrometheusHandle>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Keys(#[from] crate::keys::KeyError),
+    #[error("{0}")]
+    Setup(String),
+}
+
+impl AppState {
+    pub async fn build(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+        metrics: Option<PrometheusHandle>,
+    ) -> Result<Arc<AppState>, BuildError> {
+        let store = Store::connect(
+            settings.database.url.expose(),
+            settings.database.max_connections,
+        )
+        .await?;
+        store.migrate().await?;
+        Self::with_store(settings, store, clock, metrics)
+    }
+
+    pub fn with_store(
+        settings: Settings,
+        store: Store,
+        clock: Arc<dyn Clock>,
+        metrics: Option<PrometheusHandle>,
+    ) -> Result<Arc<AppState>, BuildError> {
+        let keys = Keys::load_or_create(&settings)?;
+        let hasher = PinHasher::with_params(
+            keys.pepper(),
+            settings.pin.argon2_memory_kib,
+            settings.pin.argon2_iterations,
+            1,
+        )
+        .map_err(|e| BuildError::Setup(format!("PIN hasher: {e}")))?;
+        let sealer = Sealer::new(&keys.derive("pingate/outbox-seal/v1"));
+        let pseudonyms = Pseudonymiser::new(*keys.derive("pingate/audit-pseudonym/v1").expose_secret());
+        let senders = Senders {
+            email: EmailSender::from_settings(&settings.email).map_err(BuildError::Setup)?,
+            sms: SmsSender::from_settings(&settings).map_err(BuildError::Setup)?,
+        };
+        Ok(Arc::new(AppState {
+            hash_permits: Arc::new(Semaphore::new(settings.pin.hash_concurrency)),
+            settings: Arc::new(settings),
+            store,
+            clock,
+            keys,
+            hasher: Arc::new(hasher),
+            sealer,
+            pseudonyms,
+            senders: Arc::new(senders),
+            outbox_wake: Arc::new(Notify::new()),
+            metrics,
+        }))
+    }
+
+    /// Runs argon2 work on the blocking pool, at most `hash_concurrency` at
+    /// once, carrying the caller's tracing span.
+    pub async fn hash_work<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&PinHasher) -> T + Send + 'static,
+    ) -> Result<T, String> {
+        let _permit = self
+            .hash_permits
+            .acquire()
+            .await
+            .map_err(|_| "hash pool closed".to_string())?;
+        let hasher = Arc::clone(&self.hasher);
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || span.in_scope(|| f(&hasher)))
+            .await
+            .map_err(|e| format!("hash task failed: {e}"))
+    }
+
+    /// Verifies a PIN against a hash (or the dummy hash, for unknown ids).
+    pub async fn verify_pin(&self, pin: Pin, phc: Option<String>) -> Result<bool, String> {
+        self.hash_work(move |h| match phc {
+            Some(phc) => h.verify(&pin, &phc),
+            None => {
+                let _ = h.verify(&pin, h.dummy_hash());
+                false
+            }
+        })
+        .await
+    }
+
+    pub fn wake_outbox(&self) {
+        self.outbox_wake.notify_one();
+    }
+}

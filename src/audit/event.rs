@@ -1,0 +1,377 @@
+//! Audit events: the catalogue of kinds, and the canonical encoding that the
+//! hash chain and the Merkle tree cover.
+//!
+//! Canonical encoding (documented in the README, stable across versions):
+//! a JSON object with exactly the keys `actor, at, call_id, challenge_id,
+//! detail, grant_id, kind, org_id, outcome, prev_hash, seq` in that (byte)
+//! order, no whitespace, `at` as fixed-width RFC 3339 with milliseconds,
+//! absent ids as `null`, `prev_hash` as lowercase hex, `detail` an object
+//! whose keys are sorted at every depth, strings escaped as serde_json does.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::clock::{Millis, rfc3339};
+
+pub type Hash = [u8; 32];
+
+/// The `prev_hash` of the first event.
+pub const GENESIS: Hash = [0u8; 32];
+
+macro_rules! event_kinds {
+    ($($variant:ident => $s:literal),+ $(,)?) => {
+        /// Every kind of event, with its one stable string form.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum EventKind { $($variant),+ }
+        impl EventKind {
+            pub const ALL: &'static [EventKind] = &[$(EventKind::$variant),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $(EventKind::$variant => $s),+ }
+            }
+            pub fn parse(s: &str) -> Option<EventKind> {
+                match s { $($s => Some(EventKind::$variant),)+ _ => None }
+            }
+        }
+    };
+}
+
+event_kinds! {
+    WebhookSignatureInvalid => "authn_webhook_signature_fail",
+    CallReceived => "call_received",
+    CallOrgIdentified => "call_org_identified",
+    CallOrgNotFound => "call_org_not_found",
+    CallEnded => "call_ended",
+    ChallengeCreated => "challenge_created",
+    ChallengeResent => "challenge_resent",
+    ChallengeSuperseded => "challenge_superseded",
+    ChallengeCancelled => "challenge_cancelled",
+    ChallengeExpired => "challenge_expired",
+    PinCheckFailed => "authn_pin_fail",
+    PinCheckLocked => "authn_pin_lock",
+    PinCheckApproved => "authn_pin_success",
+    GrantIssued => "grant_issued",
+    GrantRevoked => "grant_revoked",
+    MessageQueued => "message_queued",
+    MessageSent => "message_sent",
+    MessageRetry => "message_retry",
+    MessageFailed => "message_failed",
+    OrgCreated => "org_created",
+    OrgUpdated => "org_updated",
+    OrgDeleted => "org_deleted",
+    PrincipalCreated => "principal_created",
+    AuthnTokenFail => "authn_token_fail",
+    AuthzFail => "authz_fail",
+}
+
+impl Serialize for EventKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    Failure,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+        }
+    }
+}
+
+/// An event about to be appended; `seq`, `at` and the hashes are assigned
+/// by the single writer.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub kind: EventKind,
+    pub actor: String,
+    pub org_id: Option<String>,
+    pub call_id: Option<String>,
+    pub challenge_id: Option<String>,
+    pub grant_id: Option<String>,
+    pub outcome: Outcome,
+    pub detail: Map<String, Value>,
+}
+
+impl NewEvent {
+    pub fn new(kind: EventKind, actor: impl Into<String>, outcome: Outcome) -> Self {
+        Self {
+            kind,
+            actor: actor.into(),
+            org_id: None,
+            call_id: None,
+            challenge_id: None,
+            grant_id: None,
+            outcome,
+            detail: Map::new(),
+        }
+    }
+    pub fn org(mut self, id: impl Into<String>) -> Self {
+        self.org_id = Some(id.into());
+        self
+    }
+    pub fn org_opt(mut self, id: Option<impl Into<String>>) -> Self {
+        self.org_id = id.map(Into::into);
+        self
+    }
+    pub fn call(mut self, id: impl Into<String>) -> Self {
+        self.call_id = Some(id.into());
+        self
+    }
+    pub fn challenge(mut self, id: impl Into<String>) -> Self {
+        self.challenge_id = Some(id.into());
+        self
+    }
+    pub fn grant(mut self, id: impl Into<String>) -> Self {
+        self.grant_id = Some(id.into());
+        self
+    }
+    pub fn detail(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.detail.insert(key.to_string(), value.into());
+        self
+    }
+}
+
+/// A stored event, as the API shows it and the verifier reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub seq: i64,
+    pub at: Millis,
+    pub kind: String,
+    pub actor: String,
+    pub org_id: Option<String>,
+    pub call_id: Option<String>,
+    pub challenge_id: Option<String>,
+    pub grant_id: Option<String>,
+    pub outcome: String,
+    pub detail: Value,
+    pub prev_hash: Hash,
+    pub hash: Hash,
+}
+
+impl Event {
+    pub fn from_new(seq: i64, at: Millis, prev_hash: Hash, e: NewEvent) -> Event {
+        let mut ev = Event {
+            seq,
+            at,
+            kind: e.kind.as_str().to_string(),
+            actor: e.actor,
+            org_id: e.org_id,
+            call_id: e.call_id,
+            challenge_id: e.challenge_id,
+            grant_id: e.grant_id,
+            outcome: e.outcome.as_str().to_string(),
+            detail: Value::Object(e.detail),
+            prev_hash,
+            hash: [0; 32],
+        };
+        ev.hash = ev.compute_hash();
+        ev
+    }
+
+    /// The bytes the chain hash and the Merkle leaf cover.
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        let mut out = String::with_capacity(256);
+        out.push('{');
+        push_field(&mut out, "actor", &Value::String(self.actor.clone()), true);
+        push_field(&mut out, "at", &Value::String(rfc3339(self.at)), false);
+        push_field(&mut out, "call_id", &opt(&self.call_id), false);
+        push_field(&mut out, "challenge_id", &opt(&self.challenge_id), false);
+        push_field(&mut out, "detail", &self.detail, false);
+        push_field(&mut out, "grant_id", &opt(&self.grant_id), false);
+        push_field(&mut out, "kind", &Value::String(self.kind.clone()), false);
+        push_field(&mut out, "org_id", &opt(&self.org_id), false);
+        push_field(&mut out, "outcome", &Value::String(self.outcome.clone()), false);
+        push_field(&mut out, "prev_hash", &Value::String(hex::encode(self.prev_hash)), false);
+        push_field(&mut out, "seq", &Value::from(self.seq), false);
+        out.push('}');
+        out.into_bytes()
+    }
+
+    /// Chain hash: SHA-256 of the canonical bytes (which include `prev_hash`).
+    pub fn compute_hash(&self) -> Hash {
+        Sha256::digest(self.canonical_bytes()).into()
+    }
+
+    /// The JSON shape of the API and of JSONL exports.
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "seq": self.seq,
+            "at": rfc3339(self.at),
+            "kind": self.kind,
+            "actor": self.actor,
+            "org_id": self.org_id,
+            "call_id": self.call_id,
+            "challenge_id": self.challenge_id,
+            "grant_id": self.grant_id,
+            "outcome": self.outcome,
+            "detail": self.detail,
+            "prev_hash": hex::encode(self.prev_hash),
+            "hash": hex::encode(self.hash),
+        })
+    }
+
+    /// Reads an event back from its JSON shape (offline verification of an
+    /// export). Hashes are taken as written; the verifier recomputes them.
+    pub fn from_json(v: &Value) -> Result<Event, String> {
+        let s = |k: &str| -> Result<String, String> {
+            v.get(k)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| format!("field {k} missing or not a string"))
+        };
+        let o = |k: &str| -> Result<Option<String>, String> {
+            match v.get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(_) => Err(format!("field {k} is not a string")),
+            }
+        };
+        let h = |k: &str| -> Result<Hash, String> {
+            let text = s(k)?;
+            let bytes = hex::decode(&text).map_err(|_| format!("field {k} is not hex"))?;
+            bytes.try_into().map_err(|_| format!("field {k} is not 32 bytes"))
+        };
+        let at_text = s("at")?;
+        Ok(Event {
+            seq: v
+                .get("seq")
+                .and_then(Value::as_i64)
+                .ok_or("field seq missing or not an integer")?,
+            at: crate::clock::parse_rfc3339(&at_text).ok_or("field at is not RFC 3339")?,
+            kind: s("kind")?,
+            actor: s("actor")?,
+            org_id: o("org_id")?,
+            call_id: o("call_id")?,
+            challenge_id: o("challenge_id")?,
+            grant_id: o("grant_id")?,
+            outcome: s("outcome")?,
+            detail: v.get("detail").cloned().unwrap_or(Value::Object(Map::new())),
+            prev_hash: h("prev_hash")?,
+            hash: h("hash")?,
+        })
+    }
+}
+
+fn opt(v: &Option<String>) -> Value {
+    v.as_ref().map_or(Value::Null, |s| Value::String(s.clone()))
+}
+
+fn push_field(out: &mut String, key: &str, value: &Value, first: bool) {
+    if !first {
+        out.push(',');
+    }
+    push_canonical(out, &Value::String(key.to_string()));
+    out.push(':');
+    push_canonical(out, value);
+}
+
+/// JSON with object keys sorted bytewise at every depth, no whitespace.
+pub fn push_canonical(out: &mut String, v: &Value) {
+    match v {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                push_canonical(out, &Value::String((*k).clone()));
+                out.push(':');
+                push_canonical(out, &map[*k]);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                push_canonical(out, item);
+            }
+            out.push(']');
+        }
+        // Scalars have one serde_json form each.
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Event {
+        let e = NewEvent::new(EventKind::ChallengeCreated, "agent:alice", Outcome::Success)
+            .org("contoso")
+            .call("call_1")
+            .detail("z", 1)
+            .detail("a", serde_json::json!({"y": true, "b": "x"}));
+        Event::from_new(7, 1_700_000_000_123, GENESIS, e)
+    }
+
+    #[test]
+    fn canonical_encoding_is_fixed() {
+        let got = String::from_utf8(sample().canonical_bytes()).unwrap();
+        assert_eq!(
+            got,
+            concat!(
+                r#"{"actor":"agent:alice","at":"2023-11-14T22:13:20.123Z","call_id":"call_1","#,
+                r#""challenge_id":null,"detail":{"a":{"b":"x","y":true},"z":1},"grant_id":null,"#,
+                r#""kind":"challenge_created","org_id":"contoso","outcome":"success","#,
+                r#""prev_hash":"0000000000000000000000000000000000000000000000000000000000000000","seq":7}"#
+            )
+        );
+    }
+
+    #[test]
+    fn json_round_trip_keeps_the_hash() {
+        let e = sample();
+        let back = Event::from_json(&e.to_json()).unwrap();
+        assert_eq!(back, e);
+        assert_eq!(back.compute_hash(), e.hash);
+    }
+
+    #[test]
+    fn any_field_change_changes_the_hash() {
+        let e = sample();
+        let mut edits: Vec<Event> = Vec::new();
+        let mut x = e.clone();
+        x.seq += 1;
+        edits.push(x);
+        let mut x = e.clone();
+        x.at += 1;
+        edits.push(x);
+        let mut x = e.clone();
+        x.actor.push('!');
+        edits.push(x);
+        let mut x = e.clone();
+        x.org_id = None;
+        edits.push(x);
+        let mut x = e.clone();
+        x.detail = serde_json::json!({});
+        edits.push(x);
+        let mut x = e.clone();
+        x.prev_hash[0] ^= 1;
+        edits.push(x);
+        for edited in edits {
+            assert_ne!(edited.compute_hash(), e.hash, "{edited:?}");
+        }
+    }
+
+    #[test]
+    fn kinds_have_unique_round_tripping_names() {
+        let mut seen = std::collections::HashSet::new();
+        for k in EventKind::ALL {
+            assert!(seen.insert(k.as_str()));
+            assert_eq!(EventKind::parse(k.as_str()), Some(*k));
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! Time as a dependency: the domain takes `now` as an argument, the
+//! adapters read it from a [`Clock`] so tests can move time forward.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// Unix time in milliseconds.
+pub type Millis = i64;
+
+pub trait Clock: Send + Sync + 'static {
+    fn now_ms(&self) -> Millis;
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> Millis {
+        (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as Millis
+    }
+}
+
+/// System time plus an offset that tests advance (expiry without sleeping).
+#[derive(Debug, Default, Clone)]
+pub struct OffsetClock {
+    offset_ms: Arc<AtomicI64>,
+}
+
+impl OffsetClock {
+    pub fn advance(&self, by: std::time::Duration) {
+        self.offset_ms
+            .fetch_add(by.as_millis() as i64, Ordering::SeqCst);
+    }
+}
+
+impl Clock for OffsetClock {
+    fn now_ms(&self) -> Millis {
+        SystemClock.now_ms() + self.offset_ms.load(Ordering::SeqCst)
+    }
+}
+
+/// RFC 3339 UTC with millisecond precision: `2026-11-25T05:43:07.123Z`.
+/// One fixed form, because audit hashes cover it.
+pub fn rfc3339(ms: Millis) -> String {
+    let secs = ms.div_euclid(1000);
+    let milli = ms.rem_euclid(1000);
+    match OffsetDateTime::from_unix_timestamp(secs) {
+        Ok(t) => format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            milli
+        ),
+        Err(_) => "invalid-time".to_string(),
+    }
+}
+
+/// Parses any RFC 3339 time to Unix milliseconds.
+pub fn parse_rfc3339(s: &str) -> Option<Millis> {
+    let t = OffsetDateTime::parse(s, &Rfc3339).ok()?;
+    Some((t.unix_timestamp_nanos() / 1_000_000) as Millis)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_is_fixed_width_utc_and_round_trips() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(1_795_066_987_123), "2026-11-19T05:43:07.123Z");
+        for ms in [0, 1, 999, 1_000, 1_795_066_987_123, 4_102_444_800_000] {
+            assert_eq!(parse_rfc3339(&rfc3339(ms)), Some(ms));
+        }
+        assert_eq!(parse_rfc3339("2026-11-25T06:43:07+01:00"), parse_rfc3339("2026-11-25T05:43:07Z"));
+        assert_eq!(parse_rfc3339("yesterday"), None);
+    }
+
+    #[test]
+    fn offset_clock_moves_forward() {
+        let c = OffsetClock::default();
+        let before = c.now_ms();
+        c.advance(std::time::Duration::from_secs(3600));
+        assert!(c.now_ms() - before >= 3_600_000);
+    }
+}

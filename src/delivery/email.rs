@@ -1,0 +1,82 @@
+//! Email through lettre: SMTP (plain, STARTTLS or TLS as the URL says) or
+//! the file transport for development.
+
+use lettre::message::header::ContentType;
+use lettre::message::Mailbox;
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use super::SendError;
+use crate::config::{EmailSettings, EmailTransport};
+
+pub enum EmailSender {
+    Smtp {
+        transport: AsyncSmtpTransport<Tokio1Executor>,
+        from: Mailbox,
+    },
+    File {
+        transport: AsyncFileTransport<Tokio1Executor>,
+        from: Mailbox,
+    },
+}
+
+impl EmailSender {
+    pub fn from_settings(s: &EmailSettings) -> Result<EmailSender, String> {
+        let from: Mailbox = s
+            .from
+            .as_deref()
+            .unwrap_or("pingate <pingate@localhost>")
+            .parse()
+            .map_err(|e| format!("email.from is not an address: {e}"))?;
+        match s.transport {
+            EmailTransport::Smtp => {
+                let url = s
+                    .smtp_url
+                    .as_ref()
+                    .ok_or("email.smtp_url is required for the smtp transport")?;
+                // The URL may carry credentials: never echo it.
+                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
+                    .map_err(|_| "email.smtp_url is not a valid SMTP URL".to_string())?
+                    .timeout(Some(s.timeout.0))
+                    .build();
+                Ok(EmailSender::Smtp { transport, from })
+            }
+            EmailTransport::File => {
+                std::fs::create_dir_all(&s.file_dir).map_err(|e| {
+                    format!("cannot create email.file_dir {}: {e}", s.file_dir.display())
+                })?;
+                Ok(EmailSender::File {
+                    transport: AsyncFileTransport::new(&s.file_dir),
+                    from,
+                })
+            }
+        }
+    }
+
+    pub async fn send(&self, to: &str, subject: &str, body: &str) -> Result<Option<String>, SendError> {
+        let from = match self {
+            EmailSender::Smtp { from, .. } | EmailSender::File { from, .. } => from.clone(),
+        };
+        let to: Mailbox = to
+            .parse()
+            .map_err(|_| SendError::Permanent("recipient is not an email address".into()))?;
+        let msg = Message::builder()
+            .from(from)
+            .to(to)
+            .subject(subject)
+            .header(ContentType::TEXT_PLAIN)
+            .body(body.to_string())
+            .map_err(|e| SendError::Permanent(format!("cannot build message: {e}")))?;
+        match self {
+            EmailSender::Smtp { transport, .. } => match transport.send(msg).await {
+                Ok(resp) => Ok(resp.message().next().map(str::to_string)),
+                Err(e) if e.is_permanent() => Err(SendError::Permanent(format!("SMTP refused: {e}"))),
+                Err(e) => Err(SendError::Transient(format!("SMTP: {e}"))),
+            },
+            EmailSender::File { transport, .. } => transport
+                .send(msg)
+                .await
+                .map(Some)
+                .map_err(|e| SendError::Transient(format!("file transport: {e}"))),
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! Delivery of PINs and notices. Messages are queued in the database in the
+//! same transaction as the change that causes them ([`enqueue`]), then
+//! sent by the outbox worker ([`worker`]), retried with backoff and full
+//! jitter on transient errors, and finished as sent, failed or dead.
+
+pub mod email;
+pub mod seal;
+pub mod sms;
+pub mod templates;
+pub mod worker;
+
+use crate::audit::event::{EventKind, NewEvent, Outcome};
+use crate::clock::Millis;
+use crate::domain::org::Channel;
+use crate::ids;
+use crate::store::messages::{self, MessageRow};
+use crate::store::{StoreError, WriteTx};
+
+pub use seal::Sealer;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    #[error("transient: {0}")]
+    Transient(String),
+    #[error("permanent: {0}")]
+    Permanent(String),
+}
+
+pub struct Senders {
+    pub email: email::EmailSender,
+    pub sms: sms::SmsSender,
+}
+
+/// What to queue: everything but the sealed body is stored in clear.
+pub struct Outgoing<'a> {
+    pub kind: &'static str,
+    pub channel: Channel,
+    pub org_id: &'a str,
+    pub call_id: Option<&'a str>,
+    pub challenge_id: Option<&'a str>,
+    pub grant_id: Option<&'a str>,
+    pub destination: &'a str,
+    pub destination_masked: &'a str,
+    pub subject: &'a str,
+    pub body: &'a str,
+}
+
+/// Queues a message inside `tx` and records it in the audit trail.
+pub async fn enqueue(
+    tx: &mut WriteTx,
+    sealer: &Sealer,
+    out: Outgoing<'_>,
+) -> Result<String, StoreError> {
+    let id = ids::message_id();
+    let sealed = sealer
+        .seal(out.body, &id)
+        .map_err(|e| StoreError::Setup(e.to_string()))?;
+    insert_sealed(tx, &id, &out, sealed).await?;
+    Ok(id)
+}
+
+/// Queues a copy of an already sealed body (a resend: same PIN, no clear
+/// text needed). The body is re-sealed under the new message id.
+pub async fn enqueue_copy(
+    tx: &mut WriteTx,
+    sealer: &Sealer,
+    source_id: &str,
+    sealed: &[u8],
+    out: Outgoing<'_>,
+) -> Result<String, StoreError> {
+    use secrecy::ExposeSecret;
+    let body = sealer
+        .open(sealed, source_id)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let id = ids::message_id();
+    let resealed = sealer
+        .seal(body.expose_secret(), &id)
+        .map_err(|e| StoreError::Setup(e.to_string()))?;
+    insert_sealed(tx, &id, &out, resealed).await?;
+    Ok(id)
+}
+
+async fn insert_sealed(
+    tx: &mut WriteTx,
+    id: &str,
+    out: &Outgoing<'_>,
+    sealed: Vec<u8>,
+) -> Result<(), StoreError> {
+    let now: Millis = tx.now();
+    let row = MessageRow {
+        id: id.to_string(),
+        kind: out.kind.to_string(),
+        channel: out.channel.as_str().to_string(),
+        org_id: out.org_id.to_string(),
+        call_id: out.call_id.map(str::to_string),
+        challenge_id: out.challenge_id.map(str::to_string),
+        grant_id: out.grant_id.map(str::to_string),
+        destination: out.destination.to_string(),
+        destination_masked: out.destination_masked.to_string(),
+        subject: out.subject.to_string(),
+        body_sealed: Some(sealed),
+        status: "queued".into(),
+        attempts: 0,
+        next_attempt_at: now,
+        lease_until: None,
+        provider_message_id: None,
+        last_error: None,
+        created_at: now,
+        updated_at: now,
+    };
+    messages::insert(tx.conn(), &row).await?;
+    let mut ev = NewEvent::new(EventKind::MessageQueued, "system", Outcome::Success)
+        .org(out.org_id)
+        .detail("message_id", id)
+        .detail("message_kind", out.kind)
+        .detail("channel", out.channel.as_str())
+        .detail("destination", out.destination_masked);
+    if let Some(c) = out.call_id {
+        ev = ev.call(c);
+    }
+    if let Some(c) = out.challenge_id {
+        ev = ev.challenge(c);
+    }
+    if let Some(g) = out.grant_id {
+        ev = ev.grant(g);
+    }
+    tx.audit(ev);
+    Ok(())
+}

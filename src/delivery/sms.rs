@@ -1,0 +1,127 @@
+//! SMS through Twilio's Messages API, or a file per message for development.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::SendError;
+use crate::config::{Secret, Settings, SmsTransport};
+
+pub enum SmsSender {
+    Twilio {
+        client: reqwest::Client,
+        endpoint: String,
+        account_sid: String,
+        auth_token: Secret,
+        from: String,
+        status_callback: String,
+    },
+    File {
+        dir: PathBuf,
+    },
+}
+
+#[derive(Deserialize)]
+struct TwilioMessage {
+    sid: String,
+}
+
+#[derive(Deserialize)]
+struct TwilioError {
+    code: Option<u64>,
+    message: Option<String>,
+}
+
+impl SmsSender {
+    pub fn from_settings(s: &Settings) -> Result<SmsSender, String> {
+        match s.sms.transport {
+            SmsTransport::Twilio => {
+                let account_sid = s.twilio.account_sid.clone().ok_or("twilio.account_sid is required")?;
+                let auth_token = s.twilio.auth_token.clone().ok_or("twilio.auth_token is required")?;
+                let from = s.twilio.sms_from.clone().ok_or("twilio.sms_from is required")?;
+                let client = reqwest::Client::builder()
+                    .timeout(s.sms.timeout.0)
+                    .build()
+                    .map_err(|e| format!("cannot build HTTP client: {e}"))?;
+                Ok(SmsSender::Twilio {
+                    client,
+                    endpoint: format!(
+                        "{}/2010-04-01/Accounts/{account_sid}/Messages.json",
+                        s.twilio.api_base_url.trim_end_matches('/')
+                    ),
+                    account_sid,
+                    auth_token,
+                    from,
+                    status_callback: format!("{}/webhooks/twilio/message-status", s.server.public_base_url),
+                })
+            }
+            SmsTransport::File => {
+                std::fs::create_dir_all(&s.sms.file_dir)
+                    .map_err(|e| format!("cannot create sms.file_dir {}: {e}", s.sms.file_dir.display()))?;
+                Ok(SmsSender::File {
+                    dir: s.sms.file_dir.clone(),
+                })
+            }
+        }
+    }
+
+    /// Sends one SMS; `message_id` names the file for the file transport.
+    pub async fn send(&self, message_id: &str, to: &str, body: &str) -> Result<Option<String>, SendError> {
+        match self {
+            SmsSender::Twilio {
+                client,
+                endpoint,
+                account_sid,
+                auth_token,
+                from,
+                status_callback,
+            } => {
+                // A messaging service id goes in its own parameter.
+                let from_key = if from.starts_with("MG") { "MessagingServiceSid" } else { "From" };
+                let resp = client
+                    .post(endpoint)
+                    .basic_auth(account_sid, Some(auth_token.expose()))
+                    .form(&[("To", to), (from_key, from), ("Body", body), ("StatusCallback", status_callback)])
+                    .send()
+                    .await
+                    .map_err(|e| SendError::Transient(format!("Twilio unreachable: {}", without_url(&e))))?;
+                let status = resp.status();
+                if status.is_success() {
+                    let m: TwilioMessage = resp
+                        .json()
+                        .await
+                        .map_err(|_| SendError::Transient("Twilio answered with an unreadable body".into()))?;
+                    return Ok(Some(m.sid));
+                }
+                let err: Option<TwilioError> = resp.json().await.ok();
+                let code = err.as_ref().and_then(|e| e.code).map_or("?".to_string(), |c| c.to_string());
+                let text = err.and_then(|e| e.message).unwrap_or_default();
+                let reason = format!("Twilio {status} code {code}: {text}");
+                if status.as_u16() == 429 || status.is_server_error() {
+                    Err(SendError::Transient(reason))
+                } else {
+                    Err(SendError::Permanent(reason))
+                }
+            }
+            SmsSender::File { dir } => {
+                let line = serde_json::json!({ "to": to, "body": body }).to_string();
+                tokio::fs::write(dir.join(format!("{message_id}.sms.json")), line)
+                    .await
+                    .map_err(|e| SendError::Transient(format!("file transport: {e}")))?;
+                Ok(Some(message_id.to_string()))
+            }
+        }
+    }
+}
+
+/// reqwest errors print the URL, which is fine, but never the credentials.
+fn without_url(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    };
+    kind.to_string()
+}

@@ -1,0 +1,154 @@
+//! The outbox worker: claims due messages under a lease, sends them, and
+//! records the outcome. A worker that dies mid-send leaves its lease to run
+//! out, and the message is claimed again: the one window where a message
+//! can go out twice is between the provider accepting it and our commit.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::RngExt;
+use secrecy::ExposeSecret;
+use tokio::sync::{Notify, watch};
+
+use super::{SendError, Senders, Sealer};
+use crate::audit::event::{EventKind, NewEvent, Outcome};
+use crate::clock::Clock;
+use crate::store::messages::{self, MessageRow};
+use crate::store::{Store, StoreResult};
+
+/// How many times a message is tried before it is dead-lettered.
+pub const MAX_ATTEMPTS: i64 = 8;
+const LEASE_MS: i64 = 60_000;
+const BATCH: i64 = 16;
+/// Retries are due at times another instance may have set: look again at
+/// least this often even without a wake-up.
+const IDLE_POLL: Duration = Duration::from_secs(1);
+
+pub struct Worker {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub sealer: Sealer,
+    pub senders: Arc<Senders>,
+    pub wake: Arc<Notify>,
+    pub backoff_base_ms: i64,
+    pub backoff_cap_ms: i64,
+}
+
+/// Full-jitter exponential backoff: uniform in [0, min(cap, base·2^(n-1))].
+pub fn backoff_ms(attempt: i64, base_ms: i64, cap_ms: i64, unit: f64) -> i64 {
+    let exp = base_ms.saturating_mul(1i64 << (attempt.clamp(1, 30) - 1));
+    let ceiling = exp.min(cap_ms).max(1);
+    (ceiling as f64 * unit.clamp(0.0, 1.0)) as i64
+}
+
+impl Worker {
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            let worked = match self.run_once().await {
+                Ok(n) => n > 0,
+                Err(e) => {
+                    tracing::warn!(error = %e, "outbox pass failed");
+                    false
+                }
+            };
+            if worked {
+                continue;
+            }
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(IDLE_POLL) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+
+    /// Claims one batch and sends it; returns how many were claimed.
+    pub async fn run_once(&self) -> StoreResult<usize> {
+        let now = self.clock.now_ms();
+        let mut tx = self.store.begin(now).await?;
+        let backend = tx.backend();
+        let batch = messages::claim_due(tx.conn(), backend, now, LEASE_MS, BATCH).await?;
+        tx.commit().await?;
+        let n = batch.len();
+        for m in batch {
+            self.deliver(m).await?;
+        }
+        Ok(n)
+    }
+
+    async fn deliver(&self, m: MessageRow) -> StoreResult<()> {
+        let result = match &m.body_sealed {
+            None => Err(SendError::Permanent("message body was wiped (challenge ended)".into())),
+            Some(sealed) => match self.sealer.open(sealed, &m.id) {
+                Err(e) => Err(SendError::Permanent(e.to_string())),
+                Ok(body) => {
+                    let body = body.expose_secret();
+                    match m.channel.as_str() {
+                        "email" => self.senders.email.send(&m.destination, &m.subject, body).await,
+                        "sms" => self.senders.sms.send(&m.id, &m.destination, body).await,
+                        other => Err(SendError::Permanent(format!("unknown channel {other}"))),
+                    }
+                }
+            },
+        };
+        let now = self.clock.now_ms();
+        let mut tx = self.store.begin(now).await?;
+        let event = |kind, outcome| {
+            let mut e = NewEvent::new(kind, "system", outcome)
+                .org(&m.org_id)
+                .detail("message_id", m.id.as_str())
+                .detail("channel", m.channel.as_str())
+                .detail("attempt", m.attempts);
+            if let Some(c) = &m.call_id {
+                e = e.call(c);
+            }
+            if let Some(c) = &m.challenge_id {
+                e = e.challenge(c);
+            }
+            e
+        };
+        match result {
+            Ok(provider_id) => {
+                messages::finish(tx.conn(), &m.id, "sent", provider_id.as_deref(), None, None, now).await?;
+                tx.audit(event(EventKind::MessageSent, Outcome::Success));
+                metrics::counter!("pingate_messages_total", "channel" => m.channel.clone(), "outcome" => "sent").increment(1);
+            }
+            Err(SendError::Transient(reason)) if m.attempts < MAX_ATTEMPTS => {
+                let unit: f64 = rand::rng().random_range(0.0..=1.0);
+                let next = now + backoff_ms(m.attempts, self.backoff_base_ms, self.backoff_cap_ms, unit);
+                messages::finish(tx.conn(), &m.id, "queued", None, Some(&reason), Some(next), now).await?;
+                tx.audit(event(EventKind::MessageRetry, Outcome::Failure).detail("reason", reason));
+                metrics::counter!("pingate_messages_total", "channel" => m.channel.clone(), "outcome" => "retry").increment(1);
+            }
+            Err(SendError::Transient(reason)) => {
+                messages::finish(tx.conn(), &m.id, "dead", None, Some(&reason), None, now).await?;
+                tx.audit(event(EventKind::MessageFailed, Outcome::Failure).detail("reason", reason).detail("final", "dead"));
+                metrics::counter!("pingate_messages_total", "channel" => m.channel.clone(), "outcome" => "dead").increment(1);
+            }
+            Err(SendError::Permanent(reason)) => {
+                messages::finish(tx.conn(), &m.id, "failed", None, Some(&reason), None, now).await?;
+                tx.audit(event(EventKind::MessageFailed, Outcome::Failure).detail("reason", reason).detail("final", "failed"));
+                metrics::counter!("pingate_messages_total", "channel" => m.channel.clone(), "outcome" => "failed").increment(1);
+            }
+        }
+        tx.commit().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_is_capped_and_jittered() {
+        assert_eq!(backoff_ms(1, 1000, 60_000, 1.0), 1000);
+        assert_eq!(backoff_ms(3, 1000, 60_000, 1.0), 4000);
+        assert_eq!(backoff_ms(20, 1000, 60_000, 1.0), 60_000);
+        assert_eq!(backoff_ms(3, 1000, 60_000, 0.5), 2000);
+        assert_eq!(backoff_ms(3, 1000, 60_000, 0.0), 0);
+        assert_eq!(backoff_ms(99, i64::MAX / 2, 60_000, 1.0), 60_000);
+    }
+}

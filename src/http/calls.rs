@@ -1,0 +1,209 @@
+//! Agent API: calls, challenges, PIN checks, trusted-number grants.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::error::ApiResult;
+use super::extract::{ApiJson, ApiQuery};
+use crate::app::AppState;
+use crate::domain::org::Channel;
+use crate::service::{ServiceError, calls, challenges, grants, views};
+use crate::store;
+use crate::store::calls::CallFilter;
+use crate::store::principals::Principal;
+
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/v1/calls", get(list_calls))
+        .route("/v1/calls/{call_id}", get(get_call))
+        .route("/v1/calls/{call_id}/org", post(attach_org))
+        .route("/v1/calls/{call_id}/challenges", post(create_challenge))
+        .route("/v1/calls/{call_id}/grant", post(trusted_grant))
+        .route("/v1/challenges/{challenge_id}", get(get_challenge))
+        .route("/v1/challenges/{challenge_id}/resend", post(resend))
+        .route("/v1/challenges/{challenge_id}/check", post(check))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    status: Option<String>,
+    provider_call_id: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+async fn list_calls(State(state): State<Arc<AppState>>, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult<Json<Value>> {
+    if let Some(s) = &q.status
+        && !matches!(s.as_str(), "active" | "ended")
+    {
+        return Err(ServiceError::invalid("status", "use active or ended").into());
+    }
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ServiceError::invalid("limit", "between 1 and 200").into());
+    }
+    let before = match q.cursor.as_deref() {
+        None => None,
+        Some(c) => Some(
+            c.split_once('.')
+                .and_then(|(at, id)| Some((at.parse::<i64>().ok()?, id.to_string())))
+                .ok_or_else(|| ServiceError::invalid("cursor", "not a cursor from this API"))?,
+        ),
+    };
+    let filter = CallFilter {
+        status: q.status,
+        provider_call_id: q.provider_call_id,
+        before,
+    };
+    let rows = store::calls::list(state.store.reader(), &filter, limit)
+        .await
+        .map_err(ServiceError::from)?;
+    let next = (rows.len() as i64 == limit)
+        .then(|| rows.last().map(|c| format!("{}.{}", c.created_at, c.id)))
+        .flatten();
+    Ok(Json(json!({
+        "items": rows.iter().map(views::call_summary).collect::<Vec<_>>(),
+        "next": next,
+    })))
+}
+
+pub(crate) async fn call_view(state: &AppState, call_id: &str) -> Result<Value, ServiceError> {
+    let pool = state.store.reader();
+    let call = store::calls::get(pool, call_id)
+        .await?
+        .ok_or(ServiceError::NotFound("call"))?;
+    let chs = store::challenges::for_call(pool, call_id).await?;
+    let msgs = store::messages::for_call(pool, call_id).await?;
+    let grs = store::grants::for_call(pool, call_id).await?;
+    Ok(views::call(&call, &chs, &msgs, &grs, state.clock.now_ms()))
+}
+
+async fn get_call(State(state): State<Arc<AppState>>, Path(call_id): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(call_view(&state, &call_id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AttachOrg {
+    org_id: String,
+}
+
+async fn attach_org(
+    State(state): State<Arc<AppState>>,
+    Extension(agent): Extension<Principal>,
+    Path(call_id): Path<String>,
+    ApiJson(body): ApiJson<AttachOrg>,
+) -> ApiResult<Json<Value>> {
+    calls::attach_org(&state, &agent, &call_id, &body.org_id).await?;
+    Ok(Json(call_view(&state, &call_id).await?))
+}
+
+/// No destination field, by design: PINs go to the org's registered
+/// contact only. `deny_unknown_fields` refuses a request that names one.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateChallenge {
+    channel: String,
+}
+
+async fn create_challenge(
+    State(state): State<Arc<AppState>>,
+    Extension(agent): Extension<Principal>,
+    Path(call_id): Path<String>,
+    ApiJson(body): ApiJson<CreateChallenge>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let channel: Channel = body
+        .channel
+        .parse()
+        .map_err(|_| ServiceError::invalid("channel", "use email or sms"))?;
+    let row = challenges::create(&state, &agent, &call_id, channel).await?;
+    Ok((StatusCode::CREATED, Json(challenge_view(&state, &row.id).await?)))
+}
+
+async fn challenge_view(state: &AppState, id: &str) -> Result<Value, ServiceError> {
+    let pool = state.store.reader();
+    let row = store::challenges::get(pool, id)
+        .await?
+        .ok_or(ServiceError::NotFound("challenge"))?;
+    let msgs = store::messages::for_call(pool, &row.call_id).await?;
+    let mine: Vec<_> = msgs
+        .iter()
+        .filter(|m| m.challenge_id.as_deref() == Some(id) && m.kind == "pin")
+        .collect();
+    Ok(views::challenge(&row, &mine, state.clock.now_ms()))
+}
+
+async fn get_challenge(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    if !crate::ids::looks_like("chl", &id) {
+        return Err(ServiceError::NotFound("challenge").into());
+    }
+    Ok(Json(challenge_view(&state, &id).await?))
+}
+
+async fn resend(
+    State(state): State<Arc<AppState>>,
+    Extension(agent): Extension<Principal>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let row = challenges::resend(&state, &agent, &id).await?;
+    Ok(Json(challenge_view(&state, &row.id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Check {
+    pin: secrecy::SecretString,
+}
+
+async fn check(
+    State(state): State<Arc<AppState>>,
+    Extension(agent): Extension<Principal>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Check>,
+) -> ApiResult<Json<Value>> {
+    use secrecy::ExposeSecret;
+    let result = challenges::check(&state, &agent, &id, body.pin.expose_secret()).await?;
+    let now = state.clock.now_ms();
+    Ok(Json(match result {
+        challenges::CheckResult::Approved(g) => json!({
+            "status": "approved",
+            "grant": grant_with_token(&g, now),
+        }),
+        challenges::CheckResult::Wrong { attempts_left } => json!({
+            "status": "pending",
+            "attempts_left": attempts_left,
+        }),
+        challenges::CheckResult::Locked => json!({
+            "status": "locked",
+            "attempts_left": 0,
+        }),
+    }))
+}
+
+pub(crate) fn grant_with_token(g: &grants::IssuedGrant, now: i64) -> Value {
+    use secrecy::ExposeSecret;
+    let mut v = views::grant(&g.row, now);
+    if let Value::Object(m) = &mut v {
+        m.insert("token".into(), Value::String(g.token.expose_secret().to_string()));
+    }
+    v
+}
+
+async fn trusted_grant(
+    State(state): State<Arc<AppState>>,
+    Extension(agent): Extension<Principal>,
+    Path(call_id): Path<String>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let g = grants::issue_for_trusted_call(&state, &agent, &call_id).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "status": "approved", "grant": grant_with_token(&g, state.clock.now_ms()) })),
+    ))
+}

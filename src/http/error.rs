@@ -1,0 +1,148 @@
+//! One error type for every HTTP answer that is not a success, rendered as
+//! `application/problem+json` (RFC 9457) with a stable `type` per cause.
+//! Internal causes are logged with the request, never sent to the client.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use crate::service::ServiceError;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    #[error("a valid bearer token is required")]
+    Unauthenticated,
+    #[error("this route needs the {0} role")]
+    Forbidden(String),
+    #[error("webhook signature is missing or invalid")]
+    BadSignature,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("request body is larger than the limit")]
+    PayloadTooLarge,
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("no such route")]
+    RouteNotFound,
+    #[error("method not allowed on this route")]
+    MethodNotAllowed,
+    #[error("{0}")]
+    NotConfigured(String),
+}
+
+struct Problem {
+    status: StatusCode,
+    slug: &'static str,
+    title: &'static str,
+    detail: String,
+    extra: Map<String, Value>,
+    retry_after: Option<u64>,
+}
+
+impl ApiError {
+    fn problem(&self) -> Problem {
+        let p = |status, slug, title, detail: String| Problem {
+            status,
+            slug,
+            title,
+            detail,
+            extra: Map::new(),
+            retry_after: None,
+        };
+        match self {
+            ApiError::Unauthenticated => p(StatusCode::UNAUTHORIZED, "unauthenticated", "Authentication required", self.to_string()),
+            ApiError::Forbidden(_) => p(StatusCode::FORBIDDEN, "forbidden", "Forbidden", self.to_string()),
+            ApiError::BadSignature => p(StatusCode::FORBIDDEN, "bad-signature", "Invalid webhook signature", self.to_string()),
+            ApiError::BadRequest(d) => p(StatusCode::BAD_REQUEST, "bad-request", "Malformed request", d.clone()),
+            ApiError::PayloadTooLarge => p(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "Request body too large", self.to_string()),
+            ApiError::UnsupportedMediaType(d) => p(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type", d.clone()),
+            ApiError::RouteNotFound => p(StatusCode::NOT_FOUND, "not-found", "Not found", self.to_string()),
+            ApiError::MethodNotAllowed => p(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed", self.to_string()),
+            ApiError::NotConfigured(d) => p(StatusCode::SERVICE_UNAVAILABLE, "not-configured", "Not configured", d.clone()),
+            ApiError::Service(e) => match e {
+                ServiceError::NotFound(what) => p(StatusCode::NOT_FOUND, "not-found", "Not found", format!("{what} not found")),
+                ServiceError::Conflict { kind, detail, status } => {
+                    let mut pr = p(StatusCode::CONFLICT, kind, "Conflict", detail.clone());
+                    if let Some(s) = status {
+                        pr.extra.insert("state".into(), Value::String(s.clone()));
+                    }
+                    pr
+                }
+                ServiceError::Invalid { field, message } => {
+                    let mut pr = p(StatusCode::UNPROCESSABLE_ENTITY, "validation", "Invalid input", format!("{field}: {message}"));
+                    pr.extra.insert("errors".into(), json!([{ "field": field, "message": message }]));
+                    pr
+                }
+                ServiceError::InvalidMany(errors) => {
+                    let mut pr = p(StatusCode::UNPROCESSABLE_ENTITY, "validation", "Invalid input", e.to_string());
+                    pr.extra.insert(
+                        "errors".into(),
+                        errors.iter().map(|e| json!({"org": e.org, "field": e.field, "message": e.message})).collect(),
+                    );
+                    pr
+                }
+                ServiceError::TooMany { detail, retry_after_secs } => {
+                    let mut pr = p(StatusCode::TOO_MANY_REQUESTS, "quota-exceeded", "Too many requests", detail.clone());
+                    pr.retry_after = Some(*retry_after_secs);
+                    pr
+                }
+                ServiceError::Unavailable(d) => p(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable", d.clone()),
+                ServiceError::Store(_) | ServiceError::Internal(_) => p(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Internal error",
+                    "the server failed; the request id identifies it in the logs".into(),
+                ),
+            },
+        }
+    }
+}
+
+pub fn problem_response(status: StatusCode, slug: &str, title: &str, detail: &str) -> Response {
+    let body = json!({
+        "type": format!("urn:pingate:problem:{slug}"),
+        "title": title,
+        "status": status.as_u16(),
+        "detail": detail,
+    });
+    let mut resp = (status, body.to_string()).into_response();
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    resp
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let pr = self.problem();
+        if pr.status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        let mut body = json!({
+            "type": format!("urn:pingate:problem:{}", pr.slug),
+            "title": pr.title,
+            "status": pr.status.as_u16(),
+            "detail": pr.detail,
+        });
+        if let Value::Object(map) = &mut body {
+            map.extend(pr.extra);
+        }
+        let mut resp = (pr.status, body.to_string()).into_response();
+        let h = resp.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(secs) = pr.retry_after
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            h.insert(header::RETRY_AFTER, v);
+        }
+        if pr.status == StatusCode::UNAUTHORIZED {
+            h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        resp
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

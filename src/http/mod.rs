@@ -1,0 +1,91 @@
+//! The HTTP surface: every router merged in one place, each API group
+//! behind the role it needs, and the cross-cutting layers (request ids,
+//! tracing, body limit, timeout, panic catcher).
+
+pub mod audit;
+pub mod auth;
+pub mod calls;
+pub mod error;
+pub mod extract;
+pub mod grants;
+pub mod ops;
+pub mod orgs;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request, StatusCode};
+use axum::middleware::from_fn_with_state;
+use axum::response::{IntoResponse, Response};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::app::AppState;
+use crate::providers;
+use crate::store::principals::Role;
+use error::{ApiError, problem_response};
+
+const AGENT: &[Role] = &[Role::Agent];
+const REVIEWER: &[Role] = &[Role::Reviewer];
+const ADMIN: &[Role] = &[Role::Admin];
+/// Grants are read and revoked by agents (their own) and admins (any);
+/// introspection serves support tooling holding either token.
+const AGENT_OR_ADMIN: &[Role] = &[Role::Agent, Role::Admin];
+
+fn guarded(state: &Arc<AppState>, roles: &'static [Role], router: Router<Arc<AppState>>) -> Router<Arc<AppState>> {
+    router.route_layer(from_fn_with_state((Arc::clone(state), roles), auth::require))
+}
+
+/// The whole application router.
+pub fn router(state: Arc<AppState>) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    let limit = state.settings.server.max_body_bytes;
+    let timeout = state.settings.server.request_timeout.0;
+    Router::new()
+        .merge(ops::router())
+        .merge(providers::twilio::http::router())
+        .merge(guarded(&state, AGENT, calls::router()))
+        .merge(guarded(&state, AGENT_OR_ADMIN, grants::router()))
+        .merge(guarded(&state, REVIEWER, audit::router()))
+        .merge(guarded(&state, ADMIN, orgs::router()))
+        .fallback(|| async { ApiError::RouteNotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                        let id = req
+                            .headers()
+                            .get("x-request-id")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("");
+                        // The path only: query strings may carry tokens.
+                        tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                    }),
+                )
+                .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(CatchPanicLayer::custom(|_| panic_response()))
+                .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout)),
+        )
+        .with_state(state)
+}
+
+fn panic_response() -> Response {
+    problem_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "Internal error",
+        "the server failed; the request id identifies it in the logs",
+    )
+    .into_response()
+}
+
+/// How long in-flight requests get to finish after SIGTERM.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);

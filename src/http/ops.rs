@@ -1,0 +1,63 @@
+//! Operations: liveness, readiness, Prometheus metrics, the OpenAPI document.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+use super::error::problem_response;
+use crate::app::AppState;
+
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => Json(json!({ "status": "ready", "database": "ok" })).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            problem_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not-ready",
+                "Not ready",
+                "the database is not reachable",
+            )
+        }
+    }
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    if let Ok(depth) = crate::store::messages::queue_depth(state.store.reader(), state.clock.now_ms()).await {
+        metrics::gauge!("pingate_outbox_queued").set(depth.0 as f64);
+        metrics::gauge!("pingate_outbox_oldest_age_seconds").set(depth.1 as f64 / 1000.0);
+    }
+    let body = state.metrics.as_ref().map(|h| h.render()).unwrap_or_default();
+    let mut resp = (StatusCode::OK, body).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    resp
+}
+
+async fn openapi() -> Response {
+    let mut resp = (StatusCode::OK, OPENAPI).into_response();
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
+}

@@ -1,0 +1,185 @@
+//! Server-side secrets: the pepper (argon2 secret key, and the root that
+//! outbox-sealing and pseudonym keys are derived from) and the audit
+//! checkpoint signing key. Generated into the data directory, mode 0600,
+//! on first start when the configuration does not provide them.
+
+use std::io::Write;
+use std::path::Path;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use ed25519_dalek::SigningKey;
+use hmac::{Hmac, KeyInit, Mac};
+use rand::TryRng;
+use secrecy::{ExposeSecret, SecretBox, SecretString};
+use sha2::Sha256;
+
+use crate::config::Settings;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("cannot read or create {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a valid key file: {why}")]
+    Invalid { path: String, why: String },
+    #[error("the operating system's random generator failed")]
+    Random,
+}
+
+pub struct Keys {
+    pepper: SecretString,
+    pub signing: SigningKey,
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Keys(***)")
+    }
+}
+
+impl Keys {
+    pub fn load_or_create(settings: &Settings) -> Result<Keys, KeyError> {
+        let pepper = match &settings.security.pepper {
+            Some(p) => SecretString::from(p.expose()),
+            None => load_or_create_file(&settings.pepper_path(), |bytes| {
+                Ok(SecretString::from(hex::encode(bytes)))
+            }, |text| {
+                let t = text.trim();
+                if t.len() < 32 {
+                    return Err("the pepper must be at least 32 characters".into());
+                }
+                Ok(SecretString::from(t))
+            })?,
+        };
+        let signing = load_or_create_file(
+            &settings.signing_key_path(),
+            |bytes| Ok(SigningKey::from_bytes(bytes)),
+            |text| {
+                let raw = STANDARD
+                    .decode(text.trim())
+                    .map_err(|_| "not base64".to_string())?;
+                let seed: [u8; 32] = raw
+                    .try_into()
+                    .map_err(|_| "not a 32-byte ed25519 seed".to_string())?;
+                Ok(SigningKey::from_bytes(&seed))
+            },
+        )?;
+        Ok(Keys { pepper, signing })
+    }
+
+    pub fn pepper(&self) -> &[u8] {
+        self.pepper.expose_secret().as_bytes()
+    }
+
+    /// A key for one purpose, so no two uses share key material.
+    pub fn derive(&self, label: &str) -> SecretBox<[u8; 32]> {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(self.pepper())
+            .expect("HMAC takes any key length");
+        mac.update(label.as_bytes());
+        let out: [u8; 32] = mac.finalize().into_bytes().into();
+        SecretBox::new(Box::new(out))
+    }
+}
+
+/// Reads the key file, or creates it from 32 fresh random bytes. The file
+/// holds the value as text: hex for the pepper, base64 for the seed.
+fn load_or_create_file<T>(
+    path: &Path,
+    from_random: impl Fn(&[u8; 32]) -> Result<T, String>,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<T, KeyError> {
+    let io = |source| KeyError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse(&text).map_err(|why| KeyError::Invalid {
+            path: path.display().to_string(),
+            why,
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(io)?;
+            }
+            let mut bytes = [0u8; 32];
+            rand::rngs::SysRng
+                .try_fill_bytes(&mut bytes)
+                .map_err(|_| KeyError::Random)?;
+            let value = from_random(&bytes).map_err(|why| KeyError::Invalid {
+                path: path.display().to_string(),
+                why,
+            })?;
+            let text = if path.file_name().is_some_and(|n| n == "pepper") {
+                hex::encode(bytes)
+            } else {
+                STANDARD.encode(bytes)
+            };
+            write_private(path, text.as_bytes()).map_err(io)?;
+            Ok(value)
+        }
+        Err(e) => Err(io(e)),
+    }
+}
+
+/// Creates the file exclusively with mode 0600 (two instances starting at
+/// once cannot both write a different key).
+fn write_private(path: &Path, content: &[u8]) -> std::io::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(content)?;
+    f.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(dir: &Path) -> Settings {
+        let mut s = Settings::default();
+        s.server.data_dir = dir.to_path_buf();
+        s
+    }
+
+    #[test]
+    fn keys_are_generated_once_with_private_mode_and_reloaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = settings(dir.path());
+        let a = Keys::load_or_create(&s).unwrap();
+        let b = Keys::load_or_create(&s).unwrap();
+        assert_eq!(a.pepper(), b.pepper());
+        assert_eq!(a.signing.to_bytes(), b.signing.to_bytes());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            for p in [s.pepper_path(), s.signing_key_path()] {
+                let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode, 0o600, "{}", p.display());
+            }
+        }
+    }
+
+    #[test]
+    fn derived_keys_differ_by_label() {
+        let dir = tempfile::tempdir().unwrap();
+        let k = Keys::load_or_create(&settings(dir.path())).unwrap();
+        assert_ne!(k.derive("a").expose_secret(), k.derive("b").expose_secret());
+    }
+
+    #[test]
+    fn a_corrupt_key_file_is_reported_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = settings(dir.path());
+        std::fs::write(s.signing_key_path(), "garbage").unwrap();
+        let err = Keys::load_or_create(&s).unwrap_err().to_string();
+        assert!(err.contains("not a valid key file"), "{err}");
+    }
+}

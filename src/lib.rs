@@ -1,0 +1,117 @@
+//! pingate: a telephony and PIN verification gateway for phone-support
+//! desks. This file wires the pieces: state, router, workers, and the
+//! running server that `main.rs` and the integration tests start.
+
+pub mod app;
+pub mod audit;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod delivery;
+pub mod demo;
+pub mod domain;
+pub mod http;
+pub mod ids;
+pub mod keys;
+pub mod providers;
+pub mod service;
+pub mod store;
+pub mod verification;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::app::{AppState, BuildError};
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::delivery::worker::Worker;
+
+/// The process-wide Prometheus recorder (one per process, however many
+/// servers a test starts).
+pub fn metrics_handle() -> Option<PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| PrometheusBuilder::new().install_recorder().ok())
+        .clone()
+}
+
+/// A server running in this process.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub state: Arc<AppState>,
+    shutdown: watch::Sender<bool>,
+    server: JoinHandle<std::io::Result<()>>,
+    worker: JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// Stops accepting, lets in-flight requests finish (bounded), stops
+    /// the outbox worker and closes the database.
+    pub async fn shutdown(self) -> std::io::Result<()> {
+        let _ = self.shutdown.send(true);
+        let served = match tokio::time::timeout(http::SHUTDOWN_GRACE, self.server).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => Err(std::io::Error::other(e)),
+            Err(_) => Ok(()),
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.worker).await;
+        self.state.store.close().await;
+        served
+    }
+}
+
+/// Builds the application from settings and serves it on `listener`.
+pub async fn start(
+    settings: Settings,
+    clock: Arc<dyn Clock>,
+    listener: TcpListener,
+) -> Result<RunningServer, BuildError> {
+    let state = AppState::build(settings, clock, metrics_handle()).await?;
+    start_with_state(state, listener).await
+}
+
+pub async fn start_with_state(
+    state: Arc<AppState>,
+    listener: TcpListener,
+) -> Result<RunningServer, BuildError> {
+    let addr = listener
+        .local_addr()
+        .map_err(|e| BuildError::Setup(format!("listener: {e}")))?;
+    let (shutdown, rx) = watch::channel(false);
+    let worker = Worker {
+        store: state.store.clone(),
+        clock: Arc::clone(&state.clock),
+        sealer: state.sealer.clone(),
+        senders: Arc::clone(&state.senders),
+        wake: Arc::clone(&state.outbox_wake),
+        backoff_base_ms: 2_000,
+        backoff_cap_ms: 300_000,
+    };
+    let worker = tokio::spawn(worker.run(rx.clone()));
+    let app = http::router(Arc::clone(&state));
+    let mut rx_server = rx;
+    let server = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = rx_server.wait_for(|stop| *stop).await;
+        })
+        .await
+    });
+    tracing::info!(%addr, "pingate listening");
+    Ok(RunningServer {
+        addr,
+        state,
+        shutdown,
+        server,
+        worker,
+    })
+}

@@ -1,0 +1,7 @@
+//! Twilio adapter: webhook signature checks, typed webhook payloads and
+//! TwiML replies. The pure parts live here; HTTP handlers sit beside them.
+
+pub mod form;
+pub mod signature;
+pub mod twiml;
+pub mod http;

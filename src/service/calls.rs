@@ -1,0 +1,264 @@
+//! Calls: recording what the provider tells us (voice, gather, status) and
+//! the agent attaching the organisation a caller names.
+
+use crate::app::AppState;
+use crate::audit::event::{EventKind, NewEvent, Outcome};
+use crate::domain::phone::{CallerId, classify};
+use crate::ids;
+use crate::store::calls::{self, CallRow};
+use crate::store::principals::Principal;
+use crate::store::{WriteTx, challenges, messages, orgs};
+use crate::verification::{CallStatus, ChallengeStatus, Verification, classify_call, is_final_call_status};
+
+use super::{ServiceError, ServiceResult};
+
+/// An inbound call as any provider reports it.
+pub struct InboundCall<'a> {
+    pub provider: &'static str,
+    pub provider_call_id: &'a str,
+    pub from: &'a str,
+    pub to: &'a str,
+    pub attestation: Option<&'a str>,
+}
+
+/// What the voice webhook should answer.
+pub struct VoiceDecision {
+    pub call: CallRow,
+    /// The org is unknown and the IVR should ask for the account number.
+    pub ask_for_account: bool,
+    pub replay: bool,
+}
+
+pub async fn receive(state: &AppState, inbound: InboundCall<'_>) -> ServiceResult<VoiceDecision> {
+    let now = state.clock.now_ms();
+    let caller = classify(inbound.from);
+    let registered_org = match &caller {
+        CallerId::E164(n) => orgs::org_for_number(state.store.reader(), n).await?,
+        _ => None,
+    };
+    let verification = classify_call(
+        &caller,
+        registered_org.is_some(),
+        inbound.attestation,
+        state.settings.security.caller_id_trust,
+    );
+    let row = CallRow {
+        id: ids::call_id(),
+        provider: inbound.provider.to_string(),
+        provider_call_id: inbound.provider_call_id.to_string(),
+        from_raw: inbound.from.to_string(),
+        caller_kind: caller.kind().to_string(),
+        caller_e164: caller.as_e164().map(|n| n.as_str().to_string()),
+        to_raw: inbound.to.to_string(),
+        attestation: inbound.attestation.map(str::to_string),
+        org_id: registered_org.clone(),
+        org_source: registered_org.as_ref().map(|_| "number".to_string()),
+        verification: verification.as_str().to_string(),
+        status: CallStatus::Active.as_str().to_string(),
+        gather_attempts: 0,
+        created_at: now,
+        updated_at: now,
+        ended_at: None,
+    };
+    let mut tx = state.store.begin(now).await?;
+    let inserted = calls::insert_if_new(tx.conn(), &row).await?;
+    let call = if inserted {
+        tx.audit(
+            NewEvent::new(EventKind::CallReceived, format!("provider:{}", inbound.provider), Outcome::Success)
+                .org_opt(row.org_id.clone())
+                .call(&row.id)
+                .detail("provider_call_id", inbound.provider_call_id)
+                .detail("caller", caller_pseudonym(state, &caller))
+                .detail("caller_kind", caller.kind())
+                .detail("attestation", inbound.attestation.unwrap_or(""))
+                .detail("verification", verification.as_str()),
+        );
+        row
+    } else {
+        calls::by_provider_id_in(tx.conn(), inbound.provider, inbound.provider_call_id)
+            .await?
+            .ok_or(ServiceError::Internal("call vanished during replay".into()))?
+    };
+    tx.commit().await?;
+    metrics::counter!("pingate_calls_total", "verification" => call.verification.clone(), "replay" => if inserted { "no" } else { "yes" }).increment(1);
+    Ok(VoiceDecision {
+        ask_for_account: call.org_id.is_none()
+            && call.status == CallStatus::Active.as_str()
+            && state.settings.voice.ivr_enabled,
+        call,
+        replay: !inserted,
+    })
+}
+
+pub enum GatherDecision {
+    Identified,
+    TryAgain,
+    GiveUp,
+}
+
+/// The caller keyed an account number into the IVR.
+pub async fn gather(
+    state: &AppState,
+    provider: &'static str,
+    provider_call_id: &str,
+    digits: Option<&str>,
+) -> ServiceResult<GatherDecision> {
+    let now = state.clock.now_ms();
+    let digits = digits.unwrap_or("").trim().trim_end_matches('#');
+    let org = if !digits.is_empty() && digits.len() <= 20 && digits.bytes().all(|b| b.is_ascii_digit()) {
+        orgs::org_for_account_number(state.store.reader(), digits).await?
+    } else {
+        None
+    };
+    let mut tx = state.store.begin(now).await?;
+    let Some(call) = calls::by_provider_id_in(tx.conn(), provider, provider_call_id).await? else {
+        return Err(ServiceError::NotFound("call"));
+    };
+    if call.org_id.is_some() {
+        return Ok(GatherDecision::Identified);
+    }
+    let decision = match org {
+        Some(org_id) => {
+            // An org named by keypad is never trusted: the caller must read a PIN.
+            calls::set_org(tx.conn(), &call.id, &org_id, "ivr", Verification::PinRequired.as_str(), now).await?;
+            tx.audit(
+                NewEvent::new(EventKind::CallOrgIdentified, format!("provider:{provider}"), Outcome::Success)
+                    .org(&org_id)
+                    .call(&call.id)
+                    .detail("source", "ivr"),
+            );
+            GatherDecision::Identified
+        }
+        None => {
+            let attempts = calls::bump_gather_attempts(tx.conn(), &call.id, now).await?;
+            tx.audit(
+                NewEvent::new(EventKind::CallOrgNotFound, format!("provider:{provider}"), Outcome::Failure)
+                    .call(&call.id)
+                    .detail("source", "ivr")
+                    .detail("attempt", attempts),
+            );
+            if attempts < i64::from(state.settings.voice.ivr_attempts) {
+                GatherDecision::TryAgain
+            } else {
+                GatherDecision::GiveUp
+            }
+        }
+    };
+    tx.commit().await?;
+    Ok(decision)
+}
+
+/// A call status callback; a final status ends the call and its challenges.
+pub async fn status(
+    state: &AppState,
+    provider: &'static str,
+    provider_call_id: &str,
+    call_status: &str,
+) -> ServiceResult<()> {
+    if !is_final_call_status(call_status) {
+        return Ok(());
+    }
+    let now = state.clock.now_ms();
+    let mut tx = state.store.begin(now).await?;
+    let Some(call) = calls::by_provider_id_in(tx.conn(), provider, provider_call_id).await? else {
+        return Ok(());
+    };
+    if calls::end(tx.conn(), &call.id, now).await? {
+        end_challenges(&mut tx, &call, ChallengeStatus::Cancelled, "call ended").await?;
+        tx.audit(
+            NewEvent::new(EventKind::CallEnded, format!("provider:{provider}"), Outcome::Success)
+                .org_opt(call.org_id.clone())
+                .call(&call.id)
+                .detail("provider_status", call_status),
+        );
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Ends a call's pending challenges (cancelled or superseded), wiping
+/// their queued PINs, with one audit event each.
+pub(crate) async fn end_challenges(
+    tx: &mut WriteTx,
+    call: &CallRow,
+    to: ChallengeStatus,
+    reason: &str,
+) -> ServiceResult<()> {
+    let now = tx.now();
+    let ended = challenges::end_pending_for_call(tx.conn(), &call.id, to.as_str(), now).await?;
+    let kind = match to {
+        ChallengeStatus::Superseded => EventKind::ChallengeSuperseded,
+        _ => EventKind::ChallengeCancelled,
+    };
+    for id in ended {
+        messages::wipe_for_challenge(tx.conn(), &id, now).await?;
+        tx.audit(
+            NewEvent::new(kind, "system", Outcome::Success)
+                .org_opt(call.org_id.clone())
+                .call(&call.id)
+                .challenge(&id)
+                .detail("reason", reason),
+        );
+    }
+    Ok(())
+}
+
+/// The agent attaches the org the caller names. Only a number registered
+/// to that org (with acceptable attestation) makes the call trusted.
+pub async fn attach_org(
+    state: &AppState,
+    agent: &Principal,
+    call_id: &str,
+    org_id: &str,
+) -> ServiceResult<CallRow> {
+    let now = state.clock.now_ms();
+    let call = calls::get(state.store.reader(), call_id)
+        .await?
+        .ok_or(ServiceError::NotFound("call"))?;
+    if call.status != CallStatus::Active.as_str() {
+        return Err(ServiceError::conflict("call-ended", "the call has ended", Some(&call.status)));
+    }
+    if call.org_id.as_deref() == Some(org_id) {
+        return Ok(call);
+    }
+    if call.org_id.is_some() {
+        return Err(ServiceError::conflict(
+            "org-already-set",
+            "the call is already attached to another organisation",
+            None,
+        ));
+    }
+    let org = orgs::get(state.store.reader(), org_id)
+        .await?
+        .ok_or_else(|| ServiceError::invalid("org_id", "no such organisation"))?;
+    let caller = classify(&call.from_raw);
+    let registered = caller
+        .as_e164()
+        .is_some_and(|n| org.registered_numbers.iter().any(|r| r == n));
+    let verification = classify_call(
+        &caller,
+        registered,
+        call.attestation.as_deref(),
+        state.settings.security.caller_id_trust,
+    );
+    let mut tx = state.store.begin(now).await?;
+    calls::set_org(tx.conn(), &call.id, org.id.as_str(), "agent", verification.as_str(), now).await?;
+    tx.audit(
+        NewEvent::new(EventKind::CallOrgIdentified, agent.actor(), Outcome::Success)
+            .org(org.id.as_str())
+            .call(&call.id)
+            .detail("source", "agent")
+            .detail("verification", verification.as_str()),
+    );
+    tx.commit().await?;
+    calls::get(state.store.reader(), call_id)
+        .await?
+        .ok_or(ServiceError::NotFound("call"))
+}
+
+pub fn caller_pseudonym(state: &AppState, caller: &CallerId) -> String {
+    match caller {
+        CallerId::E164(n) => state.pseudonyms.number(n.as_str()),
+        other => other.kind().to_string(),
+    }
+}

@@ -1,0 +1,352 @@
+//! PIN challenges: create (PIN to the org's registered contact only),
+//! resend (the same PIN), and check (the one verifier every PIN goes
+//! through: budget reserved atomically before any hashing).
+
+
+use crate::app::AppState;
+use crate::audit::event::{EventKind, NewEvent, Outcome};
+use crate::delivery::{self, Outgoing, templates};
+use crate::domain::org::{Channel, OrgProfile};
+use crate::domain::pin::Pin;
+use crate::ids;
+use crate::store::challenges::{self, ChallengeRow};
+use crate::store::principals::Principal;
+use crate::store::{calls, messages, orgs};
+use crate::verification::{CallStatus, ChallengeStatus, GrantBasis, Verification};
+
+use super::grants::{self, IssuedGrant};
+use super::{ServiceError, ServiceResult};
+
+/// The org's registered destination for a channel: (address, masked).
+pub fn destination(org: &OrgProfile, channel: Channel) -> Option<(String, String)> {
+    match channel {
+        Channel::Email => org
+            .contacts
+            .email
+            .as_ref()
+            .map(|e| (e.as_str().to_string(), e.mask())),
+        Channel::Sms => org
+            .contacts
+            .sms
+            .as_ref()
+            .map(|n| (n.as_str().to_string(), n.mask())),
+    }
+}
+
+pub async fn create(
+    state: &AppState,
+    agent: &Principal,
+    call_id: &str,
+    channel: Channel,
+) -> ServiceResult<ChallengeRow> {
+    let s = &state.settings;
+    let call = calls::get(state.store.reader(), call_id)
+        .await?
+        .ok_or(ServiceError::NotFound("call"))?;
+    if call.status != CallStatus::Active.as_str() {
+        return Err(ServiceError::conflict("call-ended", "the call has ended", Some(&call.status)));
+    }
+    if call.verification == Verification::Failed.as_str() {
+        return Err(ServiceError::conflict(
+            "verification-failed",
+            "PIN verification failed on this call; no further PINs are sent",
+            Some(&call.verification),
+        ));
+    }
+    let org_id = call.org_id.clone().ok_or_else(|| {
+        ServiceError::conflict("org-unknown", "attach the caller's organisation to the call first", None)
+    })?;
+    let org = orgs::get(state.store.reader(), &org_id)
+        .await?
+        .ok_or(ServiceError::NotFound("organisation"))?;
+    if !org.channels.contains(&channel) {
+        return Err(ServiceError::invalid(
+            "channel",
+            format!("organisation {org_id} does not accept {} challenges", channel.as_str()),
+        ));
+    }
+    let (dest, masked) = destination(&org, channel).ok_or_else(|| {
+        ServiceError::invalid("channel", format!("organisation {org_id} has no {} contact", channel.as_str()))
+    })?;
+
+    let pin_len = s.pin.length;
+    let pin = Pin::generate(pin_len, &mut rand::rand_core::UnwrapErr(rand::rngs::SysRng))
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let body = render_pin(&org, channel, pin.expose(), s.pin.ttl.0.as_secs() / 60);
+    let pin_hash = state
+        .hash_work(move |h| h.hash(&pin, &mut rand::rand_core::UnwrapErr(rand::rngs::SysRng)))
+        .await
+        .map_err(ServiceError::Internal)?
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+
+    let now = state.clock.now_ms();
+    let mut tx = state.store.begin(now).await?;
+    super::calls::end_challenges(&mut tx, &call, ChallengeStatus::Superseded, "a new challenge was created").await?;
+    // The budget follows the call: a new challenge inherits spent attempts.
+    let spent = challenges::attempts_spent_on_call(tx.conn(), &call.id).await?;
+    let max = i64::from(s.pin.max_attempts);
+    if spent >= max {
+        return Err(ServiceError::conflict(
+            "verification-failed",
+            "the attempt budget of this call is spent",
+            Some(Verification::Failed.as_str()),
+        ));
+    }
+    let row = ChallengeRow {
+        id: ids::challenge_id(),
+        call_id: call.id.clone(),
+        org_id: org_id.clone(),
+        caller_e164: call.caller_e164.clone(),
+        agent: agent.name.clone(),
+        channel: channel.as_str().to_string(),
+        destination: masked.clone(),
+        pin_hash,
+        status: ChallengeStatus::Pending.as_str().to_string(),
+        attempts: spent,
+        max_attempts: max,
+        sends: 1,
+        created_at: now,
+        expires_at: now + s.pin.ttl.0.as_millis() as i64,
+        decided_at: None,
+    };
+    challenges::insert(tx.conn(), &row).await?;
+    tx.audit(
+        NewEvent::new(EventKind::ChallengeCreated, agent.actor(), Outcome::Success)
+            .org(&org_id)
+            .call(&call.id)
+            .challenge(&row.id)
+            .detail("channel", channel.as_str())
+            .detail("destination", masked.as_str())
+            .detail("attempts_inherited", spent),
+    );
+    delivery::enqueue(
+        &mut tx,
+        &state.sealer,
+        Outgoing {
+            kind: "pin",
+            channel,
+            org_id: &org_id,
+            call_id: Some(&call.id),
+            challenge_id: Some(&row.id),
+            grant_id: None,
+            destination: &dest,
+            destination_masked: &masked,
+            subject: &body.subject,
+            body: &body.body,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    state.wake_outbox();
+    metrics::counter!("pingate_challenges_total", "channel" => channel.as_str()).increment(1);
+    Ok(row)
+}
+
+fn render_pin(org: &OrgProfile, channel: Channel, pin: &str, minutes: u64) -> templates::Rendered {
+    match channel {
+        Channel::Email => templates::pin_email(&org.name, pin, minutes),
+        Channel::Sms => templates::pin_sms(&org.name, pin, minutes),
+    }
+}
+
+/// Sends the same PIN again while the challenge is pending.
+pub async fn resend(state: &AppState, agent: &Principal, challenge_id: &str) -> ServiceResult<ChallengeRow> {
+    let now = state.clock.now_ms();
+    let row = load(state, challenge_id).await?;
+    let mut tx = state.store.begin(now).await?;
+    let Some(sends) =
+        challenges::reserve_send(tx.conn(), &row.id, i64::from(state.settings.pin.max_sends), now).await?
+    else {
+        drop(tx);
+        let status = effective_status(&row, now);
+        if status == ChallengeStatus::Pending {
+            return Err(ServiceError::TooMany {
+                detail: format!("this PIN was already sent {} times", row.sends),
+                retry_after_secs: ((row.expires_at - now).max(1000) / 1000) as u64,
+            });
+        }
+        return Err(not_pending(status));
+    };
+    let (source_id, sealed) = messages::pin_body_for_challenge(tx.conn(), &row.id)
+        .await?
+        .ok_or_else(|| ServiceError::Internal("the queued PIN of a pending challenge is missing".into()))?;
+    let org = orgs::get(state.store.reader(), &row.org_id)
+        .await?
+        .ok_or(ServiceError::NotFound("organisation"))?;
+    let channel: Channel = row
+        .channel
+        .parse()
+        .map_err(|_| ServiceError::Internal("stored channel".into()))?;
+    let (dest, masked) = destination(&org, channel).ok_or_else(|| {
+        ServiceError::conflict("contact-removed", "the organisation no longer has this contact", None)
+    })?;
+    let subject = messages::get(state.store.reader(), &source_id)
+        .await?
+        .map(|m| m.subject)
+        .unwrap_or_default();
+    delivery::enqueue_copy(
+        &mut tx,
+        &state.sealer,
+        &source_id,
+        &sealed,
+        Outgoing {
+            kind: "pin",
+            channel,
+            org_id: &row.org_id,
+            call_id: Some(&row.call_id),
+            challenge_id: Some(&row.id),
+            grant_id: None,
+            destination: &dest,
+            destination_masked: &masked,
+            subject: &subject,
+            body: "",
+        },
+    )
+    .await?;
+    tx.audit(
+        NewEvent::new(EventKind::ChallengeResent, agent.actor(), Outcome::Success)
+            .org(&row.org_id)
+            .call(&row.call_id)
+            .challenge(&row.id)
+            .detail("send", sends),
+    );
+    tx.commit().await?;
+    state.wake_outbox();
+    load(state, challenge_id).await
+}
+
+async fn load(state: &AppState, id: &str) -> ServiceResult<ChallengeRow> {
+    if !ids::looks_like("chl", id) {
+        return Err(ServiceError::NotFound("challenge"));
+    }
+    challenges::get(state.store.reader(), id)
+        .await?
+        .ok_or(ServiceError::NotFound("challenge"))
+}
+
+pub fn effective_status(row: &ChallengeRow, now: i64) -> ChallengeStatus {
+    let status = ChallengeStatus::parse(&row.status).unwrap_or(ChallengeStatus::Cancelled);
+    if status == ChallengeStatus::Pending && now >= row.expires_at {
+        ChallengeStatus::Expired
+    } else {
+        status
+    }
+}
+
+fn not_pending(status: ChallengeStatus) -> ServiceError {
+    ServiceError::conflict(
+        "challenge-not-pending",
+        format!("the challenge is {status}"),
+        Some(status.as_str()),
+    )
+}
+
+pub enum CheckResult {
+    Approved(IssuedGrant),
+    Wrong { attempts_left: i64 },
+    Locked,
+}
+
+/// The one PIN verifier. Order matters: reserve an attempt with one
+/// conditional UPDATE (so N parallel guesses never evaluate more than the
+/// budget), hash outside any transaction, then settle with another.
+pub async fn check(
+    state: &AppState,
+    agent: &Principal,
+    challenge_id: &str,
+    pin_input: &str,
+) -> ServiceResult<CheckResult> {
+    let pin = Pin::parse_input(pin_input, state.settings.pin.length)
+        .map_err(|e| ServiceError::invalid("pin", e.to_string()))?;
+    let row = match load(state, challenge_id).await {
+        Ok(row) => row,
+        Err(e) => {
+            // Spend the same argon2 time so response time does not tell
+            // which challenge ids exist.
+            let _ = state.verify_pin(pin, None).await;
+            return Err(e);
+        }
+    };
+    let now = state.clock.now_ms();
+    let mut tx = state.store.begin(now).await?;
+    let reserved = challenges::reserve_attempt(tx.conn(), &row.id, now).await?;
+    let Some((used, max)) = reserved else {
+        let status = effective_status(&row, now);
+        if status == ChallengeStatus::Expired && challenges::expire_if_due(tx.conn(), &row.id, now).await? {
+            messages::wipe_for_challenge(tx.conn(), &row.id, now).await?;
+            tx.audit(
+                NewEvent::new(EventKind::ChallengeExpired, "system", Outcome::Success)
+                    .org(&row.org_id)
+                    .call(&row.call_id)
+                    .challenge(&row.id),
+            );
+            tx.commit().await?;
+        }
+        if status == ChallengeStatus::Pending {
+            // Every attempt is reserved by requests still being evaluated.
+            return Err(ServiceError::conflict(
+                "no-attempts-left",
+                "no attempts are left on this challenge",
+                Some(ChallengeStatus::Pending.as_str()),
+            ));
+        }
+        return Err(not_pending(status));
+    };
+    tx.commit().await?;
+
+    let matched = state
+        .verify_pin(pin, Some(row.pin_hash.clone()))
+        .await
+        .map_err(ServiceError::Internal)?;
+
+    let now = state.clock.now_ms();
+    let mut tx = state.store.begin(now).await?;
+    let event = |kind, outcome| {
+        NewEvent::new(kind, agent.actor(), outcome)
+            .org(&row.org_id)
+            .call(&row.call_id)
+            .challenge(&row.id)
+            .detail("attempt", used)
+            .detail("max_attempts", max)
+    };
+    if matched {
+        if !challenges::settle(tx.conn(), &row.id, ChallengeStatus::Approved.as_str(), now).await? {
+            drop(tx);
+            let current = load(state, challenge_id).await?;
+            return Err(not_pending(effective_status(&current, now)));
+        }
+        messages::wipe_for_challenge(tx.conn(), &row.id, now).await?;
+        calls::set_verification(tx.conn(), &row.call_id, Verification::Verified.as_str(), now).await?;
+        tx.audit(event(EventKind::PinCheckApproved, Outcome::Success));
+        let grant = grants::issue_in(
+            state,
+            &mut tx,
+            agent,
+            &row.org_id,
+            &row.call_id,
+            Some(&row.id),
+            GrantBasis::Pin,
+        )
+        .await?;
+        tx.commit().await?;
+        state.wake_outbox();
+        metrics::counter!("pingate_pin_checks_total", "outcome" => "approved").increment(1);
+        return Ok(CheckResult::Approved(grant));
+    }
+    let result = if used >= max {
+        if challenges::lock_if_exhausted(tx.conn(), &row.id, now).await? {
+            messages::wipe_for_challenge(tx.conn(), &row.id, now).await?;
+            calls::set_verification(tx.conn(), &row.call_id, Verification::Failed.as_str(), now).await?;
+        }
+        tx.audit(event(EventKind::PinCheckLocked, Outcome::Failure));
+        CheckResult::Locked
+    } else {
+        tx.audit(event(EventKind::PinCheckFailed, Outcome::Failure));
+        CheckResult::Wrong {
+            attempts_left: max - used,
+        }
+    };
+    tx.commit().await?;
+    metrics::counter!("pingate_pin_checks_total", "outcome" => "wrong").increment(1);
+    Ok(result)
+}

@@ -1,0 +1,97 @@
+//! Organisation profiles: import (all-or-nothing, every error reported by
+//! org and field), and the admin API's create, read, update, delete.
+
+use crate::app::AppState;
+use crate::audit::event::{EventKind, NewEvent, Outcome};
+use crate::domain::org::{ImportError, OrgId, OrgProfile};
+use crate::store::orgs::{self, Upserted};
+use crate::store::{StoreError, WriteTx};
+
+use super::{ServiceError, ServiceResult};
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ImportReport {
+    pub created: Vec<String>,
+    pub updated: Vec<String>,
+}
+
+/// Writes already-validated profiles in one transaction, after checking
+/// them against the database (a number registered to an org outside the
+/// batch). Nothing is written unless everything passes.
+pub async fn save_all(state: &AppState, actor: &str, profiles: &[OrgProfile]) -> ServiceResult<ImportReport> {
+    let mut tx = state.store.begin(state.clock.now_ms()).await?;
+    let batch: Vec<&str> = profiles.iter().map(|p| p.id.as_str()).collect();
+    let mut errors = Vec::new();
+    for p in profiles {
+        for (number, owner) in orgs::numbers_taken_elsewhere(tx.conn(), p.id.as_str(), &p.registered_numbers).await? {
+            if !batch.contains(&owner.as_str()) {
+                let idx = p.registered_numbers.iter().position(|n| n.as_str() == number).unwrap_or(0);
+                errors.push(ImportError {
+                    org: p.id.as_str().to_string(),
+                    field: format!("registered_numbers[{idx}]"),
+                    message: format!("{number} is already registered to org {owner}"),
+                });
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ServiceError::InvalidMany(errors));
+    }
+    // Release the batch's numbers first so numbers can move between orgs
+    // of the same batch.
+    for p in profiles {
+        orgs::clear_numbers(tx.conn(), p.id.as_str()).await?;
+    }
+    let mut report = ImportReport::default();
+    for p in profiles {
+        match upsert(&mut tx, actor, p).await? {
+            Upserted::Created => report.created.push(p.id.as_str().to_string()),
+            Upserted::Updated => report.updated.push(p.id.as_str().to_string()),
+        }
+    }
+    tx.commit().await?;
+    Ok(report)
+}
+
+async fn upsert(tx: &mut WriteTx, actor: &str, p: &OrgProfile) -> ServiceResult<Upserted> {
+    let now = tx.now();
+    let outcome = orgs::upsert(tx.conn(), p, now).await.map_err(|e| match e {
+        StoreError::Conflict { field, .. } => ServiceError::InvalidMany(vec![ImportError {
+            org: p.id.as_str().to_string(),
+            field: field.to_string(),
+            message: "already used by another organisation".into(),
+        }]),
+        other => other.into(),
+    })?;
+    let kind = match outcome {
+        Upserted::Created => EventKind::OrgCreated,
+        Upserted::Updated => EventKind::OrgUpdated,
+    };
+    tx.audit(
+        NewEvent::new(kind, actor, Outcome::Success)
+            .org(p.id.as_str())
+            .detail("registered_numbers", p.registered_numbers.len())
+            .detail(
+                "channels",
+                p.channels.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(","),
+            ),
+    );
+    Ok(outcome)
+}
+
+pub async fn get(state: &AppState, id: &str) -> ServiceResult<OrgProfile> {
+    orgs::get(state.store.reader(), id)
+        .await?
+        .ok_or(ServiceError::NotFound("organisation"))
+}
+
+pub async fn delete(state: &AppState, actor: &str, id: &str) -> ServiceResult<()> {
+    let id = OrgId::parse(id).map_err(|_| ServiceError::NotFound("organisation"))?;
+    let mut tx = state.store.begin(state.clock.now_ms()).await?;
+    if !orgs::delete(tx.conn(), &id).await? {
+        return Err(ServiceError::NotFound("organisation"));
+    }
+    tx.audit(NewEvent::new(EventKind::OrgDeleted, actor, Outcome::Success).org(id.as_str()));
+    tx.commit().await?;
+    Ok(())
+}

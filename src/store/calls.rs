@@ -1,0 +1,180 @@
+//! Calls, recorded idempotently by the provider's call id.
+
+use sqlx::{AnyConnection, AnyPool, FromRow};
+
+use super::StoreResult;
+use crate::clock::Millis;
+
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct CallRow {
+    pub id: String,
+    pub provider: String,
+    pub provider_call_id: String,
+    pub from_raw: String,
+    pub caller_kind: String,
+    pub caller_e164: Option<String>,
+    pub to_raw: String,
+    pub attestation: Option<String>,
+    pub org_id: Option<String>,
+    pub org_source: Option<String>,
+    pub verification: String,
+    pub status: String,
+    pub gather_attempts: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub ended_at: Option<i64>,
+}
+
+const COLUMNS: &str = "id, provider, provider_call_id, from_raw, caller_kind, caller_e164, to_raw, \
+    attestation, org_id, org_source, verification, status, gather_attempts, created_at, updated_at, ended_at";
+
+/// Inserts the call unless the provider already told us about it.
+/// Returns false for a replayed webhook.
+pub async fn insert_if_new(conn: &mut AnyConnection, c: &CallRow) -> StoreResult<bool> {
+    let r = sqlx::query(
+        "INSERT INTO calls (id, provider, provider_call_id, from_raw, caller_kind, caller_e164, to_raw, \
+         attestation, org_id, org_source, verification, status, gather_attempts, created_at, updated_at, ended_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+         ON CONFLICT (provider, provider_call_id) DO NOTHING",
+    )
+    .bind(&c.id)
+    .bind(&c.provider)
+    .bind(&c.provider_call_id)
+    .bind(&c.from_raw)
+    .bind(&c.caller_kind)
+    .bind(&c.caller_e164)
+    .bind(&c.to_raw)
+    .bind(&c.attestation)
+    .bind(&c.org_id)
+    .bind(&c.org_source)
+    .bind(&c.verification)
+    .bind(&c.status)
+    .bind(c.gather_attempts)
+    .bind(c.created_at)
+    .bind(c.updated_at)
+    .bind(c.ended_at)
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn get(pool: &AnyPool, id: &str) -> StoreResult<Option<CallRow>> {
+    Ok(sqlx::query_as::<_, CallRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM calls WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?)
+}
+
+pub async fn get_in(conn: &mut AnyConnection, id: &str) -> StoreResult<Option<CallRow>> {
+    Ok(sqlx::query_as::<_, CallRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM calls WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+pub async fn by_provider_id_in(
+    conn: &mut AnyConnection,
+    provider: &str,
+    provider_call_id: &str,
+) -> StoreResult<Option<CallRow>> {
+    Ok(sqlx::query_as::<_, CallRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM calls WHERE provider = $1 AND provider_call_id = $2"
+    )))
+    .bind(provider)
+    .bind(provider_call_id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct CallFilter {
+    pub status: Option<String>,
+    pub provider_call_id: Option<String>,
+    /// Cursor: calls created strictly before this (created_at, id).
+    pub before: Option<(i64, String)>,
+}
+
+/// Newest first.
+pub async fn list(pool: &AnyPool, f: &CallFilter, limit: i64) -> StoreResult<Vec<CallRow>> {
+    let (before_at, before_id) = f
+        .before
+        .clone()
+        .unwrap_or((i64::MAX, String::new()));
+    Ok(sqlx::query_as::<_, CallRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM calls \
+         WHERE ($1 = '' OR status = $1) AND ($2 = '' OR provider_call_id = $2) \
+           AND (created_at < $3 OR (created_at = $3 AND ($4 = '' OR id < $4))) \
+         ORDER BY created_at DESC, id DESC LIMIT $5"
+    )))
+    .bind(f.status.clone().unwrap_or_default())
+    .bind(f.provider_call_id.clone().unwrap_or_default())
+    .bind(before_at)
+    .bind(before_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
+pub async fn set_org(
+    conn: &mut AnyConnection,
+    id: &str,
+    org_id: &str,
+    source: &str,
+    verification: &str,
+    now: Millis,
+) -> StoreResult<bool> {
+    let r = sqlx::query(
+        "UPDATE calls SET org_id = $2, org_source = $3, verification = $4, updated_at = $5 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(org_id)
+    .bind(source)
+    .bind(verification)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn set_verification(
+    conn: &mut AnyConnection,
+    id: &str,
+    verification: &str,
+    now: Millis,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE calls SET verification = $2, updated_at = $3 WHERE id = $1")
+        .bind(id)
+        .bind(verification)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Counts one IVR attempt; returns the new count.
+pub async fn bump_gather_attempts(conn: &mut AnyConnection, id: &str, now: Millis) -> StoreResult<i64> {
+    let row: (i64,) = sqlx::query_as(
+        "UPDATE calls SET gather_attempts = gather_attempts + 1, updated_at = $2 WHERE id = $1 RETURNING gather_attempts",
+    )
+    .bind(id)
+    .bind(now)
+    .fetch_one(conn)
+    .await?;
+    Ok(row.0)
+}
+
+/// Marks an active call ended; false if it already was.
+pub async fn end(conn: &mut AnyConnection, id: &str, now: Millis) -> StoreResult<bool> {
+    let r = sqlx::query(
+        "UPDATE calls SET status = 'ended', ended_at = $2, updated_at = $2 WHERE id = $1 AND status = 'active'",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}

@@ -1,0 +1,82 @@
+//! Access grants; the token itself is never stored, only its hash.
+
+use sqlx::{AnyConnection, AnyPool, FromRow};
+
+use super::StoreResult;
+use crate::clock::Millis;
+
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct GrantRow {
+    pub id: String,
+    pub agent: String,
+    pub org_id: String,
+    pub call_id: String,
+    pub challenge_id: Option<String>,
+    pub basis: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+    pub revoked_by: Option<String>,
+}
+
+const COLUMNS: &str =
+    "id, agent, org_id, call_id, challenge_id, basis, created_at, expires_at, revoked_at, revoked_by";
+
+pub async fn insert(conn: &mut AnyConnection, g: &GrantRow, token_hash: &[u8; 32]) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO grants (id, token_hash, agent, org_id, call_id, challenge_id, basis, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&g.id)
+    .bind(token_hash.to_vec())
+    .bind(&g.agent)
+    .bind(&g.org_id)
+    .bind(&g.call_id)
+    .bind(&g.challenge_id)
+    .bind(&g.basis)
+    .bind(g.created_at)
+    .bind(g.expires_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn get(pool: &AnyPool, id: &str) -> StoreResult<Option<GrantRow>> {
+    Ok(sqlx::query_as::<_, GrantRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM grants WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?)
+}
+
+pub async fn by_token_hash(pool: &AnyPool, hash: &[u8; 32]) -> StoreResult<Option<GrantRow>> {
+    Ok(sqlx::query_as::<_, GrantRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM grants WHERE token_hash = $1"
+    )))
+    .bind(hash.to_vec())
+    .fetch_optional(pool)
+    .await?)
+}
+
+pub async fn for_call(pool: &AnyPool, call_id: &str) -> StoreResult<Vec<GrantRow>> {
+    Ok(sqlx::query_as::<_, GrantRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM grants WHERE call_id = $1 ORDER BY created_at, id"
+    )))
+    .bind(call_id)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Revokes an unrevoked grant; false if it was already revoked.
+pub async fn revoke(conn: &mut AnyConnection, id: &str, by: &str, now: Millis) -> StoreResult<bool> {
+    let r = sqlx::query(
+        "UPDATE grants SET revoked_at = $2, revoked_by = $3 WHERE id = $1 AND revoked_at IS NULL",
+    )
+    .bind(id)
+    .bind(now)
+    .bind(by)
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}

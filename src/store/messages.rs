@@ -1,0 +1,214 @@
+//! The outbox: messages queued in the same transaction as the change that
+//! causes them, claimed by workers with a lease, and moved forward only.
+
+use sqlx::{AnyConnection, AnyPool, FromRow};
+
+use super::{Backend, StoreResult};
+use crate::clock::Millis;
+
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct MessageRow {
+    pub id: String,
+    pub kind: String,
+    pub channel: String,
+    pub org_id: String,
+    pub call_id: Option<String>,
+    pub challenge_id: Option<String>,
+    pub grant_id: Option<String>,
+    pub destination: String,
+    pub destination_masked: String,
+    pub subject: String,
+    pub body_sealed: Option<Vec<u8>>,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub lease_until: Option<i64>,
+    pub provider_message_id: Option<String>,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const COLUMNS: &str = "id, kind, channel, org_id, call_id, challenge_id, grant_id, destination, \
+    destination_masked, subject, body_sealed, status, attempts, next_attempt_at, lease_until, \
+    provider_message_id, last_error, created_at, updated_at";
+
+pub async fn insert(conn: &mut AnyConnection, m: &MessageRow) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO messages (id, kind, channel, org_id, call_id, challenge_id, grant_id, destination, \
+         destination_masked, subject, body_sealed, status, attempts, next_attempt_at, lease_until, \
+         provider_message_id, last_error, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+    )
+    .bind(&m.id)
+    .bind(&m.kind)
+    .bind(&m.channel)
+    .bind(&m.org_id)
+    .bind(&m.call_id)
+    .bind(&m.challenge_id)
+    .bind(&m.grant_id)
+    .bind(&m.destination)
+    .bind(&m.destination_masked)
+    .bind(&m.subject)
+    .bind(&m.body_sealed)
+    .bind(&m.status)
+    .bind(m.attempts)
+    .bind(m.next_attempt_at)
+    .bind(m.lease_until)
+    .bind(&m.provider_message_id)
+    .bind(&m.last_error)
+    .bind(m.created_at)
+    .bind(m.updated_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Claims up to `limit` due messages for `lease_ms`: queued ones whose
+/// time has come, and `sending` ones whose lease ran out (a worker died).
+/// PostgreSQL skips rows another instance holds; SQLite has one writer.
+pub async fn claim_due(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    now: Millis,
+    lease_ms: i64,
+    limit: i64,
+) -> StoreResult<Vec<MessageRow>> {
+    let lock = match backend {
+        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    Ok(sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(format!(
+        "UPDATE messages SET status = 'sending', attempts = attempts + 1, lease_until = $2, updated_at = $1 \
+         WHERE id IN (SELECT id FROM messages \
+                      WHERE (status = 'queued' AND next_attempt_at <= $1) \
+                         OR (status = 'sending' AND lease_until < $1) \
+                      ORDER BY next_attempt_at LIMIT $3 {lock}) \
+         RETURNING {COLUMNS}"
+    )))
+    .bind(now)
+    .bind(now + lease_ms)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// The earliest time a queued message falls due, to sleep until then.
+pub async fn next_due(pool: &AnyPool) -> StoreResult<Option<i64>> {
+    let row: (Option<i64>,) = sqlx::query_as(
+        "SELECT MIN(next_attempt_at) FROM messages WHERE status = 'queued'",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(row.0)
+}
+
+/// Records the outcome of a send we held the lease for.
+pub async fn finish(
+    conn: &mut AnyConnection,
+    id: &str,
+    status: &str,
+    provider_message_id: Option<&str>,
+    error: Option<&str>,
+    next_attempt_at: Option<Millis>,
+    now: Millis,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE messages SET status = $2, provider_message_id = COALESCE($3, provider_message_id), \
+         last_error = $4, next_attempt_at = COALESCE($5, next_attempt_at), lease_until = NULL, updated_at = $6, \
+         body_sealed = CASE WHEN $2 IN ('queued', 'sending') THEN body_sealed ELSE NULL END \
+         WHERE id = $1 AND status = 'sending'",
+    )
+    .bind(id)
+    .bind(status)
+    .bind(provider_message_id)
+    .bind(error)
+    .bind(next_attempt_at)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A PIN is useless once its challenge ends: wipe the sealed copies and
+/// stop anything not yet sent.
+pub async fn wipe_for_challenge(conn: &mut AnyConnection, challenge_id: &str, now: Millis) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE messages SET body_sealed = NULL, updated_at = $2, \
+         status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END \
+         WHERE challenge_id = $1 AND kind = 'pin' AND body_sealed IS NOT NULL",
+    )
+    .bind(challenge_id)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The sealed body of the first PIN message of a challenge (for resends).
+pub async fn pin_body_for_challenge(conn: &mut AnyConnection, challenge_id: &str) -> StoreResult<Option<(String, Vec<u8>)>> {
+    let row: Option<(String, Option<Vec<u8>>)> = sqlx::query_as(
+        "SELECT id, body_sealed FROM messages WHERE challenge_id = $1 AND kind = 'pin' AND body_sealed IS NOT NULL \
+         ORDER BY created_at LIMIT 1",
+    )
+    .bind(challenge_id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.and_then(|(id, b)| b.map(|b| (id, b))))
+}
+
+pub async fn for_call(pool: &AnyPool, call_id: &str) -> StoreResult<Vec<MessageRow>> {
+    Ok(sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM messages WHERE call_id = $1 ORDER BY created_at, id"
+    )))
+    .bind(call_id)
+    .fetch_all(pool)
+    .await?)
+}
+
+pub async fn get(pool: &AnyPool, id: &str) -> StoreResult<Option<MessageRow>> {
+    Ok(sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM messages WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// A provider's delivery report, applied only forward: `sent` may become
+/// `delivered`, `undelivered` or `failed`; nothing moves back, and a repeated
+/// or late report changes nothing. Returns the message when it moved.
+pub async fn advance_provider_status(
+    conn: &mut AnyConnection,
+    provider_message_id: &str,
+    provider_status: &str,
+    error_code: Option<&str>,
+    now: Millis,
+) -> StoreResult<Option<MessageRow>> {
+    let target = match provider_status {
+        "delivered" | "read" => "delivered",
+        "undelivered" => "undelivered",
+        "failed" => "failed",
+        _ => return Ok(None),
+    };
+    Ok(sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(format!(
+        "UPDATE messages SET status = $2, last_error = COALESCE($3, last_error), updated_at = $4 \
+         WHERE provider_message_id = $1 AND status = 'sent' RETURNING {COLUMNS}"
+    )))
+    .bind(provider_message_id)
+    .bind(target)
+    .bind(error_code.map(|c| format!("provider error {c}")))
+    .bind(now)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// (messages waiting, age in ms of the oldest one) for the metrics.
+pub async fn queue_depth(pool: &AnyPool, now: Millis) -> StoreResult<(i64, i64)> {
+    let row: (i64, Option<i64>) = sqlx::query_as(
+        "SELECT COUNT(*), MIN(created_at) FROM messages WHERE status IN ('queued', 'sending')",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok((row.0, row.1.map_or(0, |t| (now - t).max(0))))
+}

@@ -1,0 +1,236 @@
+//! Persistence: one sqlx query layer (the `Any` driver, `$n` placeholders)
+//! over SQLite and PostgreSQL. Writes go through [`WriteTx`], which appends
+//! the audit events of a state change in the same transaction.
+
+pub mod audit;
+pub mod calls;
+pub mod challenges;
+pub mod grants;
+pub mod messages;
+pub mod orgs;
+pub mod principals;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyConnection, AnyPool, Transaction};
+
+use crate::audit::event::NewEvent;
+use crate::clock::Millis;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    Setup(String),
+    #[error("{entity} already exists ({field})")]
+    Conflict {
+        entity: &'static str,
+        field: &'static str,
+    },
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The database behind pingate. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    read: AnyPool,
+    /// On SQLite a one-connection pool: the single writer that keeps the
+    /// audit chain in one order and never meets SQLITE_BUSY in-process. On
+    /// PostgreSQL the same pool as `read`; an advisory lock orders the chain.
+    write: AnyPool,
+    backend: Backend,
+}
+
+static MIGRATOR_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static MIGRATOR_POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Key of the PostgreSQL advisory lock that serialises audit appends.
+const AUDIT_LOCK_KEY: i64 = 0x7069_6e67_6174_65; // "pingate"
+
+impl Store {
+    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Store> {
+        sqlx::any::install_default_drivers();
+        if url.starts_with("sqlite:") {
+            Self::connect_sqlite(url, max_connections).await
+        } else {
+            let opts = AnyConnectOptions::from_str(url)?;
+            let pool = AnyPoolOptions::new()
+                .max_connections(max_connections.max(2))
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(opts)
+                .await?;
+            Ok(Store {
+                read: pool.clone(),
+                write: pool,
+                backend: Backend::Postgres,
+            })
+        }
+    }
+
+    async fn connect_sqlite(url: &str, max_connections: u32) -> StoreResult<Store> {
+        let path = url
+            .trim_start_matches("sqlite://")
+            .trim_start_matches("sqlite:")
+            .split('?')
+            .next()
+            .unwrap_or_default();
+        if path != ":memory:"
+            && let Some(dir) = Path::new(path).parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Setup(format!("cannot create database directory {}: {e}", dir.display()))
+            })?;
+        }
+        let url = if url.contains("mode=") {
+            url.to_string()
+        } else if url.contains('?') {
+            format!("{url}&mode=rwc")
+        } else {
+            format!("{url}?mode=rwc")
+        };
+        let opts = AnyConnectOptions::from_str(&url)?;
+        let write = AnyPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(sqlite_pragmas)
+            .connect_with(opts.clone())
+            .await?;
+        let read = AnyPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(sqlite_pragmas)
+            .connect_with(opts)
+            .await?;
+        Ok(Store {
+            read,
+            write,
+            backend: Backend::Sqlite,
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub async fn migrate(&self) -> StoreResult<()> {
+        match self.backend {
+            Backend::Sqlite => MIGRATOR_SQLITE.run(&self.write).await?,
+            Backend::Postgres => MIGRATOR_POSTGRES.run(&self.write).await?,
+        }
+        Ok(())
+    }
+
+    pub fn reader(&self) -> &AnyPool {
+        &self.read
+    }
+
+    pub async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    /// Starts a write; `now` stamps the audit events it appends.
+    pub async fn begin(&self, now: Millis) -> StoreResult<WriteTx> {
+        let tx = match self.backend {
+            // IMMEDIATE takes the write lock up front, so another process
+            // (the CLI) makes us wait on busy_timeout instead of failing.
+            Backend::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.write.begin().await?,
+        };
+        Ok(WriteTx {
+            tx,
+            events: Vec::new(),
+            backend: self.backend,
+            now,
+        })
+    }
+
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+}
+
+fn sqlite_pragmas(
+    conn: &mut AnyConnection,
+    _meta: sqlx::pool::PoolConnectionMetadata,
+) -> futures_util::future::BoxFuture<'_, Result<(), sqlx::Error>> {
+    Box::pin(async move {
+        sqlx::raw_sql(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+        )
+        .execute(conn)
+        .await?;
+        Ok(())
+    })
+}
+
+/// A write transaction that carries the audit events of what it changes.
+/// The events are appended to the chain right before COMMIT, so the chain
+/// lock is held as briefly as possible and is always the last lock taken.
+pub struct WriteTx {
+    tx: Transaction<'static, Any>,
+    events: Vec<NewEvent>,
+    backend: Backend,
+    now: Millis,
+}
+
+impl WriteTx {
+    pub fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+
+    pub fn audit(&mut self, event: NewEvent) {
+        self.events.push(event);
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn now(&self) -> Millis {
+        self.now
+    }
+
+    pub async fn commit(mut self) -> StoreResult<()> {
+        if !self.events.is_empty() {
+            if self.backend == Backend::Postgres {
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(AUDIT_LOCK_KEY)
+                    .execute(&mut *self.tx)
+                    .await?;
+            }
+            let events = std::mem::take(&mut self.events);
+            audit::append(&mut self.tx, self.now, events).await?;
+        }
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Maps a unique-constraint violation to a typed conflict.
+pub(crate) fn conflict_or(e: sqlx::Error, entity: &'static str, field: &'static str) -> StoreError {
+    if let sqlx::Error::Database(db) = &e
+        && db.is_unique_violation()
+    {
+        return StoreError::Conflict { entity, field };
+    }
+    StoreError::Db(e)
+}

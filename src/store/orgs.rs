@@ -1,0 +1,217 @@
+//! Organisation profiles and their registered numbers.
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AnyPool, Row};
+
+use super::{StoreError, StoreResult, conflict_or};
+use crate::clock::Millis;
+use crate::domain::email::EmailAddress;
+use crate::domain::org::{Channel, Contacts, OrgId, OrgProfile};
+use crate::domain::phone::E164;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upserted {
+    Created,
+    Updated,
+}
+
+const COLUMNS: &str =
+    "id, name, account_number, channels, contact_email, contact_sms, language";
+
+pub async fn upsert(
+    conn: &mut AnyConnection,
+    org: &OrgProfile,
+    now: Millis,
+) -> StoreResult<Upserted> {
+    let channels = org
+        .channels
+        .iter()
+        .map(|c| c.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    let email = org.contacts.email.as_ref().map(|e| e.as_str().to_string());
+    let sms = org.contacts.sms.as_ref().map(|n| n.as_str().to_string());
+    let updated = sqlx::query(
+        "UPDATE orgs SET name = $2, account_number = $3, channels = $4, contact_email = $5, \
+         contact_sms = $6, language = $7, updated_at = $8 WHERE id = $1",
+    )
+    .bind(org.id.as_str())
+    .bind(&org.name)
+    .bind(&org.account_number)
+    .bind(&channels)
+    .bind(&email)
+    .bind(&sms)
+    .bind(&org.language)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| conflict_or(e, "org", "account_number"))?;
+    let outcome = if updated.rows_affected() == 1 {
+        Upserted::Updated
+    } else {
+        sqlx::query(
+            "INSERT INTO orgs (id, name, account_number, channels, contact_email, contact_sms, language, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+        )
+        .bind(org.id.as_str())
+        .bind(&org.name)
+        .bind(&org.account_number)
+        .bind(&channels)
+        .bind(&email)
+        .bind(&sms)
+        .bind(&org.language)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| conflict_or(e, "org", "account_number"))?;
+        Upserted::Created
+    };
+    sqlx::query("DELETE FROM org_numbers WHERE org_id = $1")
+        .bind(org.id.as_str())
+        .execute(&mut *conn)
+        .await?;
+    for n in &org.registered_numbers {
+        sqlx::query("INSERT INTO org_numbers (number, org_id) VALUES ($1, $2)")
+            .bind(n.as_str())
+            .bind(org.id.as_str())
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| conflict_or(e, "registered number", "registered_numbers"))?;
+    }
+    Ok(outcome)
+}
+
+pub async fn clear_numbers(conn: &mut AnyConnection, org_id: &str) -> StoreResult<()> {
+    sqlx::query("DELETE FROM org_numbers WHERE org_id = $1")
+        .bind(org_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete(conn: &mut AnyConnection, id: &OrgId) -> StoreResult<bool> {
+    sqlx::query("DELETE FROM org_numbers WHERE org_id = $1")
+        .bind(id.as_str())
+        .execute(&mut *conn)
+        .await?;
+    let r = sqlx::query("DELETE FROM orgs WHERE id = $1")
+        .bind(id.as_str())
+        .execute(&mut *conn)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn get(pool: &AnyPool, id: &str) -> StoreResult<Option<OrgProfile>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM orgs WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    match row {
+        Some(row) => {
+            let numbers = numbers_of(pool, id).await?;
+            Ok(Some(from_row(&row, numbers)?))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Orgs ordered by id, after `after` (cursor), at most `limit`.
+pub async fn list(pool: &AnyPool, after: Option<&str>, limit: i64) -> StoreResult<Vec<OrgProfile>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM orgs WHERE id > $1 ORDER BY id LIMIT $2"
+    )))
+    .bind(after.unwrap_or(""))
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let id: String = row.try_get("id")?;
+        let numbers = numbers_of(pool, &id).await?;
+        out.push(from_row(&row, numbers)?);
+    }
+    Ok(out)
+}
+
+async fn numbers_of(pool: &AnyPool, id: &str) -> StoreResult<Vec<String>> {
+    let rows = sqlx::query("SELECT number FROM org_numbers WHERE org_id = $1 ORDER BY number")
+        .bind(id)
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|r| r.try_get::<String, _>(0).map_err(StoreError::from))
+        .collect()
+}
+
+/// The org that registered this number, if any.
+pub async fn org_for_number(pool: &AnyPool, number: &E164) -> StoreResult<Option<String>> {
+    let row = sqlx::query("SELECT org_id FROM org_numbers WHERE number = $1")
+        .bind(number.as_str())
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.map(|r| r.try_get(0)).transpose()?)
+}
+
+pub async fn org_for_account_number(pool: &AnyPool, digits: &str) -> StoreResult<Option<String>> {
+    let row = sqlx::query("SELECT id FROM orgs WHERE account_number = $1")
+        .bind(digits)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.map(|r| r.try_get(0)).transpose()?)
+}
+
+/// Registered numbers in `numbers` that belong to an org other than `org`.
+pub async fn numbers_taken_elsewhere(
+    conn: &mut AnyConnection,
+    org: &str,
+    numbers: &[E164],
+) -> StoreResult<Vec<(String, String)>> {
+    let mut taken = Vec::new();
+    for n in numbers {
+        let row = sqlx::query("SELECT org_id FROM org_numbers WHERE number = $1 AND org_id <> $2")
+            .bind(n.as_str())
+            .bind(org)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if let Some(row) = row {
+            taken.push((n.as_str().to_string(), row.try_get(0)?));
+        }
+    }
+    Ok(taken)
+}
+
+fn corrupt(what: &str, id: &str) -> StoreError {
+    StoreError::Corrupt(format!("org {id}: stored {what} does not parse"))
+}
+
+fn from_row(row: &AnyRow, numbers: Vec<String>) -> StoreResult<OrgProfile> {
+    let id: String = row.try_get("id")?;
+    let channels: String = row.try_get("channels")?;
+    let email: Option<String> = row.try_get("contact_email")?;
+    let sms: Option<String> = row.try_get("contact_sms")?;
+    Ok(OrgProfile {
+        id: OrgId::parse(&id).map_err(|_| corrupt("id", &id))?,
+        name: row.try_get("name")?,
+        account_number: row.try_get("account_number")?,
+        registered_numbers: numbers
+            .iter()
+            .map(|n| E164::parse(n).map_err(|_| corrupt("number", &id)))
+            .collect::<Result<_, _>>()?,
+        channels: channels
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(|c| c.parse::<Channel>().map_err(|_| corrupt("channel", &id)))
+            .collect::<Result<_, _>>()?,
+        contacts: Contacts {
+            email: email
+                .map(|e| EmailAddress::parse(&e).map_err(|_| corrupt("email", &id)))
+                .transpose()?,
+            sms: sms
+                .map(|n| E164::parse(&n).map_err(|_| corrupt("sms contact", &id)))
+                .transpose()?,
+        },
+        language: row.try_get("language")?,
+    })
+}
