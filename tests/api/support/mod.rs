@@ -6,11 +6,11 @@
 //! module-wide `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod app;
 pub mod messages_api;
 pub mod smtp;
 pub mod twilio_signer;
 
-// `app.rs` (spawning pingate itself on port 0) joins these modules.
 
 #[cfg(test)]
 mod selftest;

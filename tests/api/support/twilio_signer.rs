@@ -70,9 +70,8 @@ mod tests {
     use super::*;
     use serde_json::Value;
 
-    /// Twilio's own known-answer vectors, collected in the shared folder
-    /// beside the repository.
-    const VECTORS: &str = include_str!("../../../../shared/vectors/twilio.json");
+    /// Twilio's own known-answer vectors, copied into tests/fixtures.
+    const VECTORS: &str = include_str!("../../fixtures/twilio.json");
 
     fn vector(id: &str) -> Value {
         let all: Vec<Value> = serde_json::from_str(VECTORS).expect("twilio.json parses");

@@ -1,0 +1,13 @@
+//! Integration tests: the real server on port 0, real SMTP on loopback, an
+//! imitation of Twilio's Messages API, webhooks signed independently.
+
+mod support;
+
+mod audit;
+mod errors;
+mod flow;
+mod leaks;
+mod migrations;
+mod openapi;
+mod roles;
+mod webhooks;

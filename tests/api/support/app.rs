@@ -1,0 +1,337 @@
+//! Spawns the real pingate server in-process on port 0 with its own
+//! database (a temp SQLite file, or a fresh PostgreSQL database when
+//! `PINGATE_TEST_DATABASE_URL` names a server), its own SMTP server and its
+//! own Messages API imitation; then speaks to it over HTTP like a client.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pingate::clock::OffsetClock;
+use pingate::config::{CallerIdTrust, EmailTransport, Secret, Settings, SmsTransport};
+use pingate::store::principals::Role;
+use reqwest::StatusCode;
+use secrecy::ExposeSecret;
+use serde_json::Value;
+
+use super::messages_api::MessagesApi;
+use super::smtp::SmtpServer;
+use super::twilio_signer;
+
+pub const ACCOUNT_SID: &str = "AC0123456789abcdef0123456789abcdef";
+pub const AUTH_TOKEN: &str = "test-auth-token-0123456789abcdef";
+pub const PEPPER: &str = "test-pepper-0123456789abcdef0123456789";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server for tests, or None (and a line saying the test is
+/// skipped) when `PINGATE_TEST_DATABASE_URL` is unset.
+pub fn postgres_url(test: &str) -> Option<String> {
+    match std::env::var("PINGATE_TEST_DATABASE_URL") {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ => {
+            eprintln!("SKIPPED {test} on PostgreSQL: set PINGATE_TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test) to run it");
+            None
+        }
+    }
+}
+
+/// Creates a fresh database on the server named by `base_url`.
+async fn fresh_postgres_db(base_url: &str) -> String {
+    use sqlx::Connection;
+    let name = format!("pingate_t_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(base_url)
+        .await
+        .expect("connect to PINGATE_TEST_DATABASE_URL");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .expect("create test database");
+    let (prefix, _) = base_url.rsplit_once('/').expect("URL has a database path");
+    format!("{prefix}/{name}")
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub server: Option<pingate::RunningServer>,
+    pub smtp: SmtpServer,
+    pub sms: MessagesApi,
+    pub clock: OffsetClock,
+    pub agent_token: String,
+    pub reviewer_token: String,
+    pub admin_token: String,
+    pub engine: Engine,
+    pub settings: Settings,
+    pub dir: tempfile::TempDir,
+}
+
+pub struct Options {
+    pub trust: CallerIdTrust,
+    pub tweak: Box<dyn FnOnce(&mut Settings) + Send>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            trust: CallerIdTrust::AttestedA,
+            tweak: Box::new(|_| {}),
+        }
+    }
+}
+
+impl TestApp {
+    /// Spawns on the engine, or returns None when that engine is not
+    /// available here (PostgreSQL without PINGATE_TEST_DATABASE_URL).
+    pub async fn spawn(engine: Engine, test: &str) -> Option<TestApp> {
+        Self::spawn_with(engine, test, Options::default()).await
+    }
+
+    pub async fn spawn_with(engine: Engine, test: &str, opts: Options) -> Option<TestApp> {
+        let db_url = match engine {
+            Engine::Sqlite => None,
+            Engine::Postgres => Some(fresh_postgres_db(&postgres_url(test)?).await),
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let smtp = SmtpServer::start().await;
+        let sms = MessagesApi::start(ACCOUNT_SID, AUTH_TOKEN).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let base = format!("http://127.0.0.1:{port}");
+
+        let mut s = Settings::default();
+        s.server.listen = format!("127.0.0.1:{port}");
+        s.server.public_base_url = base.clone();
+        s.server.data_dir = dir.path().join("data");
+        s.database.url = Secret::from(
+            db_url
+                .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("pingate.db").display()))
+                .as_str(),
+        );
+        s.twilio.account_sid = Some(ACCOUNT_SID.into());
+        s.twilio.auth_token = Some(Secret::from(AUTH_TOKEN));
+        s.twilio.api_base_url = sms.base_url();
+        s.twilio.sms_from = Some("+15005550006".into());
+        s.email.transport = EmailTransport::Smtp;
+        s.email.smtp_url = Some(Secret::from(smtp.url().as_str()));
+        s.email.from = Some("Support <support@pingate.test>".into());
+        s.sms.transport = SmsTransport::Twilio;
+        s.security.pepper = Some(Secret::from(PEPPER));
+        s.security.caller_id_trust = opts.trust;
+        // Cheap argon2 keeps the suite fast; the cost is a parameter, not logic.
+        s.pin.argon2_memory_kib = 1024;
+        s.pin.argon2_iterations = 1;
+        (opts.tweak)(&mut s);
+        s.validate().expect("test settings are valid");
+
+        let clock = OffsetClock::default();
+        let server = pingate::start(s.clone(), Arc::new(clock.clone()), listener)
+            .await
+            .expect("server starts");
+        let state = Arc::clone(&server.state);
+        let token = |name: &'static str, role: Role| {
+            let state = Arc::clone(&state);
+            async move {
+                pingate::service::principals::add(&state, "test", name, role)
+                    .await
+                    .expect("principal")
+                    .expose_secret()
+                    .to_string()
+            }
+        };
+        let agent_token = token("alice", Role::Agent).await;
+        let reviewer_token = token("rita", Role::Reviewer).await;
+        let admin_token = token("adam", Role::Admin).await;
+        Some(TestApp {
+            base,
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("client"),
+            server: Some(server),
+            smtp,
+            sms,
+            clock,
+            agent_token,
+            reviewer_token,
+            admin_token,
+            engine,
+            settings: s,
+            dir,
+        })
+    }
+
+    pub fn state(&self) -> &pingate::app::AppState {
+        &self.server.as_ref().expect("running").state
+    }
+
+    pub async fn shutdown(mut self) {
+        if let Some(s) = self.server.take() {
+            s.shutdown().await.expect("clean shutdown");
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Imports the standard test org `contoso` with email and SMS channels.
+    pub async fn import_contoso(&self) {
+        self.import_toml(CONTOSO).await;
+    }
+
+    pub async fn import_toml(&self, toml: &str) {
+        let profiles = pingate::domain::org::parse_import(toml, pingate::domain::org::ImportFormat::Toml)
+            .expect("valid import");
+        pingate::service::orgs::save_all(self.state(), "test", &profiles)
+            .await
+            .expect("import");
+    }
+
+    /// Posts a webhook signed by the independent signer.
+    pub async fn webhook(&self, path: &str, params: &[(&str, &str)]) -> reqwest::Response {
+        let url = self.url(path);
+        let signature = twilio_signer::sign_form(&url, params, AUTH_TOKEN);
+        self.client
+            .post(&url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-twilio-signature", signature)
+            .body(twilio_signer::form_body(params))
+            .send()
+            .await
+            .expect("webhook request")
+    }
+
+    /// An inbound call; returns the TwiML.
+    pub async fn call(&self, call_sid: &str, from: &str, attestation: Option<&str>) -> String {
+        let mut params = vec![
+            ("CallSid", call_sid),
+            ("AccountSid", ACCOUNT_SID),
+            ("From", from),
+            ("To", "+18005550100"),
+            ("CallStatus", "ringing"),
+            ("Direction", "inbound"),
+        ];
+        if let Some(a) = attestation {
+            params.push(("StirVerstat", a));
+        }
+        let resp = self.webhook("/webhooks/twilio/voice", &params).await;
+        assert_eq!(resp.status(), StatusCode::OK, "voice webhook");
+        assert!(
+            resp.headers()["content-type"].to_str().unwrap().starts_with("text/xml"),
+            "TwiML content type"
+        );
+        resp.text().await.unwrap()
+    }
+
+    pub async fn call_id_for(&self, call_sid: &str) -> String {
+        let (status, body) = self
+            .get(&self.agent_token, &format!("/v1/calls?provider_call_id={call_sid}"))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["items"][0]["call_id"].as_str().expect("call listed").to_string()
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
+        let resp = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request");
+        split(resp).await
+    }
+
+    pub async fn post(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        let resp = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        split(resp).await
+    }
+
+    /// The PIN as the caller reads it off the email that arrived.
+    pub async fn pin_from_email(&self, n: usize) -> String {
+        let mails = self.smtp.wait_for(n, Duration::from_secs(20)).await;
+        extract_pin(&mails[n - 1].body_text(), self.settings.pin.length)
+    }
+
+    pub async fn pin_from_sms(&self, n: usize) -> String {
+        let sms = self.sms.wait_for(n, Duration::from_secs(20)).await;
+        extract_pin(&sms[n - 1].body, self.settings.pin.length)
+    }
+}
+
+pub async fn split(resp: reqwest::Response) -> (StatusCode, Value) {
+    let status = resp.status();
+    let text = resp.text().await.expect("body");
+    let value = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, value)
+}
+
+/// The first run of exactly `len` digits in a message.
+pub fn extract_pin(text: &str, len: usize) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_ascii_digit() {
+            let start = i;
+            while i < chars.len() && chars[i].is_ascii_digit() {
+                i += 1;
+            }
+            if i - start == len {
+                return chars[start..i].iter().collect();
+            }
+        } else {
+            i += 1;
+        }
+    }
+    panic!("no {len}-digit code in message: {text}");
+}
+
+/// A CallSid in Twilio's format, unique per call.
+pub fn call_sid() -> String {
+    format!("CA{}", uuid::Uuid::new_v4().simple())
+}
+
+pub const CONTOSO: &str = r#"
+[[org]]
+id = "contoso"
+name = "Contoso Ltd"
+account_number = "40012345"
+registered_numbers = ["+14155550100", "+8613800138000"]
+channels = ["email", "sms"]
+[org.contacts]
+email = "it-admin@contoso.example"
+sms = "+14155550199"
+"#;
+
+/// Runs an async test body on SQLite, and again on PostgreSQL when one is
+/// configured.
+#[macro_export]
+macro_rules! on_both_engines {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$body($crate::support::app::Engine::Sqlite, concat!(stringify!($name), " (sqlite)")).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$body($crate::support::app::Engine::Postgres, concat!(stringify!($name), " (postgres)")).await;
+            }
+        }
+    };
+}
