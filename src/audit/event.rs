@@ -56,6 +56,7 @@ event_kinds! {
     MessageSent => "message_sent",
     MessageRetry => "message_retry",
     MessageFailed => "message_failed",
+    MessageDeliveryReported => "message_delivery_reported",
     OrgCreated => "org_created",
     OrgUpdated => "org_updated",
     OrgDeleted => "org_deleted",

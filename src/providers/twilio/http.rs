@@ -203,7 +203,7 @@ async fn message_status(State(state): State<Arc<AppState>>, req: Request) -> Res
         } else {
             Outcome::Success
         };
-        let mut ev = NewEvent::new(EventKind::MessageSent, format!("provider:{PROVIDER}"), outcome)
+        let mut ev = NewEvent::new(EventKind::MessageDeliveryReported, format!("provider:{PROVIDER}"), outcome)
             .org(&m.org_id)
             .detail("message_id", m.id.as_str())
             .detail("provider_status", hook.message_status.as_str());
