@@ -47,6 +47,9 @@ pub enum Command {
     /// The audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// PIN lockouts.
+    #[command(subcommand)]
+    Lockout(LockoutCommand),
     /// Configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -102,6 +105,47 @@ pub struct VerifyArgs {
 pub enum ExportFormat {
     Jsonl,
     Csv,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LockoutCommand {
+    /// End PIN lockouts of an org (one caller's, or all) and forget the
+    /// failures behind them. Audited.
+    Reset {
+        #[arg(long)]
+        org: String,
+        /// The caller's E.164 number.
+        #[arg(long)]
+        caller: Option<String>,
+    },
+    /// List lockouts in force.
+    List,
+}
+
+pub async fn lockout(settings: Settings, cmd: LockoutCommand) -> Result<(), CliError> {
+    let st = state(settings).await?;
+    match cmd {
+        LockoutCommand::Reset { org, caller } => {
+            let ended = crate::service::limits::reset(&st, &cli_actor(), &org, caller.as_deref()).await?;
+            println!("{} lockout(s) reset", ended.len());
+        }
+        LockoutCommand::List => {
+            let rows = crate::store::quotas::active_lockouts(st.store.reader(), st.clock.now_ms())
+                .await
+                .map_err(|e| CliError(e.to_string()))?;
+            for l in rows {
+                println!(
+                    "{} org={} caller={} until={}",
+                    l.id,
+                    l.org_id,
+                    crate::service::limits::pseudonymous_key(&st, &l.caller_key),
+                    crate::clock::rfc3339(l.until)
+                );
+            }
+        }
+    }
+    st.store.close().await;
+    Ok(())
 }
 
 #[derive(Debug, Subcommand)]

@@ -30,6 +30,7 @@ pub struct Settings {
     pub grant: GrantSettings,
     pub security: SecuritySettings,
     pub audit: AuditSettings,
+    pub limits: LimitsSettings,
     pub log: LogSettings,
 }
 
@@ -157,6 +158,68 @@ pub struct AuditSettings {
     pub signing_key_file: Option<PathBuf>,
     /// The name in signed checkpoints; reviewers pin it with the public key.
     pub origin: String,
+    /// Sign a checkpoint once this many events follow the latest one.
+    pub checkpoint_every_events: u64,
+    /// ... or once this long has passed since it, if any event followed.
+    pub checkpoint_interval: HumanDuration,
+}
+
+/// Abuse limits. The database-backed quotas hold across instances; the
+/// per-second ones (governor) guard each instance in memory.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsSettings {
+    /// The window every database quota counts in.
+    pub window: HumanDuration,
+    /// Challenges per (org, caller number) per window.
+    pub challenges_per_caller: u32,
+    pub challenges_per_org: u32,
+    pub challenges_per_agent: u32,
+    /// Distinct orgs one agent may challenge or check per window.
+    pub orgs_per_agent: u32,
+    /// Messages (PINs, resends) to one destination per window.
+    pub sends_per_destination: u32,
+    /// SMS sent by the whole deployment per window.
+    pub sms_global: u32,
+    /// ISO 3166 regions SMS may go to; `["*"]` allows all.
+    pub sms_countries: Vec<String>,
+    /// PIN checks one agent may submit per window.
+    pub checks_per_agent: u32,
+    /// Wrong PINs per (org, caller number) per window before PIN
+    /// verification locks for that caller.
+    pub failures_per_caller: u32,
+    /// How long such a lockout lasts (an admin can reset it sooner).
+    pub lockout: HumanDuration,
+    /// Webhook requests per second per client address, and burst.
+    pub webhook_per_second: u32,
+    pub webhook_burst: u32,
+    /// API requests per second per bearer token, and burst.
+    pub api_per_second: u32,
+    pub api_burst: u32,
+}
+
+impl Default for LimitsSettings {
+    fn default() -> Self {
+        Self {
+            window: HumanDuration(Duration::from_secs(3600)),
+            challenges_per_caller: 5,
+            challenges_per_org: 30,
+            challenges_per_agent: 60,
+            orgs_per_agent: 20,
+            sends_per_destination: 10,
+            sms_global: 500,
+            sms_countries: ["US", "CA", "GB", "IE", "DE", "FR", "NL", "BE", "ES", "IT", "SE", "AU", "NZ"]
+                .map(String::from)
+                .to_vec(),
+            checks_per_agent: 300,
+            failures_per_caller: 10,
+            lockout: HumanDuration(Duration::from_secs(3600)),
+            webhook_per_second: 50,
+            webhook_burst: 200,
+            api_per_second: 20,
+            api_burst: 100,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -186,6 +249,7 @@ impl Default for Settings {
             grant: GrantSettings::default(),
             security: SecuritySettings::default(),
             audit: AuditSettings::default(),
+            limits: LimitsSettings::default(),
             log: LogSettings::default(),
         }
     }
@@ -298,6 +362,8 @@ impl Default for AuditSettings {
         Self {
             signing_key_file: None,
             origin: "pingate".into(),
+            checkpoint_every_events: 1000,
+            checkpoint_interval: HumanDuration(Duration::from_secs(300)),
         }
     }
 }
@@ -532,6 +598,42 @@ impl Settings {
         }
         if self.audit.origin.trim().is_empty() || self.audit.origin.contains(char::is_whitespace) {
             problems.push("audit.origin: must be a non-empty name without spaces".into());
+        }
+        if self.audit.checkpoint_every_events == 0 {
+            problems.push("audit.checkpoint_every_events: must be at least 1".into());
+        }
+        if self.audit.checkpoint_interval.0 < Duration::from_secs(1) {
+            problems.push("audit.checkpoint_interval: must be at least 1s".into());
+        }
+        let l = &self.limits;
+        if l.window.0 < Duration::from_secs(60) {
+            problems.push("limits.window: must be at least 1m".into());
+        }
+        for (name, v) in [
+            ("challenges_per_caller", l.challenges_per_caller),
+            ("challenges_per_org", l.challenges_per_org),
+            ("challenges_per_agent", l.challenges_per_agent),
+            ("orgs_per_agent", l.orgs_per_agent),
+            ("sends_per_destination", l.sends_per_destination),
+            ("sms_global", l.sms_global),
+            ("checks_per_agent", l.checks_per_agent),
+            ("failures_per_caller", l.failures_per_caller),
+            ("webhook_per_second", l.webhook_per_second),
+            ("webhook_burst", l.webhook_burst),
+            ("api_per_second", l.api_per_second),
+            ("api_burst", l.api_burst),
+        ] {
+            if v == 0 {
+                problems.push(format!("limits.{name}: must be at least 1"));
+            }
+        }
+        if l.failures_per_caller > 100 {
+            problems.push("limits.failures_per_caller: NIST SP 800-63B allows at most 100".into());
+        }
+        for c in &l.sms_countries {
+            if c != "*" && !(c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase())) {
+                problems.push(format!("limits.sms_countries: {c:?} is not an ISO 3166 code like \"US\" (or \"*\")"));
+            }
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             problems.push(format!("log.level: {:?} is not a tracing filter", self.log.level));

@@ -70,6 +70,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Org(cmd) => cli::org(settings, cmd).await,
         Command::Agent(cmd) => cli::agent(settings, cmd).await,
         Command::Audit(cmd) => cli::audit(settings, cmd).await,
+        Command::Lockout(cmd) => cli::lockout(settings, cmd).await,
         Command::Config(_) | Command::Demo => Ok(()),
     }
 }

@@ -61,6 +61,10 @@ event_kinds! {
     OrgUpdated => "org_updated",
     OrgDeleted => "org_deleted",
     PrincipalCreated => "principal_created",
+    RateLimitExceeded => "excess_rate_limit_exceeded",
+    PinLockout => "authn_pin_lockout",
+    LockoutReset => "authn_pin_lockout_reset",
+    SmsDestinationRefused => "sms_destination_refused",
     AuthnTokenFail => "authn_token_fail",
     AuthzFail => "authz_fail",
 }

@@ -74,6 +74,27 @@ pub fn grant_notice_sms(n: &GrantNotice<'_>) -> Rendered {
     }
 }
 
+pub fn lockout_notice_email(org_name: &str, call_id: &str, until: &str) -> Rendered {
+    Rendered {
+        subject: format!("{org_name}: support verification locked after wrong codes"),
+        body: format!(
+            "Someone on a call with support entered too many wrong verification codes for \
+             {org_name}. PIN verification for that caller is locked until {until}; nobody \
+             was given access.\n\nCall reference: {call_id}\n\n\
+             If this was you, wait or ask your administrator to contact support. If not, \
+             someone may be trying to get into your account: tell your administrator.\n"
+        ),
+    }
+}
+
+pub fn lockout_notice_sms(org_name: &str, call_id: &str) -> Rendered {
+    let tail = format!(": too many wrong support codes; verification locked, no access given. Call {call_id}.");
+    Rendered {
+        subject: String::new(),
+        body: format!("{}{tail}", fit(org_name, SMS_SEGMENT.saturating_sub(tail.chars().count()).max(8))),
+    }
+}
+
 /// Shortens a name to `max` characters, marking the cut with a GSM-7 dot.
 fn fit(name: &str, max: usize) -> String {
     if name.chars().count() <= max {

@@ -7,7 +7,9 @@ pub mod auth;
 pub mod calls;
 pub mod error;
 pub mod extract;
+pub mod flood;
 pub mod grants;
+pub mod lockouts;
 pub mod ops;
 pub mod orgs;
 
@@ -46,13 +48,21 @@ pub fn router(state: Arc<AppState>) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let limit = state.settings.server.max_body_bytes;
     let timeout = state.settings.server.request_timeout.0;
-    Router::new()
-        .merge(ops::router())
-        .merge(providers::twilio::http::router())
+    let shield = Arc::new(flood::FloodShield::new(&state.settings.limits));
+    let webhooks = providers::twilio::http::router()
+        .route_layer(from_fn_with_state(Arc::clone(&shield), flood::webhooks));
+    let api = Router::new()
         .merge(guarded(&state, AGENT, calls::router()))
         .merge(guarded(&state, AGENT_OR_ADMIN, grants::router()))
         .merge(guarded(&state, REVIEWER, audit::router()))
         .merge(guarded(&state, ADMIN, orgs::router()))
+        .merge(guarded(&state, ADMIN, lockouts::router()))
+        // Outermost on the API: a flood is refused before any token lookup.
+        .route_layer(from_fn_with_state(shield, flood::api));
+    Router::new()
+        .merge(ops::router())
+        .merge(webhooks)
+        .merge(api)
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(limit))

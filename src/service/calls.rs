@@ -7,7 +7,7 @@ use crate::domain::phone::{CallerId, classify};
 use crate::ids;
 use crate::store::calls::{self, CallRow};
 use crate::store::principals::Principal;
-use crate::store::{WriteTx, challenges, messages, orgs};
+use crate::store::{WriteTx, challenges, messages, orgs, quotas};
 use crate::verification::{CallStatus, ChallengeStatus, Verification, classify_call, is_final_call_status};
 
 use super::{ServiceError, ServiceResult};
@@ -97,11 +97,14 @@ pub enum GatherDecision {
 }
 
 /// The caller keyed an account number into the IVR.
+/// `receipt` is the delivery's idempotency key: a delivery seen before
+/// changes nothing and gets the answer the call's state gives.
 pub async fn gather(
     state: &AppState,
     provider: &'static str,
     provider_call_id: &str,
     digits: Option<&str>,
+    receipt: Option<&str>,
 ) -> ServiceResult<GatherDecision> {
     let now = state.clock.now_ms();
     let digits = digits.unwrap_or("").trim().trim_end_matches('#');
@@ -116,6 +119,15 @@ pub async fn gather(
     };
     if call.org_id.is_some() {
         return Ok(GatherDecision::Identified);
+    }
+    if let Some(key) = receipt
+        && !quotas::first_receipt(tx.conn(), provider, key, now).await?
+    {
+        return Ok(if call.gather_attempts < i64::from(state.settings.voice.ivr_attempts) {
+            GatherDecision::TryAgain
+        } else {
+            GatherDecision::GiveUp
+        });
     }
     let decision = match org {
         Some(org_id) => {
@@ -154,12 +166,18 @@ pub async fn status(
     provider: &'static str,
     provider_call_id: &str,
     call_status: &str,
+    receipt: Option<&str>,
 ) -> ServiceResult<()> {
     if !is_final_call_status(call_status) {
         return Ok(());
     }
     let now = state.clock.now_ms();
     let mut tx = state.store.begin(now).await?;
+    if let Some(key) = receipt
+        && !quotas::first_receipt(tx.conn(), provider, key, now).await?
+    {
+        return Ok(());
+    }
     let Some(call) = calls::by_provider_id_in(tx.conn(), provider, provider_call_id).await? else {
         return Ok(());
     };

@@ -15,6 +15,7 @@ use crate::store::{calls, messages, orgs};
 use crate::verification::{CallStatus, ChallengeStatus, GrantBasis, Verification};
 
 use super::grants::{self, IssuedGrant};
+use super::limits::{self, Charge, Context};
 use super::{ServiceError, ServiceResult};
 
 /// The org's registered destination for a channel: (address, masked).
@@ -69,6 +70,11 @@ pub async fn create(
         ServiceError::invalid("channel", format!("organisation {org_id} has no {} contact", channel.as_str()))
     })?;
 
+    if channel == Channel::Sms {
+        sms_country_allowed(state, agent, &org, &call.id, &dest).await?;
+    }
+    let caller_key = limits::caller_key(call.caller_e164.as_deref(), &call.id);
+
     let pin_len = s.pin.length;
     let pin = Pin::generate(pin_len, &mut rand::rand_core::UnwrapErr(rand::rngs::SysRng))
         .map_err(|e| ServiceError::Internal(e.to_string()))?;
@@ -80,7 +86,37 @@ pub async fn create(
         .map_err(|e| ServiceError::Internal(e.to_string()))?;
 
     let now = state.clock.now_ms();
+    let agent_actor = agent.actor();
     let mut tx = state.store.begin(now).await?;
+    let ctx = || Context {
+        actor: &agent_actor,
+        org_id: Some(&org_id),
+        call_id: Some(&call.id),
+        challenge_id: None,
+    };
+    if let Some(r) = limits::lockout_refusal(&mut tx, &org_id, &caller_key).await? {
+        drop(tx);
+        return Err(limits::refused(state, r, ctx()).await);
+    }
+    let org_caller = limits::org_caller(&org_id, &caller_key);
+    let l = &s.limits;
+    let mut charges = vec![
+        Charge { quota: "challenges_per_caller", key: &org_caller, limit: l.challenges_per_caller },
+        Charge { quota: "challenges_per_org", key: &org_id, limit: l.challenges_per_org },
+        Charge { quota: "challenges_per_agent", key: &agent.name, limit: l.challenges_per_agent },
+        Charge { quota: "sends_per_destination", key: &dest, limit: l.sends_per_destination },
+    ];
+    if channel == Channel::Sms {
+        charges.push(Charge { quota: "sms_global", key: "all", limit: l.sms_global });
+    }
+    let verdict = match limits::charge(state, &mut tx, &charges).await? {
+        Ok(()) => limits::charge_distinct(state, &mut tx, "orgs_per_agent", &agent.name, &org_id, l.orgs_per_agent).await?,
+        refused => refused,
+    };
+    if let Err(r) = verdict {
+        drop(tx);
+        return Err(limits::refused(state, r, ctx()).await);
+    }
     super::calls::end_challenges(&mut tx, &call, ChallengeStatus::Superseded, "a new challenge was created").await?;
     // The budget follows the call: a new challenge inherits spent attempts.
     let spent = challenges::attempts_spent_on_call(tx.conn(), &call.id).await?;
@@ -142,6 +178,40 @@ pub async fn create(
     Ok(row)
 }
 
+/// SMS goes only to regions on the allow-list (SMS pumping to premium
+/// ranges is paid by the deployment). The refusal is audited.
+async fn sms_country_allowed(
+    state: &AppState,
+    agent: &Principal,
+    org: &OrgProfile,
+    call_id: &str,
+    dest: &str,
+) -> ServiceResult<()> {
+    let allowed = &state.settings.limits.sms_countries;
+    if allowed.iter().any(|c| c == "*") {
+        return Ok(());
+    }
+    let region = crate::domain::phone::E164::parse(dest)
+        .ok()
+        .and_then(|n| n.region())
+        .unwrap_or_default();
+    if allowed.iter().any(|c| *c == region) {
+        return Ok(());
+    }
+    let mut tx = state.store.begin(state.clock.now_ms()).await?;
+    tx.audit(
+        NewEvent::new(EventKind::SmsDestinationRefused, agent.actor(), Outcome::Failure)
+            .org(org.id.as_str())
+            .call(call_id)
+            .detail("region", region.as_str()),
+    );
+    tx.commit().await?;
+    Err(ServiceError::invalid(
+        "channel",
+        format!("SMS to region {region:?} is not allowed here (limits.sms_countries)"),
+    ))
+}
+
 fn render_pin(org: &OrgProfile, channel: Channel, pin: &str, minutes: u64) -> templates::Rendered {
     match channel {
         Channel::Email => templates::pin_email(&org.name, pin, minutes),
@@ -154,6 +224,18 @@ pub async fn resend(state: &AppState, agent: &Principal, challenge_id: &str) -> 
     let now = state.clock.now_ms();
     let row = load(state, challenge_id).await?;
     let mut tx = state.store.begin(now).await?;
+    let agent_actor = agent.actor();
+    let ctx = || Context {
+        actor: &agent_actor,
+        org_id: Some(&row.org_id),
+        call_id: Some(&row.call_id),
+        challenge_id: Some(&row.id),
+    };
+    let caller_key = limits::caller_key(row.caller_e164.as_deref(), &row.call_id);
+    if let Some(r) = limits::lockout_refusal(&mut tx, &row.org_id, &caller_key).await? {
+        drop(tx);
+        return Err(limits::refused(state, r, ctx()).await);
+    }
     let Some(sends) =
         challenges::reserve_send(tx.conn(), &row.id, i64::from(state.settings.pin.max_sends), now).await?
     else {
@@ -180,6 +262,15 @@ pub async fn resend(state: &AppState, agent: &Principal, challenge_id: &str) -> 
     let (dest, masked) = destination(&org, channel).ok_or_else(|| {
         ServiceError::conflict("contact-removed", "the organisation no longer has this contact", None)
     })?;
+    let l = &state.settings.limits;
+    let mut charges = vec![Charge { quota: "sends_per_destination", key: &dest, limit: l.sends_per_destination }];
+    if channel == Channel::Sms {
+        charges.push(Charge { quota: "sms_global", key: "all", limit: l.sms_global });
+    }
+    if let Err(r) = limits::charge(state, &mut tx, &charges).await? {
+        drop(tx);
+        return Err(limits::refused(state, r, ctx()).await);
+    }
     let subject = messages::get(state.store.reader(), &source_id)
         .await?
         .map(|m| m.subject)
@@ -269,6 +360,35 @@ pub async fn check(
     };
     let now = state.clock.now_ms();
     let mut tx = state.store.begin(now).await?;
+    let agent_actor = agent.actor();
+    let ctx = || Context {
+        actor: &agent_actor,
+        org_id: Some(&row.org_id),
+        call_id: Some(&row.call_id),
+        challenge_id: Some(&row.id),
+    };
+    let caller_key = limits::caller_key(row.caller_e164.as_deref(), &row.call_id);
+    let l = &state.settings.limits;
+    let verdict = match limits::lockout_refusal(&mut tx, &row.org_id, &caller_key).await? {
+        Some(r) => Err(r),
+        None => match limits::charge(
+            state,
+            &mut tx,
+            &[Charge { quota: "checks_per_agent", key: &agent.name, limit: l.checks_per_agent }],
+        )
+        .await?
+        {
+            Ok(()) => {
+                limits::charge_distinct(state, &mut tx, "orgs_per_agent", &agent.name, &row.org_id, l.orgs_per_agent)
+                    .await?
+            }
+            refused => refused,
+        },
+    };
+    if let Err(r) = verdict {
+        drop(tx);
+        return Err(limits::refused(state, r, ctx()).await);
+    }
     let reserved = challenges::reserve_attempt(tx.conn(), &row.id, now).await?;
     let Some((used, max)) = reserved else {
         let status = effective_status(&row, now);
@@ -333,8 +453,23 @@ pub async fn check(
         metrics::counter!("pingate_pin_checks_total", "outcome" => "approved").increment(1);
         return Ok(CheckResult::Approved(grant));
     }
-    let result = if used >= max {
-        if challenges::lock_if_exhausted(tx.conn(), &row.id, now).await? {
+    let lockout = limits::count_failure(state, &mut tx, &row.org_id, &caller_key).await?;
+    if let Some(l) = &lockout {
+        tx.audit(
+            event(EventKind::PinLockout, Outcome::Failure)
+                .detail("lockout_id", l.id.as_str())
+                .detail("caller", limits::pseudonymous_key(state, &caller_key))
+                .detail("until", crate::clock::rfc3339(l.until)),
+        );
+        super::notices::lockout(state, &mut tx, &row.org_id, &row.call_id, l.until).await?;
+    }
+    let result = if used >= max || lockout.is_some() {
+        let locked = if lockout.is_some() {
+            challenges::settle(tx.conn(), &row.id, ChallengeStatus::Locked.as_str(), now).await?
+        } else {
+            challenges::lock_if_exhausted(tx.conn(), &row.id, now).await?
+        };
+        if locked {
             messages::wipe_for_challenge(tx.conn(), &row.id, now).await?;
             calls::set_verification(tx.conn(), &row.call_id, Verification::Failed.as_str(), now).await?;
         }
@@ -347,6 +482,9 @@ pub async fn check(
         }
     };
     tx.commit().await?;
+    if lockout.is_some() {
+        state.wake_outbox();
+    }
     metrics::counter!("pingate_pin_checks_total", "outcome" => "wrong").increment(1);
     Ok(result)
 }

@@ -6,15 +6,12 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::app::AppState;
 use crate::audit::event::{EventKind, NewEvent, Outcome};
 use crate::clock::rfc3339;
-use crate::delivery::{self, Outgoing, templates};
-use crate::domain::org::Channel;
 use crate::ids;
 use crate::store::grants::{self, GrantRow};
 use crate::store::principals::{Principal, Role};
-use crate::store::{WriteTx, calls, orgs};
+use crate::store::{WriteTx, calls};
 use crate::verification::{CallStatus, GrantBasis, Verification, grant_active};
 
-use super::challenges::destination;
 use super::{ServiceError, ServiceResult};
 
 /// A grant and its bearer token, which is shown once and never stored.
@@ -66,43 +63,8 @@ pub(crate) async fn issue_in(
     }
     tx.audit(ev);
 
-    // Tell the org's registered contacts; a grant nobody hears about hides
-    // an intrusion.
-    if let Some(org) = orgs::get(state.store.reader(), org_id).await? {
-        let at = rfc3339(now);
-        let notice = templates::GrantNotice {
-            org_name: &org.name,
-            agent: &agent.name,
-            at: &at,
-            call_id,
-            minutes: ttl.as_secs() / 60,
-            basis: basis.as_str(),
-        };
-        for channel in [Channel::Email, Channel::Sms] {
-            let Some((dest, masked)) = destination(&org, channel) else { continue };
-            let text = match channel {
-                Channel::Email => templates::grant_notice_email(&notice),
-                Channel::Sms => templates::grant_notice_sms(&notice),
-            };
-            delivery::enqueue(
-                tx,
-                &state.sealer,
-                Outgoing {
-                    kind: "grant_notice",
-                    channel,
-                    org_id,
-                    call_id: Some(call_id),
-                    challenge_id,
-                    grant_id: Some(&row.id),
-                    destination: &dest,
-                    destination_masked: &masked,
-                    subject: &text.subject,
-                    body: &text.body,
-                },
-            )
-            .await?;
-        }
-    }
+    // A grant nobody hears about hides an intrusion.
+    super::notices::grant(state, tx, &row, &agent.name, basis).await?;
     metrics::counter!("pingate_grants_total", "basis" => basis.as_str()).increment(1);
     Ok(IssuedGrant { row, token: token.secret })
 }

@@ -5,6 +5,8 @@
 pub mod calls;
 pub mod challenges;
 pub mod grants;
+pub mod limits;
+pub mod notices;
 pub mod orgs;
 pub mod principals;
 pub mod views;

@@ -9,6 +9,7 @@ pub mod grants;
 pub mod messages;
 pub mod orgs;
 pub mod principals;
+pub mod quotas;
 
 use std::path::Path;
 use std::str::FromStr;

@@ -34,9 +34,15 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/webhooks/twilio/message-status", post(message_status))
 }
 
+/// A verified webhook: its form, and Twilio's idempotency token if sent.
+struct Signed {
+    form: Form,
+    idempotency: Option<String>,
+}
+
 /// Verifies the request and returns its form. On failure the attempt is
 /// audited and the error answers 403.
-async fn signed_form(state: &AppState, req: Request) -> Result<Form, ApiError> {
+async fn signed_form(state: &AppState, req: Request) -> Result<Signed, ApiError> {
     let token = state
         .settings
         .twilio
@@ -92,7 +98,11 @@ async fn signed_form(state: &AppState, req: Request) -> Result<Form, ApiError> {
         }
         return Err(ApiError::BadSignature);
     }
-    Form::parse(&body).map_err(|e| ApiError::BadRequest(e.to_string()))
+    let form = Form::parse(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let idempotency = header_str("i-twilio-idempotency-token")
+        .filter(|t| !t.is_empty() && t.len() <= 200)
+        .map(|t| format!("idem:{t}"));
+    Ok(Signed { form, idempotency })
 }
 
 fn twiml(body: String) -> Response {
@@ -127,7 +137,7 @@ fn ask_for_account(state: &AppState, r: twiml::Response, prompt: &str) -> twiml:
 }
 
 async fn voice(State(state): State<Arc<AppState>>, req: Request) -> Result<Response, ApiError> {
-    let form = signed_form(&state, req).await?;
+    let form = signed_form(&state, req).await?.form;
     let hook = VoiceWebhook::from_form(&form).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let decision = calls::receive(
         &state,
@@ -151,10 +161,17 @@ async fn voice(State(state): State<Arc<AppState>>, req: Request) -> Result<Respo
 }
 
 async fn gather(State(state): State<Arc<AppState>>, req: Request) -> Result<Response, ApiError> {
-    let form = signed_form(&state, req).await?;
-    let hook = GatherWebhook::from_form(&form).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let signed = signed_form(&state, req).await?;
+    let hook = GatherWebhook::from_form(&signed.form).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let v = &state.settings.voice;
-    let decision = match calls::gather(&state, PROVIDER, hook.call_sid.as_str(), hook.digits.as_deref()).await {
+    let decision = match calls::gather(
+        &state,
+        PROVIDER,
+        hook.call_sid.as_str(),
+        hook.digits.as_deref(),
+        signed.idempotency.as_deref(),
+    )
+    .await {
         Err(ServiceError::NotFound(_)) => GatherDecision::GiveUp,
         other => other?,
     };
@@ -177,14 +194,19 @@ async fn gather(State(state): State<Arc<AppState>>, req: Request) -> Result<Resp
 }
 
 async fn status(State(state): State<Arc<AppState>>, req: Request) -> Result<Response, ApiError> {
-    let form = signed_form(&state, req).await?;
-    let hook = StatusWebhook::from_form(&form).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    calls::status(&state, PROVIDER, hook.call_sid.as_str(), &hook.call_status).await?;
+    let signed = signed_form(&state, req).await?;
+    let hook = StatusWebhook::from_form(&signed.form).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    // Twilio numbers each status callback of a call; the triple names one.
+    let receipt = signed.idempotency.clone().or_else(|| {
+        hook.sequence_number
+            .map(|n| format!("status:{}:{}:{n}", hook.call_sid.as_str(), hook.call_status))
+    });
+    calls::status(&state, PROVIDER, hook.call_sid.as_str(), &hook.call_status, receipt.as_deref()).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn message_status(State(state): State<Arc<AppState>>, req: Request) -> Result<Response, ApiError> {
-    let form = signed_form(&state, req).await?;
+    let form = signed_form(&state, req).await?.form;
     let hook = MessageStatusWebhook::from_form(&form).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let now = state.clock.now_ms();
     let mut tx = state.store.begin(now).await.map_err(ServiceError::from)?;

@@ -91,6 +91,7 @@ impl TestApp {
     }
 
     pub async fn spawn_with(engine: Engine, test: &str, opts: Options) -> Option<TestApp> {
+        super::logs::install();
         let db_url = match engine {
             Engine::Sqlite => None,
             Engine::Postgres => Some(fresh_postgres_db(&postgres_url(test)?).await),
@@ -124,6 +125,12 @@ impl TestApp {
         // Cheap argon2 keeps the suite fast; the cost is a parameter, not logic.
         s.pin.argon2_memory_kib = 1024;
         s.pin.argon2_iterations = 1;
+        // The flood shield is tested on its own; elsewhere it must not
+        // interfere with tests that send many requests from 127.0.0.1.
+        s.limits.webhook_per_second = 100_000;
+        s.limits.webhook_burst = 100_000;
+        s.limits.api_per_second = 100_000;
+        s.limits.api_burst = 100_000;
         (opts.tweak)(&mut s);
         s.validate().expect("test settings are valid");
 

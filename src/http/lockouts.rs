@@ -1,0 +1,59 @@
+//! Admin API: PIN lockouts, listed and reset (audited).
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::error::ApiResult;
+use super::extract::ApiJson;
+use crate::app::AppState;
+use crate::clock::rfc3339;
+use crate::service::{ServiceError, limits};
+use crate::store::principals::Principal;
+use crate::store::quotas::{self, LockoutRow};
+
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/v1/lockouts", get(list))
+        .route("/v1/lockouts/reset", post(reset))
+}
+
+fn view(state: &AppState, l: &LockoutRow) -> Value {
+    json!({
+        "lockout_id": l.id,
+        "org_id": l.org_id,
+        "caller": limits::pseudonymous_key(state, &l.caller_key),
+        "locked_at": rfc3339(l.locked_at),
+        "until": rfc3339(l.until),
+        "reset_at": l.reset_at.map(rfc3339),
+        "reset_by": l.reset_by,
+    })
+}
+
+async fn list(State(state): State<Arc<AppState>>) -> ApiResult<Json<Value>> {
+    let rows = quotas::active_lockouts(state.store.reader(), state.clock.now_ms())
+        .await
+        .map_err(ServiceError::from)?;
+    Ok(Json(json!({ "items": rows.iter().map(|l| view(&state, l)).collect::<Vec<_>>(), "next": null })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Reset {
+    org_id: String,
+    /// The caller's E.164 number; absent resets every lockout of the org.
+    caller: Option<String>,
+}
+
+async fn reset(
+    State(state): State<Arc<AppState>>,
+    Extension(admin): Extension<Principal>,
+    ApiJson(body): ApiJson<Reset>,
+) -> ApiResult<Json<Value>> {
+    let ended = limits::reset(&state, &admin.actor(), &body.org_id, body.caller.as_deref()).await?;
+    Ok(Json(json!({ "reset": ended.iter().map(|l| view(&state, l)).collect::<Vec<_>>() })))
+}

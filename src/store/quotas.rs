@@ -1,0 +1,186 @@
+//! Quotas, lockouts and webhook receipts. Each decision is one atomic
+//! statement (an upsert that returns the new count, an insert that tells
+//! whether it was new), so instances sharing a database agree.
+
+use sqlx::{AnyConnection, AnyPool, FromRow};
+
+use super::StoreResult;
+use crate::clock::Millis;
+
+fn window_start(now: Millis, window_ms: i64) -> Millis {
+    now - now.rem_euclid(window_ms.max(1))
+}
+
+/// When the current window ends (for Retry-After).
+pub fn window_end(now: Millis, window_ms: i64) -> Millis {
+    window_start(now, window_ms) + window_ms.max(1)
+}
+
+/// Counts one more use in the current window; returns the new count.
+pub async fn bump(
+    conn: &mut AnyConnection,
+    scope: &str,
+    key: &str,
+    window_ms: i64,
+    now: Millis,
+) -> StoreResult<i64> {
+    let row: (i64,) = sqlx::query_as(
+        "INSERT INTO quota_counters (scope, key, window_start, count) VALUES ($1, $2, $3, 1) \
+         ON CONFLICT (scope, key, window_start) DO UPDATE SET count = quota_counters.count + 1 \
+         RETURNING count",
+    )
+    .bind(scope)
+    .bind(key)
+    .bind(window_start(now, window_ms))
+    .fetch_one(conn)
+    .await?;
+    Ok(row.0)
+}
+
+/// Adds a member to this window's set; returns how many distinct members
+/// the set has.
+pub async fn add_member(
+    conn: &mut AnyConnection,
+    scope: &str,
+    key: &str,
+    member: &str,
+    window_ms: i64,
+    now: Millis,
+) -> StoreResult<i64> {
+    let start = window_start(now, window_ms);
+    sqlx::query(
+        "INSERT INTO quota_members (scope, key, window_start, member) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (scope, key, window_start, member) DO NOTHING",
+    )
+    .bind(scope)
+    .bind(key)
+    .bind(start)
+    .bind(member)
+    .execute(&mut *conn)
+    .await?;
+    let row: (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM quota_members WHERE scope = $1 AND key = $2 AND window_start = $3",
+    )
+    .bind(scope)
+    .bind(key)
+    .bind(start)
+    .fetch_one(conn)
+    .await?;
+    Ok(row.0)
+}
+
+/// Forgets a key's counts (an admin reset).
+pub async fn clear(conn: &mut AnyConnection, scope: &str, key: &str) -> StoreResult<()> {
+    sqlx::query("DELETE FROM quota_counters WHERE scope = $1 AND key = $2")
+        .bind(scope)
+        .bind(key)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct LockoutRow {
+    pub id: String,
+    pub org_id: String,
+    pub caller_key: String,
+    pub locked_at: i64,
+    pub until: i64,
+    pub reset_at: Option<i64>,
+    pub reset_by: Option<String>,
+}
+
+const LOCKOUT_COLUMNS: &str = "id, org_id, caller_key, locked_at, until, reset_at, reset_by";
+
+pub async fn active_lockout(
+    conn: &mut AnyConnection,
+    org_id: &str,
+    caller_key: &str,
+    now: Millis,
+) -> StoreResult<Option<LockoutRow>> {
+    Ok(sqlx::query_as::<_, LockoutRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {LOCKOUT_COLUMNS} FROM lockouts \
+         WHERE org_id = $1 AND caller_key = $2 AND until > $3 AND reset_at IS NULL \
+         ORDER BY until DESC LIMIT 1"
+    )))
+    .bind(org_id)
+    .bind(caller_key)
+    .bind(now)
+    .fetch_optional(conn)
+    .await?)
+}
+
+pub async fn insert_lockout(conn: &mut AnyConnection, l: &LockoutRow) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO lockouts (id, org_id, caller_key, locked_at, until) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&l.id)
+    .bind(&l.org_id)
+    .bind(&l.caller_key)
+    .bind(l.locked_at)
+    .bind(l.until)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn active_lockouts(pool: &AnyPool, now: Millis) -> StoreResult<Vec<LockoutRow>> {
+    Ok(sqlx::query_as::<_, LockoutRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {LOCKOUT_COLUMNS} FROM lockouts WHERE until > $1 AND reset_at IS NULL ORDER BY locked_at"
+    )))
+    .bind(now)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Ends the org's active lockouts (one caller's, or all); returns them.
+pub async fn reset_lockouts(
+    conn: &mut AnyConnection,
+    org_id: &str,
+    caller_key: Option<&str>,
+    by: &str,
+    now: Millis,
+) -> StoreResult<Vec<LockoutRow>> {
+    Ok(sqlx::query_as::<_, LockoutRow>(sqlx::AssertSqlSafe(format!(
+        "UPDATE lockouts SET reset_at = $3, reset_by = $4 \
+         WHERE org_id = $1 AND ($2 = '' OR caller_key = $2) AND until > $3 AND reset_at IS NULL \
+         RETURNING {LOCKOUT_COLUMNS}"
+    )))
+    .bind(org_id)
+    .bind(caller_key.unwrap_or(""))
+    .bind(now)
+    .bind(by)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Records a webhook delivery; false when this key was applied before.
+pub async fn first_receipt(
+    conn: &mut AnyConnection,
+    provider: &str,
+    key: &str,
+    now: Millis,
+) -> StoreResult<bool> {
+    let r = sqlx::query(
+        "INSERT INTO webhook_receipts (provider, key, received_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (provider, key) DO NOTHING",
+    )
+    .bind(provider)
+    .bind(key)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_are_aligned_and_end_after_start() {
+        assert_eq!(window_start(3_600_123, 3_600_000), 3_600_000);
+        assert_eq!(window_end(3_600_123, 3_600_000), 7_200_000);
+        assert_eq!(window_start(5, 0), 5);
+    }
+}
