@@ -103,7 +103,9 @@ pub async fn next_due(pool: &AnyPool) -> StoreResult<Option<i64>> {
     Ok(row.0)
 }
 
-/// Records the outcome of a send we held the lease for.
+/// Records the outcome of a send we held the lease for. A PIN's sealed
+/// body stays while its challenge is pending (a resend delivers the same
+/// PIN); `wipe_for_challenge` removes it when the challenge ends.
 pub async fn finish(
     conn: &mut AnyConnection,
     id: &str,
@@ -116,7 +118,7 @@ pub async fn finish(
     sqlx::query(
         "UPDATE messages SET status = $2, provider_message_id = COALESCE($3, provider_message_id), \
          last_error = $4, next_attempt_at = COALESCE($5, next_attempt_at), lease_until = NULL, updated_at = $6, \
-         body_sealed = CASE WHEN $2 IN ('queued', 'sending') THEN body_sealed ELSE NULL END \
+         body_sealed = CASE WHEN kind = 'pin' OR $2 IN ('queued', 'sending') THEN body_sealed ELSE NULL END \
          WHERE id = $1 AND status = 'sending'",
     )
     .bind(id)
