@@ -11,4 +11,5 @@ mod leaks;
 mod migrations;
 mod openapi;
 mod roles;
+mod timing;
 mod webhooks;
