@@ -31,6 +31,7 @@ pub struct Settings {
     pub security: SecuritySettings,
     pub audit: AuditSettings,
     pub limits: LimitsSettings,
+    pub delivery: DeliverySettings,
     pub log: LogSettings,
 }
 
@@ -164,6 +165,42 @@ pub struct AuditSettings {
     pub checkpoint_interval: HumanDuration,
 }
 
+/// The outbox worker: retries, leases, fallback, and the name messages sign with.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliverySettings {
+    /// Tries before a message is dead-lettered.
+    pub max_attempts: u32,
+    /// Exponential backoff with full jitter: uniform in [0, min(cap, base·2^(n-1))].
+    pub backoff_base: HumanDuration,
+    pub backoff_cap: HumanDuration,
+    /// How long a worker owns a claimed message; a worker that dies leaves
+    /// it to be claimed again after this.
+    pub lease: HumanDuration,
+    /// How often an idle worker looks for due messages (it is also woken
+    /// at once when a message is queued by this instance).
+    pub poll_interval: HumanDuration,
+    /// Send the same PIN on the org's other registered channel when a PIN
+    /// message fails for good or is reported undelivered.
+    pub auto_fallback: bool,
+    /// How messages sign off ("Contoso support" reads better than "pingate").
+    pub support_name: String,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            backoff_base: HumanDuration(Duration::from_secs(2)),
+            backoff_cap: HumanDuration(Duration::from_secs(300)),
+            lease: HumanDuration(Duration::from_secs(60)),
+            poll_interval: HumanDuration(Duration::from_secs(1)),
+            auto_fallback: false,
+            support_name: "Support".into(),
+        }
+    }
+}
+
 /// Abuse limits. The database-backed quotas hold across instances; the
 /// per-second ones (governor) guard each instance in memory.
 #[derive(Debug, Clone, Deserialize)]
@@ -250,6 +287,7 @@ impl Default for Settings {
             security: SecuritySettings::default(),
             audit: AuditSettings::default(),
             limits: LimitsSettings::default(),
+            delivery: DeliverySettings::default(),
             log: LogSettings::default(),
         }
     }
@@ -604,6 +642,19 @@ impl Settings {
         }
         if self.audit.checkpoint_interval.0 < Duration::from_secs(1) {
             problems.push("audit.checkpoint_interval: must be at least 1s".into());
+        }
+        let d = &self.delivery;
+        if !(1..=50).contains(&d.max_attempts) {
+            problems.push("delivery.max_attempts: must be between 1 and 50".into());
+        }
+        if d.backoff_base.0.is_zero() || d.backoff_cap.0 < d.backoff_base.0 {
+            problems.push("delivery.backoff_base / backoff_cap: base must be > 0 and cap >= base".into());
+        }
+        if d.lease.0 < Duration::from_secs(1) || d.poll_interval.0 < Duration::from_millis(10) {
+            problems.push("delivery.lease / poll_interval: too small".into());
+        }
+        if d.support_name.trim().is_empty() {
+            problems.push("delivery.support_name: must not be empty".into());
         }
         let l = &self.limits;
         if l.window.0 < Duration::from_secs(60) {

@@ -41,6 +41,13 @@ pub fn metrics_handle() -> Option<PrometheusHandle> {
         .clone()
 }
 
+fn fallback_hook(state: Arc<AppState>) -> crate::delivery::worker::PinFailedHook {
+    Arc::new(move |challenge_id: String, channel: String| {
+        let state = Arc::clone(&state);
+        Box::pin(async move { service::resend::auto_fallback(&state, &challenge_id, &channel).await })
+    })
+}
+
 /// A server running in this process.
 pub struct RunningServer {
     pub addr: SocketAddr,
@@ -48,11 +55,12 @@ pub struct RunningServer {
     shutdown: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
     worker: JoinHandle<()>,
+    checkpointer: JoinHandle<()>,
 }
 
 impl RunningServer {
     /// Stops accepting, lets in-flight requests finish (bounded), stops
-    /// the outbox worker and closes the database.
+    /// the outbox worker and the audit checkpointer and closes the database.
     pub async fn shutdown(self) -> std::io::Result<()> {
         let _ = self.shutdown.send(true);
         let served = match tokio::time::timeout(http::SHUTDOWN_GRACE, self.server).await {
@@ -61,6 +69,7 @@ impl RunningServer {
             Err(_) => Ok(()),
         };
         let _ = tokio::time::timeout(Duration::from_secs(10), self.worker).await;
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.checkpointer).await;
         self.state.store.close().await;
         served
     }
@@ -84,16 +93,22 @@ pub async fn start_with_state(
         .local_addr()
         .map_err(|e| BuildError::Setup(format!("listener: {e}")))?;
     let (shutdown, rx) = watch::channel(false);
+    let d = &state.settings.delivery;
     let worker = Worker {
         store: state.store.clone(),
         clock: Arc::clone(&state.clock),
         sealer: state.sealer.clone(),
         senders: Arc::clone(&state.senders),
         wake: Arc::clone(&state.outbox_wake),
-        backoff_base_ms: 2_000,
-        backoff_cap_ms: 300_000,
+        backoff_base_ms: d.backoff_base.0.as_millis() as i64,
+        backoff_cap_ms: d.backoff_cap.0.as_millis() as i64,
+        max_attempts: i64::from(d.max_attempts),
+        lease_ms: d.lease.0.as_millis() as i64,
+        poll: d.poll_interval.0,
+        on_pin_failed: Some(fallback_hook(Arc::clone(&state))),
     };
     let worker = tokio::spawn(worker.run(rx.clone()));
+    let checkpointer = tokio::spawn(audit::checkpointer::run(Arc::clone(&state), rx.clone()));
     let app = http::router(Arc::clone(&state));
     let mut rx_server = rx;
     let server = tokio::spawn(async move {
@@ -113,5 +128,6 @@ pub async fn start_with_state(
         shutdown,
         server,
         worker,
+        checkpointer,
     })
 }

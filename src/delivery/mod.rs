@@ -59,27 +59,6 @@ pub async fn enqueue(
     Ok(id)
 }
 
-/// Queues a copy of an already sealed body (a resend: same PIN, no clear
-/// text needed). The body is re-sealed under the new message id.
-pub async fn enqueue_copy(
-    tx: &mut WriteTx,
-    sealer: &Sealer,
-    source_id: &str,
-    sealed: &[u8],
-    out: Outgoing<'_>,
-) -> Result<String, StoreError> {
-    use secrecy::ExposeSecret;
-    let body = sealer
-        .open(sealed, source_id)
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let id = ids::message_id();
-    let resealed = sealer
-        .seal(body.expose_secret(), &id)
-        .map_err(|e| StoreError::Setup(e.to_string()))?;
-    insert_sealed(tx, &id, &out, resealed).await?;
-    Ok(id)
-}
-
 async fn insert_sealed(
     tx: &mut WriteTx,
     id: &str,

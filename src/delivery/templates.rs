@@ -9,27 +9,103 @@ pub struct Rendered {
 
 const SMS_SEGMENT: usize = 160;
 
-pub fn pin_email(org_name: &str, pin: &str, minutes: u64) -> Rendered {
-    Rendered {
-        subject: format!("{org_name}: support verification code"),
-        body: format!(
-            "Someone on a call with {org_name} support asked for a verification code.\n\n\
-             Code: {pin}\n\n\
-             It expires in {minutes} minutes. Read it to the support agent only if you \
-             placed the call yourself. Support will never ask you for this code by email \
-             or in a call you did not make.\n\n\
-             If you did not call support, do not share the code; tell your administrator.\n"
-        ),
+/// What a PIN message says, in one language.
+struct PinText {
+    subject: &'static str,
+    /// {org} {pin} {minutes} {support}
+    email: &'static str,
+    /// {pin} {minutes}; the org name is put in front, shortened to fit.
+    sms_tail: &'static str,
+}
+
+/// The languages PIN messages exist in; an org's `language` picks one by
+/// its primary subtag ("pt-BR" → "pt" → English when absent).
+fn pin_text(language: Option<&str>) -> PinText {
+    let primary = language
+        .and_then(|l| l.split(['-', '_']).next())
+        .map(str::to_ascii_lowercase);
+    match primary.as_deref() {
+        Some("de") => PinText {
+            subject: "{org}: Bestätigungscode für den Support",
+            email: "Bei einem Anruf beim Support von {org} wurde ein Bestätigungscode angefordert.\n\n\
+                    Code: {pin}\n\n\
+                    Er ist {minutes} Minuten gültig. Nennen Sie ihn dem Support nur, wenn Sie selbst \
+                    angerufen haben. Der Support fragt nie per E-Mail oder in einem Anruf, den Sie \
+                    nicht begonnen haben, nach diesem Code.\n\n\
+                    Wenn Sie nicht angerufen haben, geben Sie den Code nicht weiter und informieren \
+                    Sie Ihre Administration.\n\n{support}\n",
+            sms_tail: " Support-Code: {pin}. Gültig {minutes} Min. Nur dem Support nennen, wenn Sie selbst angerufen haben.",
+        },
+        Some("fr") => PinText {
+            subject: "{org} : code de vérification du support",
+            email: "Un code de vérification a été demandé lors d'un appel au support de {org}.\n\n\
+                    Code : {pin}\n\n\
+                    Il expire dans {minutes} minutes. Ne le donnez au support que si vous avez \
+                    vous-même passé l'appel. Le support ne vous demandera jamais ce code par e-mail \
+                    ni lors d'un appel que vous n'avez pas passé.\n\n\
+                    Si vous n'avez pas appelé, ne communiquez pas le code et prévenez votre \
+                    administrateur.\n\n{support}\n",
+            sms_tail: " code support : {pin}. Expire dans {minutes} min. A donner au support seulement si vous avez appelé.",
+        },
+        Some("es") => PinText {
+            subject: "{org}: código de verificación de soporte",
+            email: "Se pidió un código de verificación en una llamada al soporte de {org}.\n\n\
+                    Código: {pin}\n\n\
+                    Caduca en {minutes} minutos. Déselo al agente solo si usted hizo la llamada. \
+                    El soporte nunca le pedirá este código por correo ni en una llamada que usted \
+                    no haya hecho.\n\n\
+                    Si no llamó, no comparta el código y avise a su administrador.\n\n{support}\n",
+            // Without ó/í: GSM-7 keeps the text in one 160-character segment.
+            sms_tail: " codigo de soporte: {pin}. Caduca en {minutes} min. Deselo solo al soporte si usted llamo.",
+        },
+        _ => PinText {
+            subject: "{org}: support verification code",
+            email: "Someone on a call with {org} support asked for a verification code.\n\n\
+                    Code: {pin}\n\n\
+                    It expires in {minutes} minutes. Read it to the support agent only if you \
+                    placed the call yourself. Support will never ask you for this code by email \
+                    or in a call you did not make.\n\n\
+                    If you did not call support, do not share the code; tell your administrator.\n\n\
+                    {support}\n",
+            sms_tail: " support code: {pin}. Expires in {minutes} min. Give it only to support on a call you placed.",
+        },
     }
 }
 
-pub fn pin_sms(org_name: &str, pin: &str, minutes: u64) -> Rendered {
-    let tail = format!(
-        " support code: {pin}. Expires in {minutes} min. Give it only to support on a call you placed."
-    );
+/// The variables of a PIN message.
+pub struct PinVars<'a> {
+    pub language: Option<&'a str>,
+    pub org_name: &'a str,
+    pub pin: &'a str,
+    pub minutes: u64,
+    pub support_name: &'a str,
+}
+
+fn fill(template: &str, v: &PinVars<'_>) -> String {
+    template
+        .replace("{org}", v.org_name)
+        .replace("{pin}", v.pin)
+        .replace("{minutes}", &v.minutes.to_string())
+        .replace("{support}", v.support_name)
+}
+
+pub fn pin_email(v: &PinVars<'_>) -> Rendered {
+    let t = pin_text(v.language);
+    Rendered {
+        subject: fill(t.subject, v),
+        body: fill(t.email, v),
+    }
+}
+
+pub fn pin_sms(v: &PinVars<'_>) -> Rendered {
+    let t = pin_text(v.language);
+    let tail = fill(t.sms_tail, v);
+    // One GSM-7 segment holds 160 characters, a UCS-2 one 70.
+    let segment = if is_gsm7(&tail) && is_gsm7(v.org_name) { SMS_SEGMENT } else { 70 };
+    let room = segment.saturating_sub(tail.chars().count()).max(8);
     Rendered {
         subject: String::new(),
-        body: format!("{}{tail}", fit(org_name, SMS_SEGMENT.saturating_sub(tail.chars().count()))),
+        body: format!("{}{tail}", fit(v.org_name, room)),
     }
 }
 
@@ -117,9 +193,32 @@ pub fn is_gsm7(text: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn vars<'a>(language: Option<&'a str>, org: &'a str, pin: &'a str) -> PinVars<'a> {
+        PinVars {
+            language,
+            org_name: org,
+            pin,
+            minutes: 10,
+            support_name: "Contoso support desk",
+        }
+    }
+
+    #[test]
+    fn every_language_fits_one_segment_and_carries_code_and_expiry() {
+        for lang in [None, Some("en"), Some("de-DE"), Some("fr"), Some("es-MX"), Some("pt-BR")] {
+            let sms = pin_sms(&vars(lang, "Contoso Ltd", "493817"));
+            let limit = if is_gsm7(&sms.body) { 160 } else { 70 };
+            assert!(sms.body.chars().count() <= limit, "{lang:?}: {} chars: {}", sms.body.chars().count(), sms.body);
+            assert!(sms.body.contains("493817") && sms.body.contains("10"), "{lang:?}");
+            let email = pin_email(&vars(lang, "Contoso Ltd", "493817"));
+            assert!(email.body.contains("493817") && email.body.contains("10") && email.subject.contains("Contoso Ltd"));
+        }
+        assert!(pin_email(&vars(Some("de"), "X", "1")).subject.contains("Bestätigungscode"));
+    }
+
     #[test]
     fn pin_sms_fits_one_gsm7_segment_and_says_what_matters() {
-        let r = pin_sms("Contoso Ltd", "493817", 10);
+        let r = pin_sms(&vars(None, "Contoso Ltd", "493817"));
         assert!(r.body.chars().count() <= 160, "{}", r.body);
         assert!(is_gsm7(&r.body), "{}", r.body);
         for needle in ["Contoso Ltd", "493817", "10 min", "call you placed"] {
@@ -130,15 +229,17 @@ mod tests {
     #[test]
     fn a_long_org_name_is_shortened_not_the_code() {
         let name = "The Extraordinarily Long-Named International Holding Company of Everything";
-        let r = pin_sms(&format!("{name} {name}"), "4938170012", 10);
+        let long = format!("{name} {name}");
+        let r = pin_sms(&vars(None, &long, "4938170012"));
         assert!(r.body.chars().count() <= 160);
         assert!(r.body.contains("4938170012"));
     }
 
     #[test]
     fn unicode_org_names_are_kept_and_flagged_as_not_gsm7() {
-        let r = pin_sms("北京科技有限公司", "493817", 10);
+        let r = pin_sms(&vars(None, "北京科技有限公司", "493817"));
         assert!(r.body.contains("北京科技有限公司"));
+        assert!(r.body.contains("493817"));
         assert!(!is_gsm7(&r.body));
         assert!(is_gsm7("Café Müller"));
         assert!(!is_gsm7("Zoë"));
@@ -146,9 +247,10 @@ mod tests {
 
     #[test]
     fn email_names_org_code_and_expiry() {
-        let r = pin_email("Contoso Ltd", "493817", 10);
+        let r = pin_email(&vars(None, "Contoso Ltd", "493817"));
         assert!(r.subject.contains("Contoso Ltd"));
         assert!(r.body.contains("493817") && r.body.contains("10 minutes"));
+        assert!(r.body.contains("Contoso support desk"));
     }
 
     #[test]

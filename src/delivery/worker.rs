@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use rand::RngExt;
 use secrecy::ExposeSecret;
+use futures_util::future::BoxFuture;
 use tokio::sync::{Notify, watch};
 
 use super::{SendError, Senders, Sealer};
@@ -16,13 +17,11 @@ use crate::clock::Clock;
 use crate::store::messages::{self, MessageRow};
 use crate::store::{Store, StoreResult};
 
-/// How many times a message is tried before it is dead-lettered.
-pub const MAX_ATTEMPTS: i64 = 8;
-const LEASE_MS: i64 = 60_000;
 const BATCH: i64 = 16;
-/// Retries are due at times another instance may have set: look again at
-/// least this often even without a wake-up.
-const IDLE_POLL: Duration = Duration::from_secs(1);
+
+/// Called after a PIN message failed for good (for the fallback channel):
+/// (challenge id, channel that failed).
+pub type PinFailedHook = Arc<dyn Fn(String, String) -> BoxFuture<'static, ()> + Send + Sync>;
 
 pub struct Worker {
     pub store: Store,
@@ -32,6 +31,13 @@ pub struct Worker {
     pub wake: Arc<Notify>,
     pub backoff_base_ms: i64,
     pub backoff_cap_ms: i64,
+    /// Tries before a message is dead-lettered.
+    pub max_attempts: i64,
+    pub lease_ms: i64,
+    /// Retries are due at times another instance may have set: an idle
+    /// worker looks again this often even without a wake-up.
+    pub poll: Duration,
+    pub on_pin_failed: Option<PinFailedHook>,
 }
 
 /// Full-jitter exponential backoff: uniform in [0, min(cap, base·2^(n-1))].
@@ -59,7 +65,7 @@ impl Worker {
             }
             tokio::select! {
                 _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(IDLE_POLL) => {}
+                _ = tokio::time::sleep(self.poll) => {}
                 _ = shutdown.changed() => {}
             }
         }
@@ -70,7 +76,7 @@ impl Worker {
         let now = self.clock.now_ms();
         let mut tx = self.store.begin(now).await?;
         let backend = tx.backend();
-        let batch = messages::claim_due(tx.conn(), backend, now, LEASE_MS, BATCH).await?;
+        let batch = messages::claim_due(tx.conn(), backend, now, self.lease_ms, BATCH).await?;
         tx.commit().await?;
         let n = batch.len();
         for m in batch {
@@ -110,13 +116,19 @@ impl Worker {
             }
             e
         };
+        let result_status = match &result {
+            Ok(_) => "sent",
+            Err(SendError::Transient(_)) if m.attempts < self.max_attempts => "queued",
+            Err(_) => "failed",
+        };
         match result {
             Ok(provider_id) => {
                 messages::finish(tx.conn(), &m.id, "sent", provider_id.as_deref(), None, None, now).await?;
                 tx.audit(event(EventKind::MessageSent, Outcome::Success));
+                metrics::histogram!("pingate_message_attempts", "channel" => m.channel.clone()).record(m.attempts as f64);
                 metrics::counter!("pingate_messages_total", "channel" => m.channel.clone(), "outcome" => "sent").increment(1);
             }
-            Err(SendError::Transient(reason)) if m.attempts < MAX_ATTEMPTS => {
+            Err(SendError::Transient(reason)) if m.attempts < self.max_attempts => {
                 let unit: f64 = rand::rng().random_range(0.0..=1.0);
                 let next = now + backoff_ms(m.attempts, self.backoff_base_ms, self.backoff_cap_ms, unit);
                 messages::finish(tx.conn(), &m.id, "queued", None, Some(&reason), Some(next), now).await?;
@@ -134,7 +146,18 @@ impl Worker {
                 metrics::counter!("pingate_messages_total", "channel" => m.channel.clone(), "outcome" => "failed").increment(1);
             }
         }
-        tx.commit().await
+        let failed_for_good = !matches!(result_status, "sent" | "queued");
+        tx.commit().await?;
+        if failed_for_good {
+            metrics::histogram!("pingate_message_attempts", "channel" => m.channel.clone()).record(m.attempts as f64);
+        }
+        if failed_for_good
+            && m.kind == "pin"
+            && let (Some(hook), Some(challenge)) = (&self.on_pin_failed, &m.challenge_id)
+        {
+            hook(challenge.clone(), m.channel.clone()).await;
+        }
+        Ok(())
     }
 }
 

@@ -13,7 +13,7 @@ use super::error::ApiResult;
 use super::extract::{ApiJson, ApiQuery};
 use crate::app::AppState;
 use crate::domain::org::Channel;
-use crate::service::{ServiceError, calls, challenges, grants, views};
+use crate::service::{ServiceError, calls, challenges, grants, resend, views};
 use crate::store;
 use crate::store::calls::CallFilter;
 use crate::store::principals::Principal;
@@ -147,12 +147,35 @@ async fn get_challenge(State(state): State<Arc<AppState>>, Path(id): Path<String
     Ok(Json(challenge_view(&state, &id).await?))
 }
 
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Resend {
+    /// Another channel of the org's profile (a fallback); absent: the same.
+    channel: Option<String>,
+}
+
+/// The body is optional: no body resends on the challenge's channel.
 async fn resend(
     State(state): State<Arc<AppState>>,
     Extension(agent): Extension<Principal>,
     Path(id): Path<String>,
+    body: axum::body::Bytes,
 ) -> ApiResult<Json<Value>> {
-    let row = challenges::resend(&state, &agent, &id).await?;
+    let req: Resend = if body.iter().all(u8::is_ascii_whitespace) {
+        Resend::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| super::error::ApiError::BadRequest(format!("invalid JSON body: {e}")))?
+    };
+    let channel = req
+        .channel
+        .map(|c| c.parse::<Channel>().map_err(|_| ServiceError::invalid("channel", "use email or sms")))
+        .transpose()?;
+    let actor = agent.actor();
+    let who = resend::Requester {
+        actor: &actor,
+        agent_name: &agent.name,
+    };
+    let row = resend::resend(&state, who, &id, channel).await?;
     Ok(Json(challenge_view(&state, &row.id).await?))
 }
 

@@ -20,8 +20,50 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 "send the body as application/json".into(),
             )),
             Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::PayloadTooLarge),
-            Err(e) => Err(ApiError::BadRequest(e.body_text())),
+            Err(e) => Err(ApiError::BadRequest(redact_values(&e.body_text()))),
         }
+    }
+}
+
+/// serde quotes the offending value in type errors (``invalid type:
+/// integer `493817` ``): a PIN sent as a number must not come back in the
+/// answer or the log. Field names (``unknown field `x` ``) are kept.
+pub fn redact_values(message: &str) -> String {
+    if !["invalid type", "invalid value", "invalid length"]
+        .iter()
+        .any(|k| message.contains(k))
+    {
+        return message.to_string();
+    }
+    let mut out = String::with_capacity(message.len());
+    let mut inside = false;
+    for c in message.chars() {
+        if c == '`' {
+            if inside {
+                out.push_str("…`");
+            } else {
+                out.push('`');
+            }
+            inside = !inside;
+        } else if !inside {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_values;
+
+    #[test]
+    fn values_in_type_errors_are_redacted_but_field_names_kept() {
+        let m = "pin: invalid type: integer `565372`, expected a string at line 1 column 14";
+        let r = redact_values(m);
+        assert!(!r.contains("565372"), "{r}");
+        assert!(r.starts_with("pin: invalid type: integer `…`"), "{r}");
+        let u = "unknown field `destination`, expected `channel`";
+        assert_eq!(redact_values(u), u);
     }
 }
 

@@ -71,14 +71,19 @@ pub async fn create(
     })?;
 
     if channel == Channel::Sms {
-        sms_country_allowed(state, agent, &org, &call.id, &dest).await?;
+        sms_country_allowed(state, &agent.actor(), &org, &call.id, &dest).await?;
     }
     let caller_key = limits::caller_key(call.caller_e164.as_deref(), &call.id);
 
     let pin_len = s.pin.length;
     let pin = Pin::generate(pin_len, &mut rand::rand_core::UnwrapErr(rand::rngs::SysRng))
         .map_err(|e| ServiceError::Internal(e.to_string()))?;
-    let body = render_pin(&org, channel, pin.expose(), s.pin.ttl.0.as_secs() / 60);
+    let body = render_pin(state, &org, channel, pin.expose());
+    let challenge_id = ids::challenge_id();
+    let pin_sealed = state
+        .sealer
+        .seal(pin.expose(), &challenge_id)
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
     let pin_hash = state
         .hash_work(move |h| h.hash(&pin, &mut rand::rand_core::UnwrapErr(rand::rngs::SysRng)))
         .await
@@ -129,7 +134,7 @@ pub async fn create(
         ));
     }
     let row = ChallengeRow {
-        id: ids::challenge_id(),
+        id: challenge_id,
         call_id: call.id.clone(),
         org_id: org_id.clone(),
         caller_e164: call.caller_e164.clone(),
@@ -146,6 +151,7 @@ pub async fn create(
         decided_at: None,
     };
     challenges::insert(tx.conn(), &row).await?;
+    challenges::set_pin_sealed(tx.conn(), &row.id, &pin_sealed).await?;
     tx.audit(
         NewEvent::new(EventKind::ChallengeCreated, agent.actor(), Outcome::Success)
             .org(&org_id)
@@ -180,9 +186,9 @@ pub async fn create(
 
 /// SMS goes only to regions on the allow-list (SMS pumping to premium
 /// ranges is paid by the deployment). The refusal is audited.
-async fn sms_country_allowed(
+pub(crate) async fn sms_country_allowed(
     state: &AppState,
-    agent: &Principal,
+    actor: &str,
     org: &OrgProfile,
     call_id: &str,
     dest: &str,
@@ -200,7 +206,7 @@ async fn sms_country_allowed(
     }
     let mut tx = state.store.begin(state.clock.now_ms()).await?;
     tx.audit(
-        NewEvent::new(EventKind::SmsDestinationRefused, agent.actor(), Outcome::Failure)
+        NewEvent::new(EventKind::SmsDestinationRefused, actor, Outcome::Failure)
             .org(org.id.as_str())
             .call(call_id)
             .detail("region", region.as_str()),
@@ -212,101 +218,22 @@ async fn sms_country_allowed(
     ))
 }
 
-fn render_pin(org: &OrgProfile, channel: Channel, pin: &str, minutes: u64) -> templates::Rendered {
+/// The PIN message for a channel, in the org's language.
+pub(crate) fn render_pin(state: &AppState, org: &OrgProfile, channel: Channel, pin: &str) -> templates::Rendered {
+    let vars = templates::PinVars {
+        language: org.language.as_deref(),
+        org_name: &org.name,
+        pin,
+        minutes: state.settings.pin.ttl.0.as_secs() / 60,
+        support_name: &state.settings.delivery.support_name,
+    };
     match channel {
-        Channel::Email => templates::pin_email(&org.name, pin, minutes),
-        Channel::Sms => templates::pin_sms(&org.name, pin, minutes),
+        Channel::Email => templates::pin_email(&vars),
+        Channel::Sms => templates::pin_sms(&vars),
     }
 }
 
-/// Sends the same PIN again while the challenge is pending.
-pub async fn resend(state: &AppState, agent: &Principal, challenge_id: &str) -> ServiceResult<ChallengeRow> {
-    let now = state.clock.now_ms();
-    let row = load(state, challenge_id).await?;
-    let mut tx = state.store.begin(now).await?;
-    let agent_actor = agent.actor();
-    let ctx = || Context {
-        actor: &agent_actor,
-        org_id: Some(&row.org_id),
-        call_id: Some(&row.call_id),
-        challenge_id: Some(&row.id),
-    };
-    let caller_key = limits::caller_key(row.caller_e164.as_deref(), &row.call_id);
-    if let Some(r) = limits::lockout_refusal(&mut tx, &row.org_id, &caller_key).await? {
-        drop(tx);
-        return Err(limits::refused(state, r, ctx()).await);
-    }
-    let Some(sends) =
-        challenges::reserve_send(tx.conn(), &row.id, i64::from(state.settings.pin.max_sends), now).await?
-    else {
-        drop(tx);
-        let status = effective_status(&row, now);
-        if status == ChallengeStatus::Pending {
-            return Err(ServiceError::TooMany {
-                detail: format!("this PIN was already sent {} times", row.sends),
-                retry_after_secs: ((row.expires_at - now).max(1000) / 1000) as u64,
-            });
-        }
-        return Err(not_pending(status));
-    };
-    let (source_id, sealed) = messages::pin_body_for_challenge(tx.conn(), &row.id)
-        .await?
-        .ok_or_else(|| ServiceError::Internal("the queued PIN of a pending challenge is missing".into()))?;
-    let org = orgs::get(state.store.reader(), &row.org_id)
-        .await?
-        .ok_or(ServiceError::NotFound("organisation"))?;
-    let channel: Channel = row
-        .channel
-        .parse()
-        .map_err(|_| ServiceError::Internal("stored channel".into()))?;
-    let (dest, masked) = destination(&org, channel).ok_or_else(|| {
-        ServiceError::conflict("contact-removed", "the organisation no longer has this contact", None)
-    })?;
-    let l = &state.settings.limits;
-    let mut charges = vec![Charge { quota: "sends_per_destination", key: &dest, limit: l.sends_per_destination }];
-    if channel == Channel::Sms {
-        charges.push(Charge { quota: "sms_global", key: "all", limit: l.sms_global });
-    }
-    if let Err(r) = limits::charge(state, &mut tx, &charges).await? {
-        drop(tx);
-        return Err(limits::refused(state, r, ctx()).await);
-    }
-    let subject = messages::get(state.store.reader(), &source_id)
-        .await?
-        .map(|m| m.subject)
-        .unwrap_or_default();
-    delivery::enqueue_copy(
-        &mut tx,
-        &state.sealer,
-        &source_id,
-        &sealed,
-        Outgoing {
-            kind: "pin",
-            channel,
-            org_id: &row.org_id,
-            call_id: Some(&row.call_id),
-            challenge_id: Some(&row.id),
-            grant_id: None,
-            destination: &dest,
-            destination_masked: &masked,
-            subject: &subject,
-            body: "",
-        },
-    )
-    .await?;
-    tx.audit(
-        NewEvent::new(EventKind::ChallengeResent, agent.actor(), Outcome::Success)
-            .org(&row.org_id)
-            .call(&row.call_id)
-            .challenge(&row.id)
-            .detail("send", sends),
-    );
-    tx.commit().await?;
-    state.wake_outbox();
-    load(state, challenge_id).await
-}
-
-async fn load(state: &AppState, id: &str) -> ServiceResult<ChallengeRow> {
+pub(crate) async fn load(state: &AppState, id: &str) -> ServiceResult<ChallengeRow> {
     if !ids::looks_like("chl", id) {
         return Err(ServiceError::NotFound("challenge"));
     }
@@ -324,7 +251,7 @@ pub fn effective_status(row: &ChallengeRow, now: i64) -> ChallengeStatus {
     }
 }
 
-fn not_pending(status: ChallengeStatus) -> ServiceError {
+pub(crate) fn not_pending(status: ChallengeStatus) -> ServiceError {
     ServiceError::conflict(
         "challenge-not-pending",
         format!("the challenge is {status}"),

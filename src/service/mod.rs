@@ -9,6 +9,7 @@ pub mod limits;
 pub mod notices;
 pub mod orgs;
 pub mod principals;
+pub mod resend;
 pub mod views;
 
 use crate::store::StoreError;

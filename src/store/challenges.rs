@@ -183,3 +183,23 @@ pub async fn reserve_send(
     .await?;
     Ok(row.map(|r| r.0))
 }
+
+/// Stores the sealed PIN of a new challenge.
+pub async fn set_pin_sealed(conn: &mut AnyConnection, id: &str, sealed: &[u8]) -> StoreResult<()> {
+    sqlx::query("UPDATE challenges SET pin_sealed = $2 WHERE id = $1")
+        .bind(id)
+        .bind(sealed.to_vec())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The sealed PIN of a challenge that is still pending.
+pub async fn pin_sealed(conn: &mut AnyConnection, id: &str) -> StoreResult<Option<Vec<u8>>> {
+    let row: Option<(Option<Vec<u8>>,)> =
+        sqlx::query_as("SELECT pin_sealed FROM challenges WHERE id = $1 AND status = 'pending'")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.and_then(|r| r.0))
+}

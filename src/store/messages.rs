@@ -132,9 +132,13 @@ pub async fn finish(
     Ok(())
 }
 
-/// A PIN is useless once its challenge ends: wipe the sealed copies and
-/// stop anything not yet sent.
+/// A PIN is useless once its challenge ends: wipe every sealed copy (the
+/// challenge's and its queued messages') and stop anything not yet sent.
 pub async fn wipe_for_challenge(conn: &mut AnyConnection, challenge_id: &str, now: Millis) -> StoreResult<()> {
+    sqlx::query("UPDATE challenges SET pin_sealed = NULL WHERE id = $1")
+        .bind(challenge_id)
+        .execute(&mut *conn)
+        .await?;
     sqlx::query(
         "UPDATE messages SET body_sealed = NULL, updated_at = $2, \
          status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END \
@@ -147,16 +151,14 @@ pub async fn wipe_for_challenge(conn: &mut AnyConnection, challenge_id: &str, no
     Ok(())
 }
 
-/// The sealed body of the first PIN message of a challenge (for resends).
-pub async fn pin_body_for_challenge(conn: &mut AnyConnection, challenge_id: &str) -> StoreResult<Option<(String, Vec<u8>)>> {
-    let row: Option<(String, Option<Vec<u8>>)> = sqlx::query_as(
-        "SELECT id, body_sealed FROM messages WHERE challenge_id = $1 AND kind = 'pin' AND body_sealed IS NOT NULL \
-         ORDER BY created_at LIMIT 1",
-    )
-    .bind(challenge_id)
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.and_then(|(id, b)| b.map(|b| (id, b))))
+/// The channels a challenge's PIN was queued on so far.
+pub async fn pin_channels_for_challenge(pool: &AnyPool, challenge_id: &str) -> StoreResult<Vec<String>> {
+    let rows: Vec<(String,)> =
+        sqlx::query_as("SELECT DISTINCT channel FROM messages WHERE challenge_id = $1 AND kind = 'pin'")
+            .bind(challenge_id)
+            .fetch_all(pool)
+            .await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
 }
 
 pub async fn for_call(pool: &AnyPool, call_id: &str) -> StoreResult<Vec<MessageRow>> {

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod calls;
 pub mod challenges;
+pub mod checkpoints;
 pub mod grants;
 pub mod messages;
 pub mod orgs;

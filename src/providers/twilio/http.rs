@@ -98,6 +98,17 @@ async fn signed_form(state: &AppState, req: Request) -> Result<Signed, ApiError>
         }
         return Err(ApiError::BadSignature);
     }
+    // A signed JSON body (bodySHA256) is authentic but is not a form: its
+    // text must not be read as one, whatever it happens to contain.
+    let is_form = header_str("content-type").is_some_and(|ct| {
+        let media_type = ct.split(';').next().unwrap_or_default().trim();
+        media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    });
+    if !is_form && !body.is_empty() {
+        return Err(ApiError::BadRequest(
+            "webhook bodies must be application/x-www-form-urlencoded".into(),
+        ));
+    }
     let form = Form::parse(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let idempotency = header_str("i-twilio-idempotency-token")
         .filter(|t| !t.is_empty() && t.len() <= 200)
@@ -219,7 +230,7 @@ async fn message_status(State(state): State<Arc<AppState>>, req: Request) -> Res
     )
     .await
     .map_err(ServiceError::from)?;
-    if let Some(m) = moved {
+    if let Some(m) = &moved {
         let outcome = if matches!(hook.message_status.as_str(), "undelivered" | "failed") {
             Outcome::Failure
         } else {
@@ -241,5 +252,12 @@ async fn message_status(State(state): State<Arc<AppState>>, req: Request) -> Res
         tx.audit(ev);
     }
     tx.commit().await.map_err(ServiceError::from)?;
+    if let Some(m) = moved
+        && m.kind == "pin"
+        && matches!(m.status.as_str(), "undelivered" | "failed")
+        && let Some(challenge) = &m.challenge_id
+    {
+        crate::service::resend::auto_fallback(&state, challenge, &m.channel).await;
+    }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
