@@ -159,8 +159,16 @@ async fn resend(
     State(state): State<Arc<AppState>>,
     Extension(agent): Extension<Principal>,
     Path(id): Path<String>,
-    body: axum::body::Bytes,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<Json<Value>> {
+    // The plain `Bytes` rejection is text/plain; answer problem+json.
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            super::error::ApiError::PayloadTooLarge
+        } else {
+            super::error::ApiError::BadRequest(e.body_text())
+        }
+    })?;
     let req: Resend = if body.iter().all(u8::is_ascii_whitespace) {
         Resend::default()
     } else {
@@ -171,10 +179,7 @@ async fn resend(
         .map(|c| c.parse::<Channel>().map_err(|_| ServiceError::invalid("channel", "use email or sms")))
         .transpose()?;
     let actor = agent.actor();
-    let who = resend::Requester {
-        actor: &actor,
-        agent_name: &agent.name,
-    };
+    let who = resend::Requester { actor: &actor };
     let row = resend::resend(&state, who, &id, channel).await?;
     Ok(Json(challenge_view(&state, &row.id).await?))
 }

@@ -161,23 +161,7 @@ pub async fn create(
             .detail("destination", masked.as_str())
             .detail("attempts_inherited", spent),
     );
-    delivery::enqueue(
-        &mut tx,
-        &state.sealer,
-        Outgoing {
-            kind: "pin",
-            channel,
-            org_id: &org_id,
-            call_id: Some(&call.id),
-            challenge_id: Some(&row.id),
-            grant_id: None,
-            destination: &dest,
-            destination_masked: &masked,
-            subject: &body.subject,
-            body: &body.body,
-        },
-    )
-    .await?;
+    enqueue_pin(state, &mut tx, &row, channel, (&dest, &masked), &body).await?;
     tx.commit().await?;
     state.wake_outbox();
     metrics::counter!("pingate_challenges_total", "channel" => channel.as_str()).increment(1);
@@ -216,6 +200,35 @@ pub(crate) async fn sms_country_allowed(
         "channel",
         format!("SMS to region {region:?} is not allowed here (limits.sms_countries)"),
     ))
+}
+
+/// Queues a challenge's PIN message to `to` = (destination, masked).
+pub(crate) async fn enqueue_pin(
+    state: &AppState,
+    tx: &mut crate::store::WriteTx,
+    row: &ChallengeRow,
+    channel: Channel,
+    to: (&str, &str),
+    body: &templates::Rendered,
+) -> ServiceResult<()> {
+    delivery::enqueue(
+        tx,
+        &state.sealer,
+        Outgoing {
+            kind: "pin",
+            channel,
+            org_id: &row.org_id,
+            call_id: Some(&row.call_id),
+            challenge_id: Some(&row.id),
+            grant_id: None,
+            destination: to.0,
+            destination_masked: to.1,
+            subject: &body.subject,
+            body: &body.body,
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// The PIN message for a channel, in the org's language.

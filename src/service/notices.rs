@@ -5,7 +5,7 @@
 use crate::app::AppState;
 use crate::clock::{Millis, rfc3339};
 use crate::delivery::{self, Outgoing, templates};
-use crate::domain::org::Channel;
+use crate::domain::org::{Channel, OrgProfile};
 use crate::store::grants::GrantRow;
 use crate::store::{WriteTx, orgs};
 use crate::verification::GrantBasis;
@@ -32,31 +32,17 @@ pub async fn grant(
         minutes: ((g.expires_at - g.created_at) / 60_000) as u64,
         basis: basis.as_str(),
     };
-    for channel in [Channel::Email, Channel::Sms] {
-        let Some((dest, masked)) = destination(&org, channel) else { continue };
-        let text = match channel {
-            Channel::Email => templates::grant_notice_email(&notice),
-            Channel::Sms => templates::grant_notice_sms(&notice),
-        };
-        delivery::enqueue(
-            tx,
-            &state.sealer,
-            Outgoing {
-                kind: "grant_notice",
-                channel,
-                org_id: &g.org_id,
-                call_id: Some(&g.call_id),
-                challenge_id: g.challenge_id.as_deref(),
-                grant_id: Some(&g.id),
-                destination: &dest,
-                destination_masked: &masked,
-                subject: &text.subject,
-                body: &text.body,
-            },
-        )
-        .await?;
-    }
-    Ok(())
+    let refs = Refs {
+        kind: "grant_notice",
+        call_id: &g.call_id,
+        challenge_id: g.challenge_id.as_deref(),
+        grant_id: Some(&g.id),
+    };
+    to_every_contact(state, tx, &org, refs, |channel| match channel {
+        Channel::Email => templates::grant_notice_email(&notice),
+        Channel::Sms => templates::grant_notice_sms(&notice),
+    })
+    .await
 }
 
 pub async fn lockout(
@@ -70,22 +56,48 @@ pub async fn lockout(
         return Ok(());
     };
     let until = rfc3339(until);
+    let refs = Refs {
+        kind: "lockout_notice",
+        call_id,
+        challenge_id: None,
+        grant_id: None,
+    };
+    to_every_contact(state, tx, &org, refs, |channel| match channel {
+        Channel::Email => templates::lockout_notice_email(&org.name, call_id, &until),
+        Channel::Sms => templates::lockout_notice_sms(&org.name, call_id),
+    })
+    .await
+}
+
+/// What a notice is about.
+struct Refs<'a> {
+    kind: &'static str,
+    call_id: &'a str,
+    challenge_id: Option<&'a str>,
+    grant_id: Option<&'a str>,
+}
+
+/// Queues the notice on every contact the profile has.
+async fn to_every_contact(
+    state: &AppState,
+    tx: &mut WriteTx,
+    org: &OrgProfile,
+    refs: Refs<'_>,
+    render: impl Fn(Channel) -> templates::Rendered,
+) -> ServiceResult<()> {
     for channel in [Channel::Email, Channel::Sms] {
-        let Some((dest, masked)) = destination(&org, channel) else { continue };
-        let text = match channel {
-            Channel::Email => templates::lockout_notice_email(&org.name, call_id, &until),
-            Channel::Sms => templates::lockout_notice_sms(&org.name, call_id),
-        };
+        let Some((dest, masked)) = destination(org, channel) else { continue };
+        let text = render(channel);
         delivery::enqueue(
             tx,
             &state.sealer,
             Outgoing {
-                kind: "lockout_notice",
+                kind: refs.kind,
                 channel,
-                org_id,
-                call_id: Some(call_id),
-                challenge_id: None,
-                grant_id: None,
+                org_id: org.id.as_str(),
+                call_id: Some(refs.call_id),
+                challenge_id: refs.challenge_id,
+                grant_id: refs.grant_id,
                 destination: &dest,
                 destination_masked: &masked,
                 subject: &text.subject,

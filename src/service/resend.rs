@@ -6,20 +6,20 @@ use secrecy::ExposeSecret;
 
 use crate::app::AppState;
 use crate::audit::event::{EventKind, NewEvent, Outcome};
-use crate::delivery::{self, Outgoing};
 use crate::domain::org::Channel;
 use crate::store::challenges::{self, ChallengeRow};
 use crate::store::{messages, orgs};
 use crate::verification::ChallengeStatus;
 
-use super::challenges::{destination, effective_status, load, not_pending, render_pin, sms_country_allowed};
+use super::challenges::{
+    destination, effective_status, enqueue_pin, load, not_pending, render_pin, sms_country_allowed,
+};
 use super::limits::{self, Charge, Context};
 use super::{ServiceError, ServiceResult};
 
-/// Who asks for the resend: an agent (by name) or the system's fallback.
+/// Who asks for the resend: an agent, or the system's fallback.
 pub struct Requester<'a> {
     pub actor: &'a str,
-    pub agent_name: &'a str,
 }
 
 pub async fn resend(
@@ -93,23 +93,7 @@ pub async fn resend(
         .open(&sealed, &row.id)
         .map_err(|e| ServiceError::Internal(e.to_string()))?;
     let body = render_pin(state, &org, target, pin.expose_secret());
-    delivery::enqueue(
-        &mut tx,
-        &state.sealer,
-        Outgoing {
-            kind: "pin",
-            channel: target,
-            org_id: &row.org_id,
-            call_id: Some(&row.call_id),
-            challenge_id: Some(&row.id),
-            grant_id: None,
-            destination: &dest,
-            destination_masked: &masked,
-            subject: &body.subject,
-            body: &body.body,
-        },
-    )
-    .await?;
+    enqueue_pin(state, &mut tx, &row, target, (&dest, &masked), &body).await?;
     tx.audit(
         NewEvent::new(EventKind::ChallengeResent, who.actor, Outcome::Success)
             .org(&row.org_id)
@@ -122,7 +106,6 @@ pub async fn resend(
     );
     tx.commit().await?;
     state.wake_outbox();
-    let _ = who.agent_name;
     load(state, challenge_id).await
 }
 
@@ -149,7 +132,6 @@ pub async fn auto_fallback(state: &AppState, challenge_id: &str, failed_channel:
     }
     let who = Requester {
         actor: "system:fallback",
-        agent_name: "system",
     };
     match resend(state, who, challenge_id, Some(other)).await {
         Ok(_) => tracing::info!(challenge_id, channel = other.as_str(), "PIN sent on the fallback channel"),
