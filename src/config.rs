@@ -11,13 +11,13 @@ use std::time::Duration;
 use figment::Figment;
 use figment::providers::{Env, Format, Json, Toml};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The file read when no `--config` is given; a missing default file is
 /// fine (defaults apply), a missing explicit one is an error.
 pub const DEFAULT_CONFIG_PATH: &str = "config/pingate.toml";
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     pub server: ServerSettings,
@@ -35,7 +35,7 @@ pub struct Settings {
     pub log: LogSettings,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerSettings {
     pub listen: String,
@@ -45,14 +45,14 @@ pub struct ServerSettings {
     pub request_timeout: HumanDuration,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseSettings {
     pub url: Secret,
     pub max_connections: u32,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TwilioSettings {
     pub account_sid: Option<String>,
@@ -64,14 +64,14 @@ pub struct TwilioSettings {
     pub webhook_keys: BTreeMap<String, Secret>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum VoiceRoute {
     Enqueue,
     Dial,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct VoiceSettings {
     pub greeting: String,
@@ -84,40 +84,42 @@ pub struct VoiceSettings {
     pub language: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EmailTransport {
     Smtp,
     File,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EmailSettings {
     pub transport: EmailTransport,
     /// May hold credentials (`smtps://user:pass@host`), hence secret.
     pub smtp_url: Option<Secret>,
     pub from: Option<String>,
-    pub file_dir: PathBuf,
+    /// Default: `server.data_dir`/outbox.
+    pub file_dir: Option<PathBuf>,
     pub timeout: HumanDuration,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SmsTransport {
     Twilio,
     File,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SmsSettings {
     pub transport: SmsTransport,
-    pub file_dir: PathBuf,
+    /// Default: `server.data_dir`/outbox.
+    pub file_dir: Option<PathBuf>,
     pub timeout: HumanDuration,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PinSettings {
     pub length: usize,
@@ -131,13 +133,13 @@ pub struct PinSettings {
     pub hash_concurrency: usize,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GrantSettings {
     pub ttl: HumanDuration,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CallerIdTrust {
     /// Only `TN-Validation-Passed-A` (full STIR/SHAKEN attestation).
@@ -146,14 +148,14 @@ pub enum CallerIdTrust {
     Any,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SecuritySettings {
     pub pepper: Option<Secret>,
     pub caller_id_trust: CallerIdTrust,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuditSettings {
     pub signing_key_file: Option<PathBuf>,
@@ -166,7 +168,7 @@ pub struct AuditSettings {
 }
 
 /// The outbox worker: retries, leases, fallback, and the name messages sign with.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DeliverySettings {
     /// Tries before a message is dead-lettered.
@@ -203,7 +205,7 @@ impl Default for DeliverySettings {
 
 /// Abuse limits. The database-backed quotas hold across instances; the
 /// per-second ones (governor) guard each instance in memory.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitsSettings {
     /// The window every database quota counts in.
@@ -259,14 +261,14 @@ impl Default for LimitsSettings {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LogFormat {
     Json,
     Pretty,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogSettings {
     pub format: LogFormat,
@@ -348,7 +350,7 @@ impl Default for EmailSettings {
             transport: EmailTransport::File,
             smtp_url: None,
             from: None,
-            file_dir: "data/outbox".into(),
+            file_dir: None,
             timeout: HumanDuration(Duration::from_secs(10)),
         }
     }
@@ -358,7 +360,7 @@ impl Default for SmsSettings {
     fn default() -> Self {
         Self {
             transport: SmsTransport::File,
-            file_dir: "data/outbox".into(),
+            file_dir: None,
             timeout: HumanDuration(Duration::from_secs(10)),
         }
     }
@@ -438,6 +440,14 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// Only the shape of a configuration is ever serialised (to know its
+/// keys), never a secret.
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("***")
+    }
+}
+
 impl<'de> Deserialize<'de> for Secret {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         #[derive(Deserialize)]
@@ -480,6 +490,12 @@ impl HumanDuration {
             }
         };
         Ok(HumanDuration(d))
+    }
+}
+
+impl Serialize for HumanDuration {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{}ms", self.0.as_millis()))
     }
 }
 
@@ -528,17 +544,30 @@ impl Settings {
         Self::from_figment(figment)
     }
 
+    /// Extracts and validates. Unknown keys are reported with every other
+    /// problem (not just the first), then left out so the values that are
+    /// there can still be checked.
     pub fn from_figment(figment: Figment) -> Result<Settings, ConfigError> {
-        let settings: Settings = figment.extract().map_err(|e| {
-            ConfigError::Parse(
-                e.into_iter()
-                    .map(|e| e.to_string())
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-            )
-        })?;
-        settings.validate()?;
-        Ok(settings)
+        let raw: serde_json::Value = figment.extract().map_err(|e| ConfigError::Parse(figment_errors(e).join("\n")))?;
+        let known = serde_json::to_value(Settings::default()).unwrap_or_default();
+        let mut problems = Vec::new();
+        let cleaned = strip_unknown(raw, &known, "", &mut problems);
+        let settings = match Figment::from(figment::providers::Serialized::defaults(cleaned)).extract::<Settings>() {
+            Ok(s) => Some(s),
+            Err(e) => {
+                problems.extend(figment_errors(e));
+                None
+            }
+        };
+        if let Some(s) = &settings
+            && let Err(ConfigError::Invalid(more)) = s.validate()
+        {
+            problems.extend(more);
+        }
+        match settings {
+            Some(s) if problems.is_empty() => Ok(s),
+            _ => Err(ConfigError::Invalid(problems)),
+        }
     }
 
     /// Every problem at once, so an operator fixes the file in one pass.
@@ -704,6 +733,22 @@ impl Settings {
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080)))
     }
 
+    /// Where the email file transport writes.
+    pub fn email_file_dir(&self) -> PathBuf {
+        self.email
+            .file_dir
+            .clone()
+            .unwrap_or_else(|| self.server.data_dir.join("outbox"))
+    }
+
+    /// Where the SMS file transport writes.
+    pub fn sms_file_dir(&self) -> PathBuf {
+        self.sms
+            .file_dir
+            .clone()
+            .unwrap_or_else(|| self.server.data_dir.join("outbox"))
+    }
+
     pub fn pepper_path(&self) -> PathBuf {
         self.server.data_dir.join("pepper")
     }
@@ -713,6 +758,41 @@ impl Settings {
             .signing_key_file
             .clone()
             .unwrap_or_else(|| self.server.data_dir.join("audit-signing.key"))
+    }
+}
+
+/// Figment's messages, without its profile prefix ("default.").
+fn figment_errors(e: figment::Error) -> Vec<String> {
+    e.into_iter()
+        .map(|e| e.to_string().replace("for key \"default.", "for key \""))
+        .collect()
+}
+
+/// Removes keys the settings do not have, naming each. An empty object in
+/// `known` is an open map (e.g. `twilio.webhook_keys`).
+fn strip_unknown(
+    value: serde_json::Value,
+    known: &serde_json::Value,
+    path: &str,
+    problems: &mut Vec<String>,
+) -> serde_json::Value {
+    use serde_json::Value;
+    match (value, known) {
+        (Value::Object(map), Value::Object(k)) if !k.is_empty() => Value::Object(
+            map.into_iter()
+                .filter_map(|(key, v)| {
+                    let here = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                    match k.get(&key) {
+                        Some(kv) => Some((key, strip_unknown(v, kv, &here, problems))),
+                        None => {
+                            problems.push(format!("{here}: unknown key (not a pingate setting; check the spelling)"));
+                            None
+                        }
+                    }
+                })
+                .collect(),
+        ),
+        (v, _) => v,
     }
 }
 
@@ -786,6 +866,23 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("maybe"), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_are_reported_with_every_other_problem() {
+        let err = from_toml("colour = \"blue\"\n[server]\nlisten = \"nowhere\"\n[pin]\nlength = 4\ncolour = 1\n")
+            .unwrap_err()
+            .to_string();
+        for needle in ["colour: unknown key", "pin.colour: unknown key", "server.listen", "pin.length"] {
+            assert!(err.contains(needle), "{needle} missing from: {err}");
+        }
+        assert!(!err.contains("default."), "{err}");
+    }
+
+    #[test]
+    fn open_maps_take_any_key() {
+        let s = from_toml("[twilio.webhook_keys]\nkey-2026 = \"secret-value\"\n").unwrap();
+        assert_eq!(s.twilio.webhook_keys["key-2026"].expose(), "secret-value");
     }
 
     #[test]

@@ -51,8 +51,8 @@ pub async fn run() -> Result<(), String> {
     s.server.data_dir = dir.join("data");
     s.database.url = Secret::from(format!("sqlite://{}", dir.join("demo.db").display()).as_str());
     s.twilio.auth_token = Some(Secret::from(auth_token.as_str()));
-    s.email.file_dir = dir.join("outbox");
-    s.sms.file_dir = dir.join("outbox");
+    s.email.file_dir = Some(dir.join("outbox"));
+    s.sms.file_dir = Some(dir.join("outbox"));
     s.validate().map_err(|e| e.to_string())?;
 
     println!("pingate demo: a throwaway instance at {base} (data in {})", dir.display());

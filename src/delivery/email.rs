@@ -20,7 +20,8 @@ pub enum EmailSender {
 }
 
 impl EmailSender {
-    pub fn from_settings(s: &EmailSettings) -> Result<EmailSender, String> {
+    /// `file_dir` is where the file transport writes (resolved by settings).
+    pub fn from_settings(s: &EmailSettings, file_dir: &std::path::Path) -> Result<EmailSender, String> {
         let from: Mailbox = s
             .from
             .as_deref()
@@ -41,11 +42,11 @@ impl EmailSender {
                 Ok(EmailSender::Smtp { transport, from })
             }
             EmailTransport::File => {
-                std::fs::create_dir_all(&s.file_dir).map_err(|e| {
-                    format!("cannot create email.file_dir {}: {e}", s.file_dir.display())
+                std::fs::create_dir_all(file_dir).map_err(|e| {
+                    format!("cannot create email.file_dir {}: {e}", file_dir.display())
                 })?;
                 Ok(EmailSender::File {
-                    transport: AsyncFileTransport::new(&s.file_dir),
+                    transport: AsyncFileTransport::new(file_dir),
                     from,
                 })
             }

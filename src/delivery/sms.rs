@@ -56,10 +56,11 @@ impl SmsSender {
                 })
             }
             SmsTransport::File => {
-                std::fs::create_dir_all(&s.sms.file_dir)
-                    .map_err(|e| format!("cannot create sms.file_dir {}: {e}", s.sms.file_dir.display()))?;
+                let dir = s.sms_file_dir();
+                std::fs::create_dir_all(&dir)
+                    .map_err(|e| format!("cannot create sms.file_dir {}: {e}", dir.display()))?;
                 Ok(SmsSender::File {
-                    dir: s.sms.file_dir.clone(),
+                    dir,
                 })
             }
         }

@@ -99,6 +99,9 @@ impl Store {
                 StoreError::Setup(format!("cannot create database directory {}: {e}", dir.display()))
             })?;
         }
+        if path != ":memory:" && !path.is_empty() {
+            create_private(Path::new(path))?;
+        }
         let url = if url.contains("mode=") {
             url.to_string()
         } else if url.contains('?') {
@@ -166,6 +169,24 @@ impl Store {
     pub async fn close(&self) {
         self.write.close().await;
         self.read.close().await;
+    }
+}
+
+/// Creates the database file readable by its owner only (it holds org
+/// contacts, caller numbers and token hashes); SQLite gives its -wal and
+/// -shm files the same mode. An existing file is left as it is.
+fn create_private(path: &Path) -> StoreResult<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    match opts.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Setup(format!("cannot create database {}: {e}", path.display()))),
     }
 }
 

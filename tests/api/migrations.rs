@@ -1,1 +1,168 @@
-//! (tests to come)
+//! Migrations: one set per engine with identical file names, applied on a
+//! fresh database, and idempotent.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use pingate::store::Store;
+use sqlx::AnyPool;
+
+use crate::on_both_engines;
+use crate::support::app::{Engine, postgres_url};
+
+fn migration_files(engine: &str) -> BTreeSet<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(engine);
+    std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        .map(|entry| {
+            entry
+                .expect("directory entry")
+                .file_name()
+                .into_string()
+                .expect("UTF-8 file name")
+        })
+        .collect()
+}
+
+#[test]
+fn both_engines_have_the_same_migration_files() {
+    let sqlite = migration_files("sqlite");
+    let postgres = migration_files("postgres");
+    assert!(!sqlite.is_empty(), "no SQLite migrations");
+    assert_eq!(
+        sqlite, postgres,
+        "migrations/sqlite and migrations/postgres must hold the same file names"
+    );
+    for name in &sqlite {
+        assert!(name.ends_with(".sql"), "{name} is not an .sql migration");
+    }
+}
+
+/// A database of its own: a temp SQLite file, or a fresh PostgreSQL
+/// database. The temp dir lives as long as the URL is used.
+async fn fresh_database(engine: Engine, test: &str) -> Option<(String, tempfile::TempDir)> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = match engine {
+        Engine::Sqlite => format!("sqlite://{}", dir.path().join("pingate.db").display()),
+        Engine::Postgres => {
+            use sqlx::Connection;
+            let base = postgres_url(test)?;
+            let name = format!("pingate_m_{}", uuid::Uuid::new_v4().simple());
+            let mut admin = sqlx::PgConnection::connect(&base)
+                .await
+                .expect("connect to PINGATE_TEST_DATABASE_URL");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&mut admin)
+                .await
+                .expect("create database");
+            let (prefix, _) = base.rsplit_once('/').expect("URL has a database path");
+            format!("{prefix}/{name}")
+        }
+    };
+    Some((url, dir))
+}
+
+/// The schema (every table's columns and types) and the migration ledger.
+async fn schema(pool: &AnyPool, engine: Engine) -> Vec<String> {
+    let sql = match engine {
+        Engine::Sqlite => {
+            "SELECT m.name || '.' || p.name || ' ' || p.type FROM sqlite_master m, pragma_table_info(m.name) p \
+             WHERE m.type = 'table' ORDER BY m.name, p.cid"
+        }
+        Engine::Postgres => {
+            "SELECT CAST(table_name AS TEXT) || '.' || CAST(column_name AS TEXT) || ' ' || CAST(data_type AS TEXT) \
+             FROM information_schema.columns WHERE table_schema = current_schema() \
+             ORDER BY table_name, ordinal_position"
+        }
+    };
+    let mut out: Vec<String> = sqlx::query_scalar(sql)
+        .fetch_all(pool)
+        .await
+        .expect("read the schema");
+    let ledger: Vec<String> = sqlx::query_scalar(
+        "SELECT CAST(version AS TEXT) || ' ' || description || ' ' || CAST(success AS TEXT) || ' ' \
+         || CAST(installed_on AS TEXT) FROM _sqlx_migrations ORDER BY version",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("read the migration ledger");
+    out.extend(ledger);
+    out
+}
+
+async fn ledger_len(pool: &AnyPool) -> usize {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+        .fetch_one(pool)
+        .await
+        .expect("count migrations");
+    usize::try_from(n).expect("a count")
+}
+
+async fn migrates_a_fresh_database_and_twice_is_a_no_op(engine: Engine, test: &str) {
+    let Some((url, _dir)) = fresh_database(engine, test).await else {
+        return;
+    };
+    let store = Store::connect(&url, 2).await.expect("connect");
+    store.migrate().await.expect("first migration");
+    let pool = store.reader().clone();
+    let files = migration_files(match engine {
+        Engine::Sqlite => "sqlite",
+        Engine::Postgres => "postgres",
+    });
+    assert_eq!(
+        ledger_len(&pool).await,
+        files.len(),
+        "every migration file applied once"
+    );
+    let before = schema(&pool, engine).await;
+    for table in [
+        "orgs",
+        "org_numbers",
+        "principals",
+        "calls",
+        "challenges",
+        "grants",
+        "messages",
+        "audit_events",
+        "audit_checkpoints",
+    ] {
+        assert!(
+            before.iter().any(|c| c.starts_with(&format!("{table}."))),
+            "table {table} missing after migration: {before:#?}"
+        );
+    }
+    sqlx::query("INSERT INTO orgs (id, name, account_number, channels, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind("kept")
+        .bind("Kept Ltd")
+        .bind("4001")
+        .bind("email")
+        .bind(1_i64)
+        .bind(1_i64)
+        .execute(&pool)
+        .await
+        .expect("insert a row");
+
+    // Again on the same connection, and again from a new process's view.
+    store.migrate().await.expect("second migration");
+    store.close().await;
+    let again = Store::connect(&url, 2).await.expect("reconnect");
+    again.migrate().await.expect("third migration");
+    let pool = again.reader().clone();
+    assert_eq!(
+        schema(&pool, engine).await,
+        before,
+        "migrating again changed the schema or the ledger"
+    );
+    let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orgs WHERE id = 'kept'")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(kept, 1, "migrating again touched the data");
+    again.close().await;
+}
+on_both_engines!(
+    migrates_a_fresh_database_and_twice_is_a_no_op,
+    migrates_a_fresh_database_and_twice_is_a_no_op
+);

@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod app;
+pub mod logs;
 pub mod messages_api;
 pub mod smtp;
 pub mod twilio_signer;
