@@ -1,10 +1,11 @@
 //! Reviewer API: query, export (streamed, constant memory) and verify the
-//! audit trail.
+//! audit trail; signed checkpoints, Merkle proofs and the verifier key.
 
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -16,17 +17,27 @@ use serde_json::{Value, json};
 use super::error::{ApiError, ApiResult};
 use super::extract::ApiQuery;
 use crate::app::AppState;
-use crate::audit::chain::ChainVerifier;
+use crate::audit::checkpointer::{self, VerifyError};
 use crate::audit::export;
 use crate::clock::parse_rfc3339;
+use crate::clock::rfc3339;
 use crate::service::ServiceError;
 use crate::store::audit::{self, AuditFilter};
+use crate::store::checkpoints::{self, StoredCheckpoint};
 
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route("/v1/audit", get(list))
         .route("/v1/audit/export", get(export_events))
         .route("/v1/audit/verify", get(verify))
+        .route(
+            "/v1/audit/checkpoints",
+            get(list_checkpoints).post(create_checkpoint),
+        )
+        .route("/v1/audit/checkpoints/latest", get(latest_checkpoint))
+        .route("/v1/audit/proof/inclusion", get(inclusion_proof))
+        .route("/v1/audit/proof/consistency", get(consistency_proof))
+        .route("/v1/audit/public-key", get(public_key))
 }
 
 #[derive(Deserialize, Default)]
@@ -48,7 +59,10 @@ impl FilterQuery {
     fn filter(&self) -> Result<AuditFilter, ApiError> {
         let time = |field: &str, v: &Option<String>| -> Result<Option<i64>, ApiError> {
             v.as_deref()
-                .map(|s| parse_rfc3339(s).ok_or_else(|| ServiceError::invalid(field, "not an RFC 3339 time").into()))
+                .map(|s| {
+                    parse_rfc3339(s)
+                        .ok_or_else(|| ServiceError::invalid(field, "not an RFC 3339 time").into())
+                })
                 .transpose()
         };
         Ok(AuditFilter {
@@ -64,7 +78,10 @@ impl FilterQuery {
     }
 }
 
-async fn list(State(state): State<Arc<AppState>>, ApiQuery(q): ApiQuery<FilterQuery>) -> ApiResult<Json<Value>> {
+async fn list(
+    State(state): State<Arc<AppState>>,
+    ApiQuery(q): ApiQuery<FilterQuery>,
+) -> ApiResult<Json<Value>> {
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ServiceError::invalid("limit", "between 1 and 1000").into());
@@ -72,21 +89,27 @@ async fn list(State(state): State<Arc<AppState>>, ApiQuery(q): ApiQuery<FilterQu
     let events = audit::list(state.store.reader(), &q.filter()?, limit)
         .await
         .map_err(ServiceError::from)?;
-    let next = (events.len() as i64 == limit).then(|| events.last().map(|e| e.seq)).flatten();
+    let next = (events.len() as i64 == limit)
+        .then(|| events.last().map(|e| e.seq))
+        .flatten();
     Ok(Json(json!({
         "items": events.iter().map(|e| e.to_json()).collect::<Vec<_>>(),
         "next": next,
     })))
 }
 
-async fn export_events(State(state): State<Arc<AppState>>, ApiQuery(q): ApiQuery<FilterQuery>) -> ApiResult<Response> {
+async fn export_events(
+    State(state): State<Arc<AppState>>,
+    ApiQuery(q): ApiQuery<FilterQuery>,
+) -> ApiResult<Response> {
     let format = match q.format.as_deref().unwrap_or("jsonl") {
         "jsonl" => export::Format::Jsonl,
         "csv" => export::Format::Csv,
         _ => return Err(ServiceError::invalid("format", "use jsonl or csv").into()),
     };
     let filter = q.filter()?;
-    let header_line = futures_util::stream::iter(export::header(format).map(Ok::<_, std::io::Error>));
+    let header_line =
+        futures_util::stream::iter(export::header(format).map(Ok::<_, std::io::Error>));
     let rows = audit::stream(state.store.reader().clone(), filter)
         .map_ok(move |e| export::line(format, &e))
         .map_err(|e| std::io::Error::other(e.to_string()));
@@ -96,27 +119,162 @@ async fn export_events(State(state): State<Arc<AppState>>, ApiQuery(q): ApiQuery
         export::Format::Jsonl => ("application/x-ndjson", "audit.jsonl"),
         export::Format::Csv => ("text/csv; charset=utf-8", "audit.csv"),
     };
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
         resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(resp)
 }
 
+/// Every event, every stored checkpoint's signature and root. A log that
+/// fails is still a 200: the answer to "is it intact?" is "no", named.
 async fn verify(State(state): State<Arc<AppState>>) -> ApiResult<Json<Value>> {
-    let mut v = ChainVerifier::new();
-    let mut stream = audit::stream(state.store.reader().clone(), AuditFilter::default());
-    let mut failure = None;
-    while let Some(e) = stream.next().await {
-        let e = e.map_err(ServiceError::from)?;
-        if let Err(err) = v.push(&e) {
-            failure = Some(err);
-            break;
-        }
-    }
-    Ok(Json(match failure {
-        None => json!({ "ok": true, "events": v.size(), "first_bad_seq": null, "reason": null,
-                        "root": hex::encode(v.root()) }),
-        Some(err) => json!({ "ok": false, "events": v.size(), "first_bad_seq": err.seq, "reason": err.reason }),
+    let origin = &state.settings.audit.origin;
+    let key = state.keys.signing.verifying_key();
+    let result =
+        checkpointer::verify_database(state.store.reader(), origin, &key, None, |_| {}).await;
+    Ok(Json(match result {
+        Ok(v) => json!({
+            "ok": true,
+            "events": v.events,
+            "checkpoints": v.checkpoints,
+            "first_bad_seq": null,
+            "reason": null,
+            "root": hex::encode(v.root),
+        }),
+        Err(VerifyError::Broken(err)) => json!({
+            "ok": false,
+            "events": err.seq.saturating_sub(1).max(0),
+            "first_bad_seq": err.seq,
+            "reason": err.reason,
+        }),
+        Err(VerifyError::Read(e)) => return Err(ServiceError::Internal(e).into()),
     }))
+}
+
+fn checkpoint_json(cp: &StoredCheckpoint) -> Value {
+    json!({
+        "size": cp.size,
+        "root": hex::encode(cp.root),
+        "created_at": rfc3339(cp.created_at),
+        "text": cp.text,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageQuery {
+    after_size: Option<u64>,
+    limit: Option<i64>,
+}
+
+/// The history, oldest first; `next` is the `after_size` of the next page.
+async fn list_checkpoints(
+    State(state): State<Arc<AppState>>,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<Json<Value>> {
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ServiceError::invalid("limit", "between 1 and 1000").into());
+    }
+    let page = checkpoints::list(state.store.reader(), q.after_size, limit)
+        .await
+        .map_err(ServiceError::from)?;
+    let next = (page.len() as i64 == limit)
+        .then(|| page.last().map(|c| c.size))
+        .flatten();
+    Ok(Json(json!({
+        "items": page.iter().map(checkpoint_json).collect::<Vec<_>>(),
+        "next": next,
+    })))
+}
+
+fn text_plain(body: String) -> Response {
+    let mut resp = body.into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    resp
+}
+
+/// Exactly the signed note, byte for byte: what a reviewer saves to a file
+/// and later hands to `pingate audit verify --checkpoint FILE`.
+async fn latest_checkpoint(State(state): State<Arc<AppState>>) -> ApiResult<Response> {
+    let latest = checkpoints::latest(state.store.reader())
+        .await
+        .map_err(ServiceError::from)?
+        .ok_or(ServiceError::NotFound("checkpoint"))?;
+    Ok(text_plain(latest.text))
+}
+
+/// Signs a checkpoint of the log as it is now: 201 when new, 200 with the
+/// latest one when the log has not grown since.
+async fn create_checkpoint(State(state): State<Arc<AppState>>) -> ApiResult<Response> {
+    let signed = checkpointer::checkpoint_now(&state).await?;
+    let status = if signed.new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(checkpoint_json(&signed.checkpoint))).into_response())
+}
+
+fn hexes(hashes: &[crate::audit::merkle::Hash]) -> Vec<String> {
+    hashes.iter().map(hex::encode).collect()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InclusionQuery {
+    seq: u64,
+    size: u64,
+}
+
+/// RFC 9162 inclusion proof of event `seq` (leaf index `seq - 1`) in the
+/// tree of the first `size` events.
+async fn inclusion_proof(
+    State(state): State<Arc<AppState>>,
+    ApiQuery(q): ApiQuery<InclusionQuery>,
+) -> ApiResult<Json<Value>> {
+    let p = checkpointer::inclusion_proof(&state, q.seq, q.size).await?;
+    Ok(Json(json!({
+        "seq": q.seq,
+        "leaf_index": q.seq - 1,
+        "size": p.size,
+        "leaf_hash": hex::encode(p.leaf),
+        "root": hex::encode(p.root),
+        "proof": hexes(&p.proof),
+        "event": p.event.to_json(),
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConsistencyQuery {
+    from: u64,
+    to: u64,
+}
+
+/// RFC 9162 consistency proof that the tree of `from` events is a prefix of
+/// the tree of `to` events.
+async fn consistency_proof(
+    State(state): State<Arc<AppState>>,
+    ApiQuery(q): ApiQuery<ConsistencyQuery>,
+) -> ApiResult<Json<Value>> {
+    let p = checkpointer::consistency_proof(&state, q.from, q.to).await?;
+    Ok(Json(json!({
+        "from": p.from,
+        "to": p.to,
+        "from_root": hex::encode(p.from_root),
+        "to_root": hex::encode(p.to_root),
+        "proof": hexes(&p.proof),
+    })))
+}
+
+/// The C2SP verifier key (`origin+keyid+base64`), as `pingate audit
+/// public-key` prints it. Reviewers pin it out of band.
+async fn public_key(State(state): State<Arc<AppState>>) -> ApiResult<Response> {
+    Ok(text_plain(checkpointer::public_key(&state)?))
 }

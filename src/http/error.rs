@@ -64,6 +64,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => p(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed", self.to_string()),
             ApiError::NotConfigured(d) => p(StatusCode::SERVICE_UNAVAILABLE, "not-configured", "Not configured", d.clone()),
             ApiError::Service(e) => match e {
+                ServiceError::Forbidden(d) => p(StatusCode::FORBIDDEN, "forbidden", "Forbidden", d.clone()),
                 ServiceError::NotFound(what) => p(StatusCode::NOT_FOUND, "not-found", "Not found", format!("{what} not found")),
                 ServiceError::Conflict { kind, detail, status } => {
                     let mut pr = p(StatusCode::CONFLICT, kind, "Conflict", detail.clone());

@@ -52,20 +52,6 @@ pub fn redact_values(message: &str) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::redact_values;
-
-    #[test]
-    fn values_in_type_errors_are_redacted_but_field_names_kept() {
-        let m = "pin: invalid type: integer `565372`, expected a string at line 1 column 14";
-        let r = redact_values(m);
-        assert!(!r.contains("565372"), "{r}");
-        assert!(r.starts_with("pin: invalid type: integer `…`"), "{r}");
-        let u = "unknown field `destination`, expected `channel`";
-        assert_eq!(redact_values(u), u);
-    }
-}
 
 pub struct ApiQuery<T>(pub T);
 
@@ -84,7 +70,30 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 /// Reads the raw body under the configured limit (webhooks verify the
 /// signature over the exact bytes before parsing anything).
 pub async fn raw_body(req: Request, limit: usize) -> Result<axum::body::Bytes, ApiError> {
-    axum::body::to_bytes(req.into_body(), limit)
-        .await
-        .map_err(|_| ApiError::PayloadTooLarge)
+    axum::body::to_bytes(req.into_body(), limit).await.map_err(|e| {
+        // Only the length limit is a 413; a broken or aborted body is the
+        // client's malformed request.
+        let too_large = std::iter::successors(Some(&e as &dyn std::error::Error), |e| e.source())
+            .any(|e| e.is::<http_body_util::LengthLimitError>());
+        if too_large {
+            ApiError::PayloadTooLarge
+        } else {
+            ApiError::BadRequest("the request body could not be read".into())
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_values;
+
+    #[test]
+    fn values_in_type_errors_are_redacted_but_field_names_kept() {
+        let m = "pin: invalid type: integer `565372`, expected a string at line 1 column 14";
+        let r = redact_values(m);
+        assert!(!r.contains("565372"), "{r}");
+        assert!(r.starts_with("pin: invalid type: integer `…`"), "{r}");
+        let u = "unknown field `destination`, expected `channel`";
+        assert_eq!(redact_values(u), u);
+    }
 }

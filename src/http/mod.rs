@@ -82,9 +82,23 @@ pub fn router(state: Arc<AppState>) -> Router {
                 )
                 .layer(PropagateRequestIdLayer::new(request_id))
                 .layer(CatchPanicLayer::custom(|_| panic_response()))
+                // Outside the timeout, so its bare 408 becomes problem+json.
+                .layer(axum::middleware::map_response(timeout_problem))
                 .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout)),
         )
         .with_state(state)
+}
+
+async fn timeout_problem(resp: Response) -> Response {
+    if resp.status() == StatusCode::REQUEST_TIMEOUT && !resp.headers().contains_key(axum::http::header::CONTENT_TYPE) {
+        return problem_response(
+            StatusCode::REQUEST_TIMEOUT,
+            "timeout",
+            "Request timeout",
+            "the request took longer than server.request_timeout",
+        );
+    }
+    resp
 }
 
 fn panic_response() -> Response {

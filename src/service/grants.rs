@@ -110,14 +110,20 @@ pub async fn get(state: &AppState, grant_id: &str) -> ServiceResult<GrantRow> {
 
 pub async fn revoke(state: &AppState, by: &Principal, grant_id: &str) -> ServiceResult<GrantRow> {
     let grant = get(state, grant_id).await?;
+    let now = state.clock.now_ms();
     if by.role == Role::Agent && grant.agent != by.name {
-        return Err(ServiceError::conflict(
-            "not-your-grant",
-            "agents revoke only their own grants; an admin can revoke any",
-            None,
+        let mut tx = state.store.begin(now).await?;
+        tx.audit(
+            NewEvent::new(EventKind::AuthzFail, by.actor(), Outcome::Failure)
+                .org(&grant.org_id)
+                .grant(&grant.id)
+                .detail("action", "revoke another agent's grant"),
+        );
+        tx.commit().await?;
+        return Err(ServiceError::Forbidden(
+            "agents revoke only their own grants; an admin can revoke any".into(),
         ));
     }
-    let now = state.clock.now_ms();
     let mut tx = state.store.begin(now).await?;
     if grants::revoke(tx.conn(), &grant.id, &by.actor(), now).await? {
         tx.audit(

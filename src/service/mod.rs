@@ -27,6 +27,9 @@ pub enum ServiceError {
         detail: String,
         status: Option<String>,
     },
+    /// The principal's role allows the route but not this resource.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
     /// Several fields wrong at once (org profiles): each reported.
