@@ -53,7 +53,16 @@ impl EmailSender {
         }
     }
 
-    pub async fn send(&self, to: &str, subject: &str, body: &str) -> Result<Option<String>, SendError> {
+    /// Sends one email. `message_id` (the outbox id) becomes the
+    /// Message-ID, the same on every attempt: lettre sets none, and if a
+    /// crash repeats a send the recipient's system can recognise the copy.
+    pub async fn send(
+        &self,
+        message_id: &str,
+        to: &str,
+        subject: &str,
+        body: &str,
+    ) -> Result<Option<String>, SendError> {
         let from = match self {
             EmailSender::Smtp { from, .. } | EmailSender::File { from, .. } => from.clone(),
         };
@@ -61,6 +70,7 @@ impl EmailSender {
             .parse()
             .map_err(|_| SendError::Permanent("recipient is not an email address".into()))?;
         let msg = Message::builder()
+            .message_id(Some(format!("<{message_id}@{}>", from.email.domain())))
             .from(from)
             .to(to)
             .subject(subject)

@@ -1,17 +1,20 @@
-//! The outbox worker: claims due messages under a lease, sends them, and
-//! records the outcome. A worker that dies mid-send leaves its lease to run
-//! out, and the message is claimed again: the one window where a message
-//! can go out twice is between the provider accepting it and our commit.
+//! The outbox worker: claims due messages under a lease, takes the lease
+//! again right before each send, and records the outcome only while it
+//! still holds it. A worker that dies mid-send leaves its lease to run out,
+//! and the message is claimed again: the one window where a message can go
+//! out twice is between the provider accepting it and our commit (and a
+//! single send that outlasts the lease, so keep the lease above the
+//! SMTP and Messages API timeouts).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use rand::RngExt;
 use secrecy::ExposeSecret;
-use futures_util::future::BoxFuture;
 use tokio::sync::{Notify, watch};
 
-use super::{SendError, Senders, Sealer};
+use super::{Sealer, SendError, Senders};
 use crate::audit::event::{EventKind, NewEvent, Outcome};
 use crate::clock::Clock;
 use crate::store::messages::{self, MessageRow};
@@ -86,14 +89,35 @@ impl Worker {
     }
 
     async fn deliver(&self, m: MessageRow) -> StoreResult<()> {
-        let result = match &m.body_sealed {
-            None => Err(SendError::Permanent("message body was wiped (challenge ended)".into())),
+        // Messages of a batch wait for the sends before them: take the lease
+        // again (and the body as it is now) or leave the message alone.
+        let now = self.clock.now_ms();
+        let held = now + self.lease_ms;
+        let mut tx = self.store.begin(now).await?;
+        let renewed = match m.lease_until {
+            Some(claimed) => messages::renew_lease(tx.conn(), &m.id, claimed, held, now).await?,
+            None => None,
+        };
+        tx.commit().await?;
+        let Some(body_sealed) = renewed else {
+            tracing::info!(message_id = %m.id, "lease lost to another worker; not sending");
+            return Ok(());
+        };
+        let result = match &body_sealed {
+            None => Err(SendError::Permanent(
+                "message body was wiped (challenge ended)".into(),
+            )),
             Some(sealed) => match self.sealer.open(sealed, &m.id) {
                 Err(e) => Err(SendError::Permanent(e.to_string())),
                 Ok(body) => {
                     let body = body.expose_secret();
                     match m.channel.as_str() {
-                        "email" => self.senders.email.send(&m.destination, &m.subject, body).await,
+                        "email" => {
+                            self.senders
+                                .email
+                                .send(&m.id, &m.destination, &m.subject, body)
+                                .await
+                        }
                         "sms" => self.senders.sms.send(&m.id, &m.destination, body).await,
                         other => Err(SendError::Permanent(format!("unknown channel {other}"))),
                     }
@@ -116,40 +140,63 @@ impl Worker {
             }
             e
         };
-        let result_status = match &result {
-            Ok(_) => "sent",
-            Err(SendError::Transient(_)) if m.attempts < self.max_attempts => "queued",
-            Err(_) => "failed",
-        };
-        match result {
-            Ok(provider_id) => {
-                messages::finish(tx.conn(), &m.id, "sent", provider_id.as_deref(), None, None, now).await?;
-                tx.audit(event(EventKind::MessageSent, Outcome::Success));
-                metrics::histogram!("pingate_message_attempts", "channel" => m.channel.clone()).record(m.attempts as f64);
-                metrics::counter!("pingate_messages_total", "channel" => m.channel.clone(), "outcome" => "sent").increment(1);
-            }
-            Err(SendError::Transient(reason)) if m.attempts < self.max_attempts => {
+        let retry =
+            matches!(result, Err(SendError::Transient(_))) && m.attempts < self.max_attempts;
+        let (status, provider_id, reason, next) = match &result {
+            Ok(provider_id) => ("sent", provider_id.as_deref(), None, None),
+            Err(SendError::Transient(reason)) if retry => {
                 let unit: f64 = rand::rng().random_range(0.0..=1.0);
-                let next = now + backoff_ms(m.attempts, self.backoff_base_ms, self.backoff_cap_ms, unit);
-                messages::finish(tx.conn(), &m.id, "queued", None, Some(&reason), Some(next), now).await?;
-                tx.audit(event(EventKind::MessageRetry, Outcome::Failure).detail("reason", reason));
-                metrics::counter!("pingate_messages_total", "channel" => m.channel.clone(), "outcome" => "retry").increment(1);
+                let next =
+                    now + backoff_ms(m.attempts, self.backoff_base_ms, self.backoff_cap_ms, unit);
+                ("queued", None, Some(reason.as_str()), Some(next))
             }
-            Err(SendError::Transient(reason)) => {
-                messages::finish(tx.conn(), &m.id, "dead", None, Some(&reason), None, now).await?;
-                tx.audit(event(EventKind::MessageFailed, Outcome::Failure).detail("reason", reason).detail("final", "dead"));
-                metrics::counter!("pingate_messages_total", "channel" => m.channel.clone(), "outcome" => "dead").increment(1);
-            }
-            Err(SendError::Permanent(reason)) => {
-                messages::finish(tx.conn(), &m.id, "failed", None, Some(&reason), None, now).await?;
-                tx.audit(event(EventKind::MessageFailed, Outcome::Failure).detail("reason", reason).detail("final", "failed"));
-                metrics::counter!("pingate_messages_total", "channel" => m.channel.clone(), "outcome" => "failed").increment(1);
-            }
+            Err(SendError::Transient(reason)) => ("dead", None, Some(reason.as_str()), None),
+            Err(SendError::Permanent(reason)) => ("failed", None, Some(reason.as_str()), None),
+        };
+        // Only the lease holder records an outcome: a worker that was
+        // overtaken leaves the message to the one that took it.
+        if !messages::finish(
+            tx.conn(),
+            &m.id,
+            held,
+            status,
+            provider_id,
+            reason,
+            next,
+            now,
+        )
+        .await?
+        {
+            drop(tx);
+            tracing::info!(message_id = %m.id, "lease lost to another worker; outcome not recorded");
+            return Ok(());
         }
-        let failed_for_good = !matches!(result_status, "sent" | "queued");
+        let outcome = if status == "sent" {
+            Outcome::Success
+        } else {
+            Outcome::Failure
+        };
+        let kind = match status {
+            "sent" => EventKind::MessageSent,
+            "queued" => EventKind::MessageRetry,
+            _ => EventKind::MessageFailed,
+        };
+        let mut ev = event(kind, outcome);
+        if let Some(reason) = reason {
+            ev = ev.detail("reason", reason);
+        }
+        if matches!(status, "dead" | "failed") {
+            ev = ev.detail("final", status);
+        }
+        tx.audit(ev);
         tx.commit().await?;
-        if failed_for_good {
-            metrics::histogram!("pingate_message_attempts", "channel" => m.channel.clone()).record(m.attempts as f64);
+        let metric_outcome = if status == "queued" { "retry" } else { status };
+        metrics::counter!("pingate_messages_total", "channel" => m.channel.clone(), "outcome" => metric_outcome)
+            .increment(1);
+        let failed_for_good = matches!(status, "dead" | "failed");
+        if status == "sent" || failed_for_good {
+            metrics::histogram!("pingate_message_attempts", "channel" => m.channel.clone())
+                .record(m.attempts as f64);
         }
         if failed_for_good
             && m.kind == "pin"

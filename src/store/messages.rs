@@ -103,23 +103,53 @@ pub async fn next_due(pool: &AnyPool) -> StoreResult<Option<i64>> {
     Ok(row.0)
 }
 
-/// Records the outcome of a send we held the lease for. A PIN's sealed
-/// body stays while its challenge is pending (a resend delivers the same
-/// PIN); `wipe_for_challenge` removes it when the challenge ends.
+/// Extends the lease of a message we claimed, right before sending it:
+/// `held` is the `lease_until` we set (it doubles as the claim's token).
+/// A worker sends a batch one message after another, so a slow relay can
+/// outlast the lease of the messages still waiting and another instance
+/// may claim them. Returns `None` when the lease is no longer ours (send
+/// nothing), else the message's current sealed body (`None` once wiped).
+pub async fn renew_lease(
+    conn: &mut AnyConnection,
+    id: &str,
+    held: Millis,
+    until: Millis,
+    now: Millis,
+) -> StoreResult<Option<Option<Vec<u8>>>> {
+    let row: Option<(Option<Vec<u8>>,)> = sqlx::query_as(
+        "UPDATE messages SET lease_until = $3, updated_at = $4 \
+         WHERE id = $1 AND status = 'sending' AND lease_until = $2 RETURNING body_sealed",
+    )
+    .bind(id)
+    .bind(held)
+    .bind(until)
+    .bind(now)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| r.0))
+}
+
+/// Records the outcome of a send we hold the lease for (`held`, as set by
+/// the claim or [`renew_lease`]); returns false, changing nothing, when
+/// another worker took the message over. A PIN's sealed body stays while
+/// its challenge is pending (a resend delivers the same PIN);
+/// `wipe_for_challenge` removes it when the challenge ends.
+#[allow(clippy::too_many_arguments)]
 pub async fn finish(
     conn: &mut AnyConnection,
     id: &str,
+    held: Millis,
     status: &str,
     provider_message_id: Option<&str>,
     error: Option<&str>,
     next_attempt_at: Option<Millis>,
     now: Millis,
-) -> StoreResult<()> {
-    sqlx::query(
+) -> StoreResult<bool> {
+    let done = sqlx::query(
         "UPDATE messages SET status = $2, provider_message_id = COALESCE($3, provider_message_id), \
          last_error = $4, next_attempt_at = COALESCE($5, next_attempt_at), lease_until = NULL, updated_at = $6, \
          body_sealed = CASE WHEN kind = 'pin' OR $2 IN ('queued', 'sending') THEN body_sealed ELSE NULL END \
-         WHERE id = $1 AND status = 'sending'",
+         WHERE id = $1 AND status = 'sending' AND lease_until = $7",
     )
     .bind(id)
     .bind(status)
@@ -127,9 +157,10 @@ pub async fn finish(
     .bind(error)
     .bind(next_attempt_at)
     .bind(now)
+    .bind(held)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// A PIN is useless once its challenge ends: wipe every sealed copy (the

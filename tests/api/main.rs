@@ -5,6 +5,7 @@ mod support;
 
 mod abuse;
 mod audit;
+mod delivery;
 mod errors;
 mod flow;
 mod leaks;
