@@ -682,6 +682,11 @@ impl Settings {
         if d.lease.0 < Duration::from_secs(1) || d.poll_interval.0 < Duration::from_millis(10) {
             problems.push("delivery.lease / poll_interval: too small".into());
         }
+        if d.lease.0 <= self.email.timeout.0 || d.lease.0 <= self.sms.timeout.0 {
+            problems.push(
+                "delivery.lease: must be longer than email.timeout and sms.timeout (a send that outlasts its lease can be taken over and sent twice)".into(),
+            );
+        }
         if d.support_name.trim().is_empty() {
             problems.push("delivery.support_name: must not be empty".into());
         }

@@ -90,6 +90,7 @@ auth_token = "{AUTH_TOKEN}"
 transport = "smtp"
 smtp_url = "smtp://127.0.0.1:{smtp_port}"
 from = "Support <support@pingate.test>"
+timeout = "2s"
 
 [pin]
 argon2_memory_kib = 1024
@@ -99,8 +100,11 @@ argon2_iterations = 1
 max_attempts = 50
 backoff_base = "100ms"
 backoff_cap = "1s"
-lease = "2s"
+lease = "3s"
 poll_interval = "100ms"
+
+[sms]
+timeout = "2s"
 "#
             ),
         )

@@ -103,26 +103,24 @@ impl Worker {
             tracing::info!(message_id = %m.id, "lease lost to another worker; not sending");
             return Ok(());
         };
-        let result = match &body_sealed {
-            None => Err(SendError::Permanent(
-                "message body was wiped (challenge ended)".into(),
-            )),
-            Some(sealed) => match self.sealer.open(sealed, &m.id) {
-                Err(e) => Err(SendError::Permanent(e.to_string())),
-                Ok(body) => {
-                    let body = body.expose_secret();
-                    match m.channel.as_str() {
-                        "email" => {
-                            self.senders
-                                .email
-                                .send(&m.id, &m.destination, &m.subject, body)
-                                .await
-                        }
-                        "sms" => self.senders.sms.send(&m.id, &m.destination, body).await,
-                        other => Err(SendError::Permanent(format!("unknown channel {other}"))),
-                    }
+        let Some(sealed) = body_sealed else {
+            // The challenge ended (its PIN wiped) while this waited.
+            let now = self.clock.now_ms();
+            let mut tx = self.store.begin(now).await?;
+            let reason = Some("the challenge ended before it was sent");
+            messages::finish(tx.conn(), &m.id, held, "cancelled", None, reason, None, now).await?;
+            return tx.commit().await;
+        };
+        let result = match self.sealer.open(&sealed, &m.id) {
+            Err(e) => Err(SendError::Permanent(e.to_string())),
+            Ok(body) => {
+                let body = body.expose_secret();
+                match m.channel.as_str() {
+                    "email" => self.senders.email.send(&m.id, &m.destination, &m.subject, body).await,
+                    "sms" => self.senders.sms.send(&m.id, &m.destination, body).await,
+                    other => Err(SendError::Permanent(format!("unknown channel {other}"))),
                 }
-            },
+            }
         };
         let now = self.clock.now_ms();
         let mut tx = self.store.begin(now).await?;
@@ -189,11 +187,26 @@ impl Worker {
             ev = ev.detail("final", status);
         }
         tx.audit(ev);
+        // A delivery report may have come in before this commit.
+        let mut early_failure = false;
+        if status == "sent"
+            && let Some(pid) = provider_id
+            && let Some((moved, report)) = messages::apply_early_report(tx.conn(), pid, now).await?
+        {
+            early_failure = matches!(moved.status.as_str(), "undelivered" | "failed");
+            tx.audit(
+                event(
+                    EventKind::MessageDeliveryReported,
+                    if early_failure { Outcome::Failure } else { Outcome::Success },
+                )
+                .detail("provider_status", report),
+            );
+        }
         tx.commit().await?;
         let metric_outcome = if status == "queued" { "retry" } else { status };
         metrics::counter!("pingate_messages_total", "channel" => m.channel.clone(), "outcome" => metric_outcome)
             .increment(1);
-        let failed_for_good = matches!(status, "dead" | "failed");
+        let failed_for_good = matches!(status, "dead" | "failed") || early_failure;
         if status == "sent" || failed_for_good {
             metrics::histogram!("pingate_message_attempts", "channel" => m.channel.clone())
                 .record(m.attempts as f64);

@@ -247,3 +247,57 @@ pub async fn queue_depth(pool: &AnyPool, now: Millis) -> StoreResult<(i64, i64)>
     .await?;
     Ok((row.0, row.1.map_or(0, |t| (now - t).max(0))))
 }
+
+/// Keeps a delivery report for a message id we have not recorded yet
+/// (the provider called back before our commit). Returns false when the
+/// id belongs to a known message (the report was simply not applicable).
+pub async fn keep_early_report(
+    conn: &mut AnyConnection,
+    provider_message_id: &str,
+    provider_status: &str,
+    error_code: Option<&str>,
+    now: Millis,
+) -> StoreResult<bool> {
+    if !matches!(provider_status, "delivered" | "read" | "undelivered" | "failed") {
+        return Ok(false);
+    }
+    let known: Option<(String,)> = sqlx::query_as("SELECT id FROM messages WHERE provider_message_id = $1")
+        .bind(provider_message_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if known.is_some() {
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO early_delivery_reports (provider_message_id, status, error_code, received_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (provider_message_id) DO NOTHING",
+    )
+    .bind(provider_message_id)
+    .bind(provider_status)
+    .bind(error_code)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(true)
+}
+
+/// Applies (and forgets) a report that arrived before the send was
+/// recorded; returns the message when it moved.
+pub async fn apply_early_report(
+    conn: &mut AnyConnection,
+    provider_message_id: &str,
+    now: Millis,
+) -> StoreResult<Option<(MessageRow, String)>> {
+    let report: Option<(String, Option<String>)> = sqlx::query_as(
+        "DELETE FROM early_delivery_reports WHERE provider_message_id = $1 RETURNING status, error_code",
+    )
+    .bind(provider_message_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((status, error_code)) = report else {
+        return Ok(None);
+    };
+    Ok(advance_provider_status(conn, provider_message_id, &status, error_code.as_deref(), now)
+        .await?
+        .map(|m| (m, status)))
+}

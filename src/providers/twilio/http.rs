@@ -230,6 +230,18 @@ async fn message_status(State(state): State<Arc<AppState>>, req: Request) -> Res
     )
     .await
     .map_err(ServiceError::from)?;
+    if moved.is_none() {
+        // Twilio can call back before the worker recorded the send.
+        messages::keep_early_report(
+            tx.conn(),
+            hook.message_sid.as_str(),
+            &hook.message_status,
+            hook.error_code.as_deref(),
+            now,
+        )
+        .await
+        .map_err(ServiceError::from)?;
+    }
     if let Some(m) = &moved {
         let outcome = if matches!(hook.message_status.as_str(), "undelivered" | "failed") {
             Outcome::Failure

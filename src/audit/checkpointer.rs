@@ -1,0 +1,434 @@
+//! Signed checkpoints of the live log, and the checks built on them: the
+//! signer (on demand, and a background task every N events or T seconds),
+//! inclusion and consistency proofs, and whole-log verification against
+//! stored checkpoints and one a reviewer holds. Unlike the rest of `audit`
+//! this module does I/O: it is the bridge between the pure proofs and the
+//! store. Every whole-log pass streams, so memory stays constant.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use sqlx::AnyPool;
+use tokio::sync::watch;
+
+use super::chain::{ChainError, ChainVerifier};
+use super::checkpoint::{self, Checkpoint};
+use super::event::Event;
+use super::merkle::{self, Hash};
+use crate::app::AppState;
+use crate::clock::Millis;
+use crate::service::{ServiceError, ServiceResult};
+use crate::store::audit::{self as audit_store, AuditFilter};
+use crate::store::checkpoints::{self, StoredCheckpoint};
+
+mod verify;
+pub use verify::{
+    Expectation, Verified, VerifyError, held_expectation, stored_expectation, verify_database,
+    verify_log,
+};
+
+/// How often the background task looks at the log's head. A `MAX(seq)` on
+/// the primary key, so polling is cheap; the write path needs no hook.
+const POLL: Duration = Duration::from_secs(1);
+
+/// The C2SP verifier key reviewers pin: `<origin>+<key id>+<key>`.
+pub fn public_key(state: &AppState) -> ServiceResult<String> {
+    checkpoint::encode_public_key(
+        &state.settings.audit.origin,
+        &state.keys.signing.verifying_key(),
+    )
+    .map_err(|e| ServiceError::Internal(format!("audit public key: {e}")))
+}
+
+/// A checkpoint of the whole log as it is now, and whether this call signed
+/// it (`false`: the log has not grown since the latest one, which is returned).
+#[derive(Debug, Clone)]
+pub struct Signed {
+    pub checkpoint: StoredCheckpoint,
+    pub new: bool,
+}
+
+/// Verifies the whole log (streaming), then signs and stores a checkpoint
+/// of it. Refuses to sign a log whose chain is broken or that no longer
+/// extends the latest stored checkpoint: a signature must never launder a
+/// rewrite.
+pub async fn checkpoint_now(state: &AppState) -> ServiceResult<Signed> {
+    let pool = state.store.reader();
+    let latest = checkpoints::latest(pool).await?;
+    let mut chain = ChainVerifier::new();
+    catch_up(pool, &mut chain, latest.as_ref()).await?;
+    sign_and_store(state, &chain, latest).await
+}
+
+fn refused(err: ChainError) -> ServiceError {
+    ServiceError::conflict(
+        "audit-log-broken",
+        format!(
+            "refusing to sign a checkpoint: the audit log is not intact at event {}: {}",
+            err.seq, err.reason
+        ),
+        None,
+    )
+}
+
+/// Pushes every event after `chain.size()` into `chain`. When `check` names
+/// a size the chain passes through, the root there must match it.
+async fn catch_up(
+    pool: &AnyPool,
+    chain: &mut ChainVerifier,
+    check: Option<&StoredCheckpoint>,
+) -> ServiceResult<()> {
+    let matches = |chain: &ChainVerifier| -> ServiceResult<()> {
+        match check {
+            Some(cp) if cp.size == chain.size() && cp.root != chain.root() => {
+                Err(refused(ChainError {
+                    seq: cp.size as i64,
+                    reason: format!(
+                        "the log no longer matches the latest checkpoint (size {}): an event at or before it was altered",
+                        cp.size
+                    ),
+                }))
+            }
+            _ => Ok(()),
+        }
+    };
+    matches(chain)?;
+    let filter = AuditFilter {
+        after_seq: Some(chain.size() as i64),
+        ..AuditFilter::default()
+    };
+    let mut events = audit_store::stream(pool.clone(), filter);
+    while let Some(e) = events.next().await {
+        chain.push(&e?).map_err(refused)?;
+        matches(chain)?;
+    }
+    match check {
+        Some(cp) if cp.size > chain.size() => Err(refused(ChainError {
+            seq: chain.size() as i64 + 1,
+            reason: format!(
+                "the log was truncated: the latest checkpoint covers {} events, the log has {}",
+                cp.size,
+                chain.size()
+            ),
+        })),
+        _ => Ok(()),
+    }
+}
+
+async fn sign_and_store(
+    state: &AppState,
+    chain: &ChainVerifier,
+    latest: Option<StoredCheckpoint>,
+) -> ServiceResult<Signed> {
+    let (size, root) = (chain.size(), chain.root());
+    if let Some(latest) = latest
+        && latest.size == size
+    {
+        // catch_up compared the roots at this size already.
+        return Ok(Signed {
+            checkpoint: latest,
+            new: false,
+        });
+    }
+    let now = state.clock.now_ms();
+    let origin = &state.settings.audit.origin;
+    let cp = Checkpoint {
+        origin: origin.clone(),
+        size,
+        root,
+        timestamp: now.div_euclid(1000),
+    };
+    let text = checkpoint::sign(&cp, origin, &state.keys.signing)
+        .map_err(|e| ServiceError::Internal(format!("cannot sign checkpoint: {e}")))?;
+    let stored = StoredCheckpoint {
+        size,
+        root,
+        created_at: now,
+        text,
+    };
+    // Through a write transaction (with no audit event: a checkpoint that
+    // logged itself would grow the log it just described).
+    let mut tx = state.store.begin(now).await?;
+    let inserted = checkpoints::insert(tx.conn(), &stored).await?;
+    tx.commit().await?;
+    if inserted {
+        return Ok(Signed {
+            checkpoint: stored,
+            new: true,
+        });
+    }
+    // Another instance (or the timer) signed this size first.
+    let existing = checkpoints::get(state.store.reader(), size)
+        .await?
+        .ok_or_else(|| ServiceError::Internal(format!("checkpoint {size} vanished")))?;
+    if existing.root != root {
+        return Err(ServiceError::conflict(
+            "audit-log-broken",
+            format!(
+                "a checkpoint of size {size} with a different root is already stored: the log has forked"
+            ),
+            None,
+        ));
+    }
+    Ok(Signed {
+        checkpoint: existing,
+        new: false,
+    })
+}
+
+/// Whether a checkpoint is due: the log grew past the latest one, by at
+/// least `every` events or after at least `interval` since it was signed.
+pub fn due(head: u64, last_size: u64, since_last: Millis, every: u64, interval: Duration) -> bool {
+    head > last_size && (head - last_size >= every || since_last >= interval.as_millis() as Millis)
+}
+
+/// The background signer. It keeps the chain it verified last time and
+/// only reads the events after it, so a tick costs what was appended, not
+/// the whole log; after any refusal it starts over with a full pass.
+pub struct Checkpointer {
+    state: Arc<AppState>,
+    chain: Option<ChainVerifier>,
+    started: Millis,
+    /// After a refusal or failure, wait one interval before trying again
+    /// (the error is logged once per interval, not once per poll).
+    retry_at: Option<Millis>,
+}
+
+impl Checkpointer {
+    pub fn new(state: Arc<AppState>) -> Self {
+        let started = state.clock.now_ms();
+        Self {
+            state,
+            chain: None,
+            started,
+            retry_at: None,
+        }
+    }
+
+    /// Signs a checkpoint if one is due; returns it when this call made it.
+    pub async fn tick(&mut self) -> ServiceResult<Option<StoredCheckpoint>> {
+        let now = self.state.clock.now_ms();
+        if self.retry_at.is_some_and(|t| now < t) {
+            return Ok(None);
+        }
+        let result = self.try_tick(now).await;
+        if result.is_err() {
+            self.chain = None;
+            self.retry_at =
+                Some(now + self.state.settings.audit.checkpoint_interval.0.as_millis() as Millis);
+        } else {
+            self.retry_at = None;
+        }
+        result
+    }
+
+    async fn try_tick(&mut self, now: Millis) -> ServiceResult<Option<StoredCheckpoint>> {
+        let settings = &self.state.settings.audit;
+        let pool = self.state.store.reader();
+        let head = checkpoints::head_seq(pool).await?;
+        let latest = checkpoints::latest(pool).await?;
+        let (last_size, last_at) = latest
+            .as_ref()
+            .map_or((0, self.started), |c| (c.size, c.created_at));
+        if !due(
+            head,
+            last_size,
+            now - last_at,
+            settings.checkpoint_every_events,
+            settings.checkpoint_interval.0,
+        ) {
+            return Ok(None);
+        }
+        let mut chain = self.chain.take().unwrap_or_default();
+        if head < chain.size() {
+            return Err(refused(ChainError {
+                seq: head as i64 + 1,
+                reason: format!(
+                    "the log was truncated: {} events were verified, the log now ends at {head}",
+                    chain.size()
+                ),
+            }));
+        }
+        // The latest checkpoint can only be compared when the chain has not
+        // passed it; one behind us was either ours or checked when signed.
+        let passed = chain.size();
+        catch_up(
+            pool,
+            &mut chain,
+            latest.as_ref().filter(|c| c.size >= passed),
+        )
+        .await?;
+        let signed = sign_and_store(&self.state, &chain, latest).await?;
+        self.chain = Some(chain);
+        Ok(signed.new.then_some(signed.checkpoint))
+    }
+}
+
+/// The background task started with the server: polls until `shutdown`.
+pub async fn run(state: Arc<AppState>, mut shutdown: watch::Receiver<bool>) {
+    let mut ticker = tokio::time::interval(state.settings.audit.checkpoint_interval.0.min(POLL));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut signer = Checkpointer::new(state);
+    loop {
+        tokio::select! {
+            biased;
+            _ = shutdown.wait_for(|stop| *stop) => break,
+            _ = ticker.tick() => {}
+        }
+        // A full first pass over a long log can take seconds: shutdown
+        // interrupts it (nothing is half-written; the insert is one statement).
+        tokio::select! {
+            biased;
+            _ = shutdown.wait_for(|stop| *stop) => break,
+            result = signer.tick() => match result {
+                Ok(Some(cp)) => tracing::info!(size = cp.size, root = %hex::encode(cp.root), "audit checkpoint signed"),
+                Ok(None) => {}
+                Err(e) => tracing::error!(error = %e, "audit checkpoint not signed"),
+            },
+        }
+    }
+}
+
+// ---------------------------------------------------------------- proofs
+
+/// The leaf hashes of the first `size` events, checking the chain on the
+/// way (no proof is served over a broken log). 32 bytes per event.
+async fn leaves(
+    state: &AppState,
+    size: u64,
+    mut keep: impl FnMut(&Event),
+) -> ServiceResult<Vec<Hash>> {
+    let head = checkpoints::head_seq(state.store.reader()).await?;
+    if size > head {
+        return Err(ServiceError::invalid(
+            "size",
+            format!("the log has {head} events"),
+        ));
+    }
+    let mut chain = ChainVerifier::new();
+    let mut leaves = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    let mut events = audit_store::stream(state.store.reader().clone(), AuditFilter::default());
+    while chain.size() < size {
+        let Some(e) = events.next().await else { break };
+        let e = e?;
+        chain.push(&e).map_err(|err| broken(&err))?;
+        leaves.push(merkle::leaf_hash(&e.canonical_bytes()));
+        keep(&e);
+    }
+    if chain.size() < size {
+        return Err(broken(&ChainError {
+            seq: chain.size() as i64 + 1,
+            reason: "missing: the log ends here".into(),
+        }));
+    }
+    Ok(leaves)
+}
+
+fn broken(err: &ChainError) -> ServiceError {
+    ServiceError::conflict(
+        "audit-log-broken",
+        format!(
+            "the audit log is not intact at event {}: {}; see /v1/audit/verify",
+            err.seq, err.reason
+        ),
+        None,
+    )
+}
+
+fn bad_proof(e: merkle::ProofError) -> ServiceError {
+    ServiceError::Internal(format!("proof generation: {e}"))
+}
+
+#[derive(Debug, Clone)]
+pub struct InclusionProof {
+    pub event: Event,
+    pub size: u64,
+    pub leaf: Hash,
+    pub root: Hash,
+    pub proof: Vec<Hash>,
+}
+
+/// Proves that event `seq` is leaf `seq - 1` of the tree of `size` events.
+pub async fn inclusion_proof(
+    state: &AppState,
+    seq: u64,
+    size: u64,
+) -> ServiceResult<InclusionProof> {
+    if seq == 0 {
+        return Err(ServiceError::invalid("seq", "events are numbered from 1"));
+    }
+    if seq > size {
+        return Err(ServiceError::invalid("seq", "must not exceed size"));
+    }
+    let mut event = None;
+    let leaves = leaves(state, size, |e| {
+        if e.seq as u64 == seq {
+            event = Some(e.clone());
+        }
+    })
+    .await?;
+    let event = event.ok_or_else(|| ServiceError::Internal(format!("event {seq} not read")))?;
+    let index = seq - 1;
+    let proof = merkle::inclusion_proof(&leaves, index).map_err(bad_proof)?;
+    Ok(InclusionProof {
+        leaf: leaves[index as usize],
+        root: merkle::root(&leaves),
+        event,
+        size,
+        proof,
+    })
+}
+
+#[derive(Debug, Clone)]
+pub struct ConsistencyProof {
+    pub from: u64,
+    pub to: u64,
+    pub from_root: Hash,
+    pub to_root: Hash,
+    pub proof: Vec<Hash>,
+}
+
+/// Proves the tree of `from` events is a prefix of the tree of `to`. From
+/// 0 the proof is empty: every log extends the empty one.
+pub async fn consistency_proof(
+    state: &AppState,
+    from: u64,
+    to: u64,
+) -> ServiceResult<ConsistencyProof> {
+    if from > to {
+        return Err(ServiceError::invalid("from", "must not exceed to"));
+    }
+    let leaves = leaves(state, to, |_| {}).await?;
+    let proof = if from == 0 {
+        Vec::new()
+    } else {
+        merkle::consistency_proof(&leaves, from).map_err(bad_proof)?
+    };
+    Ok(ConsistencyProof {
+        from,
+        to,
+        from_root: merkle::root(&leaves[..from as usize]),
+        to_root: merkle::root(&leaves),
+        proof,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_checkpoint_is_due_after_enough_events_or_time_but_never_for_none() {
+        let five_min = Duration::from_secs(300);
+        assert!(!due(3, 3, 10_000_000, 1000, five_min), "nothing new");
+        assert!(!due(999, 0, 0, 1000, five_min));
+        assert!(due(1000, 0, 0, 1000, five_min));
+        assert!(due(1, 0, 300_000, 1000, five_min));
+        assert!(!due(1, 0, 299_999, 1000, five_min));
+        assert!(
+            !due(2, 5, 10_000_000, 1, five_min),
+            "a shorter log is not due"
+        );
+    }
+}
