@@ -70,9 +70,11 @@ impl AppState {
         )
         .map_err(|e| BuildError::Setup(format!("PIN hasher: {e}")))?;
         let sealer = Sealer::new(&keys.derive("pingate/outbox-seal/v1"));
-        let pseudonyms = Pseudonymiser::new(*keys.derive("pingate/audit-pseudonym/v1").expose_secret());
+        let pseudonyms =
+            Pseudonymiser::new(*keys.derive("pingate/audit-pseudonym/v1").expose_secret());
         let senders = Senders {
-            email: EmailSender::from_settings(&settings.email, &settings.email_file_dir()).map_err(BuildError::Setup)?,
+            email: EmailSender::from_settings(&settings.email, &settings.email_file_dir())
+                .map_err(BuildError::Setup)?,
             sms: SmsSender::from_settings(&settings).map_err(BuildError::Setup)?,
         };
         Ok(Arc::new(AppState {

@@ -26,7 +26,11 @@ use crate::store::audit::AuditFilter;
 use crate::store::principals::Role;
 
 #[derive(Debug, Parser)]
-#[command(name = "pingate", version, about = "Telephony and PIN verification gateway for phone-support desks")]
+#[command(
+    name = "pingate",
+    version,
+    about = "Telephony and PIN verification gateway for phone-support desks"
+)]
 pub struct Cli {
     /// Configuration file (TOML); `PINGATE__SECTION__KEY` variables override it.
     #[arg(long, global = true, value_name = "FILE")]
@@ -144,7 +148,8 @@ pub async fn lockout(settings: Settings, cmd: LockoutCommand) -> Result<(), CliE
     let st = state(settings).await?;
     match cmd {
         LockoutCommand::Reset { org, caller } => {
-            let ended = crate::service::limits::reset(&st, &cli_actor(), &org, caller.as_deref()).await?;
+            let ended =
+                crate::service::limits::reset(&st, &cli_actor(), &org, caller.as_deref()).await?;
             println!("{} lockout(s) reset", ended.len());
         }
         LockoutCommand::List => {
@@ -199,7 +204,10 @@ async fn state(settings: Settings) -> Result<Arc<AppState>, CliError> {
 
 /// The actor for CLI-made changes: the OS user, so the audit says who.
 fn cli_actor() -> String {
-    format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()))
+    format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    )
 }
 
 pub async fn migrate(settings: Settings) -> Result<(), CliError> {
@@ -216,21 +224,28 @@ pub async fn org(settings: Settings, cmd: OrgCommand) -> Result<(), CliError> {
         OrgCommand::Import { file } => {
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| CliError(format!("cannot read {}: {e}", file.display())))?;
-            let profiles = parse_import(&text, ImportFormat::from_path(&file)).map_err(|errors| {
-                CliError(format!(
-                    "{} has {} error(s); nothing was imported:\n{errors}",
-                    file.display(),
-                    errors.len()
-                ))
-            })?;
+            let profiles =
+                parse_import(&text, ImportFormat::from_path(&file)).map_err(|errors| {
+                    CliError(format!(
+                        "{} has {} error(s); nothing was imported:\n{errors}",
+                        file.display(),
+                        errors.len()
+                    ))
+                })?;
             let st = state(settings).await?;
-            let report = orgs::save_all(&st, &cli_actor(), &profiles).await.map_err(|e| match e {
-                ServiceError::InvalidMany(errs) => CliError(format!(
-                    "nothing was imported:\n{}",
-                    errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")
-                )),
-                other => other.into(),
-            })?;
+            let report =
+                orgs::save_all(&st, &cli_actor(), &profiles)
+                    .await
+                    .map_err(|e| match e {
+                        ServiceError::InvalidMany(errs) => CliError(format!(
+                            "nothing was imported:\n{}",
+                            errs.iter()
+                                .map(|e| e.to_string())
+                                .collect::<Vec<_>>()
+                                .join("\n")
+                        )),
+                        other => other.into(),
+                    })?;
             st.store.close().await;
             println!(
                 "imported {} org(s): {} created, {} updated",
@@ -243,7 +258,10 @@ pub async fn org(settings: Settings, cmd: OrgCommand) -> Result<(), CliError> {
         OrgCommand::List => {
             let st = state(settings).await?;
             let mut after: Option<String> = None;
-            println!("{:<24} {:<32} {:<12} {:<10} NUMBERS", "ID", "NAME", "ACCOUNT", "CHANNELS");
+            println!(
+                "{:<24} {:<32} {:<12} {:<10} NUMBERS",
+                "ID", "NAME", "ACCOUNT", "CHANNELS"
+            );
             loop {
                 let page = crate::store::orgs::list(st.store.reader(), after.as_deref(), 500)
                     .await
@@ -254,8 +272,16 @@ pub async fn org(settings: Settings, cmd: OrgCommand) -> Result<(), CliError> {
                         o.id.as_str(),
                         o.name,
                         o.account_number,
-                        o.channels.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(","),
-                        o.registered_numbers.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(" ")
+                        o.channels
+                            .iter()
+                            .map(|c| c.as_str())
+                            .collect::<Vec<_>>()
+                            .join(","),
+                        o.registered_numbers
+                            .iter()
+                            .map(|n| n.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" ")
                     );
                 }
                 match page.last() {
@@ -281,7 +307,10 @@ pub async fn agent(settings: Settings, cmd: AgentCommand) -> Result<(), CliError
     st.store.close().await;
     // The token alone on stdout, so `TOKEN=$(pingate agent add ...)` works.
     println!("{}", token.expose_secret());
-    eprintln!("created {} {name}; the token above is shown only once", role.as_str());
+    eprintln!(
+        "created {} {name}; the token above is shown only once",
+        role.as_str()
+    );
     Ok(())
 }
 
@@ -444,10 +473,14 @@ pub fn config_check(cli: &Cli) -> Result<(), CliError> {
     if settings.email.transport == crate::config::EmailTransport::File
         || settings.sms.transport == crate::config::SmsTransport::File
     {
-        notes.push("a file transport is in use: PINs are written to disk in clear (development only)");
+        notes.push(
+            "a file transport is in use: PINs are written to disk in clear (development only)",
+        );
     }
     if settings.security.pepper.is_none() {
-        notes.push("security.pepper is not set: one is generated into the data directory on first start");
+        notes.push(
+            "security.pepper is not set: one is generated into the data directory on first start",
+        );
     }
     println!("configuration is valid");
     for n in notes {

@@ -79,7 +79,10 @@ mod tests {
         for ms in [0, 1, 999, 1_000, 1_795_066_987_123, 4_102_444_800_000] {
             assert_eq!(parse_rfc3339(&rfc3339(ms)), Some(ms));
         }
-        assert_eq!(parse_rfc3339("2026-11-25T06:43:07+01:00"), parse_rfc3339("2026-11-25T05:43:07Z"));
+        assert_eq!(
+            parse_rfc3339("2026-11-25T06:43:07+01:00"),
+            parse_rfc3339("2026-11-25T05:43:07Z")
+        );
         assert_eq!(parse_rfc3339("yesterday"), None);
     }
 

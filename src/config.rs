@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 /// fine (defaults apply), a missing explicit one is an error.
 pub const DEFAULT_CONFIG_PATH: &str = "config/pingate.toml";
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     pub server: ServerSettings,
@@ -247,9 +247,11 @@ impl Default for LimitsSettings {
             orgs_per_agent: 20,
             sends_per_destination: 10,
             sms_global: 500,
-            sms_countries: ["US", "CA", "GB", "IE", "DE", "FR", "NL", "BE", "ES", "IT", "SE", "AU", "NZ"]
-                .map(String::from)
-                .to_vec(),
+            sms_countries: [
+                "US", "CA", "GB", "IE", "DE", "FR", "NL", "BE", "ES", "IT", "SE", "AU", "NZ",
+            ]
+            .map(String::from)
+            .to_vec(),
             checks_per_agent: 300,
             failures_per_caller: 10,
             lockout: HumanDuration(Duration::from_secs(3600)),
@@ -273,26 +275,6 @@ pub enum LogFormat {
 pub struct LogSettings {
     pub format: LogFormat,
     pub level: String,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            server: ServerSettings::default(),
-            database: DatabaseSettings::default(),
-            twilio: TwilioSettings::default(),
-            voice: VoiceSettings::default(),
-            email: EmailSettings::default(),
-            sms: SmsSettings::default(),
-            pin: PinSettings::default(),
-            grant: GrantSettings::default(),
-            security: SecuritySettings::default(),
-            audit: AuditSettings::default(),
-            limits: LimitsSettings::default(),
-            delivery: DeliverySettings::default(),
-            log: LogSettings::default(),
-        }
-    }
 }
 
 impl Default for ServerSettings {
@@ -336,8 +318,8 @@ impl Default for VoiceSettings {
             queue: "support".into(),
             dial_number: None,
             ivr_enabled: true,
-            ivr_prompt: "Please enter your organisation's account number, then press the pound key."
-                .into(),
+            ivr_prompt:
+                "Please enter your organisation's account number, then press the pound key.".into(),
             ivr_attempts: 3,
             language: "en-US".into(),
         }
@@ -548,11 +530,15 @@ impl Settings {
     /// problem (not just the first), then left out so the values that are
     /// there can still be checked.
     pub fn from_figment(figment: Figment) -> Result<Settings, ConfigError> {
-        let raw: serde_json::Value = figment.extract().map_err(|e| ConfigError::Parse(figment_errors(e).join("\n")))?;
+        let raw: serde_json::Value = figment
+            .extract()
+            .map_err(|e| ConfigError::Parse(figment_errors(e).join("\n")))?;
         let known = serde_json::to_value(Settings::default()).unwrap_or_default();
         let mut problems = Vec::new();
         let cleaned = strip_unknown(raw, &known, "", &mut problems);
-        let settings = match Figment::from(figment::providers::Serialized::defaults(cleaned)).extract::<Settings>() {
+        let settings = match Figment::from(figment::providers::Serialized::defaults(cleaned))
+            .extract::<Settings>()
+        {
             Ok(s) => Some(s),
             Err(e) => {
                 problems.extend(figment_errors(e));
@@ -580,8 +566,7 @@ impl Settings {
             ));
         }
         let base = self.server.public_base_url.as_str();
-        if !(base.starts_with("http://") || base.starts_with("https://")) || base.ends_with('/')
-        {
+        if !(base.starts_with("http://") || base.starts_with("https://")) || base.ends_with('/') {
             problems.push(format!(
                 "server.public_base_url: {base:?} must start with http:// or https:// and have no trailing slash"
             ));
@@ -590,7 +575,10 @@ impl Settings {
             problems.push("server.max_body_bytes: must be at least 1024".into());
         }
         let db = self.database.url.expose();
-        if !(db.starts_with("sqlite:") || db.starts_with("postgres://") || db.starts_with("postgresql://")) {
+        if !(db.starts_with("sqlite:")
+            || db.starts_with("postgres://")
+            || db.starts_with("postgresql://"))
+        {
             problems.push("database.url: must start with sqlite:// or postgres://".into());
         }
         if self.database.max_connections == 0 {
@@ -614,7 +602,9 @@ impl Settings {
         if self.pin.hash_concurrency == 0 {
             problems.push("pin.hash_concurrency: must be at least 1".into());
         }
-        if self.grant.ttl.0 < Duration::from_secs(60) || self.grant.ttl.0 > Duration::from_secs(24 * 3600) {
+        if self.grant.ttl.0 < Duration::from_secs(60)
+            || self.grant.ttl.0 > Duration::from_secs(24 * 3600)
+        {
             problems.push("grant.ttl: must be between 1m and 24h".into());
         }
         if let Some(pepper) = &self.security.pepper
@@ -624,8 +614,13 @@ impl Settings {
         }
         if self.email.transport == EmailTransport::Smtp {
             match &self.email.smtp_url {
-                None => problems.push("email.smtp_url: required when email.transport = \"smtp\"".into()),
-                Some(u) if !(u.expose().starts_with("smtp://") || u.expose().starts_with("smtps://")) => {
+                None => {
+                    problems.push("email.smtp_url: required when email.transport = \"smtp\"".into())
+                }
+                Some(u)
+                    if !(u.expose().starts_with("smtp://")
+                        || u.expose().starts_with("smtps://")) =>
+                {
                     problems.push("email.smtp_url: must start with smtp:// or smtps://".into())
                 }
                 Some(_) => {}
@@ -636,7 +631,8 @@ impl Settings {
         }
         if self.sms.transport == SmsTransport::Twilio {
             if self.twilio.account_sid.is_none() {
-                problems.push("twilio.account_sid: required when sms.transport = \"twilio\"".into());
+                problems
+                    .push("twilio.account_sid: required when sms.transport = \"twilio\"".into());
             }
             if self.twilio.auth_token.is_none() {
                 problems.push("twilio.auth_token: required when sms.transport = \"twilio\"".into());
@@ -646,13 +642,18 @@ impl Settings {
             }
         }
         if let Some(sid) = &self.twilio.account_sid
-            && !(sid.len() == 34 && sid.starts_with("AC") && sid[2..].bytes().all(|b| b.is_ascii_hexdigit()))
+            && !(sid.len() == 34
+                && sid.starts_with("AC")
+                && sid[2..].bytes().all(|b| b.is_ascii_hexdigit()))
         {
             problems.push("twilio.account_sid: must be AC followed by 32 hex digits".into());
         }
         let api = self.twilio.api_base_url.as_str();
         if !(api.starts_with("http://") || api.starts_with("https://")) {
-            problems.push("twilio.api_base_url: must start with https:// (or http:// for a local imitation)".into());
+            problems.push(
+                "twilio.api_base_url: must start with https:// (or http:// for a local imitation)"
+                    .into(),
+            );
         }
         if self.voice.route == VoiceRoute::Dial && self.voice.dial_number.is_none() {
             problems.push("voice.dial_number: required when voice.route = \"dial\"".into());
@@ -677,7 +678,9 @@ impl Settings {
             problems.push("delivery.max_attempts: must be between 1 and 50".into());
         }
         if d.backoff_base.0.is_zero() || d.backoff_cap.0 < d.backoff_base.0 {
-            problems.push("delivery.backoff_base / backoff_cap: base must be > 0 and cap >= base".into());
+            problems.push(
+                "delivery.backoff_base / backoff_cap: base must be > 0 and cap >= base".into(),
+            );
         }
         if d.lease.0 < Duration::from_secs(1) || d.poll_interval.0 < Duration::from_millis(10) {
             problems.push("delivery.lease / poll_interval: too small".into());
@@ -717,11 +720,16 @@ impl Settings {
         }
         for c in &l.sms_countries {
             if c != "*" && !(c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase())) {
-                problems.push(format!("limits.sms_countries: {c:?} is not an ISO 3166 code like \"US\" (or \"*\")"));
+                problems.push(format!(
+                    "limits.sms_countries: {c:?} is not an ISO 3166 code like \"US\" (or \"*\")"
+                ));
             }
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
-            problems.push(format!("log.level: {:?} is not a tracing filter", self.log.level));
+            problems.push(format!(
+                "log.level: {:?} is not a tracing filter",
+                self.log.level
+            ));
         }
         if problems.is_empty() {
             Ok(())
@@ -786,11 +794,17 @@ fn strip_unknown(
         (Value::Object(map), Value::Object(k)) if !k.is_empty() => Value::Object(
             map.into_iter()
                 .filter_map(|(key, v)| {
-                    let here = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                    let here = if path.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{path}.{key}")
+                    };
                     match k.get(&key) {
                         Some(kv) => Some((key, strip_unknown(v, kv, &here, problems))),
                         None => {
-                            problems.push(format!("{here}: unknown key (not a pingate setting; check the spelling)"));
+                            problems.push(format!(
+                                "{here}: unknown key (not a pingate setting; check the spelling)"
+                            ));
                             None
                         }
                     }
@@ -833,11 +847,26 @@ mod tests {
 
     #[test]
     fn durations_parse_in_human_units() {
-        assert_eq!(HumanDuration::parse("500ms").unwrap().0, Duration::from_millis(500));
-        assert_eq!(HumanDuration::parse("30s").unwrap().0, Duration::from_secs(30));
-        assert_eq!(HumanDuration::parse("10m").unwrap().0, Duration::from_secs(600));
-        assert_eq!(HumanDuration::parse("2h").unwrap().0, Duration::from_secs(7200));
-        assert_eq!(HumanDuration::parse("45").unwrap().0, Duration::from_secs(45));
+        assert_eq!(
+            HumanDuration::parse("500ms").unwrap().0,
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            HumanDuration::parse("30s").unwrap().0,
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            HumanDuration::parse("10m").unwrap().0,
+            Duration::from_secs(600)
+        );
+        assert_eq!(
+            HumanDuration::parse("2h").unwrap().0,
+            Duration::from_secs(7200)
+        );
+        assert_eq!(
+            HumanDuration::parse("45").unwrap().0,
+            Duration::from_secs(45)
+        );
         assert!(HumanDuration::parse("10 minutes").is_err());
         assert!(HumanDuration::parse("m").is_err());
         assert!(HumanDuration::parse("").is_err());
@@ -858,7 +887,13 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        for needle in ["server.listen", "pin.length", "pin.ttl", "email.smtp_url", "email.from"] {
+        for needle in [
+            "server.listen",
+            "pin.length",
+            "pin.ttl",
+            "email.smtp_url",
+            "email.from",
+        ] {
             assert!(err.contains(needle), "{needle} missing from: {err}");
         }
     }
@@ -875,10 +910,17 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_reported_with_every_other_problem() {
-        let err = from_toml("colour = \"blue\"\n[server]\nlisten = \"nowhere\"\n[pin]\nlength = 4\ncolour = 1\n")
-            .unwrap_err()
-            .to_string();
-        for needle in ["colour: unknown key", "pin.colour: unknown key", "server.listen", "pin.length"] {
+        let err = from_toml(
+            "colour = \"blue\"\n[server]\nlisten = \"nowhere\"\n[pin]\nlength = 4\ncolour = 1\n",
+        )
+        .unwrap_err()
+        .to_string();
+        for needle in [
+            "colour: unknown key",
+            "pin.colour: unknown key",
+            "server.listen",
+            "pin.length",
+        ] {
             assert!(err.contains(needle), "{needle} missing from: {err}");
         }
         assert!(!err.contains("default."), "{err}");

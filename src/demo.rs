@@ -55,13 +55,18 @@ pub async fn run() -> Result<(), String> {
     s.sms.file_dir = Some(dir.join("outbox"));
     s.validate().map_err(|e| e.to_string())?;
 
-    println!("pingate demo: a throwaway instance at {base} (data in {})", dir.display());
+    println!(
+        "pingate demo: a throwaway instance at {base} (data in {})",
+        dir.display()
+    );
     let server = crate::start(s, Arc::new(SystemClock), listener)
         .await
         .map_err(|e| e.to_string())?;
     let st = Arc::clone(&server.state);
     let profiles = parse_import(DEMO_ORG, ImportFormat::Toml).map_err(|e| e.to_string())?;
-    orgs::save_all(&st, "demo", &profiles).await.map_err(|e| e.to_string())?;
+    orgs::save_all(&st, "demo", &profiles)
+        .await
+        .map_err(|e| e.to_string())?;
     let agent = principals::add(&st, "demo", "alice", Role::Agent)
         .await
         .map_err(|e| e.to_string())?;
@@ -72,7 +77,10 @@ pub async fn run() -> Result<(), String> {
     let call_sid = format!("CA{}", uuid::Uuid::new_v4().simple());
     let webhook = |path: &str, params: Vec<(&str, String)>| {
         let url = format!("{base}{path}");
-        let owned: Vec<(String, String)> = params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        let owned: Vec<(String, String)> = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
         let sig = signature::sign(&url, &owned, auth_token.as_bytes());
         http.post(url)
             .header("x-twilio-signature", sig)
@@ -80,13 +88,16 @@ pub async fn run() -> Result<(), String> {
             .send()
     };
     let api = |method: reqwest::Method, path: &str, body: Option<Value>| {
-        let mut req = http.request(method, format!("{base}{path}")).bearer_auth(&agent);
+        let mut req = http
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(&agent);
         if let Some(b) = body {
             req = req.json(&b);
         }
         req.send()
     };
-    let json_of = |r: reqwest::Response| async move { r.json::<Value>().await.map_err(|e| e.to_string()) };
+    let json_of =
+        |r: reqwest::Response| async move { r.json::<Value>().await.map_err(|e| e.to_string()) };
     let err = |e: reqwest::Error| e.to_string();
 
     step("Twilio posts an inbound call from an unregistered number (signed webhook)");
@@ -120,39 +131,109 @@ pub async fn run() -> Result<(), String> {
     println!("{twiml}");
 
     step("The agent looks the call up");
-    let list = json_of(api(reqwest::Method::GET, &format!("/v1/calls?provider_call_id={call_sid}"), None).await.map_err(err)?).await?;
-    let call_id = list["items"][0]["call_id"].as_str().ok_or("call not listed")?.to_string();
+    let list = json_of(
+        api(
+            reqwest::Method::GET,
+            &format!("/v1/calls?provider_call_id={call_sid}"),
+            None,
+        )
+        .await
+        .map_err(err)?,
+    )
+    .await?;
+    let call_id = list["items"][0]["call_id"]
+        .as_str()
+        .ok_or("call not listed")?
+        .to_string();
     show(&list["items"][0]);
 
     step("The agent sends a PIN by SMS to the org's registered phone");
     let ch = json_of(
-        api(reqwest::Method::POST, &format!("/v1/calls/{call_id}/challenges"), Some(json!({"channel": "sms"})))
-            .await
-            .map_err(err)?,
+        api(
+            reqwest::Method::POST,
+            &format!("/v1/calls/{call_id}/challenges"),
+            Some(json!({"channel": "sms"})),
+        )
+        .await
+        .map_err(err)?,
     )
     .await?;
     show(&ch);
-    let challenge_id = ch["challenge_id"].as_str().ok_or("no challenge")?.to_string();
+    let challenge_id = ch["challenge_id"]
+        .as_str()
+        .ok_or("no challenge")?
+        .to_string();
 
     let pin = read_sms_pin(&dir.join("outbox")).await?;
     println!("(the SMS file transport wrote the message; the caller reads the code: {pin})");
 
     step("A wrong PIN");
     let wrong = if pin == "000000" { "111111" } else { "000000" };
-    show(&json_of(api(reqwest::Method::POST, &format!("/v1/challenges/{challenge_id}/check"), Some(json!({"pin": wrong}))).await.map_err(err)?).await?);
+    show(
+        &json_of(
+            api(
+                reqwest::Method::POST,
+                &format!("/v1/challenges/{challenge_id}/check"),
+                Some(json!({"pin": wrong})),
+            )
+            .await
+            .map_err(err)?,
+        )
+        .await?,
+    );
 
     step("The right PIN: approved, with a grant");
-    let ok = json_of(api(reqwest::Method::POST, &format!("/v1/challenges/{challenge_id}/check"), Some(json!({"pin": pin}))).await.map_err(err)?).await?;
+    let ok = json_of(
+        api(
+            reqwest::Method::POST,
+            &format!("/v1/challenges/{challenge_id}/check"),
+            Some(json!({"pin": pin})),
+        )
+        .await
+        .map_err(err)?,
+    )
+    .await?;
     show(&ok);
     let token = ok["grant"]["token"].as_str().ok_or("no grant")?.to_string();
-    let grant_id = ok["grant"]["grant_id"].as_str().ok_or("no grant")?.to_string();
+    let grant_id = ok["grant"]["grant_id"]
+        .as_str()
+        .ok_or("no grant")?
+        .to_string();
 
     step("Support tooling asks: may alice act on contoso now?");
-    show(&json_of(api(reqwest::Method::POST, "/v1/grants/introspect", Some(json!({"token": token}))).await.map_err(err)?).await?);
+    show(
+        &json_of(
+            api(
+                reqwest::Method::POST,
+                "/v1/grants/introspect",
+                Some(json!({"token": token})),
+            )
+            .await
+            .map_err(err)?,
+        )
+        .await?,
+    );
 
     step("The grant is revoked; introspection says inactive");
-    api(reqwest::Method::POST, &format!("/v1/grants/{grant_id}/revoke"), Some(json!({}))).await.map_err(err)?;
-    show(&json_of(api(reqwest::Method::POST, "/v1/grants/introspect", Some(json!({"token": token}))).await.map_err(err)?).await?);
+    api(
+        reqwest::Method::POST,
+        &format!("/v1/grants/{grant_id}/revoke"),
+        Some(json!({})),
+    )
+    .await
+    .map_err(err)?;
+    show(
+        &json_of(
+            api(
+                reqwest::Method::POST,
+                "/v1/grants/introspect",
+                Some(json!({"token": token})),
+            )
+            .await
+            .map_err(err)?,
+        )
+        .await?,
+    );
 
     step("The audit trail verifies");
     let mut v = crate::audit::chain::ChainVerifier::new();
@@ -160,7 +241,10 @@ pub async fn run() -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     for e in &events {
-        println!("  {:>3} {:<28} {:<16} {}", e.seq, e.kind, e.actor, e.outcome);
+        println!(
+            "  {:>3} {:<28} {:<16} {}",
+            e.seq, e.kind, e.actor, e.outcome
+        );
         v.push(e).map_err(|e| e.to_string())?;
     }
     println!("ok: {} events, root {}", v.size(), hex::encode(v.root()));

@@ -44,15 +44,17 @@ impl Keys {
     pub fn load_or_create(settings: &Settings) -> Result<Keys, KeyError> {
         let pepper = match &settings.security.pepper {
             Some(p) => SecretString::from(p.expose()),
-            None => load_or_create_file(&settings.pepper_path(), |bytes| {
-                Ok(SecretString::from(hex::encode(bytes)))
-            }, |text| {
-                let t = text.trim();
-                if t.len() < 32 {
-                    return Err("the pepper must be at least 32 characters".into());
-                }
-                Ok(SecretString::from(t))
-            })?,
+            None => load_or_create_file(
+                &settings.pepper_path(),
+                |bytes| Ok(SecretString::from(hex::encode(bytes))),
+                |text| {
+                    let t = text.trim();
+                    if t.len() < 32 {
+                        return Err("the pepper must be at least 32 characters".into());
+                    }
+                    Ok(SecretString::from(t))
+                },
+            )?,
         };
         let signing = load_or_create_file(
             &settings.signing_key_path(),

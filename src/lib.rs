@@ -44,7 +44,9 @@ pub fn metrics_handle() -> Option<PrometheusHandle> {
 fn fallback_hook(state: Arc<AppState>) -> crate::delivery::worker::PinFailedHook {
     Arc::new(move |challenge_id: String, channel: String| {
         let state = Arc::clone(&state);
-        Box::pin(async move { service::resend::auto_fallback(&state, &challenge_id, &channel).await })
+        Box::pin(
+            async move { service::resend::auto_fallback(&state, &challenge_id, &channel).await },
+        )
     })
 }
 

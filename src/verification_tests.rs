@@ -13,8 +13,18 @@ fn only_a_registered_attested_number_is_trusted_by_default() {
         classify_call(&e164(), true, Some(FULL_ATTESTATION), t),
         Verification::TrustedNumber
     );
-    for att in [None, Some("TN-Validation-Passed-B"), Some("TN-Validation-Passed-C"), Some("No-TN-Validation"), Some("TN-Validation-Failed-A")] {
-        assert_eq!(classify_call(&e164(), true, att, t), Verification::PinRequired, "{att:?}");
+    for att in [
+        None,
+        Some("TN-Validation-Passed-B"),
+        Some("TN-Validation-Passed-C"),
+        Some("No-TN-Validation"),
+        Some("TN-Validation-Failed-A"),
+    ] {
+        assert_eq!(
+            classify_call(&e164(), true, att, t),
+            Verification::PinRequired,
+            "{att:?}"
+        );
     }
     assert_eq!(
         classify_call(&e164(), false, Some(FULL_ATTESTATION), t),
@@ -25,14 +35,20 @@ fn only_a_registered_attested_number_is_trusted_by_default() {
 #[test]
 fn trust_any_accepts_the_number_alone_but_never_a_non_number() {
     let t = CallerIdTrust::Any;
-    assert_eq!(classify_call(&e164(), true, None, t), Verification::TrustedNumber);
+    assert_eq!(
+        classify_call(&e164(), true, None, t),
+        Verification::TrustedNumber
+    );
     for c in [
         CallerId::Withheld,
         CallerId::Client("alice".into()),
         CallerId::Sip("sip:a@b".into()),
         CallerId::Other("x".into()),
     ] {
-        assert_eq!(classify_call(&c, true, Some(FULL_ATTESTATION), t), Verification::PinRequired);
+        assert_eq!(
+            classify_call(&c, true, Some(FULL_ATTESTATION), t),
+            Verification::PinRequired
+        );
     }
 }
 
@@ -51,7 +67,12 @@ fn wrong_answers_count_down_then_lock() {
     let mut c = pending(3);
     for left in [2, 1] {
         assert_eq!(c.gate(0), CheckGate::Evaluate { attempt: 3 - left });
-        assert_eq!(c.settle(false), Ok(CheckOutcome::Wrong { attempts_left: left }));
+        assert_eq!(
+            c.settle(false),
+            Ok(CheckOutcome::Wrong {
+                attempts_left: left
+            })
+        );
     }
     assert_eq!(c.gate(0), CheckGate::Evaluate { attempt: 3 });
     assert_eq!(c.settle(false), Ok(CheckOutcome::Locked));
@@ -73,7 +94,10 @@ fn expiry_refuses_checks_and_resends() {
     assert_eq!(c.gate(1_000), CheckGate::Refuse(ChallengeStatus::Expired));
     assert_eq!(c.attempts, 0);
     let mut c = pending(5);
-    assert_eq!(c.resend(1_000, 3), Err(ResendRefusal::NotPending(ChallengeStatus::Expired)));
+    assert_eq!(
+        c.resend(1_000, 3),
+        Err(ResendRefusal::NotPending(ChallengeStatus::Expired))
+    );
 }
 
 #[test]

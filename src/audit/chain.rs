@@ -37,22 +37,24 @@ impl ChainVerifier {
 
     /// Checks the next event in order.
     pub fn push(&mut self, e: &Event) -> Result<(), ChainError> {
-        let fail = |reason: String| ChainError {
-            seq: e.seq,
-            reason,
-        };
+        let fail = |reason: String| ChainError { seq: e.seq, reason };
         if e.seq != self.next_seq {
             return Err(ChainError {
                 seq: self.next_seq,
                 reason: if e.seq > self.next_seq {
                     format!("missing: the next event present is {}", e.seq)
                 } else {
-                    format!("out of order: found seq {} where {} belongs", e.seq, self.next_seq)
+                    format!(
+                        "out of order: found seq {} where {} belongs",
+                        e.seq, self.next_seq
+                    )
                 },
             });
         }
         if e.prev_hash != self.prev_hash {
-            return Err(fail("prev_hash does not link to the event before it".into()));
+            return Err(fail(
+                "prev_hash does not link to the event before it".into(),
+            ));
         }
         let bytes = e.canonical_bytes();
         let recomputed: Hash = {

@@ -192,8 +192,18 @@ impl Event {
         push_field(&mut out, "grant_id", &opt(&self.grant_id), false);
         push_field(&mut out, "kind", &Value::String(self.kind.clone()), false);
         push_field(&mut out, "org_id", &opt(&self.org_id), false);
-        push_field(&mut out, "outcome", &Value::String(self.outcome.clone()), false);
-        push_field(&mut out, "prev_hash", &Value::String(hex::encode(self.prev_hash)), false);
+        push_field(
+            &mut out,
+            "outcome",
+            &Value::String(self.outcome.clone()),
+            false,
+        );
+        push_field(
+            &mut out,
+            "prev_hash",
+            &Value::String(hex::encode(self.prev_hash)),
+            false,
+        );
         push_field(&mut out, "seq", &Value::from(self.seq), false);
         out.push('}');
         out.into_bytes()
@@ -241,7 +251,9 @@ impl Event {
         let h = |k: &str| -> Result<Hash, String> {
             let text = s(k)?;
             let bytes = hex::decode(&text).map_err(|_| format!("field {k} is not hex"))?;
-            bytes.try_into().map_err(|_| format!("field {k} is not 32 bytes"))
+            bytes
+                .try_into()
+                .map_err(|_| format!("field {k} is not 32 bytes"))
         };
         let at_text = s("at")?;
         Ok(Event {
@@ -257,7 +269,10 @@ impl Event {
             challenge_id: o("challenge_id")?,
             grant_id: o("grant_id")?,
             outcome: s("outcome")?,
-            detail: v.get("detail").cloned().unwrap_or(Value::Object(Map::new())),
+            detail: v
+                .get("detail")
+                .cloned()
+                .unwrap_or(Value::Object(Map::new())),
             prev_hash: h("prev_hash")?,
             hash: h("hash")?,
         })

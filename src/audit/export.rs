@@ -13,7 +13,8 @@ pub enum Format {
     Csv,
 }
 
-const CSV_HEADER: &str = "seq,at,kind,actor,org_id,call_id,challenge_id,grant_id,outcome,detail,prev_hash,hash\n";
+const CSV_HEADER: &str =
+    "seq,at,kind,actor,org_id,call_id,challenge_id,grant_id,outcome,detail,prev_hash,hash\n";
 
 pub fn header(format: Format) -> Option<Bytes> {
     match format {
@@ -44,7 +45,11 @@ pub fn line(format: Format, e: &Event) -> Bytes {
                 hex::encode(e.prev_hash),
                 hex::encode(e.hash),
             ];
-            let mut s = fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(",");
+            let mut s = fields
+                .iter()
+                .map(|f| csv_field(f))
+                .collect::<Vec<_>>()
+                .join(",");
             s.push('\n');
             Bytes::from(s)
         }

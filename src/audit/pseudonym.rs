@@ -36,8 +36,8 @@ impl Pseudonymiser {
 
     fn tag(&self, value: &str) -> String {
         // HMAC accepts keys of any length; this cannot fail.
-        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&self.key)
-            .expect("HMAC takes any key length");
+        let mut mac =
+            <HmacSha256 as KeyInit>::new_from_slice(&self.key).expect("HMAC takes any key length");
         mac.update(value.as_bytes());
         hex::encode(&mac.finalize().into_bytes()[..8])
     }

@@ -1,8 +1,8 @@
 //! Email through lettre: SMTP (plain, STARTTLS or TLS as the URL says) or
 //! the file transport for development.
 
-use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
+use lettre::message::header::ContentType;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::SendError;
@@ -21,7 +21,10 @@ pub enum EmailSender {
 
 impl EmailSender {
     /// `file_dir` is where the file transport writes (resolved by settings).
-    pub fn from_settings(s: &EmailSettings, file_dir: &std::path::Path) -> Result<EmailSender, String> {
+    pub fn from_settings(
+        s: &EmailSettings,
+        file_dir: &std::path::Path,
+    ) -> Result<EmailSender, String> {
         let from: Mailbox = s
             .from
             .as_deref()
@@ -80,7 +83,9 @@ impl EmailSender {
         match self {
             EmailSender::Smtp { transport, .. } => match transport.send(msg).await {
                 Ok(resp) => Ok(resp.message().next().map(str::to_string)),
-                Err(e) if e.is_permanent() => Err(SendError::Permanent(format!("SMTP refused: {e}"))),
+                Err(e) if e.is_permanent() => {
+                    Err(SendError::Permanent(format!("SMTP refused: {e}")))
+                }
                 Err(e) => Err(SendError::Transient(format!("SMTP: {e}"))),
             },
             EmailSender::File { transport, .. } => transport

@@ -91,14 +91,20 @@ mod tests {
         let s = sealer(1);
         let sealed = s.seal("Your code is 493817", "msg_1").unwrap();
         assert!(!sealed.windows(6).any(|w| w == b"493817"));
-        assert_eq!(s.open(&sealed, "msg_1").unwrap().expose_secret(), "Your code is 493817");
+        assert_eq!(
+            s.open(&sealed, "msg_1").unwrap().expose_secret(),
+            "Your code is 493817"
+        );
     }
 
     #[test]
     fn wrong_key_wrong_row_or_tampering_fail() {
         let s = sealer(1);
         let sealed = s.seal("x", "msg_1").unwrap();
-        assert_eq!(sealer(2).open(&sealed, "msg_1").unwrap_err(), SealError::Open);
+        assert_eq!(
+            sealer(2).open(&sealed, "msg_1").unwrap_err(),
+            SealError::Open
+        );
         assert_eq!(s.open(&sealed, "msg_2").unwrap_err(), SealError::Open);
         let mut t = sealed.clone();
         let last = t.len() - 1;

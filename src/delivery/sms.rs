@@ -36,9 +36,21 @@ impl SmsSender {
     pub fn from_settings(s: &Settings) -> Result<SmsSender, String> {
         match s.sms.transport {
             SmsTransport::Twilio => {
-                let account_sid = s.twilio.account_sid.clone().ok_or("twilio.account_sid is required")?;
-                let auth_token = s.twilio.auth_token.clone().ok_or("twilio.auth_token is required")?;
-                let from = s.twilio.sms_from.clone().ok_or("twilio.sms_from is required")?;
+                let account_sid = s
+                    .twilio
+                    .account_sid
+                    .clone()
+                    .ok_or("twilio.account_sid is required")?;
+                let auth_token = s
+                    .twilio
+                    .auth_token
+                    .clone()
+                    .ok_or("twilio.auth_token is required")?;
+                let from = s
+                    .twilio
+                    .sms_from
+                    .clone()
+                    .ok_or("twilio.sms_from is required")?;
                 let client = reqwest::Client::builder()
                     .timeout(s.sms.timeout.0)
                     .build()
@@ -52,22 +64,28 @@ impl SmsSender {
                     account_sid,
                     auth_token,
                     from,
-                    status_callback: format!("{}/webhooks/twilio/message-status", s.server.public_base_url),
+                    status_callback: format!(
+                        "{}/webhooks/twilio/message-status",
+                        s.server.public_base_url
+                    ),
                 })
             }
             SmsTransport::File => {
                 let dir = s.sms_file_dir();
                 std::fs::create_dir_all(&dir)
                     .map_err(|e| format!("cannot create sms.file_dir {}: {e}", dir.display()))?;
-                Ok(SmsSender::File {
-                    dir,
-                })
+                Ok(SmsSender::File { dir })
             }
         }
     }
 
     /// Sends one SMS; `message_id` names the file for the file transport.
-    pub async fn send(&self, message_id: &str, to: &str, body: &str) -> Result<Option<String>, SendError> {
+    pub async fn send(
+        &self,
+        message_id: &str,
+        to: &str,
+        body: &str,
+    ) -> Result<Option<String>, SendError> {
         match self {
             SmsSender::Twilio {
                 client,
@@ -78,24 +96,37 @@ impl SmsSender {
                 status_callback,
             } => {
                 // A messaging service id goes in its own parameter.
-                let from_key = if from.starts_with("MG") { "MessagingServiceSid" } else { "From" };
+                let from_key = if from.starts_with("MG") {
+                    "MessagingServiceSid"
+                } else {
+                    "From"
+                };
                 let resp = client
                     .post(endpoint)
                     .basic_auth(account_sid, Some(auth_token.expose()))
-                    .form(&[("To", to), (from_key, from), ("Body", body), ("StatusCallback", status_callback)])
+                    .form(&[
+                        ("To", to),
+                        (from_key, from),
+                        ("Body", body),
+                        ("StatusCallback", status_callback),
+                    ])
                     .send()
                     .await
-                    .map_err(|e| SendError::Transient(format!("Twilio unreachable: {}", without_url(&e))))?;
+                    .map_err(|e| {
+                        SendError::Transient(format!("Twilio unreachable: {}", without_url(&e)))
+                    })?;
                 let status = resp.status();
                 if status.is_success() {
-                    let m: TwilioMessage = resp
-                        .json()
-                        .await
-                        .map_err(|_| SendError::Transient("Twilio answered with an unreadable body".into()))?;
+                    let m: TwilioMessage = resp.json().await.map_err(|_| {
+                        SendError::Transient("Twilio answered with an unreadable body".into())
+                    })?;
                     return Ok(Some(m.sid));
                 }
                 let err: Option<TwilioError> = resp.json().await.ok();
-                let code = err.as_ref().and_then(|e| e.code).map_or("?".to_string(), |c| c.to_string());
+                let code = err
+                    .as_ref()
+                    .and_then(|e| e.code)
+                    .map_or("?".to_string(), |c| c.to_string());
                 let text = err.and_then(|e| e.message).unwrap_or_default();
                 let reason = format!("Twilio {status} code {code}: {text}");
                 if status.as_u16() == 429 || status.is_server_error() {

@@ -101,7 +101,11 @@ pub fn pin_sms(v: &PinVars<'_>) -> Rendered {
     let t = pin_text(v.language);
     let tail = fill(t.sms_tail, v);
     // One GSM-7 segment holds 160 characters, a UCS-2 one 70.
-    let segment = if is_gsm7(&tail) && is_gsm7(v.org_name) { SMS_SEGMENT } else { 70 };
+    let segment = if is_gsm7(&tail) && is_gsm7(v.org_name) {
+        SMS_SEGMENT
+    } else {
+        70
+    };
     let room = segment.saturating_sub(tail.chars().count()).max(8);
     Rendered {
         subject: String::new(),
@@ -146,7 +150,13 @@ pub fn grant_notice_sms(n: &GrantNotice<'_>) -> Rendered {
     );
     Rendered {
         subject: String::new(),
-        body: format!("{}{tail}", fit(n.org_name, SMS_SEGMENT.saturating_sub(tail.chars().count()).max(8))),
+        body: format!(
+            "{}{tail}",
+            fit(
+                n.org_name,
+                SMS_SEGMENT.saturating_sub(tail.chars().count()).max(8)
+            )
+        ),
     }
 }
 
@@ -164,10 +174,18 @@ pub fn lockout_notice_email(org_name: &str, call_id: &str, until: &str) -> Rende
 }
 
 pub fn lockout_notice_sms(org_name: &str, call_id: &str) -> Rendered {
-    let tail = format!(": too many wrong support codes; verification locked, no access given. Call {call_id}.");
+    let tail = format!(
+        ": too many wrong support codes; verification locked, no access given. Call {call_id}."
+    );
     Rendered {
         subject: String::new(),
-        body: format!("{}{tail}", fit(org_name, SMS_SEGMENT.saturating_sub(tail.chars().count()).max(8))),
+        body: format!(
+            "{}{tail}",
+            fit(
+                org_name,
+                SMS_SEGMENT.saturating_sub(tail.chars().count()).max(8)
+            )
+        ),
     }
 }
 
@@ -205,15 +223,38 @@ mod tests {
 
     #[test]
     fn every_language_fits_one_segment_and_carries_code_and_expiry() {
-        for lang in [None, Some("en"), Some("de-DE"), Some("fr"), Some("es-MX"), Some("pt-BR")] {
+        for lang in [
+            None,
+            Some("en"),
+            Some("de-DE"),
+            Some("fr"),
+            Some("es-MX"),
+            Some("pt-BR"),
+        ] {
             let sms = pin_sms(&vars(lang, "Contoso Ltd", "493817"));
             let limit = if is_gsm7(&sms.body) { 160 } else { 70 };
-            assert!(sms.body.chars().count() <= limit, "{lang:?}: {} chars: {}", sms.body.chars().count(), sms.body);
-            assert!(sms.body.contains("493817") && sms.body.contains("10"), "{lang:?}");
+            assert!(
+                sms.body.chars().count() <= limit,
+                "{lang:?}: {} chars: {}",
+                sms.body.chars().count(),
+                sms.body
+            );
+            assert!(
+                sms.body.contains("493817") && sms.body.contains("10"),
+                "{lang:?}"
+            );
             let email = pin_email(&vars(lang, "Contoso Ltd", "493817"));
-            assert!(email.body.contains("493817") && email.body.contains("10") && email.subject.contains("Contoso Ltd"));
+            assert!(
+                email.body.contains("493817")
+                    && email.body.contains("10")
+                    && email.subject.contains("Contoso Ltd")
+            );
         }
-        assert!(pin_email(&vars(Some("de"), "X", "1")).subject.contains("Bestätigungscode"));
+        assert!(
+            pin_email(&vars(Some("de"), "X", "1"))
+                .subject
+                .contains("Bestätigungscode")
+        );
     }
 
     #[test]
@@ -264,7 +305,9 @@ mod tests {
             basis: "pin",
         };
         let e = grant_notice_email(&n);
-        assert!(e.body.contains("alice") && e.body.contains("call_0123") && e.body.contains("report"));
+        assert!(
+            e.body.contains("alice") && e.body.contains("call_0123") && e.body.contains("report")
+        );
         let s = grant_notice_sms(&n);
         assert!(s.body.chars().count() <= 160, "{}", s.body);
         assert!(s.body.contains("call_0123"));

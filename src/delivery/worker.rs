@@ -116,7 +116,12 @@ impl Worker {
             Ok(body) => {
                 let body = body.expose_secret();
                 match m.channel.as_str() {
-                    "email" => self.senders.email.send(&m.id, &m.destination, &m.subject, body).await,
+                    "email" => {
+                        self.senders
+                            .email
+                            .send(&m.id, &m.destination, &m.subject, body)
+                            .await
+                    }
                     "sms" => self.senders.sms.send(&m.id, &m.destination, body).await,
                     other => Err(SendError::Permanent(format!("unknown channel {other}"))),
                 }
@@ -197,7 +202,11 @@ impl Worker {
             tx.audit(
                 event(
                     EventKind::MessageDeliveryReported,
-                    if early_failure { Outcome::Failure } else { Outcome::Success },
+                    if early_failure {
+                        Outcome::Failure
+                    } else {
+                        Outcome::Success
+                    },
                 )
                 .detail("provider_status", report),
             );

@@ -51,12 +51,30 @@ pub async fn require(
         },
     };
     let Some(principal) = principal else {
-        audit_denial(&state, EventKind::AuthnTokenFail, "anonymous".into(), &path, &addr).await;
+        audit_denial(
+            &state,
+            EventKind::AuthnTokenFail,
+            "anonymous".into(),
+            &path,
+            &addr,
+        )
+        .await;
         return ApiError::Unauthenticated.into_response();
     };
     if !roles.contains(&principal.role) {
-        audit_denial(&state, EventKind::AuthzFail, principal.actor(), &path, &addr).await;
-        let names = roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(" or ");
+        audit_denial(
+            &state,
+            EventKind::AuthzFail,
+            principal.actor(),
+            &path,
+            &addr,
+        )
+        .await;
+        let names = roles
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(" or ");
         return ApiError::Forbidden(names).into_response();
     }
     req.extensions_mut().insert(principal);

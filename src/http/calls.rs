@@ -39,7 +39,10 @@ struct ListQuery {
     cursor: Option<String>,
 }
 
-async fn list_calls(State(state): State<Arc<AppState>>, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult<Json<Value>> {
+async fn list_calls(
+    State(state): State<Arc<AppState>>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<Value>> {
     if let Some(s) = &q.status
         && !matches!(s.as_str(), "active" | "ended")
     {
@@ -85,7 +88,10 @@ pub(crate) async fn call_view(state: &AppState, call_id: &str) -> Result<Value, 
     Ok(views::call(&call, &chs, &msgs, &grs, state.clock.now_ms()))
 }
 
-async fn get_call(State(state): State<Arc<AppState>>, Path(call_id): Path<String>) -> ApiResult<Json<Value>> {
+async fn get_call(
+    State(state): State<Arc<AppState>>,
+    Path(call_id): Path<String>,
+) -> ApiResult<Json<Value>> {
     Ok(Json(call_view(&state, &call_id).await?))
 }
 
@@ -124,7 +130,10 @@ async fn create_challenge(
         .parse()
         .map_err(|_| ServiceError::invalid("channel", "use email or sms"))?;
     let row = challenges::create(&state, &agent, &call_id, channel).await?;
-    Ok((StatusCode::CREATED, Json(challenge_view(&state, &row.id).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(challenge_view(&state, &row.id).await?),
+    ))
 }
 
 async fn challenge_view(state: &AppState, id: &str) -> Result<Value, ServiceError> {
@@ -140,7 +149,10 @@ async fn challenge_view(state: &AppState, id: &str) -> Result<Value, ServiceErro
     Ok(views::challenge(&row, &mine, state.clock.now_ms()))
 }
 
-async fn get_challenge(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn get_challenge(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     if !crate::ids::looks_like("chl", &id) {
         return Err(ServiceError::NotFound("challenge").into());
     }
@@ -172,11 +184,15 @@ async fn resend(
     let req: Resend = if body.iter().all(u8::is_ascii_whitespace) {
         Resend::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| super::error::ApiError::BadRequest(format!("invalid JSON body: {e}")))?
+        serde_json::from_slice(&body)
+            .map_err(|e| super::error::ApiError::BadRequest(format!("invalid JSON body: {e}")))?
     };
     let channel = req
         .channel
-        .map(|c| c.parse::<Channel>().map_err(|_| ServiceError::invalid("channel", "use email or sms")))
+        .map(|c| {
+            c.parse::<Channel>()
+                .map_err(|_| ServiceError::invalid("channel", "use email or sms"))
+        })
         .transpose()?;
     let actor = agent.actor();
     let who = resend::Requester { actor: &actor };
@@ -219,7 +235,10 @@ pub(crate) fn grant_with_token(g: &grants::IssuedGrant, now: i64) -> Value {
     use secrecy::ExposeSecret;
     let mut v = views::grant(&g.row, now);
     if let Value::Object(m) = &mut v {
-        m.insert("token".into(), Value::String(g.token.expose_secret().to_string()));
+        m.insert(
+            "token".into(),
+            Value::String(g.token.expose_secret().to_string()),
+        );
     }
     v
 }

@@ -54,51 +54,135 @@ impl ApiError {
             retry_after: None,
         };
         match self {
-            ApiError::Unauthenticated => p(StatusCode::UNAUTHORIZED, "unauthenticated", "Authentication required", self.to_string()),
-            ApiError::Forbidden(_) => p(StatusCode::FORBIDDEN, "forbidden", "Forbidden", self.to_string()),
-            ApiError::BadSignature => p(StatusCode::FORBIDDEN, "bad-signature", "Invalid webhook signature", self.to_string()),
-            ApiError::BadRequest(d) => p(StatusCode::BAD_REQUEST, "bad-request", "Malformed request", d.clone()),
-            ApiError::PayloadTooLarge => p(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "Request body too large", self.to_string()),
-            ApiError::UnsupportedMediaType(d) => p(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type", d.clone()),
-            ApiError::RouteNotFound => p(StatusCode::NOT_FOUND, "not-found", "Not found", self.to_string()),
-            ApiError::MethodNotAllowed => p(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed", self.to_string()),
-            ApiError::NotConfigured(d) => p(StatusCode::SERVICE_UNAVAILABLE, "not-configured", "Not configured", d.clone()),
-            ApiError::Service(e) => match e {
-                ServiceError::Forbidden(d) => p(StatusCode::FORBIDDEN, "forbidden", "Forbidden", d.clone()),
-                ServiceError::NotFound(what) => p(StatusCode::NOT_FOUND, "not-found", "Not found", format!("{what} not found")),
-                ServiceError::Conflict { kind, detail, status } => {
-                    let mut pr = p(StatusCode::CONFLICT, kind, "Conflict", detail.clone());
-                    if let Some(s) = status {
-                        pr.extra.insert("state".into(), Value::String(s.clone()));
+            ApiError::Unauthenticated => p(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "Authentication required",
+                self.to_string(),
+            ),
+            ApiError::Forbidden(_) => p(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Forbidden",
+                self.to_string(),
+            ),
+            ApiError::BadSignature => p(
+                StatusCode::FORBIDDEN,
+                "bad-signature",
+                "Invalid webhook signature",
+                self.to_string(),
+            ),
+            ApiError::BadRequest(d) => p(
+                StatusCode::BAD_REQUEST,
+                "bad-request",
+                "Malformed request",
+                d.clone(),
+            ),
+            ApiError::PayloadTooLarge => p(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Request body too large",
+                self.to_string(),
+            ),
+            ApiError::UnsupportedMediaType(d) => p(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+                d.clone(),
+            ),
+            ApiError::RouteNotFound => p(
+                StatusCode::NOT_FOUND,
+                "not-found",
+                "Not found",
+                self.to_string(),
+            ),
+            ApiError::MethodNotAllowed => p(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+                self.to_string(),
+            ),
+            ApiError::NotConfigured(d) => p(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not-configured",
+                "Not configured",
+                d.clone(),
+            ),
+            ApiError::Service(e) => {
+                match e {
+                    ServiceError::Forbidden(d) => {
+                        p(StatusCode::FORBIDDEN, "forbidden", "Forbidden", d.clone())
                     }
-                    pr
-                }
-                ServiceError::Invalid { field, message } => {
-                    let mut pr = p(StatusCode::UNPROCESSABLE_ENTITY, "validation", "Invalid input", format!("{field}: {message}"));
-                    pr.extra.insert("errors".into(), json!([{ "field": field, "message": message }]));
-                    pr
-                }
-                ServiceError::InvalidMany(errors) => {
-                    let mut pr = p(StatusCode::UNPROCESSABLE_ENTITY, "validation", "Invalid input", e.to_string());
-                    pr.extra.insert(
+                    ServiceError::NotFound(what) => p(
+                        StatusCode::NOT_FOUND,
+                        "not-found",
+                        "Not found",
+                        format!("{what} not found"),
+                    ),
+                    ServiceError::Conflict {
+                        kind,
+                        detail,
+                        status,
+                    } => {
+                        let mut pr = p(StatusCode::CONFLICT, kind, "Conflict", detail.clone());
+                        if let Some(s) = status {
+                            pr.extra.insert("state".into(), Value::String(s.clone()));
+                        }
+                        pr
+                    }
+                    ServiceError::Invalid { field, message } => {
+                        let mut pr = p(
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            "validation",
+                            "Invalid input",
+                            format!("{field}: {message}"),
+                        );
+                        pr.extra.insert(
+                            "errors".into(),
+                            json!([{ "field": field, "message": message }]),
+                        );
+                        pr
+                    }
+                    ServiceError::InvalidMany(errors) => {
+                        let mut pr = p(
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            "validation",
+                            "Invalid input",
+                            e.to_string(),
+                        );
+                        pr.extra.insert(
                         "errors".into(),
                         errors.iter().map(|e| json!({"org": e.org, "field": e.field, "message": e.message})).collect(),
                     );
-                    pr
+                        pr
+                    }
+                    ServiceError::TooMany {
+                        detail,
+                        retry_after_secs,
+                    } => {
+                        let mut pr = p(
+                            StatusCode::TOO_MANY_REQUESTS,
+                            "quota-exceeded",
+                            "Too many requests",
+                            detail.clone(),
+                        );
+                        pr.retry_after = Some(*retry_after_secs);
+                        pr
+                    }
+                    ServiceError::Unavailable(d) => p(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "unavailable",
+                        "Service unavailable",
+                        d.clone(),
+                    ),
+                    ServiceError::Store(_) | ServiceError::Internal(_) => p(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "internal",
+                        "Internal error",
+                        "the server failed; the request id identifies it in the logs".into(),
+                    ),
                 }
-                ServiceError::TooMany { detail, retry_after_secs } => {
-                    let mut pr = p(StatusCode::TOO_MANY_REQUESTS, "quota-exceeded", "Too many requests", detail.clone());
-                    pr.retry_after = Some(*retry_after_secs);
-                    pr
-                }
-                ServiceError::Unavailable(d) => p(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable", d.clone()),
-                ServiceError::Store(_) | ServiceError::Internal(_) => p(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "Internal error",
-                    "the server failed; the request id identifies it in the logs".into(),
-                ),
-            },
+            }
         }
     }
 }

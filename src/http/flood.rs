@@ -62,7 +62,11 @@ fn housekeeping<K: std::hash::Hash + Eq + Clone>(l: &DefaultKeyedRateLimiter<K>)
     }
 }
 
-pub async fn webhooks(State(shield): State<Arc<FloodShield>>, req: Request, next: Next) -> Response {
+pub async fn webhooks(
+    State(shield): State<Arc<FloodShield>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let ip = req
         .extensions()
         .get::<ConnectInfo<std::net::SocketAddr>>()
@@ -70,7 +74,10 @@ pub async fn webhooks(State(shield): State<Arc<FloodShield>>, req: Request, next
         .unwrap_or(IpAddr::from([0, 0, 0, 0]));
     housekeeping(&shield.webhooks);
     if let Err(not_until) = shield.webhooks.check_key(&ip) {
-        return refuse("webhook", not_until.wait_time_from(DefaultClock::default().now()));
+        return refuse(
+            "webhook",
+            not_until.wait_time_from(DefaultClock::default().now()),
+        );
     }
     next.run(req).await
 }
@@ -78,7 +85,11 @@ pub async fn webhooks(State(shield): State<Arc<FloodShield>>, req: Request, next
 pub async fn api(State(shield): State<Arc<FloodShield>>, req: Request, next: Next) -> Response {
     // Keyed by the token's hash (never the token); anonymous requests by
     // their address, so they cannot exhaust a real token's allowance.
-    let key = match req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    let key = match req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         Some(v) => crate::ids::token_hash(v),
         None => {
             let ip = req
@@ -91,7 +102,10 @@ pub async fn api(State(shield): State<Arc<FloodShield>>, req: Request, next: Nex
     };
     housekeeping(&shield.api);
     if let Err(not_until) = shield.api.check_key(&key) {
-        return refuse("API", not_until.wait_time_from(DefaultClock::default().now()));
+        return refuse(
+            "API",
+            not_until.wait_time_from(DefaultClock::default().now()),
+        );
     }
     next.run(req).await
 }

@@ -22,7 +22,10 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/v1/grants/introspect", post(introspect))
 }
 
-async fn get_grant(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn get_grant(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     let g = grants::get(&state, &id).await?;
     Ok(Json(views::grant(&g, state.clock.now_ms())))
 }
@@ -42,7 +45,10 @@ struct Introspect {
     token: secrecy::SecretString,
 }
 
-async fn introspect(State(state): State<Arc<AppState>>, ApiJson(body): ApiJson<Introspect>) -> ApiResult<Json<Value>> {
+async fn introspect(
+    State(state): State<Arc<AppState>>,
+    ApiJson(body): ApiJson<Introspect>,
+) -> ApiResult<Json<Value>> {
     let r = grants::introspect(&state, &body.token).await?;
     Ok(Json(match r.grant {
         Some(g) if r.active => json!({

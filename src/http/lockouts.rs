@@ -38,7 +38,9 @@ async fn list(State(state): State<Arc<AppState>>) -> ApiResult<Json<Value>> {
     let rows = quotas::active_lockouts(state.store.reader(), state.clock.now_ms())
         .await
         .map_err(ServiceError::from)?;
-    Ok(Json(json!({ "items": rows.iter().map(|l| view(&state, l)).collect::<Vec<_>>(), "next": null })))
+    Ok(Json(
+        json!({ "items": rows.iter().map(|l| view(&state, l)).collect::<Vec<_>>(), "next": null }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -55,5 +57,7 @@ async fn reset(
     ApiJson(body): ApiJson<Reset>,
 ) -> ApiResult<Json<Value>> {
     let ended = limits::reset(&state, &admin.actor(), &body.org_id, body.caller.as_deref()).await?;
-    Ok(Json(json!({ "reset": ended.iter().map(|l| view(&state, l)).collect::<Vec<_>>() })))
+    Ok(Json(
+        json!({ "reset": ended.iter().map(|l| view(&state, l)).collect::<Vec<_>>() }),
+    ))
 }

@@ -39,8 +39,15 @@ const ADMIN: &[Role] = &[Role::Admin];
 /// introspection serves support tooling holding either token.
 const AGENT_OR_ADMIN: &[Role] = &[Role::Agent, Role::Admin];
 
-fn guarded(state: &Arc<AppState>, roles: &'static [Role], router: Router<Arc<AppState>>) -> Router<Arc<AppState>> {
-    router.route_layer(from_fn_with_state((Arc::clone(state), roles), auth::require))
+fn guarded(
+    state: &Arc<AppState>,
+    roles: &'static [Role],
+    router: Router<Arc<AppState>>,
+) -> Router<Arc<AppState>> {
+    router.route_layer(from_fn_with_state(
+        (Arc::clone(state), roles),
+        auth::require,
+    ))
 }
 
 /// The whole application router.
@@ -90,7 +97,11 @@ pub fn router(state: Arc<AppState>) -> Router {
 }
 
 async fn timeout_problem(resp: Response) -> Response {
-    if resp.status() == StatusCode::REQUEST_TIMEOUT && !resp.headers().contains_key(axum::http::header::CONTENT_TYPE) {
+    if resp.status() == StatusCode::REQUEST_TIMEOUT
+        && !resp
+            .headers()
+            .contains_key(axum::http::header::CONTENT_TYPE)
+    {
         return problem_response(
             StatusCode::REQUEST_TIMEOUT,
             "timeout",

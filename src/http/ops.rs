@@ -42,11 +42,17 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    if let Ok(depth) = crate::store::messages::queue_depth(state.store.reader(), state.clock.now_ms()).await {
+    if let Ok(depth) =
+        crate::store::messages::queue_depth(state.store.reader(), state.clock.now_ms()).await
+    {
         metrics::gauge!("pingate_outbox_queued").set(depth.0 as f64);
         metrics::gauge!("pingate_outbox_oldest_age_seconds").set(depth.1 as f64 / 1000.0);
     }
-    let body = state.metrics.as_ref().map(|h| h.render()).unwrap_or_default();
+    let body = state
+        .metrics
+        .as_ref()
+        .map(|h| h.render())
+        .unwrap_or_default();
     let mut resp = (StatusCode::OK, body).into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -57,7 +63,9 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
 
 async fn openapi() -> Response {
     let mut resp = (StatusCode::OK, OPENAPI).into_response();
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     resp
 }

@@ -33,7 +33,10 @@ struct ListQuery {
     cursor: Option<String>,
 }
 
-async fn list(State(state): State<Arc<AppState>>, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult<Json<Value>> {
+async fn list(
+    State(state): State<Arc<AppState>>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<Value>> {
     let limit = q.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
         return Err(ServiceError::invalid("limit", "between 1 and 500").into());
@@ -41,7 +44,9 @@ async fn list(State(state): State<Arc<AppState>>, ApiQuery(q): ApiQuery<ListQuer
     let rows = store::orgs::list(state.store.reader(), q.cursor.as_deref(), limit)
         .await
         .map_err(ServiceError::from)?;
-    let next = (rows.len() as i64 == limit).then(|| rows.last().map(|o| o.id.as_str().to_string())).flatten();
+    let next = (rows.len() as i64 == limit)
+        .then(|| rows.last().map(|o| o.id.as_str().to_string()))
+        .flatten();
     Ok(Json(json!({ "items": rows, "next": next })))
 }
 
@@ -60,13 +65,27 @@ async fn create(
         .map_err(ServiceError::from)?
         .is_some()
     {
-        return Err(ServiceError::conflict("org-exists", format!("org {} already exists; use PUT to update", profile.id.as_str()), None).into());
+        return Err(ServiceError::conflict(
+            "org-exists",
+            format!(
+                "org {} already exists; use PUT to update",
+                profile.id.as_str()
+            ),
+            None,
+        )
+        .into());
     }
     orgs::save_all(&state, &admin.actor(), std::slice::from_ref(&profile)).await?;
-    Ok((StatusCode::CREATED, Json(orgs::get(&state, profile.id.as_str()).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(orgs::get(&state, profile.id.as_str()).await?),
+    ))
 }
 
-async fn read(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> ApiResult<Json<OrgProfile>> {
+async fn read(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<OrgProfile>> {
     Ok(Json(orgs::get(&state, &id).await?))
 }
 
@@ -82,7 +101,9 @@ async fn replace(
                 m.insert("id".into(), Value::String(id.clone()));
             }
             Some(Value::String(s)) if *s == id => {}
-            Some(_) => return Err(ServiceError::invalid("id", "must match the id in the path").into()),
+            Some(_) => {
+                return Err(ServiceError::invalid("id", "must match the id in the path").into());
+            }
         }
     }
     let profile = parse(&body)?;
@@ -111,7 +132,8 @@ async fn add_number(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<AddNumber>,
 ) -> ApiResult<Json<OrgProfile>> {
-    let number = E164::parse(&body.number).map_err(|e| ServiceError::invalid("number", e.to_string()))?;
+    let number =
+        E164::parse(&body.number).map_err(|e| ServiceError::invalid("number", e.to_string()))?;
     let mut profile = orgs::get(&state, &id).await?;
     if !profile.registered_numbers.contains(&number) {
         profile.registered_numbers.push(number);

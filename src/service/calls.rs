@@ -8,7 +8,9 @@ use crate::ids;
 use crate::store::calls::{self, CallRow};
 use crate::store::principals::Principal;
 use crate::store::{WriteTx, challenges, messages, orgs, quotas};
-use crate::verification::{CallStatus, ChallengeStatus, Verification, classify_call, is_final_call_status};
+use crate::verification::{
+    CallStatus, ChallengeStatus, Verification, classify_call, is_final_call_status,
+};
 
 use super::{ServiceError, ServiceResult};
 
@@ -64,14 +66,18 @@ pub async fn receive(state: &AppState, inbound: InboundCall<'_>) -> ServiceResul
     let inserted = calls::insert_if_new(tx.conn(), &row).await?;
     let call = if inserted {
         tx.audit(
-            NewEvent::new(EventKind::CallReceived, format!("provider:{}", inbound.provider), Outcome::Success)
-                .org_opt(row.org_id.clone())
-                .call(&row.id)
-                .detail("provider_call_id", inbound.provider_call_id)
-                .detail("caller", caller_pseudonym(state, &caller))
-                .detail("caller_kind", caller.kind())
-                .detail("attestation", inbound.attestation.unwrap_or(""))
-                .detail("verification", verification.as_str()),
+            NewEvent::new(
+                EventKind::CallReceived,
+                format!("provider:{}", inbound.provider),
+                Outcome::Success,
+            )
+            .org_opt(row.org_id.clone())
+            .call(&row.id)
+            .detail("provider_call_id", inbound.provider_call_id)
+            .detail("caller", caller_pseudonym(state, &caller))
+            .detail("caller_kind", caller.kind())
+            .detail("attestation", inbound.attestation.unwrap_or(""))
+            .detail("verification", verification.as_str()),
         );
         row
     } else {
@@ -108,11 +114,12 @@ pub async fn gather(
 ) -> ServiceResult<GatherDecision> {
     let now = state.clock.now_ms();
     let digits = digits.unwrap_or("").trim().trim_end_matches('#');
-    let org = if !digits.is_empty() && digits.len() <= 20 && digits.bytes().all(|b| b.is_ascii_digit()) {
-        orgs::org_for_account_number(state.store.reader(), digits).await?
-    } else {
-        None
-    };
+    let org =
+        if !digits.is_empty() && digits.len() <= 20 && digits.bytes().all(|b| b.is_ascii_digit()) {
+            orgs::org_for_account_number(state.store.reader(), digits).await?
+        } else {
+            None
+        };
     let mut tx = state.store.begin(now).await?;
     let Some(call) = calls::by_provider_id_in(tx.conn(), provider, provider_call_id).await? else {
         return Err(ServiceError::NotFound("call"));
@@ -123,31 +130,49 @@ pub async fn gather(
     if let Some(key) = receipt
         && !quotas::first_receipt(tx.conn(), provider, key, now).await?
     {
-        return Ok(if call.gather_attempts < i64::from(state.settings.voice.ivr_attempts) {
-            GatherDecision::TryAgain
-        } else {
-            GatherDecision::GiveUp
-        });
+        return Ok(
+            if call.gather_attempts < i64::from(state.settings.voice.ivr_attempts) {
+                GatherDecision::TryAgain
+            } else {
+                GatherDecision::GiveUp
+            },
+        );
     }
     let decision = match org {
         Some(org_id) => {
             // An org named by keypad is never trusted: the caller must read a PIN.
-            calls::set_org(tx.conn(), &call.id, &org_id, "ivr", Verification::PinRequired.as_str(), now).await?;
+            calls::set_org(
+                tx.conn(),
+                &call.id,
+                &org_id,
+                "ivr",
+                Verification::PinRequired.as_str(),
+                now,
+            )
+            .await?;
             tx.audit(
-                NewEvent::new(EventKind::CallOrgIdentified, format!("provider:{provider}"), Outcome::Success)
-                    .org(&org_id)
-                    .call(&call.id)
-                    .detail("source", "ivr"),
+                NewEvent::new(
+                    EventKind::CallOrgIdentified,
+                    format!("provider:{provider}"),
+                    Outcome::Success,
+                )
+                .org(&org_id)
+                .call(&call.id)
+                .detail("source", "ivr"),
             );
             GatherDecision::Identified
         }
         None => {
             let attempts = calls::bump_gather_attempts(tx.conn(), &call.id, now).await?;
             tx.audit(
-                NewEvent::new(EventKind::CallOrgNotFound, format!("provider:{provider}"), Outcome::Failure)
-                    .call(&call.id)
-                    .detail("source", "ivr")
-                    .detail("attempt", attempts),
+                NewEvent::new(
+                    EventKind::CallOrgNotFound,
+                    format!("provider:{provider}"),
+                    Outcome::Failure,
+                )
+                .call(&call.id)
+                .detail("source", "ivr")
+                .detail("attempt", attempts),
             );
             if attempts < i64::from(state.settings.voice.ivr_attempts) {
                 GatherDecision::TryAgain
@@ -184,10 +209,14 @@ pub async fn status(
     if calls::end(tx.conn(), &call.id, now).await? {
         end_challenges(&mut tx, &call, ChallengeStatus::Cancelled, "call ended").await?;
         tx.audit(
-            NewEvent::new(EventKind::CallEnded, format!("provider:{provider}"), Outcome::Success)
-                .org_opt(call.org_id.clone())
-                .call(&call.id)
-                .detail("provider_status", call_status),
+            NewEvent::new(
+                EventKind::CallEnded,
+                format!("provider:{provider}"),
+                Outcome::Success,
+            )
+            .org_opt(call.org_id.clone())
+            .call(&call.id)
+            .detail("provider_status", call_status),
         );
     }
     tx.commit().await?;
@@ -234,7 +263,11 @@ pub async fn attach_org(
         .await?
         .ok_or(ServiceError::NotFound("call"))?;
     if call.status != CallStatus::Active.as_str() {
-        return Err(ServiceError::conflict("call-ended", "the call has ended", Some(&call.status)));
+        return Err(ServiceError::conflict(
+            "call-ended",
+            "the call has ended",
+            Some(&call.status),
+        ));
     }
     if call.org_id.as_deref() == Some(org_id) {
         return Ok(call);
@@ -260,13 +293,25 @@ pub async fn attach_org(
         state.settings.security.caller_id_trust,
     );
     let mut tx = state.store.begin(now).await?;
-    calls::set_org(tx.conn(), &call.id, org.id.as_str(), "agent", verification.as_str(), now).await?;
+    calls::set_org(
+        tx.conn(),
+        &call.id,
+        org.id.as_str(),
+        "agent",
+        verification.as_str(),
+        now,
+    )
+    .await?;
     tx.audit(
-        NewEvent::new(EventKind::CallOrgIdentified, agent.actor(), Outcome::Success)
-            .org(org.id.as_str())
-            .call(&call.id)
-            .detail("source", "agent")
-            .detail("verification", verification.as_str()),
+        NewEvent::new(
+            EventKind::CallOrgIdentified,
+            agent.actor(),
+            Outcome::Success,
+        )
+        .org(org.id.as_str())
+        .call(&call.id)
+        .detail("source", "agent")
+        .detail("verification", verification.as_str()),
     );
     tx.commit().await?;
     calls::get(state.store.reader(), call_id)

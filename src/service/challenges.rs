@@ -2,7 +2,6 @@
 //! resend (the same PIN), and check (the one verifier every PIN goes
 //! through: budget reserved atomically before any hashing).
 
-
 use crate::app::AppState;
 use crate::audit::event::{EventKind, NewEvent, Outcome};
 use crate::delivery::{self, Outgoing, templates};
@@ -45,7 +44,11 @@ pub async fn create(
         .await?
         .ok_or(ServiceError::NotFound("call"))?;
     if call.status != CallStatus::Active.as_str() {
-        return Err(ServiceError::conflict("call-ended", "the call has ended", Some(&call.status)));
+        return Err(ServiceError::conflict(
+            "call-ended",
+            "the call has ended",
+            Some(&call.status),
+        ));
     }
     if call.verification == Verification::Failed.as_str() {
         return Err(ServiceError::conflict(
@@ -55,7 +58,11 @@ pub async fn create(
         ));
     }
     let org_id = call.org_id.clone().ok_or_else(|| {
-        ServiceError::conflict("org-unknown", "attach the caller's organisation to the call first", None)
+        ServiceError::conflict(
+            "org-unknown",
+            "attach the caller's organisation to the call first",
+            None,
+        )
     })?;
     let org = orgs::get(state.store.reader(), &org_id)
         .await?
@@ -63,11 +70,17 @@ pub async fn create(
     if !org.channels.contains(&channel) {
         return Err(ServiceError::invalid(
             "channel",
-            format!("organisation {org_id} does not accept {} challenges", channel.as_str()),
+            format!(
+                "organisation {org_id} does not accept {} challenges",
+                channel.as_str()
+            ),
         ));
     }
     let (dest, masked) = destination(&org, channel).ok_or_else(|| {
-        ServiceError::invalid("channel", format!("organisation {org_id} has no {} contact", channel.as_str()))
+        ServiceError::invalid(
+            "channel",
+            format!("organisation {org_id} has no {} contact", channel.as_str()),
+        )
     })?;
 
     if channel == Channel::Sms {
@@ -106,23 +119,59 @@ pub async fn create(
     let org_caller = limits::org_caller(&org_id, &caller_key);
     let l = &s.limits;
     let mut charges = vec![
-        Charge { quota: "challenges_per_caller", key: &org_caller, limit: l.challenges_per_caller },
-        Charge { quota: "challenges_per_org", key: &org_id, limit: l.challenges_per_org },
-        Charge { quota: "challenges_per_agent", key: &agent.name, limit: l.challenges_per_agent },
-        Charge { quota: "sends_per_destination", key: &dest, limit: l.sends_per_destination },
+        Charge {
+            quota: "challenges_per_caller",
+            key: &org_caller,
+            limit: l.challenges_per_caller,
+        },
+        Charge {
+            quota: "challenges_per_org",
+            key: &org_id,
+            limit: l.challenges_per_org,
+        },
+        Charge {
+            quota: "challenges_per_agent",
+            key: &agent.name,
+            limit: l.challenges_per_agent,
+        },
+        Charge {
+            quota: "sends_per_destination",
+            key: &dest,
+            limit: l.sends_per_destination,
+        },
     ];
     if channel == Channel::Sms {
-        charges.push(Charge { quota: "sms_global", key: "all", limit: l.sms_global });
+        charges.push(Charge {
+            quota: "sms_global",
+            key: "all",
+            limit: l.sms_global,
+        });
     }
     let verdict = match limits::charge(state, &mut tx, &charges).await? {
-        Ok(()) => limits::charge_distinct(state, &mut tx, "orgs_per_agent", &agent.name, &org_id, l.orgs_per_agent).await?,
+        Ok(()) => {
+            limits::charge_distinct(
+                state,
+                &mut tx,
+                "orgs_per_agent",
+                &agent.name,
+                &org_id,
+                l.orgs_per_agent,
+            )
+            .await?
+        }
         refused => refused,
     };
     if let Err(r) = verdict {
         drop(tx);
         return Err(limits::refused(state, r, ctx()).await);
     }
-    super::calls::end_challenges(&mut tx, &call, ChallengeStatus::Superseded, "a new challenge was created").await?;
+    super::calls::end_challenges(
+        &mut tx,
+        &call,
+        ChallengeStatus::Superseded,
+        "a new challenge was created",
+    )
+    .await?;
     // The budget follows the call: a new challenge inherits spent attempts.
     let spent = challenges::attempts_spent_on_call(tx.conn(), &call.id).await?;
     let max = i64::from(s.pin.max_attempts);
@@ -185,7 +234,7 @@ pub(crate) async fn sms_country_allowed(
         .ok()
         .and_then(|n| n.region())
         .unwrap_or_default();
-    if allowed.iter().any(|c| *c == region) {
+    if allowed.contains(&region) {
         return Ok(());
     }
     let mut tx = state.store.begin(state.clock.now_ms()).await?;
@@ -232,7 +281,12 @@ pub(crate) async fn enqueue_pin(
 }
 
 /// The PIN message for a channel, in the org's language.
-pub(crate) fn render_pin(state: &AppState, org: &OrgProfile, channel: Channel, pin: &str) -> templates::Rendered {
+pub(crate) fn render_pin(
+    state: &AppState,
+    org: &OrgProfile,
+    channel: Channel,
+    pin: &str,
+) -> templates::Rendered {
     let vars = templates::PinVars {
         language: org.language.as_deref(),
         org_name: &org.name,
@@ -273,7 +327,7 @@ pub(crate) fn not_pending(status: ChallengeStatus) -> ServiceError {
 }
 
 pub enum CheckResult {
-    Approved(IssuedGrant),
+    Approved(Box<IssuedGrant>),
     Wrong { attempts_left: i64 },
     Locked,
 }
@@ -314,13 +368,24 @@ pub async fn check(
         None => match limits::charge(
             state,
             &mut tx,
-            &[Charge { quota: "checks_per_agent", key: &agent.name, limit: l.checks_per_agent }],
+            &[Charge {
+                quota: "checks_per_agent",
+                key: &agent.name,
+                limit: l.checks_per_agent,
+            }],
         )
         .await?
         {
             Ok(()) => {
-                limits::charge_distinct(state, &mut tx, "orgs_per_agent", &agent.name, &row.org_id, l.orgs_per_agent)
-                    .await?
+                limits::charge_distinct(
+                    state,
+                    &mut tx,
+                    "orgs_per_agent",
+                    &agent.name,
+                    &row.org_id,
+                    l.orgs_per_agent,
+                )
+                .await?
             }
             refused => refused,
         },
@@ -332,7 +397,9 @@ pub async fn check(
     let reserved = challenges::reserve_attempt(tx.conn(), &row.id, now).await?;
     let Some((used, max)) = reserved else {
         let status = effective_status(&row, now);
-        if status == ChallengeStatus::Expired && challenges::expire_if_due(tx.conn(), &row.id, now).await? {
+        if status == ChallengeStatus::Expired
+            && challenges::expire_if_due(tx.conn(), &row.id, now).await?
+        {
             messages::wipe_for_challenge(tx.conn(), &row.id, now).await?;
             tx.audit(
                 NewEvent::new(EventKind::ChallengeExpired, "system", Outcome::Success)
@@ -376,7 +443,13 @@ pub async fn check(
             return Err(not_pending(effective_status(&current, now)));
         }
         messages::wipe_for_challenge(tx.conn(), &row.id, now).await?;
-        calls::set_verification(tx.conn(), &row.call_id, Verification::Verified.as_str(), now).await?;
+        calls::set_verification(
+            tx.conn(),
+            &row.call_id,
+            Verification::Verified.as_str(),
+            now,
+        )
+        .await?;
         tx.audit(event(EventKind::PinCheckApproved, Outcome::Success));
         let grant = grants::issue_in(
             state,
@@ -391,7 +464,7 @@ pub async fn check(
         tx.commit().await?;
         state.wake_outbox();
         metrics::counter!("pingate_pin_checks_total", "outcome" => "approved").increment(1);
-        return Ok(CheckResult::Approved(grant));
+        return Ok(CheckResult::Approved(Box::new(grant)));
     }
     let lockout = limits::count_failure(state, &mut tx, &row.org_id, &caller_key).await?;
     if let Some(l) = &lockout {
@@ -411,7 +484,8 @@ pub async fn check(
         };
         if locked {
             messages::wipe_for_challenge(tx.conn(), &row.id, now).await?;
-            calls::set_verification(tx.conn(), &row.call_id, Verification::Failed.as_str(), now).await?;
+            calls::set_verification(tx.conn(), &row.call_id, Verification::Failed.as_str(), now)
+                .await?;
         }
         tx.audit(event(EventKind::PinCheckLocked, Outcome::Failure));
         CheckResult::Locked

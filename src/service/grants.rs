@@ -22,7 +22,10 @@ pub struct IssuedGrant {
 
 impl std::fmt::Debug for IssuedGrant {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IssuedGrant").field("row", &self.row).field("token", &"***").finish()
+        f.debug_struct("IssuedGrant")
+            .field("row", &self.row)
+            .field("token", &"***")
+            .finish()
     }
 }
 
@@ -37,7 +40,8 @@ pub(crate) async fn issue_in(
     basis: GrantBasis,
 ) -> ServiceResult<IssuedGrant> {
     let now = tx.now();
-    let token = ids::new_token("pgg_").map_err(|_| ServiceError::Internal("random generator".into()))?;
+    let token =
+        ids::new_token("pgg_").map_err(|_| ServiceError::Internal("random generator".into()))?;
     let ttl = state.settings.grant.ttl.0;
     let row = GrantRow {
         id: ids::grant_id(),
@@ -66,7 +70,10 @@ pub(crate) async fn issue_in(
     // A grant nobody hears about hides an intrusion.
     super::notices::grant(state, tx, &row, &agent.name, basis).await?;
     metrics::counter!("pingate_grants_total", "basis" => basis.as_str()).increment(1);
-    Ok(IssuedGrant { row, token: token.secret })
+    Ok(IssuedGrant {
+        row,
+        token: token.secret,
+    })
 }
 
 /// `POST /v1/calls/{id}/grant`: only for calls from a trusted number.
@@ -79,7 +86,11 @@ pub async fn issue_for_trusted_call(
         .await?
         .ok_or(ServiceError::NotFound("call"))?;
     if call.status != CallStatus::Active.as_str() {
-        return Err(ServiceError::conflict("call-ended", "the call has ended", Some(&call.status)));
+        return Err(ServiceError::conflict(
+            "call-ended",
+            "the call has ended",
+            Some(&call.status),
+        ));
     }
     if call.verification != Verification::TrustedNumber.as_str() {
         return Err(ServiceError::conflict(
@@ -93,7 +104,16 @@ pub async fn issue_for_trusted_call(
         .clone()
         .ok_or(ServiceError::Internal("trusted call without org".into()))?;
     let mut tx = state.store.begin(state.clock.now_ms()).await?;
-    let grant = issue_in(state, &mut tx, agent, &org_id, &call.id, None, GrantBasis::TrustedNumber).await?;
+    let grant = issue_in(
+        state,
+        &mut tx,
+        agent,
+        &org_id,
+        &call.id,
+        None,
+        GrantBasis::TrustedNumber,
+    )
+    .await?;
     tx.commit().await?;
     state.wake_outbox();
     Ok(grant)
@@ -145,7 +165,11 @@ pub struct Introspection {
 /// "May this agent act on this org now?" Unknown, expired and revoked
 /// tokens all answer inactive, with nothing else.
 pub async fn introspect(state: &AppState, token: &SecretString) -> ServiceResult<Introspection> {
-    let row = grants::by_token_hash(state.store.reader(), &ids::token_hash(token.expose_secret())).await?;
+    let row = grants::by_token_hash(
+        state.store.reader(),
+        &ids::token_hash(token.expose_secret()),
+    )
+    .await?;
     let now = state.clock.now_ms();
     Ok(match row {
         Some(g) if grant_active(now, g.expires_at, g.revoked_at) => Introspection {

@@ -6,8 +6,8 @@ use crate::app::AppState;
 use crate::audit::event::{EventKind, NewEvent, Outcome};
 use crate::domain::phone::E164;
 use crate::ids;
-use crate::store::quotas::{self, LockoutRow};
 use crate::store::WriteTx;
+use crate::store::quotas::{self, LockoutRow};
 
 use super::{ServiceError, ServiceResult};
 
@@ -152,10 +152,18 @@ pub async fn count_failure(
 ) -> ServiceResult<Option<LockoutRow>> {
     let now = tx.now();
     let l = &state.settings.limits;
-    let failures =
-        quotas::bump(tx.conn(), "pin_failures", &org_caller(org_id, caller_key), window_ms(state), now).await?;
+    let failures = quotas::bump(
+        tx.conn(),
+        "pin_failures",
+        &org_caller(org_id, caller_key),
+        window_ms(state),
+        now,
+    )
+    .await?;
     if failures < i64::from(l.failures_per_caller)
-        || quotas::active_lockout(tx.conn(), org_id, caller_key, now).await?.is_some()
+        || quotas::active_lockout(tx.conn(), org_id, caller_key, now)
+            .await?
+            .is_some()
     {
         return Ok(None);
     }
@@ -192,9 +200,15 @@ pub async fn reset(
     };
     let now = state.clock.now_ms();
     let mut tx = state.store.begin(now).await?;
-    let ended = quotas::reset_lockouts(tx.conn(), org_id, caller_key.as_deref(), actor, now).await?;
+    let ended =
+        quotas::reset_lockouts(tx.conn(), org_id, caller_key.as_deref(), actor, now).await?;
     for l in &ended {
-        quotas::clear(tx.conn(), "pin_failures", &org_caller(&l.org_id, &l.caller_key)).await?;
+        quotas::clear(
+            tx.conn(),
+            "pin_failures",
+            &org_caller(&l.org_id, &l.caller_key),
+        )
+        .await?;
         tx.audit(
             NewEvent::new(EventKind::LockoutReset, actor, Outcome::Success)
                 .org(&l.org_id)

@@ -36,7 +36,10 @@ pub enum ServiceError {
     #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
     InvalidMany(Vec<crate::domain::org::ImportError>),
     #[error("{detail}")]
-    TooMany { detail: String, retry_after_secs: u64 },
+    TooMany {
+        detail: String,
+        retry_after_secs: u64,
+    },
     #[error("{0}")]
     Unavailable(String),
     #[error(transparent)]

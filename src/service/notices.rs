@@ -86,7 +86,9 @@ async fn to_every_contact(
     render: impl Fn(Channel) -> templates::Rendered,
 ) -> ServiceResult<()> {
     for channel in [Channel::Email, Channel::Sms] {
-        let Some((dest, masked)) = destination(org, channel) else { continue };
+        let Some((dest, masked)) = destination(org, channel) else {
+            continue;
+        };
         let text = render(channel);
         delivery::enqueue(
             tx,

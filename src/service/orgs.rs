@@ -18,14 +18,24 @@ pub struct ImportReport {
 /// Writes already-validated profiles in one transaction, after checking
 /// them against the database (a number registered to an org outside the
 /// batch). Nothing is written unless everything passes.
-pub async fn save_all(state: &AppState, actor: &str, profiles: &[OrgProfile]) -> ServiceResult<ImportReport> {
+pub async fn save_all(
+    state: &AppState,
+    actor: &str,
+    profiles: &[OrgProfile],
+) -> ServiceResult<ImportReport> {
     let mut tx = state.store.begin(state.clock.now_ms()).await?;
     let batch: Vec<&str> = profiles.iter().map(|p| p.id.as_str()).collect();
     let mut errors = Vec::new();
     for p in profiles {
-        for (number, owner) in orgs::numbers_taken_elsewhere(tx.conn(), p.id.as_str(), &p.registered_numbers).await? {
+        for (number, owner) in
+            orgs::numbers_taken_elsewhere(tx.conn(), p.id.as_str(), &p.registered_numbers).await?
+        {
             if !batch.contains(&owner.as_str()) {
-                let idx = p.registered_numbers.iter().position(|n| n.as_str() == number).unwrap_or(0);
+                let idx = p
+                    .registered_numbers
+                    .iter()
+                    .position(|n| n.as_str() == number)
+                    .unwrap_or(0);
                 errors.push(ImportError {
                     org: p.id.as_str().to_string(),
                     field: format!("registered_numbers[{idx}]"),
@@ -73,7 +83,11 @@ async fn upsert(tx: &mut WriteTx, actor: &str, p: &OrgProfile) -> ServiceResult<
             .detail("registered_numbers", p.registered_numbers.len())
             .detail(
                 "channels",
-                p.channels.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(","),
+                p.channels
+                    .iter()
+                    .map(|c| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
             ),
     );
     Ok(outcome)

@@ -11,25 +11,35 @@ use crate::store::principals::{self, Principal, Role};
 use super::{ServiceError, ServiceResult};
 
 /// Creates a principal; the token is returned once and stored as a hash.
-pub async fn add(state: &AppState, actor: &str, name: &str, role: Role) -> ServiceResult<SecretString> {
+pub async fn add(
+    state: &AppState,
+    actor: &str,
+    name: &str,
+    role: Role,
+) -> ServiceResult<SecretString> {
     let name = name.trim();
     if name.is_empty()
         || name.len() > 64
-        || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._@-".contains(&b))
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._@-".contains(&b))
     {
         return Err(ServiceError::invalid(
             "name",
             "use 1 to 64 letters, digits, '.', '_', '@' or '-'",
         ));
     }
-    let token = ids::new_token("pga_").map_err(|_| ServiceError::Internal("random generator".into()))?;
+    let token =
+        ids::new_token("pga_").map_err(|_| ServiceError::Internal("random generator".into()))?;
     let id = ids::principal_id();
     let now = state.clock.now_ms();
     let mut tx = state.store.begin(now).await?;
     principals::create(tx.conn(), &id, name, role, &token.hash, now)
         .await
         .map_err(|e| match e {
-            StoreError::Conflict { .. } => ServiceError::invalid("name", format!("{name} already exists")),
+            StoreError::Conflict { .. } => {
+                ServiceError::invalid("name", format!("{name} already exists"))
+            }
             other => other.into(),
         })?;
     tx.audit(
@@ -41,6 +51,13 @@ pub async fn add(state: &AppState, actor: &str, name: &str, role: Role) -> Servi
     Ok(token.secret)
 }
 
-pub async fn authenticate(state: &AppState, token: &SecretString) -> ServiceResult<Option<Principal>> {
-    Ok(principals::by_token_hash(state.store.reader(), &ids::token_hash(token.expose_secret())).await?)
+pub async fn authenticate(
+    state: &AppState,
+    token: &SecretString,
+) -> ServiceResult<Option<Principal>> {
+    Ok(principals::by_token_hash(
+        state.store.reader(),
+        &ids::token_hash(token.expose_secret()),
+    )
+    .await?)
 }

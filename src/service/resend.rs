@@ -40,11 +40,22 @@ pub async fn resend(
     if !org.channels.contains(&target) {
         return Err(ServiceError::invalid(
             "channel",
-            format!("organisation {} does not accept {} challenges", row.org_id, target.as_str()),
+            format!(
+                "organisation {} does not accept {} challenges",
+                row.org_id,
+                target.as_str()
+            ),
         ));
     }
     let (dest, masked) = destination(&org, target).ok_or_else(|| {
-        ServiceError::invalid("channel", format!("organisation {} has no {} contact", row.org_id, target.as_str()))
+        ServiceError::invalid(
+            "channel",
+            format!(
+                "organisation {} has no {} contact",
+                row.org_id,
+                target.as_str()
+            ),
+        )
     })?;
     if target == Channel::Sms {
         sms_country_allowed(state, who.actor, &org, &row.call_id, &dest).await?;
@@ -63,23 +74,39 @@ pub async fn resend(
         drop(tx);
         return Err(limits::refused(state, r, ctx()).await);
     }
-    let Some(sends) =
-        challenges::reserve_send(tx.conn(), &row.id, i64::from(state.settings.pin.max_sends), now).await?
+    let Some(sends) = challenges::reserve_send(
+        tx.conn(),
+        &row.id,
+        i64::from(state.settings.pin.max_sends),
+        now,
+    )
+    .await?
     else {
         drop(tx);
         let status = effective_status(&row, now);
         if status == ChallengeStatus::Pending {
             return Err(ServiceError::TooMany {
-                detail: format!("this PIN was already sent {} times (pin.max_sends)", row.sends),
+                detail: format!(
+                    "this PIN was already sent {} times (pin.max_sends)",
+                    row.sends
+                ),
                 retry_after_secs: ((row.expires_at - now).max(1000) / 1000) as u64,
             });
         }
         return Err(not_pending(status));
     };
     let l = &state.settings.limits;
-    let mut charges = vec![Charge { quota: "sends_per_destination", key: &dest, limit: l.sends_per_destination }];
+    let mut charges = vec![Charge {
+        quota: "sends_per_destination",
+        key: &dest,
+        limit: l.sends_per_destination,
+    }];
     if target == Channel::Sms {
-        charges.push(Charge { quota: "sms_global", key: "all", limit: l.sms_global });
+        charges.push(Charge {
+            quota: "sms_global",
+            key: "all",
+            limit: l.sms_global,
+        });
     }
     if let Err(r) = limits::charge(state, &mut tx, &charges).await? {
         drop(tx);
@@ -87,7 +114,13 @@ pub async fn resend(
     }
     let sealed = challenges::pin_sealed(tx.conn(), &row.id)
         .await?
-        .ok_or_else(|| ServiceError::conflict("pin-unavailable", "this challenge's PIN can no longer be sent", None))?;
+        .ok_or_else(|| {
+            ServiceError::conflict(
+                "pin-unavailable",
+                "this challenge's PIN can no longer be sent",
+                None,
+            )
+        })?;
     let pin = state
         .sealer
         .open(&sealed, &row.id)
@@ -120,13 +153,14 @@ pub async fn auto_fallback(state: &AppState, challenge_id: &str, failed_channel:
         "email" => Channel::Sms,
         _ => Channel::Email,
     };
-    let already = match messages::pin_channels_for_challenge(state.store.reader(), challenge_id).await {
-        Ok(channels) => channels.iter().any(|c| c == other.as_str()),
-        Err(e) => {
-            tracing::warn!(error = %e, "fallback: cannot read the challenge's messages");
-            return;
-        }
-    };
+    let already =
+        match messages::pin_channels_for_challenge(state.store.reader(), challenge_id).await {
+            Ok(channels) => channels.iter().any(|c| c == other.as_str()),
+            Err(e) => {
+                tracing::warn!(error = %e, "fallback: cannot read the challenge's messages");
+                return;
+            }
+        };
     if already {
         return;
     }
@@ -134,7 +168,11 @@ pub async fn auto_fallback(state: &AppState, challenge_id: &str, failed_channel:
         actor: "system:fallback",
     };
     match resend(state, who, challenge_id, Some(other)).await {
-        Ok(_) => tracing::info!(challenge_id, channel = other.as_str(), "PIN sent on the fallback channel"),
+        Ok(_) => tracing::info!(
+            challenge_id,
+            channel = other.as_str(),
+            "PIN sent on the fallback channel"
+        ),
         Err(e) => tracing::info!(challenge_id, error = %e, "no fallback sent"),
     }
 }

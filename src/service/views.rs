@@ -11,7 +11,13 @@ use crate::verification::grant_active;
 
 use super::challenges::effective_status;
 
-pub fn call(c: &CallRow, challenges: &[ChallengeRow], messages: &[MessageRow], grants: &[GrantRow], now: Millis) -> Value {
+pub fn call(
+    c: &CallRow,
+    challenges: &[ChallengeRow],
+    messages: &[MessageRow],
+    grants: &[GrantRow],
+    now: Millis,
+) -> Value {
     json!({
         "call_id": c.id,
         "provider": c.provider,

@@ -156,14 +156,10 @@ pub async fn list(
 
 /// Every event matching `filter`, in `seq` order, fetched in pages so
 /// memory stays constant however long the log is.
-pub fn stream(
-    pool: sqlx::AnyPool,
-    filter: AuditFilter,
-) -> BoxStream<'static, StoreResult<Event>> {
+pub fn stream(pool: sqlx::AnyPool, filter: AuditFilter) -> BoxStream<'static, StoreResult<Event>> {
     const PAGE: i64 = 1000;
-    Box::pin(futures_util::stream::try_unfold(
-        (filter, false),
-        move |(mut filter, done)| {
+    Box::pin(
+        futures_util::stream::try_unfold((filter, false), move |(mut filter, done)| {
             let pool = pool.clone();
             async move {
                 if done {
@@ -179,9 +175,9 @@ pub fn stream(
                     (filter, done),
                 )))
             }
-        },
+        })
+        .try_flatten(),
     )
-    .try_flatten())
 }
 
 pub async fn count(pool: &sqlx::AnyPool) -> StoreResult<i64> {

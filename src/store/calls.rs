@@ -100,10 +100,7 @@ pub struct CallFilter {
 
 /// Newest first.
 pub async fn list(pool: &AnyPool, f: &CallFilter, limit: i64) -> StoreResult<Vec<CallRow>> {
-    let (before_at, before_id) = f
-        .before
-        .clone()
-        .unwrap_or((i64::MAX, String::new()));
+    let (before_at, before_id) = f.before.clone().unwrap_or((i64::MAX, String::new()));
     Ok(sqlx::query_as::<_, CallRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM calls \
          WHERE ($1 = '' OR status = $1) AND ($2 = '' OR provider_call_id = $2) \
@@ -156,7 +153,11 @@ pub async fn set_verification(
 }
 
 /// Counts one IVR attempt; returns the new count.
-pub async fn bump_gather_attempts(conn: &mut AnyConnection, id: &str, now: Millis) -> StoreResult<i64> {
+pub async fn bump_gather_attempts(
+    conn: &mut AnyConnection,
+    id: &str,
+    now: Millis,
+) -> StoreResult<i64> {
     let row: (i64,) = sqlx::query_as(
         "UPDATE calls SET gather_attempts = gather_attempts + 1, updated_at = $2 WHERE id = $1 RETURNING gather_attempts",
     )

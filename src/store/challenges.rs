@@ -55,21 +55,25 @@ pub async fn insert(conn: &mut AnyConnection, c: &ChallengeRow) -> StoreResult<(
 }
 
 pub async fn get(pool: &AnyPool, id: &str) -> StoreResult<Option<ChallengeRow>> {
-    Ok(sqlx::query_as::<_, ChallengeRow>(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM challenges WHERE id = $1"
-    )))
-    .bind(id)
-    .fetch_optional(pool)
-    .await?)
+    Ok(
+        sqlx::query_as::<_, ChallengeRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM challenges WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?,
+    )
 }
 
 pub async fn for_call(pool: &AnyPool, call_id: &str) -> StoreResult<Vec<ChallengeRow>> {
-    Ok(sqlx::query_as::<_, ChallengeRow>(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM challenges WHERE call_id = $1 ORDER BY created_at, id"
-    )))
-    .bind(call_id)
-    .fetch_all(pool)
-    .await?)
+    Ok(
+        sqlx::query_as::<_, ChallengeRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM challenges WHERE call_id = $1 ORDER BY created_at, id"
+        )))
+        .bind(call_id)
+        .fetch_all(pool)
+        .await?,
+    )
 }
 
 /// Failed attempts already spent on this call: a new challenge inherits
@@ -153,7 +157,11 @@ pub async fn expire_if_due(conn: &mut AnyConnection, id: &str, now: Millis) -> S
 }
 
 /// Locks a pending challenge whose budget is spent.
-pub async fn lock_if_exhausted(conn: &mut AnyConnection, id: &str, now: Millis) -> StoreResult<bool> {
+pub async fn lock_if_exhausted(
+    conn: &mut AnyConnection,
+    id: &str,
+    now: Millis,
+) -> StoreResult<bool> {
     let r = sqlx::query(
         "UPDATE challenges SET status = 'locked', decided_at = $2 \
          WHERE id = $1 AND status = 'pending' AND attempts >= max_attempts",

@@ -19,10 +19,13 @@ pub struct GrantRow {
     pub revoked_by: Option<String>,
 }
 
-const COLUMNS: &str =
-    "id, agent, org_id, call_id, challenge_id, basis, created_at, expires_at, revoked_at, revoked_by";
+const COLUMNS: &str = "id, agent, org_id, call_id, challenge_id, basis, created_at, expires_at, revoked_at, revoked_by";
 
-pub async fn insert(conn: &mut AnyConnection, g: &GrantRow, token_hash: &[u8; 32]) -> StoreResult<()> {
+pub async fn insert(
+    conn: &mut AnyConnection,
+    g: &GrantRow,
+    token_hash: &[u8; 32],
+) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO grants (id, token_hash, agent, org_id, call_id, challenge_id, basis, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -69,7 +72,12 @@ pub async fn for_call(pool: &AnyPool, call_id: &str) -> StoreResult<Vec<GrantRow
 }
 
 /// Revokes an unrevoked grant; false if it was already revoked.
-pub async fn revoke(conn: &mut AnyConnection, id: &str, by: &str, now: Millis) -> StoreResult<bool> {
+pub async fn revoke(
+    conn: &mut AnyConnection,
+    id: &str,
+    by: &str,
+    now: Millis,
+) -> StoreResult<bool> {
     let r = sqlx::query(
         "UPDATE grants SET revoked_at = $2, revoked_by = $3 WHERE id = $1 AND revoked_at IS NULL",
     )

@@ -95,11 +95,10 @@ pub async fn claim_due(
 
 /// The earliest time a queued message falls due, to sleep until then.
 pub async fn next_due(pool: &AnyPool) -> StoreResult<Option<i64>> {
-    let row: (Option<i64>,) = sqlx::query_as(
-        "SELECT MIN(next_attempt_at) FROM messages WHERE status = 'queued'",
-    )
-    .fetch_one(pool)
-    .await?;
+    let row: (Option<i64>,) =
+        sqlx::query_as("SELECT MIN(next_attempt_at) FROM messages WHERE status = 'queued'")
+            .fetch_one(pool)
+            .await?;
     Ok(row.0)
 }
 
@@ -165,7 +164,11 @@ pub async fn finish(
 
 /// A PIN is useless once its challenge ends: wipe every sealed copy (the
 /// challenge's and its queued messages') and stop anything not yet sent.
-pub async fn wipe_for_challenge(conn: &mut AnyConnection, challenge_id: &str, now: Millis) -> StoreResult<()> {
+pub async fn wipe_for_challenge(
+    conn: &mut AnyConnection,
+    challenge_id: &str,
+    now: Millis,
+) -> StoreResult<()> {
     sqlx::query("UPDATE challenges SET pin_sealed = NULL WHERE id = $1")
         .bind(challenge_id)
         .execute(&mut *conn)
@@ -183,12 +186,16 @@ pub async fn wipe_for_challenge(conn: &mut AnyConnection, challenge_id: &str, no
 }
 
 /// The channels a challenge's PIN was queued on so far.
-pub async fn pin_channels_for_challenge(pool: &AnyPool, challenge_id: &str) -> StoreResult<Vec<String>> {
-    let rows: Vec<(String,)> =
-        sqlx::query_as("SELECT DISTINCT channel FROM messages WHERE challenge_id = $1 AND kind = 'pin'")
-            .bind(challenge_id)
-            .fetch_all(pool)
-            .await?;
+pub async fn pin_channels_for_challenge(
+    pool: &AnyPool,
+    challenge_id: &str,
+) -> StoreResult<Vec<String>> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT DISTINCT channel FROM messages WHERE challenge_id = $1 AND kind = 'pin'",
+    )
+    .bind(challenge_id)
+    .fetch_all(pool)
+    .await?;
     Ok(rows.into_iter().map(|r| r.0).collect())
 }
 
@@ -258,13 +265,17 @@ pub async fn keep_early_report(
     error_code: Option<&str>,
     now: Millis,
 ) -> StoreResult<bool> {
-    if !matches!(provider_status, "delivered" | "read" | "undelivered" | "failed") {
+    if !matches!(
+        provider_status,
+        "delivered" | "read" | "undelivered" | "failed"
+    ) {
         return Ok(false);
     }
-    let known: Option<(String,)> = sqlx::query_as("SELECT id FROM messages WHERE provider_message_id = $1")
-        .bind(provider_message_id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let known: Option<(String,)> =
+        sqlx::query_as("SELECT id FROM messages WHERE provider_message_id = $1")
+            .bind(provider_message_id)
+            .fetch_optional(&mut *conn)
+            .await?;
     if known.is_some() {
         return Ok(false);
     }
@@ -297,7 +308,13 @@ pub async fn apply_early_report(
     let Some((status, error_code)) = report else {
         return Ok(None);
     };
-    Ok(advance_provider_status(conn, provider_message_id, &status, error_code.as_deref(), now)
-        .await?
-        .map(|m| (m, status)))
+    Ok(advance_provider_status(
+        conn,
+        provider_message_id,
+        &status,
+        error_code.as_deref(),
+        now,
+    )
+    .await?
+    .map(|m| (m, status)))
 }

@@ -62,7 +62,7 @@ static MIGRATOR_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sql
 static MIGRATOR_POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
 /// Key of the PostgreSQL advisory lock that serialises audit appends.
-const AUDIT_LOCK_KEY: i64 = 0x7069_6e67_6174_65; // "pingate"
+const AUDIT_LOCK_KEY: i64 = 0x0070_696e_6761_7465; // "pingate"
 
 impl Store {
     pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Store> {
@@ -96,7 +96,10 @@ impl Store {
             && !dir.as_os_str().is_empty()
         {
             std::fs::create_dir_all(dir).map_err(|e| {
-                StoreError::Setup(format!("cannot create database directory {}: {e}", dir.display()))
+                StoreError::Setup(format!(
+                    "cannot create database directory {}: {e}",
+                    dir.display()
+                ))
             })?;
         }
         if path != ":memory:" && !path.is_empty() {
@@ -186,7 +189,10 @@ fn create_private(path: &Path) -> StoreResult<()> {
     match opts.open(path) {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(StoreError::Setup(format!("cannot create database {}: {e}", path.display()))),
+        Err(e) => Err(StoreError::Setup(format!(
+            "cannot create database {}: {e}",
+            path.display()
+        ))),
     }
 }
 

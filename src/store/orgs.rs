@@ -15,8 +15,7 @@ pub enum Upserted {
     Updated,
 }
 
-const COLUMNS: &str =
-    "id, name, account_number, channels, contact_email, contact_sms, language";
+const COLUMNS: &str = "id, name, account_number, channels, contact_email, contact_sms, language";
 
 pub async fn upsert(
     conn: &mut AnyConnection,

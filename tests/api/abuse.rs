@@ -17,18 +17,31 @@ async fn pending_challenge(app: &TestApp, from: &str) -> (String, String) {
     app.call(&sid, from, None).await;
     let call_id = app.call_id_for(&sid).await;
     let (status, _) = app
-        .post(&app.agent_token, &format!("/v1/calls/{call_id}/org"), json!({"org_id": "contoso"}))
+        .post(
+            &app.agent_token,
+            &format!("/v1/calls/{call_id}/org"),
+            json!({"org_id": "contoso"}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     let (status, ch) = app
-        .post(&app.agent_token, &format!("/v1/calls/{call_id}/challenges"), json!({"channel": "email"}))
+        .post(
+            &app.agent_token,
+            &format!("/v1/calls/{call_id}/challenges"),
+            json!({"channel": "email"}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{ch}");
     (call_id, ch["challenge_id"].as_str().unwrap().to_string())
 }
 
 async fn count_events(app: &TestApp, kind: &str) -> usize {
-    let (_, v) = app.get(&app.reviewer_token, &format!("/v1/audit?kind={kind}&limit=1000")).await;
+    let (_, v) = app
+        .get(
+            &app.reviewer_token,
+            &format!("/v1/audit?kind={kind}&limit=1000"),
+        )
+        .await;
     v["items"].as_array().map_or(0, Vec::len)
 }
 
@@ -38,7 +51,12 @@ fn generous(s: &mut pingate::config::Settings) {
 }
 
 /// Sends `n` checks at once (released together behind a barrier).
-async fn concurrent_checks(app: &TestApp, challenge_id: &str, pin: &str, n: usize) -> Vec<(StatusCode, Value)> {
+async fn concurrent_checks(
+    app: &TestApp,
+    challenge_id: &str,
+    pin: &str,
+    n: usize,
+) -> Vec<(StatusCode, Value)> {
     let barrier = Arc::new(Barrier::new(n));
     let url = app.url(&format!("/v1/challenges/{challenge_id}/check"));
     let mut tasks = Vec::with_capacity(n);
@@ -70,8 +88,13 @@ async fn concurrent_checks(app: &TestApp, challenge_id: &str, pin: &str, n: usiz
 }
 
 async fn concurrent_wrong_guesses_never_exceed_the_budget(engine: Engine, test: &str) {
-    let opts = Options { tweak: Box::new(generous), ..Options::default() };
-    let Some(app) = TestApp::spawn_with(engine, test, opts).await else { return };
+    let opts = Options {
+        tweak: Box::new(generous),
+        ..Options::default()
+    };
+    let Some(app) = TestApp::spawn_with(engine, test, opts).await else {
+        return;
+    };
     app.import_contoso().await;
     let (_, challenge_id) = pending_challenge(&app, "+14155550123").await;
     let pin = app.pin_from_email(1).await;
@@ -80,58 +103,96 @@ async fn concurrent_wrong_guesses_never_exceed_the_budget(engine: Engine, test: 
     let results = concurrent_checks(&app, &challenge_id, wrong, 1000).await;
     let evaluated = results
         .iter()
-        .filter(|(s, v)| *s == StatusCode::OK && (v["status"] == "pending" || v["status"] == "locked"))
+        .filter(|(s, v)| {
+            *s == StatusCode::OK && (v["status"] == "pending" || v["status"] == "locked")
+        })
         .count();
     let server_errors = results.iter().filter(|(s, _)| s.is_server_error()).count();
-    eprintln!("{test}: 1000 concurrent wrong guesses -> {evaluated} evaluated, {server_errors} 5xx");
+    eprintln!(
+        "{test}: 1000 concurrent wrong guesses -> {evaluated} evaluated, {server_errors} 5xx"
+    );
     assert_eq!(server_errors, 0);
     assert_eq!(evaluated, 5, "exactly the budget is evaluated");
-    assert_eq!(count_events(&app, "authn_pin_fail").await + count_events(&app, "authn_pin_lock").await, 5);
-    let (_, ch) = app.get(&app.agent_token, &format!("/v1/challenges/{challenge_id}")).await;
+    assert_eq!(
+        count_events(&app, "authn_pin_fail").await + count_events(&app, "authn_pin_lock").await,
+        5
+    );
+    let (_, ch) = app
+        .get(&app.agent_token, &format!("/v1/challenges/{challenge_id}"))
+        .await;
     assert_eq!(ch["status"], "locked");
     // Even the right PIN is refused now.
     let (status, r) = app
-        .post(&app.agent_token, &format!("/v1/challenges/{challenge_id}/check"), json!({"pin": pin}))
+        .post(
+            &app.agent_token,
+            &format!("/v1/challenges/{challenge_id}/check"),
+            json!({"pin": pin}),
+        )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{r}");
     let (status, _) = app.get(&app.agent_token, "/readyz").await;
     assert_eq!(status, StatusCode::OK);
     app.shutdown().await;
 }
-on_both_engines!(concurrent_wrong_guesses_never_exceed_the_budget, concurrent_wrong_guesses_never_exceed_the_budget);
+on_both_engines!(
+    concurrent_wrong_guesses_never_exceed_the_budget,
+    concurrent_wrong_guesses_never_exceed_the_budget
+);
 
 async fn concurrent_right_guesses_approve_exactly_once(engine: Engine, test: &str) {
-    let opts = Options { tweak: Box::new(generous), ..Options::default() };
-    let Some(app) = TestApp::spawn_with(engine, test, opts).await else { return };
+    let opts = Options {
+        tweak: Box::new(generous),
+        ..Options::default()
+    };
+    let Some(app) = TestApp::spawn_with(engine, test, opts).await else {
+        return;
+    };
     app.import_contoso().await;
     let (call_id, challenge_id) = pending_challenge(&app, "+14155550123").await;
     let pin = app.pin_from_email(1).await;
 
     let results = concurrent_checks(&app, &challenge_id, &pin, 200).await;
-    let approved = results.iter().filter(|(_, v)| v["status"] == "approved").count();
+    let approved = results
+        .iter()
+        .filter(|(_, v)| v["status"] == "approved")
+        .count();
     let server_errors = results.iter().filter(|(s, _)| s.is_server_error()).count();
     eprintln!("{test}: 200 concurrent right guesses -> {approved} approved, {server_errors} 5xx");
     assert_eq!(server_errors, 0);
     assert_eq!(approved, 1);
-    let (_, call) = app.get(&app.agent_token, &format!("/v1/calls/{call_id}")).await;
+    let (_, call) = app
+        .get(&app.agent_token, &format!("/v1/calls/{call_id}"))
+        .await;
     assert_eq!(call["grants"].as_array().unwrap().len(), 1);
     assert_eq!(count_events(&app, "grant_issued").await, 1);
     app.shutdown().await;
 }
-on_both_engines!(concurrent_right_guesses_approve_exactly_once, concurrent_right_guesses_approve_exactly_once);
+on_both_engines!(
+    concurrent_right_guesses_approve_exactly_once,
+    concurrent_right_guesses_approve_exactly_once
+);
 
 async fn failures_follow_the_caller_and_lock_without_denying_the_org(engine: Engine, test: &str) {
     let opts = Options {
         tweak: Box::new(|s| s.limits.failures_per_caller = 3),
         ..Options::default()
     };
-    let Some(app) = TestApp::spawn_with(engine, test, opts).await else { return };
+    let Some(app) = TestApp::spawn_with(engine, test, opts).await else {
+        return;
+    };
     app.import_contoso().await;
     // A grant from before the lockout.
     let sid = call_sid();
-    app.call(&sid, "+14155550100", Some("TN-Validation-Passed-A")).await;
+    app.call(&sid, "+14155550100", Some("TN-Validation-Passed-A"))
+        .await;
     let trusted_call = app.call_id_for(&sid).await;
-    let (_, g) = app.post(&app.agent_token, &format!("/v1/calls/{trusted_call}/grant"), json!({})).await;
+    let (_, g) = app
+        .post(
+            &app.agent_token,
+            &format!("/v1/calls/{trusted_call}/grant"),
+            json!({}),
+        )
+        .await;
     let old_token = g["grant"]["token"].as_str().unwrap().to_string();
 
     // Wrong PINs spread over two calls and a new challenge: the count follows
@@ -141,20 +202,40 @@ async fn failures_follow_the_caller_and_lock_without_denying_the_org(engine: Eng
     let pin = app.pin_from_email(2).await;
     let wrong = if pin == "000000" { "111111" } else { "000000" };
     for _ in 0..2 {
-        let (s, r) = app.post(&app.agent_token, &format!("/v1/challenges/{c1}/check"), json!({"pin": wrong})).await;
+        let (s, r) = app
+            .post(
+                &app.agent_token,
+                &format!("/v1/challenges/{c1}/check"),
+                json!({"pin": wrong}),
+            )
+            .await;
         assert_eq!((s, r["status"].as_str()), (StatusCode::OK, Some("pending")));
     }
     let (_, c2) = pending_challenge(&app, attacker).await;
-    let (s, r) = app.post(&app.agent_token, &format!("/v1/challenges/{c2}/check"), json!({"pin": wrong})).await;
+    let (s, r) = app
+        .post(
+            &app.agent_token,
+            &format!("/v1/challenges/{c2}/check"),
+            json!({"pin": wrong}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(r["status"], "locked", "third failure of this caller locks: {r}");
+    assert_eq!(
+        r["status"], "locked",
+        "third failure of this caller locks: {r}"
+    );
     assert_eq!(count_events(&app, "authn_pin_lockout").await, 1);
 
     // The caller can get no new PIN; the refusal is a 429 naming the lockout.
     let sid = call_sid();
     app.call(&sid, attacker, None).await;
     let call_id = app.call_id_for(&sid).await;
-    app.post(&app.agent_token, &format!("/v1/calls/{call_id}/org"), json!({"org_id": "contoso"})).await;
+    app.post(
+        &app.agent_token,
+        &format!("/v1/calls/{call_id}/org"),
+        json!({"org_id": "contoso"}),
+    )
+    .await;
     let resp = app
         .client
         .post(app.url(&format!("/v1/calls/{call_id}/challenges")))
@@ -166,48 +247,85 @@ async fn failures_follow_the_caller_and_lock_without_denying_the_org(engine: Eng
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(resp.headers().contains_key("retry-after"));
     let body: Value = resp.json().await.unwrap();
-    assert!(body["detail"].as_str().unwrap().contains("pin_lockout"), "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("pin_lockout"),
+        "{body}"
+    );
 
     // ...but the org keeps its support: another caller, the trusted number,
     // and the existing grant all still work.
     pending_challenge(&app, "+14155550124").await;
     let sid = call_sid();
-    app.call(&sid, "+14155550100", Some("TN-Validation-Passed-A")).await;
+    app.call(&sid, "+14155550100", Some("TN-Validation-Passed-A"))
+        .await;
     let c = app.call_id_for(&sid).await;
-    let (s, _) = app.post(&app.agent_token, &format!("/v1/calls/{c}/grant"), json!({})).await;
+    let (s, _) = app
+        .post(&app.agent_token, &format!("/v1/calls/{c}/grant"), json!({}))
+        .await;
     assert_eq!(s, StatusCode::CREATED);
-    let (_, i) = app.post(&app.agent_token, "/v1/grants/introspect", json!({"token": old_token})).await;
+    let (_, i) = app
+        .post(
+            &app.agent_token,
+            "/v1/grants/introspect",
+            json!({"token": old_token}),
+        )
+        .await;
     assert_eq!(i["active"], true);
 
     // The org hears about the lockout.
-    let mails = app.smtp.wait_for(6, std::time::Duration::from_secs(20)).await;
-    assert!(mails.iter().any(|m| m.body_text().contains("too many wrong")), "lockout notice sent");
+    let mails = app
+        .smtp
+        .wait_for(6, std::time::Duration::from_secs(20))
+        .await;
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.body_text().contains("too many wrong")),
+        "lockout notice sent"
+    );
 
     // An admin resets it (audited); the caller can be challenged again.
     let (s, r) = app
-        .post(&app.admin_token, "/v1/lockouts/reset", json!({"org_id": "contoso", "caller": attacker}))
+        .post(
+            &app.admin_token,
+            "/v1/lockouts/reset",
+            json!({"org_id": "contoso", "caller": attacker}),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{r}");
     assert_eq!(r["reset"].as_array().unwrap().len(), 1);
     assert_eq!(count_events(&app, "authn_pin_lockout_reset").await, 1);
     let (s, _) = app
-        .post(&app.agent_token, &format!("/v1/calls/{call_id}/challenges"), json!({"channel": "email"}))
+        .post(
+            &app.agent_token,
+            &format!("/v1/calls/{call_id}/challenges"),
+            json!({"channel": "email"}),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED);
     app.shutdown().await;
 }
-on_both_engines!(failures_follow_the_caller_and_lock_without_denying_the_org, failures_follow_the_caller_and_lock_without_denying_the_org);
+on_both_engines!(
+    failures_follow_the_caller_and_lock_without_denying_the_org,
+    failures_follow_the_caller_and_lock_without_denying_the_org
+);
 
 async fn challenge_quota_refuses_with_retry_after_and_an_audit_event(engine: Engine, test: &str) {
     let opts = Options {
         tweak: Box::new(|s| s.limits.challenges_per_caller = 2),
         ..Options::default()
     };
-    let Some(app) = TestApp::spawn_with(engine, test, opts).await else { return };
+    let Some(app) = TestApp::spawn_with(engine, test, opts).await else {
+        return;
+    };
     app.import_contoso().await;
     let (call_id, _) = pending_challenge(&app, "+14155550123").await;
     let (s, _) = app
-        .post(&app.agent_token, &format!("/v1/calls/{call_id}/challenges"), json!({"channel": "email"}))
+        .post(
+            &app.agent_token,
+            &format!("/v1/calls/{call_id}/challenges"),
+            json!({"channel": "email"}),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED);
     let resp = app
@@ -219,21 +337,37 @@ async fn challenge_quota_refuses_with_retry_after_and_an_audit_event(engine: Eng
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
-    let retry: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=3600).contains(&retry));
     assert_eq!(resp.headers()["content-type"], "application/problem+json");
-    let (_, ev) = app.get(&app.reviewer_token, "/v1/audit?kind=excess_rate_limit_exceeded").await;
+    let (_, ev) = app
+        .get(
+            &app.reviewer_token,
+            "/v1/audit?kind=excess_rate_limit_exceeded",
+        )
+        .await;
     assert_eq!(ev["items"][0]["detail"]["quota"], "challenges_per_caller");
     // The refused request changed nothing: still two challenges.
-    let (_, call) = app.get(&app.agent_token, &format!("/v1/calls/{call_id}")).await;
+    let (_, call) = app
+        .get(&app.agent_token, &format!("/v1/calls/{call_id}"))
+        .await;
     assert_eq!(call["challenges"].as_array().unwrap().len(), 2);
     app.shutdown().await;
 }
-on_both_engines!(challenge_quota_refuses_with_retry_after_and_an_audit_event, challenge_quota_refuses_with_retry_after_and_an_audit_event);
+on_both_engines!(
+    challenge_quota_refuses_with_retry_after_and_an_audit_event,
+    challenge_quota_refuses_with_retry_after_and_an_audit_event
+);
 
 #[tokio::test]
 async fn sms_outside_the_allowed_countries_is_refused_and_audited() {
-    let Some(app) = TestApp::spawn(Engine::Sqlite, "sms allow-list").await else { return };
+    let Some(app) = TestApp::spawn(Engine::Sqlite, "sms allow-list").await else {
+        return;
+    };
     app.import_toml(
         r#"
 [[org]]
@@ -250,9 +384,18 @@ sms = "+8613800138001"
     let sid = call_sid();
     app.call(&sid, "+14155550123", None).await;
     let call_id = app.call_id_for(&sid).await;
-    app.post(&app.agent_token, &format!("/v1/calls/{call_id}/org"), json!({"org_id": "far"})).await;
+    app.post(
+        &app.agent_token,
+        &format!("/v1/calls/{call_id}/org"),
+        json!({"org_id": "far"}),
+    )
+    .await;
     let (s, r) = app
-        .post(&app.agent_token, &format!("/v1/calls/{call_id}/challenges"), json!({"channel": "sms"}))
+        .post(
+            &app.agent_token,
+            &format!("/v1/calls/{call_id}/challenges"),
+            json!({"channel": "sms"}),
+        )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{r}");
     assert!(r["detail"].as_str().unwrap().contains("CN"), "{r}");
@@ -263,13 +406,16 @@ sms = "+8613800138001"
 
 #[tokio::test]
 async fn replayed_gather_and_status_deliveries_change_nothing() {
-    let Some(app) = TestApp::spawn(Engine::Sqlite, "replays").await else { return };
+    let Some(app) = TestApp::spawn(Engine::Sqlite, "replays").await else {
+        return;
+    };
     app.import_contoso().await;
     let sid = call_sid();
     app.call(&sid, "+14155550123", None).await;
     let url = app.url("/webhooks/twilio/gather");
     let params = [("CallSid", sid.as_str()), ("Digits", "999")];
-    let sig = crate::support::twilio_signer::sign_form(&url, &params, crate::support::app::AUTH_TOKEN);
+    let sig =
+        crate::support::twilio_signer::sign_form(&url, &params, crate::support::app::AUTH_TOKEN);
     for _ in 0..3 {
         let resp = app
             .client
@@ -283,9 +429,17 @@ async fn replayed_gather_and_status_deliveries_change_nothing() {
             .unwrap();
         assert_eq!(resp.status(), StatusCode::OK);
     }
-    assert_eq!(count_events(&app, "call_org_not_found").await, 1, "one delivery, applied once");
+    assert_eq!(
+        count_events(&app, "call_org_not_found").await,
+        1,
+        "one delivery, applied once"
+    );
 
-    let status = [("CallSid", sid.as_str()), ("CallStatus", "completed"), ("SequenceNumber", "3")];
+    let status = [
+        ("CallSid", sid.as_str()),
+        ("CallStatus", "completed"),
+        ("SequenceNumber", "3"),
+    ];
     for _ in 0..3 {
         let resp = app.webhook("/webhooks/twilio/status", &status).await;
         assert_eq!(resp.status(), StatusCode::NO_CONTENT);
@@ -305,11 +459,18 @@ async fn the_flood_shield_answers_429_with_retry_after() {
         }),
         ..Options::default()
     };
-    let Some(app) = TestApp::spawn_with(Engine::Sqlite, "flood", opts).await else { return };
+    let Some(app) = TestApp::spawn_with(Engine::Sqlite, "flood", opts).await else {
+        return;
+    };
     let mut webhook_429 = 0;
     let mut api_429 = 0;
     for _ in 0..10 {
-        let r = app.webhook("/webhooks/twilio/status", &[("CallSid", &call_sid()), ("CallStatus", "ringing")]).await;
+        let r = app
+            .webhook(
+                "/webhooks/twilio/status",
+                &[("CallSid", &call_sid()), ("CallStatus", "ringing")],
+            )
+            .await;
         if r.status() == StatusCode::TOO_MANY_REQUESTS {
             assert!(r.headers().contains_key("retry-after"));
             webhook_429 += 1;
@@ -319,7 +480,10 @@ async fn the_flood_shield_answers_429_with_retry_after() {
             api_429 += 1;
         }
     }
-    assert!(webhook_429 > 0 && api_429 > 0, "webhooks {webhook_429}, api {api_429}");
+    assert!(
+        webhook_429 > 0 && api_429 > 0,
+        "webhooks {webhook_429}, api {api_429}"
+    );
     let (s, _) = app.get(&app.agent_token, "/healthz").await;
     assert_eq!(s, StatusCode::OK, "operations routes are not shielded");
     app.shutdown().await;
@@ -330,7 +494,9 @@ async fn the_flood_shield_answers_429_with_retry_after() {
 /// that parses a PIN from input is `service::challenges::check`.
 #[tokio::test]
 async fn only_the_check_route_accepts_a_pin() {
-    let Some(app) = TestApp::spawn(Engine::Sqlite, "pin routes").await else { return };
+    let Some(app) = TestApp::spawn(Engine::Sqlite, "pin routes").await else {
+        return;
+    };
     app.import_contoso().await;
     let (call_id, challenge_id) = pending_challenge(&app, "+14155550123").await;
     // The OpenAPI document lists exactly the router's routes (openapi.rs
@@ -351,7 +517,10 @@ async fn only_the_check_route_accepts_a_pin() {
     assert!(routes.len() > 20, "routes found: {routes:?}");
     let pin = app.pin_from_email(1).await;
     let mut tried = 0;
-    for (_, path) in routes.iter().filter(|(m, p)| m == "post" && p.starts_with("/v1/") && !p.ends_with("/check")) {
+    for (_, path) in routes
+        .iter()
+        .filter(|(m, p)| m == "post" && p.starts_with("/v1/") && !p.ends_with("/check"))
+    {
         let concrete = path
             .replace("{call_id}", &call_id)
             .replace("{challenge_id}", &challenge_id)
@@ -366,21 +535,37 @@ async fn only_the_check_route_accepts_a_pin() {
     }
     assert!(tried > 20);
     // No other route evaluated the PIN: nothing spent, nothing approved.
-    let (_, ch) = app.get(&app.agent_token, &format!("/v1/challenges/{challenge_id}")).await;
-    assert_eq!((ch["status"].as_str(), ch["attempts_left"].as_i64()), (Some("pending"), Some(5)), "{ch}");
+    let (_, ch) = app
+        .get(&app.agent_token, &format!("/v1/challenges/{challenge_id}"))
+        .await;
+    assert_eq!(
+        (ch["status"].as_str(), ch["attempts_left"].as_i64()),
+        (Some("pending"), Some(5)),
+        "{ch}"
+    );
     for kind in ["authn_pin_fail", "authn_pin_success", "authn_pin_lock"] {
         assert_eq!(count_events(&app, kind).await, 0, "{kind}");
     }
     let (s, r) = app
-        .post(&app.agent_token, &format!("/v1/challenges/{challenge_id}/check"), json!({"pin": pin}))
+        .post(
+            &app.agent_token,
+            &format!("/v1/challenges/{challenge_id}/check"),
+            json!({"pin": pin}),
+        )
         .await;
-    assert_eq!((s, r["status"].as_str()), (StatusCode::OK, Some("approved")));
+    assert_eq!(
+        (s, r["status"].as_str()),
+        (StatusCode::OK, Some("approved"))
+    );
 
     let src = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
     let mut parsers = Vec::new();
     for entry in walk(std::path::Path::new(src)) {
         let text = std::fs::read_to_string(&entry).unwrap();
-        if text.contains("Pin::parse_input(") && !entry.ends_with("domain/pin.rs") && !entry.to_string_lossy().contains("_tests") {
+        if text.contains("Pin::parse_input(")
+            && !entry.ends_with("domain/pin.rs")
+            && !entry.to_string_lossy().contains("_tests")
+        {
             parsers.push(entry.display().to_string());
         }
     }

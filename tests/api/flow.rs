@@ -7,21 +7,35 @@ use crate::on_both_engines;
 use crate::support::app::{Engine, TestApp, call_sid};
 
 async fn pin_by_email_then_grant_introspect_revoke(engine: Engine, test: &str) {
-    let Some(app) = TestApp::spawn(engine, test).await else { return };
+    let Some(app) = TestApp::spawn(engine, test).await else {
+        return;
+    };
     app.import_contoso().await;
 
     // An unregistered caller: the IVR asks for the account number.
     let sid = call_sid();
-    let twiml = app.call(&sid, "+14155550123", Some("TN-Validation-Passed-A")).await;
+    let twiml = app
+        .call(&sid, "+14155550123", Some("TN-Validation-Passed-A"))
+        .await;
     assert!(twiml.contains("<Gather"), "{twiml}");
     let resp = app
-        .webhook("/webhooks/twilio/gather", &[("CallSid", &sid), ("Digits", "40012345")])
+        .webhook(
+            "/webhooks/twilio/gather",
+            &[("CallSid", &sid), ("Digits", "40012345")],
+        )
         .await;
     assert_eq!(resp.status(), StatusCode::OK);
-    assert!(resp.text().await.unwrap().contains("<Enqueue>support</Enqueue>"));
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("<Enqueue>support</Enqueue>")
+    );
 
     let call_id = app.call_id_for(&sid).await;
-    let (status, call) = app.get(&app.agent_token, &format!("/v1/calls/{call_id}")).await;
+    let (status, call) = app
+        .get(&app.agent_token, &format!("/v1/calls/{call_id}"))
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(call["org_id"], "contoso");
     assert_eq!(call["verification"], "pin_required");
@@ -29,7 +43,11 @@ async fn pin_by_email_then_grant_introspect_revoke(engine: Engine, test: &str) {
     assert_eq!(call["from"], "+14155550123");
 
     let (status, ch) = app
-        .post(&app.agent_token, &format!("/v1/calls/{call_id}/challenges"), json!({"channel": "email"}))
+        .post(
+            &app.agent_token,
+            &format!("/v1/calls/{call_id}/challenges"),
+            json!({"channel": "email"}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{ch}");
     assert_eq!(ch["status"], "pending");
@@ -43,13 +61,21 @@ async fn pin_by_email_then_grant_introspect_revoke(engine: Engine, test: &str) {
 
     let wrong = if pin == "000000" { "111111" } else { "000000" };
     let (status, r) = app
-        .post(&app.agent_token, &format!("/v1/challenges/{challenge_id}/check"), json!({"pin": wrong}))
+        .post(
+            &app.agent_token,
+            &format!("/v1/challenges/{challenge_id}/check"),
+            json!({"pin": wrong}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{r}");
     assert_eq!(r, json!({"status": "pending", "attempts_left": 4}));
 
     let (status, r) = app
-        .post(&app.agent_token, &format!("/v1/challenges/{challenge_id}/check"), json!({"pin": pin}))
+        .post(
+            &app.agent_token,
+            &format!("/v1/challenges/{challenge_id}/check"),
+            json!({"pin": pin}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{r}");
     assert_eq!(r["status"], "approved");
@@ -60,28 +86,60 @@ async fn pin_by_email_then_grant_introspect_revoke(engine: Engine, test: &str) {
 
     // A used PIN is single-use.
     let (status, r) = app
-        .post(&app.agent_token, &format!("/v1/challenges/{challenge_id}/check"), json!({"pin": pin}))
+        .post(
+            &app.agent_token,
+            &format!("/v1/challenges/{challenge_id}/check"),
+            json!({"pin": pin}),
+        )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{r}");
     assert_eq!(r["state"], "approved");
 
-    let (status, r) = app.post(&app.agent_token, "/v1/grants/introspect", json!({"token": token})).await;
+    let (status, r) = app
+        .post(
+            &app.agent_token,
+            "/v1/grants/introspect",
+            json!({"token": token}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(r["active"], true);
     assert_eq!(r["org_id"], "contoso");
     assert_eq!(r["agent"], "alice");
 
     // The org's contacts hear about the grant, by email and by SMS.
-    let mails = app.smtp.wait_for(2, std::time::Duration::from_secs(20)).await;
-    assert!(mails[1].body_text().contains("alice"), "{}", mails[1].body_text());
+    let mails = app
+        .smtp
+        .wait_for(2, std::time::Duration::from_secs(20))
+        .await;
+    assert!(
+        mails[1].body_text().contains("alice"),
+        "{}",
+        mails[1].body_text()
+    );
     assert!(!mails[1].body_text().contains(&pin));
-    let sms = app.sms.wait_for(1, std::time::Duration::from_secs(20)).await;
+    let sms = app
+        .sms
+        .wait_for(1, std::time::Duration::from_secs(20))
+        .await;
     assert_eq!(sms[0].to, "+14155550199");
     assert!(sms[0].body.contains(&call_id));
 
-    let (status, _) = app.post(&app.agent_token, &format!("/v1/grants/{grant_id}/revoke"), json!({})).await;
+    let (status, _) = app
+        .post(
+            &app.agent_token,
+            &format!("/v1/grants/{grant_id}/revoke"),
+            json!({}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
-    let (_, r) = app.post(&app.agent_token, "/v1/grants/introspect", json!({"token": token})).await;
+    let (_, r) = app
+        .post(
+            &app.agent_token,
+            "/v1/grants/introspect",
+            json!({"token": token}),
+        )
+        .await;
     assert_eq!(r, json!({"active": false}));
 
     let (status, v) = app.get(&app.reviewer_token, "/v1/audit/verify").await;
@@ -89,22 +147,38 @@ async fn pin_by_email_then_grant_introspect_revoke(engine: Engine, test: &str) {
     assert_eq!(v["ok"], true, "{v}");
     app.shutdown().await;
 }
-on_both_engines!(pin_by_email_then_grant_introspect_revoke, pin_by_email_then_grant_introspect_revoke);
+on_both_engines!(
+    pin_by_email_then_grant_introspect_revoke,
+    pin_by_email_then_grant_introspect_revoke
+);
 
 async fn pin_by_sms_through_the_messages_api(engine: Engine, test: &str) {
-    let Some(app) = TestApp::spawn(engine, test).await else { return };
+    let Some(app) = TestApp::spawn(engine, test).await else {
+        return;
+    };
     app.import_contoso().await;
     let sid = call_sid();
     // A registered number without full attestation must still read a PIN.
-    let twiml = app.call(&sid, "+14155550100", Some("TN-Validation-Passed-B")).await;
-    assert!(!twiml.contains("<Gather"), "org is known by number: {twiml}");
+    let twiml = app
+        .call(&sid, "+14155550100", Some("TN-Validation-Passed-B"))
+        .await;
+    assert!(
+        !twiml.contains("<Gather"),
+        "org is known by number: {twiml}"
+    );
     let call_id = app.call_id_for(&sid).await;
-    let (_, call) = app.get(&app.agent_token, &format!("/v1/calls/{call_id}")).await;
+    let (_, call) = app
+        .get(&app.agent_token, &format!("/v1/calls/{call_id}"))
+        .await;
     assert_eq!(call["verification"], "pin_required");
     assert_eq!(call["org_id"], "contoso");
 
     let (status, ch) = app
-        .post(&app.agent_token, &format!("/v1/calls/{call_id}/challenges"), json!({"channel": "sms"}))
+        .post(
+            &app.agent_token,
+            &format!("/v1/calls/{call_id}/challenges"),
+            json!({"channel": "sms"}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{ch}");
     assert_eq!(ch["destination"], "+1 ***-***-0199");
@@ -116,34 +190,60 @@ async fn pin_by_sms_through_the_messages_api(engine: Engine, test: &str) {
     let (status, r) = app
         .post(
             &app.agent_token,
-            &format!("/v1/challenges/{}/check", ch["challenge_id"].as_str().unwrap()),
+            &format!(
+                "/v1/challenges/{}/check",
+                ch["challenge_id"].as_str().unwrap()
+            ),
             json!({"pin": pin}),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{r}");
     assert_eq!(r["status"], "approved");
-    let (_, call) = app.get(&app.agent_token, &format!("/v1/calls/{call_id}")).await;
+    let (_, call) = app
+        .get(&app.agent_token, &format!("/v1/calls/{call_id}"))
+        .await;
     assert_eq!(call["verification"], "verified");
     assert_eq!(call["challenges"][0]["delivery"][0]["status"], "sent");
     app.shutdown().await;
 }
-on_both_engines!(pin_by_sms_through_the_messages_api, pin_by_sms_through_the_messages_api);
+on_both_engines!(
+    pin_by_sms_through_the_messages_api,
+    pin_by_sms_through_the_messages_api
+);
 
 async fn trusted_number_gets_a_grant_without_a_pin(engine: Engine, test: &str) {
-    let Some(app) = TestApp::spawn(engine, test).await else { return };
+    let Some(app) = TestApp::spawn(engine, test).await else {
+        return;
+    };
     app.import_contoso().await;
     let sid = call_sid();
-    app.call(&sid, "+8613800138000", Some("TN-Validation-Passed-A")).await;
+    app.call(&sid, "+8613800138000", Some("TN-Validation-Passed-A"))
+        .await;
     let call_id = app.call_id_for(&sid).await;
-    let (_, call) = app.get(&app.agent_token, &format!("/v1/calls/{call_id}")).await;
+    let (_, call) = app
+        .get(&app.agent_token, &format!("/v1/calls/{call_id}"))
+        .await;
     assert_eq!(call["verification"], "trusted_number");
-    let (status, r) = app.post(&app.agent_token, &format!("/v1/calls/{call_id}/grant"), json!({})).await;
+    let (status, r) = app
+        .post(
+            &app.agent_token,
+            &format!("/v1/calls/{call_id}/grant"),
+            json!({}),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{r}");
     assert_eq!(r["grant"]["basis"], "trusted_number");
     let (_, i) = app
-        .post(&app.agent_token, "/v1/grants/introspect", json!({"token": r["grant"]["token"]}))
+        .post(
+            &app.agent_token,
+            "/v1/grants/introspect",
+            json!({"token": r["grant"]["token"]}),
+        )
         .await;
     assert_eq!(i["active"], true);
     app.shutdown().await;
 }
-on_both_engines!(trusted_number_gets_a_grant_without_a_pin, trusted_number_gets_a_grant_without_a_pin);
+on_both_engines!(
+    trusted_number_gets_a_grant_without_a_pin,
+    trusted_number_gets_a_grant_without_a_pin
+);

@@ -27,16 +27,27 @@ async fn unknown_challenge_ids_cost_the_same_as_wrong_pins() {
         }),
         ..Options::default()
     };
-    let Some(app) = TestApp::spawn_with(Engine::Sqlite, "timing", opts).await else { return };
+    let Some(app) = TestApp::spawn_with(Engine::Sqlite, "timing", opts).await else {
+        return;
+    };
     app.import_contoso().await;
     let mut challenges = Vec::new();
     for n in 0..2 {
         let sid = call_sid();
         app.call(&sid, &format!("+1415555012{n}"), None).await;
         let call_id = app.call_id_for(&sid).await;
-        app.post(&app.agent_token, &format!("/v1/calls/{call_id}/org"), json!({"org_id": "contoso"})).await;
+        app.post(
+            &app.agent_token,
+            &format!("/v1/calls/{call_id}/org"),
+            json!({"org_id": "contoso"}),
+        )
+        .await;
         let (s, ch) = app
-            .post(&app.agent_token, &format!("/v1/calls/{call_id}/challenges"), json!({"channel": "email"}))
+            .post(
+                &app.agent_token,
+                &format!("/v1/calls/{call_id}/challenges"),
+                json!({"channel": "email"}),
+            )
             .await;
         assert_eq!(s, StatusCode::CREATED);
         challenges.push(ch["challenge_id"].as_str().unwrap().to_string());
@@ -53,12 +64,24 @@ async fn unknown_challenge_ids_cost_the_same_as_wrong_pins() {
     for i in 0..18 {
         let id = &challenges[i % 2];
         let t = Instant::now();
-        let (s, _) = app.post(&app.agent_token, &format!("/v1/challenges/{id}/check"), json!({"pin": wrong})).await;
+        let (s, _) = app
+            .post(
+                &app.agent_token,
+                &format!("/v1/challenges/{id}/check"),
+                json!({"pin": wrong}),
+            )
+            .await;
         known.push(t.elapsed());
         assert_eq!(s, StatusCode::OK);
         let ghost = format!("chl_{}", uuid::Uuid::new_v4().simple());
         let t = Instant::now();
-        let (s, _) = app.post(&app.agent_token, &format!("/v1/challenges/{ghost}/check"), json!({"pin": wrong})).await;
+        let (s, _) = app
+            .post(
+                &app.agent_token,
+                &format!("/v1/challenges/{ghost}/check"),
+                json!({"pin": wrong}),
+            )
+            .await;
         unknown.push(t.elapsed());
         assert_eq!(s, StatusCode::NOT_FOUND);
     }
@@ -69,6 +92,9 @@ async fn unknown_challenge_ids_cost_the_same_as_wrong_pins() {
     // of the time (ratio about 0.05 here); with it the two are alike. The
     // bounds are wide because the known path also does two small database
     // writes (a few ms in a debug build) and CI shares two cores.
-    assert!((0.45..=2.2).contains(&ratio), "known {k:?} vs unknown {u:?}");
+    assert!(
+        (0.45..=2.2).contains(&ratio),
+        "known {k:?} vs unknown {u:?}"
+    );
     app.shutdown().await;
 }

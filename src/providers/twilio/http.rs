@@ -5,11 +5,11 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::Router;
 
 use super::form::{Form, GatherWebhook, MessageStatusWebhook, StatusWebhook, VoiceWebhook};
 use super::signature::{self, SignedRequest, SigningKeys};
@@ -20,8 +20,8 @@ use crate::config::VoiceRoute;
 use crate::http::auth::client_addr;
 use crate::http::error::ApiError;
 use crate::http::extract::raw_body;
-use crate::service::calls::{self, GatherDecision, InboundCall};
 use crate::service::ServiceError;
+use crate::service::calls::{self, GatherDecision, InboundCall};
 use crate::store::messages;
 
 const PROVIDER: &str = "twilio";
@@ -57,7 +57,10 @@ async fn signed_form(state: &AppState, req: Request) -> Result<Signed, ApiError>
         .unwrap_or_else(|| req.uri().path().to_string());
     let headers: HeaderMap = req.headers().clone();
     let body = raw_body(req, state.settings.server.max_body_bytes).await?;
-    let url = format!("{}{}", state.settings.server.public_base_url, path_and_query);
+    let url = format!(
+        "{}{}",
+        state.settings.server.public_base_url, path_and_query
+    );
     let header_str = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let sha256_keys: Vec<(&str, &[u8])> = state
         .settings
@@ -81,14 +84,22 @@ async fn signed_form(state: &AppState, req: Request) -> Result<Signed, ApiError>
     );
     if let Err(reason) = verdict {
         metrics::counter!("pingate_webhook_rejected_total", "provider" => PROVIDER).increment(1);
-        let path = path_and_query.split('?').next().unwrap_or_default().to_string();
+        let path = path_and_query
+            .split('?')
+            .next()
+            .unwrap_or_default()
+            .to_string();
         let audited = async {
             let mut tx = state.store.begin(state.clock.now_ms()).await?;
             tx.audit(
-                NewEvent::new(EventKind::WebhookSignatureInvalid, format!("provider:{PROVIDER}"), Outcome::Failure)
-                    .detail("path", path)
-                    .detail("reason", reason.to_string())
-                    .detail("source", addr),
+                NewEvent::new(
+                    EventKind::WebhookSignatureInvalid,
+                    format!("provider:{PROVIDER}"),
+                    Outcome::Failure,
+                )
+                .detail("path", path)
+                .detail("reason", reason.to_string())
+                .detail("source", addr),
             );
             tx.commit().await
         }
@@ -118,8 +129,10 @@ async fn signed_form(state: &AppState, req: Request) -> Result<Signed, ApiError>
 
 fn twiml(body: String) -> Response {
     let mut resp = (StatusCode::OK, body).into_response();
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(twiml::CONTENT_TYPE));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(twiml::CONTENT_TYPE),
+    );
     resp
 }
 
@@ -133,7 +146,10 @@ fn connect_to_agent(state: &AppState, r: twiml::Response) -> twiml::Response {
 
 fn ask_for_account(state: &AppState, r: twiml::Response, prompt: &str) -> twiml::Response {
     let v = &state.settings.voice;
-    let action = format!("{}/webhooks/twilio/gather", state.settings.server.public_base_url);
+    let action = format!(
+        "{}/webhooks/twilio/gather",
+        state.settings.server.public_base_url
+    );
     let mut g = Gather::new(&action);
     g.num_digits = None;
     g.timeout_secs = 8;
@@ -173,7 +189,8 @@ async fn voice(State(state): State<Arc<AppState>>, req: Request) -> Result<Respo
 
 async fn gather(State(state): State<Arc<AppState>>, req: Request) -> Result<Response, ApiError> {
     let signed = signed_form(&state, req).await?;
-    let hook = GatherWebhook::from_form(&signed.form).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let hook =
+        GatherWebhook::from_form(&signed.form).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let v = &state.settings.voice;
     let decision = match calls::gather(
         &state,
@@ -182,15 +199,21 @@ async fn gather(State(state): State<Arc<AppState>>, req: Request) -> Result<Resp
         hook.digits.as_deref(),
         signed.idempotency.as_deref(),
     )
-    .await {
+    .await
+    {
         Err(ServiceError::NotFound(_)) => GatherDecision::GiveUp,
         other => other?,
     };
     let r = twiml::Response::new();
     let r = match decision {
-        GatherDecision::Identified => {
-            connect_to_agent(&state, r.say("Thank you. Connecting you to support.", None, Some(&v.language)))
-        }
+        GatherDecision::Identified => connect_to_agent(
+            &state,
+            r.say(
+                "Thank you. Connecting you to support.",
+                None,
+                Some(&v.language),
+            ),
+        ),
         GatherDecision::TryAgain => ask_for_account(
             &state,
             r,
@@ -198,7 +221,11 @@ async fn gather(State(state): State<Arc<AppState>>, req: Request) -> Result<Resp
         ),
         GatherDecision::GiveUp => connect_to_agent(
             &state,
-            r.say("An agent will help you identify your organisation.", None, Some(&v.language)),
+            r.say(
+                "An agent will help you identify your organisation.",
+                None,
+                Some(&v.language),
+            ),
         ),
     };
     Ok(twiml(r.render()))
@@ -206,19 +233,31 @@ async fn gather(State(state): State<Arc<AppState>>, req: Request) -> Result<Resp
 
 async fn status(State(state): State<Arc<AppState>>, req: Request) -> Result<Response, ApiError> {
     let signed = signed_form(&state, req).await?;
-    let hook = StatusWebhook::from_form(&signed.form).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let hook =
+        StatusWebhook::from_form(&signed.form).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     // Twilio numbers each status callback of a call; the triple names one.
     let receipt = signed.idempotency.clone().or_else(|| {
         hook.sequence_number
             .map(|n| format!("status:{}:{}:{n}", hook.call_sid.as_str(), hook.call_status))
     });
-    calls::status(&state, PROVIDER, hook.call_sid.as_str(), &hook.call_status, receipt.as_deref()).await?;
+    calls::status(
+        &state,
+        PROVIDER,
+        hook.call_sid.as_str(),
+        &hook.call_status,
+        receipt.as_deref(),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn message_status(State(state): State<Arc<AppState>>, req: Request) -> Result<Response, ApiError> {
+async fn message_status(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+) -> Result<Response, ApiError> {
     let form = signed_form(&state, req).await?.form;
-    let hook = MessageStatusWebhook::from_form(&form).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let hook =
+        MessageStatusWebhook::from_form(&form).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let now = state.clock.now_ms();
     let mut tx = state.store.begin(now).await.map_err(ServiceError::from)?;
     let moved = messages::advance_provider_status(
@@ -248,10 +287,14 @@ async fn message_status(State(state): State<Arc<AppState>>, req: Request) -> Res
         } else {
             Outcome::Success
         };
-        let mut ev = NewEvent::new(EventKind::MessageDeliveryReported, format!("provider:{PROVIDER}"), outcome)
-            .org(&m.org_id)
-            .detail("message_id", m.id.as_str())
-            .detail("provider_status", hook.message_status.as_str());
+        let mut ev = NewEvent::new(
+            EventKind::MessageDeliveryReported,
+            format!("provider:{PROVIDER}"),
+            outcome,
+        )
+        .org(&m.org_id)
+        .detail("message_id", m.id.as_str())
+        .detail("provider_status", hook.message_status.as_str());
         if let Some(code) = &hook.error_code {
             ev = ev.detail("error_code", code.as_str());
         }

@@ -2,6 +2,6 @@
 //! TwiML replies. The pure parts live here; HTTP handlers sit beside them.
 
 pub mod form;
+pub mod http;
 pub mod signature;
 pub mod twiml;
-pub mod http;

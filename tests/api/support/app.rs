@@ -33,7 +33,9 @@ pub fn postgres_url(test: &str) -> Option<String> {
     match std::env::var("PINGATE_TEST_DATABASE_URL") {
         Ok(url) if !url.trim().is_empty() => Some(url),
         _ => {
-            eprintln!("SKIPPED {test} on PostgreSQL: set PINGATE_TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test) to run it");
+            eprintln!(
+                "SKIPPED {test} on PostgreSQL: set PINGATE_TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test) to run it"
+            );
             None
         }
     }
@@ -99,7 +101,9 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
         let smtp = SmtpServer::start().await;
         let sms = MessagesApi::start(ACCOUNT_SID, AUTH_TOKEN).await;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let base = format!("http://127.0.0.1:{port}");
 
@@ -191,8 +195,9 @@ impl TestApp {
     }
 
     pub async fn import_toml(&self, toml: &str) {
-        let profiles = pingate::domain::org::parse_import(toml, pingate::domain::org::ImportFormat::Toml)
-            .expect("valid import");
+        let profiles =
+            pingate::domain::org::parse_import(toml, pingate::domain::org::ImportFormat::Toml)
+                .expect("valid import");
         pingate::service::orgs::save_all(self.state(), "test", &profiles)
             .await
             .expect("import");
@@ -228,7 +233,10 @@ impl TestApp {
         let resp = self.webhook("/webhooks/twilio/voice", &params).await;
         assert_eq!(resp.status(), StatusCode::OK, "voice webhook");
         assert!(
-            resp.headers()["content-type"].to_str().unwrap().starts_with("text/xml"),
+            resp.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/xml"),
             "TwiML content type"
         );
         resp.text().await.unwrap()
@@ -236,10 +244,16 @@ impl TestApp {
 
     pub async fn call_id_for(&self, call_sid: &str) -> String {
         let (status, body) = self
-            .get(&self.agent_token, &format!("/v1/calls?provider_call_id={call_sid}"))
+            .get(
+                &self.agent_token,
+                &format!("/v1/calls?provider_call_id={call_sid}"),
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        body["items"][0]["call_id"].as_str().expect("call listed").to_string()
+        body["items"][0]["call_id"]
+            .as_str()
+            .expect("call listed")
+            .to_string()
     }
 
     pub async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
@@ -333,11 +347,19 @@ macro_rules! on_both_engines {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                super::$body($crate::support::app::Engine::Sqlite, concat!(stringify!($name), " (sqlite)")).await;
+                super::$body(
+                    $crate::support::app::Engine::Sqlite,
+                    concat!(stringify!($name), " (sqlite)"),
+                )
+                .await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                super::$body($crate::support::app::Engine::Postgres, concat!(stringify!($name), " (postgres)")).await;
+                super::$body(
+                    $crate::support::app::Engine::Postgres,
+                    concat!(stringify!($name), " (postgres)"),
+                )
+                .await;
             }
         }
     };

@@ -12,6 +12,5 @@ pub mod messages_api;
 pub mod smtp;
 pub mod twilio_signer;
 
-
 #[cfg(test)]
 mod selftest;
