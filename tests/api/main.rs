@@ -6,6 +6,7 @@ mod support;
 mod abuse;
 mod audit;
 mod delivery;
+mod early_reports;
 mod errors;
 mod flow;
 mod leaks;

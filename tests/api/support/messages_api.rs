@@ -61,6 +61,9 @@ struct Shared {
     faults: Mutex<VecDeque<Fault>>,
     requests: AtomicUsize,
     retry_after_secs: AtomicU64,
+    /// SIDs to hand out next, before random ones (for callbacks that
+    /// arrive before the sender recorded the send).
+    next_sids: Mutex<VecDeque<String>>,
 }
 
 /// Locks a mutex even if a panicking test poisoned it, so one failed
@@ -92,6 +95,7 @@ impl MessagesApi {
             faults: Mutex::new(VecDeque::new()),
             requests: AtomicUsize::new(0),
             retry_after_secs: AtomicU64::new(1),
+            next_sids: Mutex::new(VecDeque::new()),
         });
         let app = Router::new()
             .route(
@@ -170,6 +174,11 @@ impl MessagesApi {
             code: twilio_code,
         };
         lock(&self.shared.faults).extend(std::iter::repeat_n(fault, n));
+    }
+
+    /// The SID the next accepted message gets.
+    pub fn set_next_sid(&self, sid: &str) {
+        lock(&self.shared.next_sids).push_back(sid.to_owned());
     }
 
     /// The `Retry-After` value, in seconds, sent with scripted 429 and 503
@@ -336,7 +345,9 @@ fn accept(
         return Err((21609, message));
     }
 
-    let sid = format!("SM{}", hex::encode(rand::random::<[u8; 16]>()));
+    let sid = lock(&shared.next_sids)
+        .pop_front()
+        .unwrap_or_else(|| format!("SM{}", hex::encode(rand::random::<[u8; 16]>())));
     let now = OffsetDateTime::now_utc()
         .format(&Rfc2822)
         .expect("format the current time as RFC 2822");
