@@ -182,14 +182,24 @@ impl Challenge {
     }
 
     /// Ends a pending challenge (call ended, or a new one replaced it).
-    pub fn end(&mut self, now: Millis, to: ChallengeStatus) -> bool {
+    /// Only these two endings exist: approval needs a checked PIN.
+    pub fn end(&mut self, now: Millis, how: Ending) -> bool {
         if self.effective_status(now) == ChallengeStatus::Pending {
-            self.status = to;
+            self.status = match how {
+                Ending::Cancelled => ChallengeStatus::Cancelled,
+                Ending::Superseded => ChallengeStatus::Superseded,
+            };
             true
         } else {
             false
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    Cancelled,
+    Superseded,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -172,7 +172,7 @@ proptest! {
                 }
                 Op::Resend => { let _ = c.resend(now, 3); }
                 Op::Advance(ms) => now += ms,
-                Op::Cancel => { c.end(now, ChallengeStatus::Cancelled); }
+                Op::Cancel => { c.end(now, Ending::Cancelled); }
             }
             let status = c.effective_status(now);
             if let Some(t) = terminal { prop_assert_eq!(status, t); }
@@ -181,5 +181,79 @@ proptest! {
         }
         prop_assert!(evaluated <= max);
         prop_assert!(approvals <= 1);
+    }
+}
+
+proptest! {
+    /// Counters only grow; a resend never touches the attempt budget (a
+    /// new secret must not reset the failure count, NIST SP 800-63B);
+    /// approval comes only from an evaluated right answer; a wrong answer
+    /// reports exactly what is left, and a lock means the budget is spent.
+    #[test]
+    fn counters_grow_and_outcomes_are_honest(max in 1u32..8, ops in proptest::collection::vec(op(), 0..60)) {
+        let mut c = pending(max);
+        let mut now = 0;
+        for op in ops {
+            let before = c.clone();
+            match op {
+                Op::Check(right) => {
+                    if let CheckGate::Evaluate { attempt } = c.gate(now) {
+                        prop_assert_eq!(attempt, before.attempts + 1);
+                        match c.settle(right) {
+                            Ok(CheckOutcome::Approved) => prop_assert!(right),
+                            Ok(CheckOutcome::Wrong { attempts_left }) => {
+                                prop_assert!(!right);
+                                prop_assert_eq!(attempts_left, c.max_attempts - c.attempts);
+                                prop_assert!(attempts_left > 0);
+                            }
+                            Ok(CheckOutcome::Locked) => {
+                                prop_assert!(!right);
+                                prop_assert_eq!(c.attempts, c.max_attempts);
+                            }
+                            Err(s) => prop_assert!(false, "settle refused a fresh reservation: {s:?}"),
+                        }
+                    }
+                }
+                Op::Resend => {
+                    let _ = c.resend(now, 3);
+                    prop_assert_eq!(c.attempts, before.attempts);
+                }
+                Op::Advance(ms) => now += ms,
+                Op::Cancel => { c.end(now, Ending::Cancelled); }
+            }
+            prop_assert!(c.attempts >= before.attempts && c.sends >= before.sends);
+            if c.status == ChallengeStatus::Approved && before.status != ChallengeStatus::Approved {
+                prop_assert!(matches!(op, Op::Check(true)));
+            }
+        }
+    }
+
+    /// Requests in flight: several reservations may be taken before any
+    /// is settled (the race the database must hold against). Still no
+    /// more evaluations than the budget, and at most one approval.
+    #[test]
+    fn interleaved_reservations_never_exceed_the_budget(
+        max in 1u32..8,
+        steps in proptest::collection::vec((any::<bool>(), any::<bool>()), 0..80),
+    ) {
+        let mut c = pending(max);
+        let mut in_flight = 0u32;
+        let mut reserved = 0u32;
+        let mut approvals = 0;
+        for (gate, right) in steps {
+            if gate || in_flight == 0 {
+                if let CheckGate::Evaluate { .. } = c.gate(0) {
+                    in_flight += 1;
+                    reserved += 1;
+                }
+            } else {
+                in_flight -= 1;
+                if c.settle(right) == Ok(CheckOutcome::Approved) {
+                    approvals += 1;
+                }
+            }
+            prop_assert!(reserved <= max);
+            prop_assert!(approvals <= 1);
+        }
     }
 }
