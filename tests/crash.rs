@@ -21,7 +21,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-#[path = "api/support/smtp.rs"]
+#[path = "api/support/smtp/mod.rs"]
 #[allow(dead_code)]
 mod smtp;
 #[path = "api/support/twilio_signer.rs"]

@@ -1,0 +1,155 @@
+//! The configuration file as an operator meets it: `--config` anywhere on
+//! the command line, missing files, `config check`, environment overrides.
+
+use std::path::Path;
+
+use super::{Workspace, free_port};
+
+#[test]
+fn config_option_works_before_and_after_the_subcommand() {
+    let ws = Workspace::new();
+    ws.write(
+        "a.toml",
+        "[database]\nurl = \"sqlite://a/pingate.db\"\n[server]\ndata_dir = \"a\"\n",
+    );
+    ws.write(
+        "b.toml",
+        "[database]\nurl = \"sqlite://b/pingate.db\"\n[server]\ndata_dir = \"b\"\n",
+    );
+    ws.run(&["--config", "a.toml", "migrate"]).ok();
+    assert!(
+        ws.path("a/pingate.db").exists(),
+        "--config before the subcommand was ignored"
+    );
+    ws.run(&["migrate", "--config", "b.toml"]).ok();
+    assert!(
+        ws.path("b/pingate.db").exists(),
+        "--config after the subcommand was ignored"
+    );
+    ws.run(&[
+        "agent", "add", "adam", "--role", "admin", "--config", "b.toml",
+    ])
+    .ok();
+    assert!(ws.path("b/pepper").exists());
+    assert!(
+        !ws.path("data/pingate.db").exists() && !ws.path("data/pepper").exists(),
+        "the default location was used despite --config"
+    );
+}
+
+#[test]
+fn a_missing_explicit_config_file_is_a_plain_error() {
+    let ws = Workspace::new();
+    for args in [
+        &["--config", "nope.toml", "migrate"][..],
+        &["migrate", "--config", "nope.toml"][..],
+        &["config", "check", "--config", "nope.toml"][..],
+        &[
+            "--config",
+            "nope.toml",
+            "agent",
+            "add",
+            "alice",
+            "--role",
+            "agent",
+        ][..],
+    ] {
+        let run = ws.run(args).refused();
+        assert!(
+            run.stderr.contains("nope.toml"),
+            "the error names the file: {}",
+            run.stderr
+        );
+        assert!(run.stdout.is_empty(), "{}", run.stdout);
+    }
+    assert!(
+        !ws.path("data").exists(),
+        "nothing is created without a configuration"
+    );
+}
+
+#[test]
+fn config_check_accepts_a_valid_file() {
+    let ws = Workspace::new();
+    ws.config("pingate.toml", free_port());
+    let run = ws
+        .run(&["config", "check", "--config", "pingate.toml"])
+        .ok();
+    assert!(
+        run.stdout.contains("configuration is valid"),
+        "{}",
+        run.stdout
+    );
+    // The shipped example is valid too.
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/pingate.toml");
+    let run = ws
+        .run(&[
+            "--config",
+            shipped.to_str().expect("UTF-8 path"),
+            "config",
+            "check",
+        ])
+        .ok();
+    assert!(
+        run.stdout.contains("configuration is valid"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn config_check_names_every_problem_in_a_bad_file() {
+    let ws = Workspace::new();
+    ws.write(
+        "bad.toml",
+        "[server]\nlisten = \"nowhere\"\n\n[pin]\nlength = 4\ncolour = \"blue\"\n",
+    );
+    let run = ws
+        .run(&["config", "check", "--config", "bad.toml"])
+        .refused();
+    let said = format!("{}{}", run.stdout, run.stderr);
+    for needle in ["pin.length", "server.listen", "colour"] {
+        assert!(said.contains(needle), "{needle} is not named in:\n{said}");
+    }
+    assert!(!said.contains("configuration is valid"), "{said}");
+}
+
+#[test]
+fn config_check_names_every_invalid_value() {
+    let ws = Workspace::new();
+    ws.write(
+        "bad.toml",
+        "[server]\nlisten = \"nowhere\"\n\n[pin]\nlength = 4\n",
+    );
+    let run = ws
+        .run(&["config", "check", "--config", "bad.toml"])
+        .refused();
+    for needle in ["pin.length", "server.listen", "nowhere"] {
+        assert!(
+            run.stderr.contains(needle),
+            "{needle} is not named in:\n{}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn environment_overrides_the_configuration_file() {
+    let ws = Workspace::new();
+    ws.config("pingate.toml", free_port());
+    let run = ws
+        .run_env(
+            &["config", "check", "--config", "pingate.toml"],
+            &[("PINGATE__PIN__LENGTH", "12")],
+        )
+        .refused();
+    assert!(run.stderr.contains("pin.length"), "{}", run.stderr);
+    assert!(run.stderr.contains("12"), "{}", run.stderr);
+    // Without a file at all, the environment still applies.
+    let run = ws
+        .run_env(&["config", "check"], &[("PINGATE__PIN__LENGTH", "12")])
+        .refused();
+    assert!(run.stderr.contains("pin.length"), "{}", run.stderr);
+    ws.run_env(&["config", "check"], &[("PINGATE__PIN__LENGTH", "8")])
+        .ok();
+}
