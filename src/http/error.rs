@@ -175,7 +175,17 @@ impl ApiError {
                         "Service unavailable",
                         d.clone(),
                     ),
-                    ServiceError::Store(_) | ServiceError::Internal(_) => p(
+                    ServiceError::Store(crate::store::StoreError::Db(sqlx::Error::PoolTimedOut)) => {
+                    let mut pr = p(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "unavailable",
+                        "Service unavailable",
+                        "the database is busy; try again shortly".into(),
+                    );
+                    pr.retry_after = Some(1);
+                    pr
+                }
+                ServiceError::Store(_) | ServiceError::Internal(_) => p(
                         StatusCode::INTERNAL_SERVER_ERROR,
                         "internal",
                         "Internal error",

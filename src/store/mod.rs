@@ -73,7 +73,9 @@ impl Store {
             let opts = AnyConnectOptions::from_str(url)?;
             let pool = AnyPoolOptions::new()
                 .max_connections(max_connections.max(2))
-                .acquire_timeout(Duration::from_secs(10))
+                // Longer than a request may take: under load a request ends
+                // with the request timeout rather than a pool error.
+                .acquire_timeout(Duration::from_secs(20))
                 .connect_with(opts)
                 .await?;
             Ok(Store {
