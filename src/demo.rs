@@ -87,17 +87,11 @@ pub async fn run() -> Result<(), String> {
             .form(&owned)
             .send()
     };
-    let api = |method: reqwest::Method, path: &str, body: Option<Value>| {
-        let mut req = http
-            .request(method, format!("{base}{path}"))
-            .bearer_auth(&agent);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        req.send()
+    let agent_api = Api {
+        http: http.clone(),
+        base: base.clone(),
+        token: agent,
     };
-    let json_of =
-        |r: reqwest::Response| async move { r.json::<Value>().await.map_err(|e| e.to_string()) };
     let err = |e: reqwest::Error| e.to_string();
 
     step("Twilio posts an inbound call from an unregistered number (signed webhook)");
@@ -131,108 +125,51 @@ pub async fn run() -> Result<(), String> {
     println!("{twiml}");
 
     step("The agent looks the call up");
-    let list = json_of(
-        api(
-            reqwest::Method::GET,
-            &format!("/v1/calls?provider_call_id={call_sid}"),
-            None,
-        )
-        .await
-        .map_err(err)?,
-    )
-    .await?;
-    let call_id = list["items"][0]["call_id"]
-        .as_str()
-        .ok_or("call not listed")?
-        .to_string();
+    let list = agent_api
+        .get(&format!("/v1/calls?provider_call_id={call_sid}"))
+        .await?;
+    let call_id = text(&list["items"][0]["call_id"])?;
     show(&list["items"][0]);
 
     step("The agent sends a PIN by SMS to the org's registered phone");
-    let ch = json_of(
-        api(
-            reqwest::Method::POST,
+    let ch = agent_api
+        .post(
             &format!("/v1/calls/{call_id}/challenges"),
-            Some(json!({"channel": "sms"})),
+            json!({"channel": "sms"}),
         )
-        .await
-        .map_err(err)?,
-    )
-    .await?;
+        .await?;
     show(&ch);
-    let challenge_id = ch["challenge_id"]
-        .as_str()
-        .ok_or("no challenge")?
-        .to_string();
+    let challenge_id = text(&ch["challenge_id"])?;
 
     let pin = read_sms_pin(&dir.join("outbox")).await?;
     println!("(the SMS file transport wrote the message; the caller reads the code: {pin})");
 
+    let check = format!("/v1/challenges/{challenge_id}/check");
     step("A wrong PIN");
     let wrong = if pin == "000000" { "111111" } else { "000000" };
-    show(
-        &json_of(
-            api(
-                reqwest::Method::POST,
-                &format!("/v1/challenges/{challenge_id}/check"),
-                Some(json!({"pin": wrong})),
-            )
-            .await
-            .map_err(err)?,
-        )
-        .await?,
-    );
+    show(&agent_api.post(&check, json!({"pin": wrong})).await?);
 
     step("The right PIN: approved, with a grant");
-    let ok = json_of(
-        api(
-            reqwest::Method::POST,
-            &format!("/v1/challenges/{challenge_id}/check"),
-            Some(json!({"pin": pin})),
-        )
-        .await
-        .map_err(err)?,
-    )
-    .await?;
+    let ok = agent_api.post(&check, json!({"pin": pin})).await?;
     show(&ok);
-    let token = ok["grant"]["token"].as_str().ok_or("no grant")?.to_string();
-    let grant_id = ok["grant"]["grant_id"]
-        .as_str()
-        .ok_or("no grant")?
-        .to_string();
+    let token = text(&ok["grant"]["token"])?;
+    let grant_id = text(&ok["grant"]["grant_id"])?;
 
     step("Support tooling asks: may alice act on contoso now?");
     show(
-        &json_of(
-            api(
-                reqwest::Method::POST,
-                "/v1/grants/introspect",
-                Some(json!({"token": token})),
-            )
-            .await
-            .map_err(err)?,
-        )
-        .await?,
+        &agent_api
+            .post("/v1/grants/introspect", json!({"token": token}))
+            .await?,
     );
 
     step("The grant is revoked; introspection says inactive");
-    api(
-        reqwest::Method::POST,
-        &format!("/v1/grants/{grant_id}/revoke"),
-        Some(json!({})),
-    )
-    .await
-    .map_err(err)?;
+    agent_api
+        .post(&format!("/v1/grants/{grant_id}/revoke"), json!({}))
+        .await?;
     show(
-        &json_of(
-            api(
-                reqwest::Method::POST,
-                "/v1/grants/introspect",
-                Some(json!({"token": token})),
-            )
-            .await
-            .map_err(err)?,
-        )
-        .await?,
+        &agent_api
+            .post("/v1/grants/introspect", json!({"token": token}))
+            .await?,
     );
 
     step("The audit trail verifies");
@@ -252,6 +189,41 @@ pub async fn run() -> Result<(), String> {
     server.shutdown().await.map_err(|e| e.to_string())?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
+}
+
+/// The agent's side of the demo: JSON in, JSON out, errors as text.
+struct Api {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    async fn send(&self, req: reqwest::RequestBuilder) -> Result<Value, String> {
+        req.bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json::<Value>()
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn get(&self, path: &str) -> Result<Value, String> {
+        self.send(self.http.get(format!("{}{path}", self.base)))
+            .await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Result<Value, String> {
+        self.send(self.http.post(format!("{}{path}", self.base)).json(&body))
+            .await
+    }
+}
+
+fn text(v: &Value) -> Result<String, String> {
+    v.as_str()
+        .map(str::to_string)
+        .ok_or_else(|| format!("unexpected answer: {v}"))
 }
 
 fn tempfile_dir() -> Result<std::path::PathBuf, String> {

@@ -108,74 +108,76 @@ impl ApiError {
                 "Not configured",
                 d.clone(),
             ),
-            ApiError::Service(e) => {
-                match e {
-                    ServiceError::Forbidden(d) => {
-                        p(StatusCode::FORBIDDEN, "forbidden", "Forbidden", d.clone())
+            ApiError::Service(e) => match e {
+                ServiceError::Forbidden(d) => {
+                    p(StatusCode::FORBIDDEN, "forbidden", "Forbidden", d.clone())
+                }
+                ServiceError::NotFound(what) => p(
+                    StatusCode::NOT_FOUND,
+                    "not-found",
+                    "Not found",
+                    format!("{what} not found"),
+                ),
+                ServiceError::Conflict {
+                    kind,
+                    detail,
+                    status,
+                } => {
+                    let mut pr = p(StatusCode::CONFLICT, kind, "Conflict", detail.clone());
+                    if let Some(s) = status {
+                        pr.extra.insert("state".into(), Value::String(s.clone()));
                     }
-                    ServiceError::NotFound(what) => p(
-                        StatusCode::NOT_FOUND,
-                        "not-found",
-                        "Not found",
-                        format!("{what} not found"),
-                    ),
-                    ServiceError::Conflict {
-                        kind,
-                        detail,
-                        status,
-                    } => {
-                        let mut pr = p(StatusCode::CONFLICT, kind, "Conflict", detail.clone());
-                        if let Some(s) = status {
-                            pr.extra.insert("state".into(), Value::String(s.clone()));
-                        }
-                        pr
-                    }
-                    ServiceError::Invalid { field, message } => {
-                        let mut pr = p(
-                            StatusCode::UNPROCESSABLE_ENTITY,
-                            "validation",
-                            "Invalid input",
-                            format!("{field}: {message}"),
-                        );
-                        pr.extra.insert(
-                            "errors".into(),
-                            json!([{ "field": field, "message": message }]),
-                        );
-                        pr
-                    }
-                    ServiceError::InvalidMany(errors) => {
-                        let mut pr = p(
-                            StatusCode::UNPROCESSABLE_ENTITY,
-                            "validation",
-                            "Invalid input",
-                            e.to_string(),
-                        );
-                        pr.extra.insert(
-                        "errors".into(),
-                        errors.iter().map(|e| json!({"org": e.org, "field": e.field, "message": e.message})).collect(),
+                    pr
+                }
+                ServiceError::Invalid { field, message } => {
+                    let mut pr = p(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "validation",
+                        "Invalid input",
+                        format!("{field}: {message}"),
                     );
-                        pr
-                    }
-                    ServiceError::TooMany {
-                        detail,
-                        retry_after_secs,
-                    } => {
-                        let mut pr = p(
-                            StatusCode::TOO_MANY_REQUESTS,
-                            "quota-exceeded",
-                            "Too many requests",
-                            detail.clone(),
-                        );
-                        pr.retry_after = Some(*retry_after_secs);
-                        pr
-                    }
-                    ServiceError::Unavailable(d) => p(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "unavailable",
-                        "Service unavailable",
-                        d.clone(),
-                    ),
-                    ServiceError::Store(crate::store::StoreError::Db(sqlx::Error::PoolTimedOut)) => {
+                    pr.extra.insert(
+                        "errors".into(),
+                        json!([{ "field": field, "message": message }]),
+                    );
+                    pr
+                }
+                ServiceError::InvalidMany(errors) => {
+                    let mut pr = p(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "validation",
+                        "Invalid input",
+                        e.to_string(),
+                    );
+                    pr.extra.insert(
+                        "errors".into(),
+                        errors
+                            .iter()
+                            .map(|e| json!({"org": e.org, "field": e.field, "message": e.message}))
+                            .collect(),
+                    );
+                    pr
+                }
+                ServiceError::TooMany {
+                    detail,
+                    retry_after_secs,
+                } => {
+                    let mut pr = p(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "quota-exceeded",
+                        "Too many requests",
+                        detail.clone(),
+                    );
+                    pr.retry_after = Some(*retry_after_secs);
+                    pr
+                }
+                ServiceError::Unavailable(d) => p(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "Service unavailable",
+                    d.clone(),
+                ),
+                ServiceError::Store(crate::store::StoreError::Db(sqlx::Error::PoolTimedOut)) => {
                     let mut pr = p(
                         StatusCode::SERVICE_UNAVAILABLE,
                         "unavailable",
@@ -186,13 +188,12 @@ impl ApiError {
                     pr
                 }
                 ServiceError::Store(_) | ServiceError::Internal(_) => p(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "internal",
-                        "Internal error",
-                        "the server failed; the request id identifies it in the logs".into(),
-                    ),
-                }
-            }
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Internal error",
+                    "the server failed; the request id identifies it in the logs".into(),
+                ),
+            },
         }
     }
 }
