@@ -42,7 +42,7 @@ pub fn postgres_url(test: &str) -> Option<String> {
 }
 
 /// Creates a fresh database on the server named by `base_url`.
-async fn fresh_postgres_db(base_url: &str) -> String {
+async fn fresh_postgres_db(base_url: &str) -> (String, String) {
     use sqlx::Connection;
     let name = format!("pingate_t_{}", uuid::Uuid::new_v4().simple());
     let mut admin = sqlx::PgConnection::connect(base_url)
@@ -53,7 +53,24 @@ async fn fresh_postgres_db(base_url: &str) -> String {
         .await
         .expect("create test database");
     let (prefix, _) = base_url.rsplit_once('/').expect("URL has a database path");
-    format!("{prefix}/{name}")
+    (format!("{prefix}/{name}"), name)
+}
+
+/// Drops a test database (after the server let go of it).
+async fn drop_postgres_db(base_url: &str, name: &str) {
+    use sqlx::Connection;
+    let dropped = async {
+        let mut admin = sqlx::PgConnection::connect(base_url).await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut admin)
+        .await
+    }
+    .await;
+    if let Err(e) = dropped {
+        eprintln!("could not drop test database {name}: {e}");
+    }
 }
 
 pub struct TestApp {
@@ -69,6 +86,8 @@ pub struct TestApp {
     pub engine: Engine,
     pub settings: Settings,
     pub dir: tempfile::TempDir,
+    /// (server URL, database name) of a PostgreSQL test database to drop.
+    pg_db: Option<(String, String)>,
 }
 
 pub struct Options {
@@ -96,7 +115,15 @@ impl TestApp {
         super::logs::install();
         let db_url = match engine {
             Engine::Sqlite => None,
-            Engine::Postgres => Some(fresh_postgres_db(&postgres_url(test)?).await),
+            Engine::Postgres => {
+                let server = postgres_url(test)?;
+                let (url, name) = fresh_postgres_db(&server).await;
+                Some((url, (server, name)))
+            }
+        };
+        let (db_url, pg_db) = match db_url {
+            Some((url, drop)) => (Some(url), Some(drop)),
+            None => (None, None),
         };
         let dir = tempfile::tempdir().expect("tempdir");
         let smtp = SmtpServer::start().await;
@@ -172,6 +199,7 @@ impl TestApp {
             engine,
             settings: s,
             dir,
+            pg_db,
         })
     }
 
@@ -182,6 +210,9 @@ impl TestApp {
     pub async fn shutdown(mut self) {
         if let Some(s) = self.server.take() {
             s.shutdown().await.expect("clean shutdown");
+        }
+        if let Some((server, name)) = self.pg_db.take() {
+            drop_postgres_db(&server, &name).await;
         }
     }
 
