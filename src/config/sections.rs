@@ -198,6 +198,10 @@ pub struct LimitsSettings {
     pub sms_countries: Vec<String>,
     /// PIN checks one agent may submit per window.
     pub checks_per_agent: u32,
+    /// PIN checks (right or wrong) per (org, caller number) per window.
+    pub checks_per_caller: u32,
+    /// PIN checks on one org's challenges per window.
+    pub checks_per_org: u32,
     /// Wrong PINs per (org, caller number) per window before PIN
     /// verification locks for that caller.
     pub failures_per_caller: u32,
@@ -227,6 +231,8 @@ impl Default for LimitsSettings {
             .map(String::from)
             .to_vec(),
             checks_per_agent: 300,
+            checks_per_caller: 30,
+            checks_per_org: 300,
             failures_per_caller: 10,
             lockout: HumanDuration(Duration::from_secs(3600)),
             webhook_per_second: 50,

@@ -155,6 +155,8 @@ impl Settings {
             ("sends_per_destination", l.sends_per_destination),
             ("sms_global", l.sms_global),
             ("checks_per_agent", l.checks_per_agent),
+            ("checks_per_caller", l.checks_per_caller),
+            ("checks_per_org", l.checks_per_org),
             ("failures_per_caller", l.failures_per_caller),
             ("webhook_per_second", l.webhook_per_second),
             ("webhook_burst", l.webhook_burst),

@@ -368,11 +368,23 @@ pub async fn check(
         None => match limits::charge(
             state,
             &mut tx,
-            &[Charge {
-                quota: "checks_per_agent",
-                key: &agent.name,
-                limit: l.checks_per_agent,
-            }],
+            &[
+                Charge {
+                    quota: "checks_per_caller",
+                    key: &limits::org_caller(&row.org_id, &caller_key),
+                    limit: l.checks_per_caller,
+                },
+                Charge {
+                    quota: "checks_per_org",
+                    key: &row.org_id,
+                    limit: l.checks_per_org,
+                },
+                Charge {
+                    quota: "checks_per_agent",
+                    key: &agent.name,
+                    limit: l.checks_per_agent,
+                },
+            ],
         )
         .await?
         {

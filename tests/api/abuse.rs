@@ -47,6 +47,8 @@ async fn count_events(app: &TestApp, kind: &str) -> usize {
 
 fn generous(s: &mut pingate::config::Settings) {
     s.limits.checks_per_agent = 100_000;
+    s.limits.checks_per_caller = 100_000;
+    s.limits.checks_per_org = 100_000;
     s.limits.failures_per_caller = 100;
 }
 
@@ -585,4 +587,50 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+#[tokio::test]
+async fn checks_per_caller_are_capped_across_challenges() {
+    let opts = Options {
+        tweak: Box::new(|s| {
+            s.limits.checks_per_caller = 3;
+            s.limits.failures_per_caller = 100;
+        }),
+        ..Options::default()
+    };
+    let Some(app) = TestApp::spawn_with(Engine::Sqlite, "checks per caller", opts).await else {
+        return;
+    };
+    app.import_contoso().await;
+    let (_, challenge_id) = pending_challenge(&app, "+14155550123").await;
+    let pin = app.pin_from_email(1).await;
+    let wrong = if pin == "000000" { "111111" } else { "000000" };
+    for _ in 0..3 {
+        let (s, _) = app
+            .post(
+                &app.agent_token,
+                &format!("/v1/challenges/{challenge_id}/check"),
+                json!({"pin": wrong}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    // The fourth check, even with the right PIN, is refused before it is evaluated.
+    let (s, r) = app
+        .post(
+            &app.agent_token,
+            &format!("/v1/challenges/{challenge_id}/check"),
+            json!({"pin": pin}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{r}");
+    assert!(
+        r["detail"].as_str().unwrap().contains("checks_per_caller"),
+        "{r}"
+    );
+    let (_, ch) = app
+        .get(&app.agent_token, &format!("/v1/challenges/{challenge_id}"))
+        .await;
+    assert_eq!(ch["attempts_left"], 2);
+    app.shutdown().await;
 }

@@ -98,3 +98,54 @@ async fn unknown_challenge_ids_cost_the_same_as_wrong_pins() {
     );
     app.shutdown().await;
 }
+
+/// The voice webhook does the same work for a registered and an unknown
+/// number (one lookup, one write), and the IVR the same for a known and an
+/// unknown account number; compared the same way as above.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registered_and_unknown_numbers_and_accounts_take_alike_time() {
+    let Some(app) = TestApp::spawn(Engine::Sqlite, "timing numbers").await else {
+        return;
+    };
+    app.import_contoso().await;
+    let (mut known, mut unknown) = (Vec::new(), Vec::new());
+    let (mut known_acct, mut unknown_acct) = (Vec::new(), Vec::new());
+    for i in 0..25 {
+        for (from, out) in [("+14155550100", &mut known), ("+14155550177", &mut unknown)] {
+            let sid = call_sid();
+            let t = Instant::now();
+            app.call(&sid, from, None).await;
+            out.push(t.elapsed());
+        }
+        for (digits, out) in [
+            ("40012345", &mut known_acct),
+            ("49999999", &mut unknown_acct),
+        ] {
+            let sid = call_sid();
+            app.call(&sid, &format!("+1415555{:04}", 2000 + i), None)
+                .await;
+            let t = Instant::now();
+            let r = app
+                .webhook(
+                    "/webhooks/twilio/gather",
+                    &[("CallSid", sid.as_str()), ("Digits", digits)],
+                )
+                .await;
+            out.push(t.elapsed());
+            assert_eq!(r.status(), StatusCode::OK);
+        }
+    }
+    for (what, a, b) in [
+        ("numbers", known, unknown),
+        ("accounts", known_acct, unknown_acct),
+    ] {
+        let (a, b) = (median(a), median(b));
+        let ratio = b.as_secs_f64() / a.as_secs_f64();
+        eprintln!("{what}: median known {a:?}, unknown {b:?}, ratio {ratio:.2}");
+        assert!(
+            (0.4..=2.5).contains(&ratio),
+            "{what}: known {a:?} vs unknown {b:?}"
+        );
+    }
+    app.shutdown().await;
+}
