@@ -11,38 +11,8 @@ use tokio::sync::Barrier;
 use crate::on_both_engines;
 use crate::support::app::{Engine, Options, TestApp, call_sid};
 
-/// A call from an unregistered number of contoso with a pending email PIN.
-async fn pending_challenge(app: &TestApp, from: &str) -> (String, String) {
-    let sid = call_sid();
-    app.call(&sid, from, None).await;
-    let call_id = app.call_id_for(&sid).await;
-    let (status, _) = app
-        .post(
-            &app.agent_token,
-            &format!("/v1/calls/{call_id}/org"),
-            json!({"org_id": "contoso"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, ch) = app
-        .post(
-            &app.agent_token,
-            &format!("/v1/calls/{call_id}/challenges"),
-            json!({"channel": "email"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{ch}");
-    (call_id, ch["challenge_id"].as_str().unwrap().to_string())
-}
-
 async fn count_events(app: &TestApp, kind: &str) -> usize {
-    let (_, v) = app
-        .get(
-            &app.reviewer_token,
-            &format!("/v1/audit?kind={kind}&limit=1000"),
-        )
-        .await;
-    v["items"].as_array().map_or(0, Vec::len)
+    app.events(kind).await.len()
 }
 
 fn generous(s: &mut pingate::config::Settings) {
@@ -98,7 +68,7 @@ async fn concurrent_wrong_guesses_never_exceed_the_budget(engine: Engine, test: 
         return;
     };
     app.import_contoso().await;
-    let (_, challenge_id) = pending_challenge(&app, "+14155550123").await;
+    let (_, challenge_id) = app.pending_challenge("+14155550123").await;
     let pin = app.pin_from_email(1).await;
     let wrong = if pin == "000000" { "111111" } else { "000000" };
 
@@ -124,13 +94,7 @@ async fn concurrent_wrong_guesses_never_exceed_the_budget(engine: Engine, test: 
         .await;
     assert_eq!(ch["status"], "locked");
     // Even the right PIN is refused now.
-    let (status, r) = app
-        .post(
-            &app.agent_token,
-            &format!("/v1/challenges/{challenge_id}/check"),
-            json!({"pin": pin}),
-        )
-        .await;
+    let (status, r) = app.check(&challenge_id, &pin).await;
     assert_eq!(status, StatusCode::CONFLICT, "{r}");
     let (status, _) = app.get(&app.agent_token, "/readyz").await;
     assert_eq!(status, StatusCode::OK);
@@ -150,7 +114,7 @@ async fn concurrent_right_guesses_approve_exactly_once(engine: Engine, test: &st
         return;
     };
     app.import_contoso().await;
-    let (call_id, challenge_id) = pending_challenge(&app, "+14155550123").await;
+    let (call_id, challenge_id) = app.pending_challenge("+14155550123").await;
     let pin = app.pin_from_email(1).await;
 
     let results = concurrent_checks(&app, &challenge_id, &pin, 200).await;
@@ -184,43 +148,24 @@ async fn failures_follow_the_caller_and_lock_without_denying_the_org(engine: Eng
     };
     app.import_contoso().await;
     // A grant from before the lockout.
-    let sid = call_sid();
-    app.call(&sid, "+14155550100", Some("TN-Validation-Passed-A"))
+    let trusted_call = app
+        .new_call("+14155550100", Some("TN-Validation-Passed-A"))
         .await;
-    let trusted_call = app.call_id_for(&sid).await;
-    let (_, g) = app
-        .post(
-            &app.agent_token,
-            &format!("/v1/calls/{trusted_call}/grant"),
-            json!({}),
-        )
-        .await;
+    let (_, g) = app.grant(&trusted_call).await;
     let old_token = g["grant"]["token"].as_str().unwrap().to_string();
 
     // Wrong PINs spread over two calls and a new challenge: the count follows
     // the caller, not the challenge.
     let attacker = "+14155550123";
-    let (_, c1) = pending_challenge(&app, attacker).await;
+    let (_, c1) = app.pending_challenge(attacker).await;
     let pin = app.pin_from_email(2).await;
     let wrong = if pin == "000000" { "111111" } else { "000000" };
     for _ in 0..2 {
-        let (s, r) = app
-            .post(
-                &app.agent_token,
-                &format!("/v1/challenges/{c1}/check"),
-                json!({"pin": wrong}),
-            )
-            .await;
+        let (s, r) = app.check(&c1, wrong).await;
         assert_eq!((s, r["status"].as_str()), (StatusCode::OK, Some("pending")));
     }
-    let (_, c2) = pending_challenge(&app, attacker).await;
-    let (s, r) = app
-        .post(
-            &app.agent_token,
-            &format!("/v1/challenges/{c2}/check"),
-            json!({"pin": wrong}),
-        )
-        .await;
+    let (_, c2) = app.pending_challenge(attacker).await;
+    let (s, r) = app.check(&c2, wrong).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(
         r["status"], "locked",
@@ -229,23 +174,15 @@ async fn failures_follow_the_caller_and_lock_without_denying_the_org(engine: Eng
     assert_eq!(count_events(&app, "authn_pin_lockout").await, 1);
 
     // The caller can get no new PIN; the refusal is a 429 naming the lockout.
-    let sid = call_sid();
-    app.call(&sid, attacker, None).await;
-    let call_id = app.call_id_for(&sid).await;
-    app.post(
-        &app.agent_token,
-        &format!("/v1/calls/{call_id}/org"),
-        json!({"org_id": "contoso"}),
-    )
-    .await;
+    let call_id = app.new_call(attacker, None).await;
+    app.set_org(&call_id, "contoso").await;
     let resp = app
-        .client
-        .post(app.url(&format!("/v1/calls/{call_id}/challenges")))
-        .bearer_auth(&app.agent_token)
-        .json(&json!({"channel": "email"}))
-        .send()
-        .await
-        .unwrap();
+        .post_raw(
+            &app.agent_token,
+            &format!("/v1/calls/{call_id}/challenges"),
+            json!({"channel": "email"}),
+        )
+        .await;
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(resp.headers().contains_key("retry-after"));
     let body: Value = resp.json().await.unwrap();
@@ -256,14 +193,11 @@ async fn failures_follow_the_caller_and_lock_without_denying_the_org(engine: Eng
 
     // ...but the org keeps its support: another caller, the trusted number,
     // and the existing grant all still work.
-    pending_challenge(&app, "+14155550124").await;
-    let sid = call_sid();
-    app.call(&sid, "+14155550100", Some("TN-Validation-Passed-A"))
+    app.pending_challenge("+14155550124").await;
+    let c = app
+        .new_call("+14155550100", Some("TN-Validation-Passed-A"))
         .await;
-    let c = app.call_id_for(&sid).await;
-    let (s, _) = app
-        .post(&app.agent_token, &format!("/v1/calls/{c}/grant"), json!({}))
-        .await;
+    let (s, _) = app.grant(&c).await;
     assert_eq!(s, StatusCode::CREATED);
     let (_, i) = app
         .post(
@@ -321,7 +255,7 @@ async fn challenge_quota_refuses_with_retry_after_and_an_audit_event(engine: Eng
         return;
     };
     app.import_contoso().await;
-    let (call_id, _) = pending_challenge(&app, "+14155550123").await;
+    let (call_id, _) = app.pending_challenge("+14155550123").await;
     let (s, _) = app
         .post(
             &app.agent_token,
@@ -331,13 +265,12 @@ async fn challenge_quota_refuses_with_retry_after_and_an_audit_event(engine: Eng
         .await;
     assert_eq!(s, StatusCode::CREATED);
     let resp = app
-        .client
-        .post(app.url(&format!("/v1/calls/{call_id}/challenges")))
-        .bearer_auth(&app.agent_token)
-        .json(&json!({"channel": "email"}))
-        .send()
-        .await
-        .unwrap();
+        .post_raw(
+            &app.agent_token,
+            &format!("/v1/calls/{call_id}/challenges"),
+            json!({"channel": "email"}),
+        )
+        .await;
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
     let retry: u64 = resp.headers()["retry-after"]
         .to_str()
@@ -383,15 +316,8 @@ sms = "+8613800138001"
 "#,
     )
     .await;
-    let sid = call_sid();
-    app.call(&sid, "+14155550123", None).await;
-    let call_id = app.call_id_for(&sid).await;
-    app.post(
-        &app.agent_token,
-        &format!("/v1/calls/{call_id}/org"),
-        json!({"org_id": "far"}),
-    )
-    .await;
+    let call_id = app.new_call("+14155550123", None).await;
+    app.set_org(&call_id, "far").await;
     let (s, r) = app
         .post(
             &app.agent_token,
@@ -500,7 +426,7 @@ async fn only_the_check_route_accepts_a_pin() {
         return;
     };
     app.import_contoso().await;
-    let (call_id, challenge_id) = pending_challenge(&app, "+14155550123").await;
+    let (call_id, challenge_id) = app.pending_challenge("+14155550123").await;
     // The OpenAPI document lists exactly the router's routes (openapi.rs
     // checks that against the source).
     let doc: Value = serde_json::from_str(include_str!("../../src/http/openapi.json")).unwrap();
@@ -548,13 +474,7 @@ async fn only_the_check_route_accepts_a_pin() {
     for kind in ["authn_pin_fail", "authn_pin_success", "authn_pin_lock"] {
         assert_eq!(count_events(&app, kind).await, 0, "{kind}");
     }
-    let (s, r) = app
-        .post(
-            &app.agent_token,
-            &format!("/v1/challenges/{challenge_id}/check"),
-            json!({"pin": pin}),
-        )
-        .await;
+    let (s, r) = app.check(&challenge_id, &pin).await;
     assert_eq!(
         (s, r["status"].as_str()),
         (StatusCode::OK, Some("approved"))
@@ -602,27 +522,15 @@ async fn checks_per_caller_are_capped_across_challenges() {
         return;
     };
     app.import_contoso().await;
-    let (_, challenge_id) = pending_challenge(&app, "+14155550123").await;
+    let (_, challenge_id) = app.pending_challenge("+14155550123").await;
     let pin = app.pin_from_email(1).await;
     let wrong = if pin == "000000" { "111111" } else { "000000" };
     for _ in 0..3 {
-        let (s, _) = app
-            .post(
-                &app.agent_token,
-                &format!("/v1/challenges/{challenge_id}/check"),
-                json!({"pin": wrong}),
-            )
-            .await;
+        let (s, _) = app.check(&challenge_id, wrong).await;
         assert_eq!(s, StatusCode::OK);
     }
     // The fourth check, even with the right PIN, is refused before it is evaluated.
-    let (s, r) = app
-        .post(
-            &app.agent_token,
-            &format!("/v1/challenges/{challenge_id}/check"),
-            json!({"pin": pin}),
-        )
-        .await;
+    let (s, r) = app.check(&challenge_id, &pin).await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{r}");
     assert!(
         r["detail"].as_str().unwrap().contains("checks_per_caller"),

@@ -40,18 +40,8 @@ pub(super) async fn verified_call(app: &TestApp) -> (String, String) {
         .await;
     assert_eq!(resp.status(), StatusCode::OK);
     let call_id = app.call_id_for(&sid).await;
-    let (status, ch) = app
-        .post(
-            &app.agent_token,
-            &format!("/v1/calls/{call_id}/challenges"),
-            json!({"channel": "email"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{ch}");
-    let check = format!(
-        "/v1/challenges/{}/check",
-        ch["challenge_id"].as_str().expect("id")
-    );
+    let challenge_id = app.challenge(&call_id, "email").await;
+    let check = format!("/v1/challenges/{challenge_id}/check");
     let pin = app.pin_from_email(1).await;
     let wrong: String = pin
         .chars()

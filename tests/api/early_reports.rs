@@ -5,10 +5,9 @@
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use serde_json::json;
 
 use crate::on_both_engines;
-use crate::support::app::{Engine, TestApp, call_sid};
+use crate::support::app::{Engine, TestApp};
 
 async fn a_delivery_report_before_the_send_is_recorded_is_applied_after(
     engine: Engine,
@@ -30,22 +29,12 @@ async fn a_delivery_report_before_the_send_is_recorded_is_applied_after(
         .await;
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
 
-    let call = call_sid();
-    app.call(&call, "+14155550100", None).await;
-    let call_id = app.call_id_for(&call).await;
-    let (s, ch) = app
-        .post(
-            &app.agent_token,
-            &format!("/v1/calls/{call_id}/challenges"),
-            json!({"channel": "sms"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{ch}");
+    let call_id = app.new_call("+14155550100", None).await;
+    let challenge_id = app.challenge(&call_id, "sms").await;
     let sent = app.sms.wait_for(1, Duration::from_secs(20)).await;
     assert_eq!(sent[0].sid, sid);
 
     // The worker records `sent` and then applies the early report.
-    let challenge_id = ch["challenge_id"].as_str().unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let (_, c) = app

@@ -60,23 +60,11 @@ async fn pin_by_email_then_grant_introspect_revoke(engine: Engine, test: &str) {
     assert!(mail.body_text().contains("Contoso Ltd"));
 
     let wrong = if pin == "000000" { "111111" } else { "000000" };
-    let (status, r) = app
-        .post(
-            &app.agent_token,
-            &format!("/v1/challenges/{challenge_id}/check"),
-            json!({"pin": wrong}),
-        )
-        .await;
+    let (status, r) = app.check(&challenge_id, wrong).await;
     assert_eq!(status, StatusCode::OK, "{r}");
     assert_eq!(r, json!({"status": "pending", "attempts_left": 4}));
 
-    let (status, r) = app
-        .post(
-            &app.agent_token,
-            &format!("/v1/challenges/{challenge_id}/check"),
-            json!({"pin": pin}),
-        )
-        .await;
+    let (status, r) = app.check(&challenge_id, &pin).await;
     assert_eq!(status, StatusCode::OK, "{r}");
     assert_eq!(r["status"], "approved");
     let token = r["grant"]["token"].as_str().unwrap().to_string();
@@ -85,13 +73,7 @@ async fn pin_by_email_then_grant_introspect_revoke(engine: Engine, test: &str) {
     assert_eq!(r["grant"]["agent"], "alice");
 
     // A used PIN is single-use.
-    let (status, r) = app
-        .post(
-            &app.agent_token,
-            &format!("/v1/challenges/{challenge_id}/check"),
-            json!({"pin": pin}),
-        )
-        .await;
+    let (status, r) = app.check(&challenge_id, &pin).await;
     assert_eq!(status, StatusCode::CONFLICT, "{r}");
     assert_eq!(r["state"], "approved");
 
@@ -187,16 +169,7 @@ async fn pin_by_sms_through_the_messages_api(engine: Engine, test: &str) {
     assert_eq!(sent.to, "+14155550199");
     assert_eq!(sent.from, "+15005550006");
 
-    let (status, r) = app
-        .post(
-            &app.agent_token,
-            &format!(
-                "/v1/challenges/{}/check",
-                ch["challenge_id"].as_str().unwrap()
-            ),
-            json!({"pin": pin}),
-        )
-        .await;
+    let (status, r) = app.check(ch["challenge_id"].as_str().unwrap(), &pin).await;
     assert_eq!(status, StatusCode::OK, "{r}");
     assert_eq!(r["status"], "approved");
     let (_, call) = app
@@ -216,21 +189,14 @@ async fn trusted_number_gets_a_grant_without_a_pin(engine: Engine, test: &str) {
         return;
     };
     app.import_contoso().await;
-    let sid = call_sid();
-    app.call(&sid, "+8613800138000", Some("TN-Validation-Passed-A"))
+    let call_id = app
+        .new_call("+8613800138000", Some("TN-Validation-Passed-A"))
         .await;
-    let call_id = app.call_id_for(&sid).await;
     let (_, call) = app
         .get(&app.agent_token, &format!("/v1/calls/{call_id}"))
         .await;
     assert_eq!(call["verification"], "trusted_number");
-    let (status, r) = app
-        .post(
-            &app.agent_token,
-            &format!("/v1/calls/{call_id}/grant"),
-            json!({}),
-        )
-        .await;
+    let (status, r) = app.grant(&call_id).await;
     assert_eq!(status, StatusCode::CREATED, "{r}");
     assert_eq!(r["grant"]["basis"], "trusted_number");
     let (_, i) = app

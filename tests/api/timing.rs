@@ -6,7 +6,6 @@
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use serde_json::json;
 
 use crate::support::app::{Engine, Options, TestApp, call_sid};
 
@@ -33,24 +32,9 @@ async fn unknown_challenge_ids_cost_the_same_as_wrong_pins() {
     app.import_contoso().await;
     let mut challenges = Vec::new();
     for n in 0..2 {
-        let sid = call_sid();
-        app.call(&sid, &format!("+1415555012{n}"), None).await;
-        let call_id = app.call_id_for(&sid).await;
-        app.post(
-            &app.agent_token,
-            &format!("/v1/calls/{call_id}/org"),
-            json!({"org_id": "contoso"}),
-        )
-        .await;
-        let (s, ch) = app
-            .post(
-                &app.agent_token,
-                &format!("/v1/calls/{call_id}/challenges"),
-                json!({"channel": "email"}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED);
-        challenges.push(ch["challenge_id"].as_str().unwrap().to_string());
+        let call_id = app.new_call(&format!("+1415555012{n}"), None).await;
+        app.set_org(&call_id, "contoso").await;
+        challenges.push(app.challenge(&call_id, "email").await);
     }
     // A wrong guess that is surely not either PIN.
     let pins = [app.pin_from_email(1).await, app.pin_from_email(2).await];
@@ -64,24 +48,12 @@ async fn unknown_challenge_ids_cost_the_same_as_wrong_pins() {
     for i in 0..18 {
         let id = &challenges[i % 2];
         let t = Instant::now();
-        let (s, _) = app
-            .post(
-                &app.agent_token,
-                &format!("/v1/challenges/{id}/check"),
-                json!({"pin": wrong}),
-            )
-            .await;
+        let (s, _) = app.check(id, &wrong).await;
         known.push(t.elapsed());
         assert_eq!(s, StatusCode::OK);
         let ghost = format!("chl_{}", uuid::Uuid::new_v4().simple());
         let t = Instant::now();
-        let (s, _) = app
-            .post(
-                &app.agent_token,
-                &format!("/v1/challenges/{ghost}/check"),
-                json!({"pin": wrong}),
-            )
-            .await;
+        let (s, _) = app.check(&ghost, &wrong).await;
         unknown.push(t.elapsed());
         assert_eq!(s, StatusCode::NOT_FOUND);
     }

@@ -1,7 +1,22 @@
 //! `org import` and `org list`: creates, updates, refuses mistakes by org
 //! and field, and imports nothing when any org is wrong.
 
-use super::{CONTOSO, Workspace, free_port};
+use super::{CONTOSO, Run, Workspace, free_port};
+
+/// `org import FILE` with the workspace's configuration; its outcome is
+/// for the caller to check.
+fn org_import(ws: &Workspace, file: &str) -> Run {
+    ws.run(&["--config", "pingate.toml", "org", "import", file])
+}
+
+/// A configured workspace with contoso imported.
+fn workspace_with_contoso() -> Workspace {
+    let ws = Workspace::new();
+    ws.config("pingate.toml", free_port());
+    ws.write("orgs.toml", CONTOSO);
+    org_import(&ws, "orgs.toml").ok();
+    ws
+}
 
 fn org_list(ws: &Workspace) -> String {
     ws.run(&["org", "list", "--config", "pingate.toml"])
@@ -14,9 +29,7 @@ fn org_import_creates_then_updates_and_json_works() {
     let ws = Workspace::new();
     ws.config("pingate.toml", free_port());
     ws.write("orgs.toml", CONTOSO);
-    let run = ws
-        .run(&["--config", "pingate.toml", "org", "import", "orgs.toml"])
-        .ok();
+    let run = org_import(&ws, "orgs.toml").ok();
     assert!(run.stdout.contains("1 created"), "{}", run.stdout);
     let list = org_list(&ws);
     assert!(
@@ -31,9 +44,7 @@ fn org_import_creates_then_updates_and_json_works() {
             .replace("Contoso Ltd", "Contoso Group")
             .replace(r#", "+8613800138000""#, ""),
     );
-    let run = ws
-        .run(&["--config", "pingate.toml", "org", "import", "orgs.toml"])
-        .ok();
+    let run = org_import(&ws, "orgs.toml").ok();
     assert!(run.stdout.contains("1 updated"), "{}", run.stdout);
     let list = org_list(&ws);
     assert!(
@@ -56,9 +67,7 @@ fn org_import_creates_then_updates_and_json_works() {
             "contacts": {"email": "security@fabrikam.example"}
         }]}"#,
     );
-    let run = ws
-        .run(&["--config", "pingate.toml", "org", "import", "more.json"])
-        .ok();
+    let run = org_import(&ws, "more.json").ok();
     assert!(run.stdout.contains("1 created"), "{}", run.stdout);
     let list = org_list(&ws);
     assert!(
@@ -69,11 +78,7 @@ fn org_import_creates_then_updates_and_json_works() {
 
 #[test]
 fn org_import_with_mistakes_reports_each_by_org_and_field_and_imports_nothing() {
-    let ws = Workspace::new();
-    ws.config("pingate.toml", free_port());
-    ws.write("orgs.toml", CONTOSO);
-    ws.run(&["--config", "pingate.toml", "org", "import", "orgs.toml"])
-        .ok();
+    let ws = workspace_with_contoso();
     let before = org_list(&ws);
 
     ws.write(
@@ -107,9 +112,7 @@ channels = ["email"]
 email = "it@gamma.example"
 "#,
     );
-    let run = ws
-        .run(&["--config", "pingate.toml", "org", "import", "bad.toml"])
-        .refused();
+    let run = org_import(&ws, "bad.toml").refused();
     for needle in [
         "org alpha: registered_numbers[0]",
         "org alpha: channels[1]",
@@ -138,11 +141,7 @@ email = "it@gamma.example"
 
 #[test]
 fn org_import_refuses_a_number_registered_to_another_org() {
-    let ws = Workspace::new();
-    ws.config("pingate.toml", free_port());
-    ws.write("orgs.toml", CONTOSO);
-    ws.run(&["--config", "pingate.toml", "org", "import", "orgs.toml"])
-        .ok();
+    let ws = workspace_with_contoso();
     let before = org_list(&ws);
     ws.write(
         "taken.toml",
@@ -157,9 +156,7 @@ channels = ["email"]
 email = "security@fabrikam.example"
 "#,
     );
-    let run = ws
-        .run(&["--config", "pingate.toml", "org", "import", "taken.toml"])
-        .refused();
+    let run = org_import(&ws, "taken.toml").refused();
     assert!(
         run.stderr.contains("org fabrikam: registered_numbers[1]"),
         "the error names org and field:\n{}",

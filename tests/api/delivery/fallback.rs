@@ -7,9 +7,7 @@ use serde_json::{Value, json};
 use crate::on_both_engines;
 use crate::support::app::{Engine, TestApp, call_sid, extract_pin};
 
-use super::{
-    WAIT, challenge, check, contoso_call, deliveries, delivery_reaches, events_for, options,
-};
+use super::{WAIT, check, contoso_call, deliveries, delivery_reaches, events_for, options};
 
 fn resent_events_with_fallback(events: &[Value]) -> Vec<&Value> {
     events
@@ -26,7 +24,7 @@ async fn failed_sms_pin_falls_back_to_email_automatically(engine: Engine, test: 
     app.import_contoso().await;
     app.sms.fail_next(1, 400, 21614);
     let call_id = contoso_call(&app).await;
-    let challenge_id = challenge(&app, &call_id, "sms").await;
+    let challenge_id = app.challenge(&call_id, "sms").await;
 
     let mails = app.smtp.wait_for(1, WAIT).await;
     assert_eq!(
@@ -82,7 +80,7 @@ async fn fallback_never_leaves_the_profile(engine: Engine, test: &str) {
     app.call(&sid, "+14155550177", Some("TN-Validation-Passed-B"))
         .await;
     let call_id = app.call_id_for(&sid).await;
-    let challenge_id = challenge(&app, &call_id, "sms").await;
+    let challenge_id = app.challenge(&call_id, "sms").await;
     let sms = app.sms.wait_for(1, WAIT).await;
     delivery_reaches(&app, &call_id, &challenge_id, 0, "sent").await;
 

@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use crate::on_both_engines;
 use crate::support::app::{Engine, TestApp};
 
-use super::{WAIT, challenge, contoso_call, delivery_reaches, options};
+use super::{WAIT, contoso_call, delivery_reaches, options};
 
 async fn metrics_count_messages_by_channel_and_outcome(engine: Engine, test: &str) {
     let Some(app) = TestApp::spawn_with(engine, test, options(|_| {})).await else {
@@ -14,7 +14,7 @@ async fn metrics_count_messages_by_channel_and_outcome(engine: Engine, test: &st
     app.import_contoso().await;
     app.smtp.fail_next(1, 451, "4.3.0 try again later");
     let call_id = contoso_call(&app).await;
-    let challenge_id = challenge(&app, &call_id, "email").await;
+    let challenge_id = app.challenge(&call_id, "email").await;
     app.smtp.wait_for(1, WAIT).await;
     delivery_reaches(&app, &call_id, &challenge_id, 0, "sent").await;
 

@@ -21,9 +21,9 @@ use std::time::Duration;
 
 use pingate::config::{HumanDuration, Settings};
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::support::app::{Options, TestApp, call_sid};
+use crate::support::app::{Options, TestApp};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -67,17 +67,9 @@ where
 /// A call of contoso from an unregistered number (a fresh one per call,
 /// so per-caller quotas never interfere), org attached by the agent.
 async fn contoso_call(app: &TestApp) -> String {
-    let sid = call_sid();
     let from = format!("+1415556{:04}", rand_digits());
-    app.call(&sid, &from, None).await;
-    let call_id = app.call_id_for(&sid).await;
-    let (status, r) = app
-        .post(
-            &app.agent_token,
-            &format!("/v1/calls/{call_id}/org"),
-            json!({"org_id": "contoso"}),
-        )
-        .await;
+    let call_id = app.new_call(&from, None).await;
+    let (status, r) = app.set_org(&call_id, "contoso").await;
     assert_eq!(status, StatusCode::OK, "{r}");
     call_id
 }
@@ -86,26 +78,8 @@ fn rand_digits() -> u16 {
     (uuid::Uuid::new_v4().as_u128() % 10_000) as u16
 }
 
-async fn challenge(app: &TestApp, call_id: &str, channel: &str) -> String {
-    let (status, ch) = app
-        .post(
-            &app.agent_token,
-            &format!("/v1/calls/{call_id}/challenges"),
-            json!({"channel": channel}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{ch}");
-    ch["challenge_id"].as_str().unwrap().to_string()
-}
-
 async fn check(app: &TestApp, challenge_id: &str, pin: &str) -> Value {
-    let (status, r) = app
-        .post(
-            &app.agent_token,
-            &format!("/v1/challenges/{challenge_id}/check"),
-            json!({"pin": pin}),
-        )
-        .await;
+    let (status, r) = app.check(challenge_id, pin).await;
     assert_eq!(status, StatusCode::OK, "{r}");
     r
 }
@@ -146,19 +120,8 @@ async fn delivery_reaches(
     .await
 }
 
-async fn events(app: &TestApp, kind: &str) -> Vec<Value> {
-    let (status, v) = app
-        .get(
-            &app.reviewer_token,
-            &format!("/v1/audit?kind={kind}&limit=1000"),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{v}");
-    v["items"].as_array().unwrap().clone()
-}
-
 async fn events_for(app: &TestApp, kind: &str, challenge_id: &str) -> Vec<Value> {
-    events(app, kind)
+    app.events(kind)
         .await
         .into_iter()
         .filter(|e| e["challenge_id"] == challenge_id)

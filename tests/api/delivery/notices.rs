@@ -1,12 +1,12 @@
 //! Grant notices to the registered contacts, without the PIN.
 
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::on_both_engines;
 use crate::support::app::{Engine, TestApp, call_sid};
 
-use super::{WAIT, challenge, check, contoso_call, eventually, options};
+use super::{WAIT, check, contoso_call, eventually, options};
 
 /// Waits for the call's grant notices to be sent; returns them.
 async fn sent_notices(app: &TestApp, call_id: &str) -> Vec<Value> {
@@ -32,7 +32,7 @@ async fn every_grant_notifies_the_registered_contacts_without_the_pin(engine: En
 
     // By PIN.
     let call_id = contoso_call(&app).await;
-    let challenge_id = challenge(&app, &call_id, "email").await;
+    let challenge_id = app.challenge(&call_id, "email").await;
     let pin = app.pin_from_email(1).await;
     assert_eq!(check(&app, &challenge_id, &pin).await["status"], "approved");
     let notices = sent_notices(&app, &call_id).await;
@@ -69,13 +69,7 @@ async fn every_grant_notifies_the_registered_contacts_without_the_pin(engine: En
     app.call(&sid, "+8613800138000", Some("TN-Validation-Passed-A"))
         .await;
     let call_id = app.call_id_for(&sid).await;
-    let (status, r) = app
-        .post(
-            &app.agent_token,
-            &format!("/v1/calls/{call_id}/grant"),
-            json!({}),
-        )
-        .await;
+    let (status, r) = app.grant(&call_id).await;
     assert_eq!(status, StatusCode::CREATED, "{r}");
     sent_notices(&app, &call_id).await;
     let mail = &app.smtp.wait_for(3, WAIT).await[2];

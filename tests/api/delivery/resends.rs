@@ -7,9 +7,7 @@ use serde_json::{Value, json};
 use crate::on_both_engines;
 use crate::support::app::{Engine, TestApp, extract_pin};
 
-use super::{
-    WAIT, challenge, check, contoso_call, deliveries, delivery_reaches, events_for, options,
-};
+use super::{WAIT, check, contoso_call, deliveries, delivery_reaches, events_for, options};
 
 async fn agent_sees_the_failure_and_resends_the_same_pin_by_email(engine: Engine, test: &str) {
     let Some(app) = TestApp::spawn_with(engine, test, options(|_| {})).await else {
@@ -18,7 +16,7 @@ async fn agent_sees_the_failure_and_resends_the_same_pin_by_email(engine: Engine
     app.import_contoso().await;
     app.sms.fail_next(1, 400, 21614);
     let call_id = contoso_call(&app).await;
-    let challenge_id = challenge(&app, &call_id, "sms").await;
+    let challenge_id = app.challenge(&call_id, "sms").await;
 
     let failed = delivery_reaches(&app, &call_id, &challenge_id, 0, "failed").await;
     assert!(
@@ -79,7 +77,7 @@ async fn resend_carries_the_same_pin_until_max_sends(engine: Engine, test: &str)
     };
     app.import_contoso().await;
     let call_id = contoso_call(&app).await;
-    let challenge_id = challenge(&app, &call_id, "email").await;
+    let challenge_id = app.challenge(&call_id, "email").await;
     let first = app.pin_from_email(1).await;
 
     let resend = |body: Value| {

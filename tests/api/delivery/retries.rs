@@ -11,8 +11,7 @@ use crate::support::app::{Engine, TestApp, extract_pin};
 use crate::support::smtp::SmtpServer;
 
 use super::{
-    WAIT, challenge, check, contoso_call, deliveries, delivery_reaches, events_for, eventually,
-    options,
+    WAIT, check, contoso_call, deliveries, delivery_reaches, events_for, eventually, options,
 };
 
 /// A port nothing listens on (bound once by the OS, then released).
@@ -38,7 +37,7 @@ async fn smtp_down_then_up_delivers_the_pin_once(engine: Engine, test: &str) {
     app.import_contoso().await;
     let call_id = contoso_call(&app).await;
     // Accepted although the mail relay is down: the PIN waits in the outbox.
-    let challenge_id = challenge(&app, &call_id, "email").await;
+    let challenge_id = app.challenge(&call_id, "email").await;
     let queued = eventually("a failed attempt is recorded", || async {
         let d = deliveries(&app, &call_id, &challenge_id).await;
         match d.first() {
@@ -86,7 +85,7 @@ async fn messages_api_500_then_429_then_201_sends_the_sms_once(engine: Engine, t
     app.sms.fail_next(1, 500, 20500);
     app.sms.fail_next(1, 429, 20429);
     let call_id = contoso_call(&app).await;
-    let challenge_id = challenge(&app, &call_id, "sms").await;
+    let challenge_id = app.challenge(&call_id, "sms").await;
 
     let sms = app.sms.wait_for(1, WAIT).await;
     let sent = delivery_reaches(&app, &call_id, &challenge_id, 0, "sent").await;
@@ -137,7 +136,7 @@ async fn permanent_errors_fail_at_once_and_exhausted_retries_go_dead(engine: Eng
     // Twilio 21614: not a mobile number. Retrying cannot help.
     app.sms.fail_next(1, 400, 21614);
     let call = contoso_call(&app).await;
-    let ch = challenge(&app, &call, "sms").await;
+    let ch = app.challenge(&call, "sms").await;
     let failed = delivery_reaches(&app, &call, &ch, 0, "failed").await;
     assert_eq!(failed["attempts"], 1, "{failed}");
     assert!(
@@ -157,7 +156,7 @@ async fn permanent_errors_fail_at_once_and_exhausted_retries_go_dead(engine: Eng
     // SMTP 550: the relay refuses the recipient for good.
     app.smtp.fail_next(1, 550, "5.1.1 mailbox unavailable");
     let call = contoso_call(&app).await;
-    let ch = challenge(&app, &call, "email").await;
+    let ch = app.challenge(&call, "email").await;
     let failed = delivery_reaches(&app, &call, &ch, 0, "failed").await;
     assert_eq!(failed["attempts"], 1, "{failed}");
     assert!(
@@ -173,7 +172,7 @@ async fn permanent_errors_fail_at_once_and_exhausted_retries_go_dead(engine: Eng
     // Transient errors until max_attempts: a dead letter with the reason.
     app.smtp.fail_next(3, 451, "4.3.0 try again later");
     let call = contoso_call(&app).await;
-    let ch = challenge(&app, &call, "email").await;
+    let ch = app.challenge(&call, "email").await;
     let dead = delivery_reaches(&app, &call, &ch, 0, "dead").await;
     assert_eq!(dead["attempts"], 3, "{dead}");
     assert!(
@@ -193,7 +192,7 @@ async fn permanent_errors_fail_at_once_and_exhausted_retries_go_dead(engine: Eng
     // The same through the Messages API: 503 every time.
     app.sms.fail_next(3, 503, 20503);
     let call = contoso_call(&app).await;
-    let ch = challenge(&app, &call, "sms").await;
+    let ch = app.challenge(&call, "sms").await;
     let dead = delivery_reaches(&app, &call, &ch, 0, "dead").await;
     assert_eq!(dead["attempts"], 3, "{dead}");
     assert!(

@@ -7,9 +7,7 @@ use serde_json::Value;
 use crate::on_both_engines;
 use crate::support::app::{Engine, TestApp, extract_pin};
 
-use super::{
-    WAIT, challenge, contoso_call, deliveries, delivery_reaches, events, events_for, options,
-};
+use super::{WAIT, contoso_call, deliveries, delivery_reaches, events_for, options};
 
 async fn status(app: &TestApp, sid: &str, status: &str) {
     let resp = app
@@ -32,7 +30,7 @@ async fn status_callbacks_move_forward_only_and_undelivered_falls_back_once(
     app.import_contoso().await;
 
     let call_id = contoso_call(&app).await;
-    let challenge_id = challenge(&app, &call_id, "sms").await;
+    let challenge_id = app.challenge(&call_id, "sms").await;
     let sms = app.sms.wait_for(1, WAIT).await;
     let sid = sms[0].sid.clone();
     assert!(
@@ -62,17 +60,14 @@ async fn status_callbacks_move_forward_only_and_undelivered_falls_back_once(
     );
 
     // Unknown MessageSid: answered, nothing changes.
-    let before = events(&app, "message_delivery_reported").await.len();
+    let before = app.events("message_delivery_reported").await.len();
     status(
         &app,
         &format!("SM{}", uuid::Uuid::new_v4().simple()),
         "undelivered",
     )
     .await;
-    assert_eq!(
-        events(&app, "message_delivery_reported").await.len(),
-        before
-    );
+    assert_eq!(app.events("message_delivery_reported").await.len(), before);
     assert_eq!(
         deliveries(&app, &call_id, &challenge_id).await[0]["status"],
         "delivered"
@@ -81,7 +76,7 @@ async fn status_callbacks_move_forward_only_and_undelivered_falls_back_once(
 
     // Undelivered (twice): the same PIN follows by email, once.
     let call_id = contoso_call(&app).await;
-    let challenge_id = challenge(&app, &call_id, "sms").await;
+    let challenge_id = app.challenge(&call_id, "sms").await;
     let sms = app.sms.wait_for(2, WAIT).await;
     let sid = sms[1].sid.clone();
     delivery_reaches(&app, &call_id, &challenge_id, 0, "sent").await;

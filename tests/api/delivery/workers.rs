@@ -10,7 +10,7 @@ use tokio::sync::Barrier;
 use crate::on_both_engines;
 use crate::support::app::{Engine, TestApp};
 
-use super::{WAIT, events, eventually, options};
+use super::{WAIT, eventually, options};
 
 /// Several instances on one PostgreSQL database: the test app's own worker
 /// and two more instances (each with its own state and connection pool),
@@ -258,10 +258,10 @@ async fn a_worker_that_lost_its_lease_sends_nothing_more(engine: Engine, test: &
         );
     }
     assert!(
-        events(&app, "message_retry").await.is_empty(),
+        app.events("message_retry").await.is_empty(),
         "no outcome from a lost lease"
     );
-    assert_eq!(events(&app, "message_sent").await.len(), 2);
+    assert_eq!(app.events("message_sent").await.len(), 2);
     app.shutdown().await;
 }
 on_both_engines!(

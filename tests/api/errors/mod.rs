@@ -8,9 +8,9 @@ mod pin_lifecycle;
 mod requests;
 
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::support::app::{TestApp, call_sid};
+use crate::support::app::TestApp;
 
 pub(crate) const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -113,26 +113,6 @@ pub(crate) fn without_delivery(mut call: Value) -> Value {
 /// A call from a number registered to contoso without full attestation:
 /// the org is known and a PIN is required. Returns the call id.
 pub(crate) async fn pin_required_call(app: &TestApp) -> String {
-    let sid = call_sid();
-    app.call(&sid, "+14155550100", Some("TN-Validation-Passed-B"))
-        .await;
-    app.call_id_for(&sid).await
-}
-
-async fn new_challenge(app: &TestApp, call_id: &str, channel: &str) -> (StatusCode, Value) {
-    app.post(
-        &app.agent_token,
-        &format!("/v1/calls/{call_id}/challenges"),
-        json!({ "channel": channel }),
-    )
-    .await
-}
-
-async fn check(app: &TestApp, challenge_id: &str, pin: &str) -> (StatusCode, Value) {
-    app.post(
-        &app.agent_token,
-        &format!("/v1/challenges/{challenge_id}/check"),
-        json!({ "pin": pin }),
-    )
-    .await
+    app.new_call("+14155550100", Some("TN-Validation-Passed-B"))
+        .await
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::on_both_engines;
 use crate::support::app::{Engine, TestApp, call_sid};
 
-use super::{audit_events, check, expect_problem, new_challenge, pin_required_call};
+use super::{audit_events, expect_problem, pin_required_call};
 
 /// A PIN of the right length that is not `pin`.
 fn wrong_pin(pin: &str) -> String {
@@ -43,13 +43,12 @@ email = "it@emailonly.example"
     // Unknown channel names, and a channel this org does not accept.
     for channel in ["carrier-pigeon", "EMAIL ", "", "sms"] {
         let resp = app
-            .client
-            .post(app.url(&format!("/v1/calls/{call_id}/challenges")))
-            .bearer_auth(&app.agent_token)
-            .json(&json!({ "channel": channel }))
-            .send()
-            .await
-            .unwrap();
+            .post_raw(
+                &app.agent_token,
+                &format!("/v1/calls/{call_id}/challenges"),
+                json!({ "channel": channel }),
+            )
+            .await;
         let body = expect_problem(resp, StatusCode::UNPROCESSABLE_ENTITY).await;
         assert_eq!(body["type"], "urn:pingate:problem:validation", "{body}");
         assert_eq!(body["errors"][0]["field"], "channel", "{channel:?}: {body}");
@@ -71,9 +70,7 @@ async fn malformed_pin_is_422_and_consumes_no_attempt(engine: Engine, test: &str
     };
     app.import_contoso().await;
     let call_id = pin_required_call(&app).await;
-    let (status, ch) = new_challenge(&app, &call_id, "email").await;
-    assert_eq!(status, StatusCode::CREATED, "{ch}");
-    let id = ch["challenge_id"].as_str().unwrap().to_string();
+    let id = app.challenge(&call_id, "email").await;
     let len = app.settings.pin.length;
 
     for bad in [
@@ -85,13 +82,12 @@ async fn malformed_pin_is_422_and_consumes_no_attempt(engine: Engine, test: &str
         " 123456 7".to_string(),
     ] {
         let resp = app
-            .client
-            .post(app.url(&format!("/v1/challenges/{id}/check")))
-            .bearer_auth(&app.agent_token)
-            .json(&json!({ "pin": bad }))
-            .send()
-            .await
-            .unwrap();
+            .post_raw(
+                &app.agent_token,
+                &format!("/v1/challenges/{id}/check"),
+                json!({ "pin": bad }),
+            )
+            .await;
         let body = expect_problem(resp, StatusCode::UNPROCESSABLE_ENTITY).await;
         assert_eq!(body["errors"][0]["field"], "pin", "{bad:?}: {body}");
         assert!(
@@ -119,7 +115,7 @@ async fn malformed_pin_is_422_and_consumes_no_attempt(engine: Engine, test: &str
 
     // The real PIN still works afterwards.
     let pin = app.pin_from_email(1).await;
-    let (status, r) = check(&app, &id, &pin).await;
+    let (status, r) = app.check(&id, &pin).await;
     assert_eq!(status, StatusCode::OK, "{r}");
     assert_eq!(r["status"], "approved", "{r}");
     app.shutdown().await;
@@ -135,9 +131,7 @@ async fn expired_challenge_answers_409_expired(engine: Engine, test: &str) {
     };
     app.import_contoso().await;
     let call_id = pin_required_call(&app).await;
-    let (status, ch) = new_challenge(&app, &call_id, "email").await;
-    assert_eq!(status, StatusCode::CREATED, "{ch}");
-    let id = ch["challenge_id"].as_str().unwrap().to_string();
+    let id = app.challenge(&call_id, "email").await;
     let pin = app.pin_from_email(1).await;
 
     app.clock
@@ -145,13 +139,12 @@ async fn expired_challenge_answers_409_expired(engine: Engine, test: &str) {
 
     // Even the right PIN is refused once the TTL has passed.
     let resp = app
-        .client
-        .post(app.url(&format!("/v1/challenges/{id}/check")))
-        .bearer_auth(&app.agent_token)
-        .json(&json!({ "pin": pin }))
-        .send()
-        .await
-        .unwrap();
+        .post_raw(
+            &app.agent_token,
+            &format!("/v1/challenges/{id}/check"),
+            json!({ "pin": pin }),
+        )
+        .await;
     let body = expect_problem(resp, StatusCode::CONFLICT).await;
     assert_eq!(body["state"], "expired", "{body}");
     assert!(!body.to_string().contains(&pin));
@@ -184,46 +177,42 @@ async fn spent_attempt_budget_locks_the_challenge_and_the_call(engine: Engine, t
     };
     app.import_contoso().await;
     let call_id = pin_required_call(&app).await;
-    let (status, ch) = new_challenge(&app, &call_id, "email").await;
-    assert_eq!(status, StatusCode::CREATED, "{ch}");
-    let id = ch["challenge_id"].as_str().unwrap().to_string();
+    let id = app.challenge(&call_id, "email").await;
     let pin = app.pin_from_email(1).await;
     let wrong = wrong_pin(&pin);
     let max = i64::from(app.settings.pin.max_attempts);
 
     for attempt in 1..max {
-        let (status, r) = check(&app, &id, &wrong).await;
+        let (status, r) = app.check(&id, &wrong).await;
         assert_eq!(status, StatusCode::OK, "{r}");
         assert_eq!(
             r,
             json!({ "status": "pending", "attempts_left": max - attempt })
         );
     }
-    let (status, r) = check(&app, &id, &wrong).await;
+    let (status, r) = app.check(&id, &wrong).await;
     assert_eq!(status, StatusCode::OK, "{r}");
     assert_eq!(r["status"], "locked", "{r}");
 
     // The next check, even with the right PIN, is refused without a grant.
     let resp = app
-        .client
-        .post(app.url(&format!("/v1/challenges/{id}/check")))
-        .bearer_auth(&app.agent_token)
-        .json(&json!({ "pin": pin }))
-        .send()
-        .await
-        .unwrap();
+        .post_raw(
+            &app.agent_token,
+            &format!("/v1/challenges/{id}/check"),
+            json!({ "pin": pin }),
+        )
+        .await;
     let body = expect_problem(resp, StatusCode::CONFLICT).await;
     assert_eq!(body["state"], "locked", "{body}");
 
     // A new challenge on the same call does not reset the budget.
     let resp = app
-        .client
-        .post(app.url(&format!("/v1/calls/{call_id}/challenges")))
-        .bearer_auth(&app.agent_token)
-        .json(&json!({ "channel": "sms" }))
-        .send()
-        .await
-        .unwrap();
+        .post_raw(
+            &app.agent_token,
+            &format!("/v1/calls/{call_id}/challenges"),
+            json!({ "channel": "sms" }),
+        )
+        .await;
     let body = expect_problem(resp, StatusCode::CONFLICT).await;
     assert_eq!(body["state"], "failed", "{body}");
 
@@ -252,9 +241,7 @@ async fn resend_delivers_the_same_pin_then_429_with_retry_after(engine: Engine, 
     };
     app.import_contoso().await;
     let call_id = pin_required_call(&app).await;
-    let (status, ch) = new_challenge(&app, &call_id, "email").await;
-    assert_eq!(status, StatusCode::CREATED, "{ch}");
-    let id = ch["challenge_id"].as_str().unwrap().to_string();
+    let id = app.challenge(&call_id, "email").await;
     let first = app.pin_from_email(1).await;
     let max_sends = app.settings.pin.max_sends as usize;
 
@@ -284,13 +271,12 @@ async fn resend_delivers_the_same_pin_then_429_with_retry_after(engine: Engine, 
     );
 
     let resp = app
-        .client
-        .post(app.url(&format!("/v1/challenges/{id}/resend")))
-        .bearer_auth(&app.agent_token)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+        .post_raw(
+            &app.agent_token,
+            &format!("/v1/challenges/{id}/resend"),
+            json!({}),
+        )
+        .await;
     let retry_after = resp
         .headers()
         .get("retry-after")
@@ -307,7 +293,7 @@ async fn resend_delivers_the_same_pin_then_429_with_retry_after(engine: Engine, 
     );
 
     // The refused resend sent nothing and the PIN still works.
-    let (status, r) = check(&app, &id, &first).await;
+    let (status, r) = app.check(&id, &first).await;
     assert_eq!(status, StatusCode::OK, "{r}");
     assert_eq!(r["status"], "approved", "{r}");
     let pin_mails = app

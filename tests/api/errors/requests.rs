@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::support::app::{Engine, Options, TestApp, call_sid};
 
-use super::{assert_problem_text, expect_problem, new_challenge, pin_required_call};
+use super::{assert_problem_text, expect_problem, pin_required_call};
 
 async fn raw_post(
     app: &TestApp,
@@ -153,9 +153,7 @@ async fn malformed_json_is_400_and_wrong_content_type_is_415() {
     assert_eq!(call["challenges"], json!([]), "{call}");
 
     // The same on the other routes with a body.
-    let (status, ch) = new_challenge(&app, &call_id, "email").await;
-    assert_eq!(status, StatusCode::CREATED, "{ch}");
-    let challenge_id = ch["challenge_id"].as_str().unwrap();
+    let challenge_id = app.challenge(&call_id, "email").await;
     for path in [
         format!("/v1/challenges/{challenge_id}/resend"),
         format!("/v1/challenges/{challenge_id}/check"),
@@ -211,9 +209,7 @@ async fn body_over_the_limit_is_413_on_the_api_and_on_webhooks() {
     expect_problem(resp, StatusCode::PAYLOAD_TOO_LARGE).await;
 
     // Every body-reading route, whatever extractor it uses.
-    let (status, ch) = new_challenge(&app, &call_id, "email").await;
-    assert_eq!(status, StatusCode::CREATED, "{ch}");
-    let challenge_id = ch["challenge_id"].as_str().unwrap();
+    let challenge_id = app.challenge(&call_id, "email").await;
     for path in [
         format!("/v1/challenges/{challenge_id}/resend"),
         format!("/v1/challenges/{challenge_id}/check"),

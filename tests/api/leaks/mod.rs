@@ -126,27 +126,13 @@ impl<'a> Client<'a> {
     }
 
     async fn get(&mut self, token: &str, path: &str) -> (StatusCode, Value) {
-        let resp = self
-            .app
-            .client
-            .get(self.app.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("request");
+        let resp = self.app.get_raw(token, path).await;
         let (status, body) = self.record(format!("GET {path}"), resp).await;
         (status, Self::json(&body))
     }
 
     async fn get_text(&mut self, token: &str, path: &str) -> (StatusCode, String) {
-        let resp = self
-            .app
-            .client
-            .get(self.app.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("request");
+        let resp = self.app.get_raw(token, path).await;
         self.record(format!("GET {path}"), resp).await
     }
 

@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::on_both_engines;
-use crate::support::app::{Engine, TestApp, call_sid};
+use crate::support::app::{Engine, TestApp};
 
 /// DESIGN: "A resend within the TTL delivers the same PIN (a late first
 /// message must not confuse the caller)". The usual case is a PIN that was
@@ -15,22 +15,10 @@ async fn resend_after_the_pin_was_delivered_sends_the_same_pin(engine: Engine, t
         return;
     };
     app.import_contoso().await;
-    let sid = call_sid();
-    app.call(&sid, "+14155550100", Some("TN-Validation-Passed-B"))
+    let call_id = app
+        .new_call("+14155550100", Some("TN-Validation-Passed-B"))
         .await;
-    let call_id = app.call_id_for(&sid).await;
-    let (status, ch) = app
-        .post(
-            &app.agent_token,
-            &format!("/v1/calls/{call_id}/challenges"),
-            json!({"channel": "sms"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{ch}");
-    let challenge = ch["challenge_id"]
-        .as_str()
-        .expect("challenge id")
-        .to_string();
+    let challenge = app.challenge(&call_id, "sms").await;
     let pin = app.pin_from_sms(1).await;
 
     let (status, r) = app
@@ -46,13 +34,7 @@ async fn resend_after_the_pin_was_delivered_sends_the_same_pin(engine: Engine, t
         pin,
         "a resend sends the same PIN"
     );
-    let (status, r) = app
-        .post(
-            &app.agent_token,
-            &format!("/v1/challenges/{challenge}/check"),
-            json!({"pin": pin}),
-        )
-        .await;
+    let (status, r) = app.check(&challenge, &pin).await;
     assert_eq!(status, StatusCode::OK, "{r}");
     assert_eq!(r["status"], "approved");
     app.shutdown().await;
@@ -70,22 +52,11 @@ async fn a_pin_sent_as_a_json_number_is_not_echoed(engine: Engine, test: &str) {
         return;
     };
     app.import_contoso().await;
-    let sid = call_sid();
-    app.call(&sid, "+14155550100", Some("TN-Validation-Passed-B"))
+    let call_id = app
+        .new_call("+14155550100", Some("TN-Validation-Passed-B"))
         .await;
-    let call_id = app.call_id_for(&sid).await;
-    let (status, ch) = app
-        .post(
-            &app.agent_token,
-            &format!("/v1/calls/{call_id}/challenges"),
-            json!({"channel": "sms"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{ch}");
-    let check = app.url(&format!(
-        "/v1/challenges/{}/check",
-        ch["challenge_id"].as_str().unwrap_or_default()
-    ));
+    let challenge = app.challenge(&call_id, "sms").await;
+    let check = app.url(&format!("/v1/challenges/{challenge}/check"));
     let pin = app.pin_from_sms(1).await;
     // A leading zero would make the number invalid JSON; the property is
     // about echoing whatever digits were sent, so use the PIN's tail too.

@@ -52,6 +52,14 @@ async fn send(
     }
 }
 
+async fn get(app: &TestApp, path: &str, token: Option<&str>) -> Answer {
+    send(app, "GET", path, token, None).await
+}
+
+async fn post(app: &TestApp, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
+    send(app, "POST", path, token, body).await
+}
+
 /// The answer's status is documented for the operation (`template`, the
 /// document's path), its media type too, and the body fits the schema.
 fn check_answer(doc: &Value, method: &str, template: &str, a: &Answer) -> Value {
@@ -108,46 +116,33 @@ async fn live_answers_fit_the_document(engine: Engine, test: &str) {
 
     // Operations.
     for path in ["/healthz", "/readyz"] {
-        check_answer(
-            &doc,
-            "GET",
-            path,
-            &send(&app, "GET", path, None, None).await,
-        );
+        check_answer(&doc, "GET", path, &get(&app, path, None).await);
     }
 
     // Admin: org profiles.
-    let a = send(&app, "GET", "/v1/orgs/contoso", Some(admin), None).await;
+    let a = get(&app, "/v1/orgs/contoso", Some(admin)).await;
     assert_eq!(a.status, StatusCode::OK);
     check_answer(&doc, "GET", "/v1/orgs/{org_id}", &a);
     check_answer(
         &doc,
         "GET",
         "/v1/orgs",
-        &send(&app, "GET", "/v1/orgs", Some(admin), None).await,
+        &get(&app, "/v1/orgs", Some(admin)).await,
     );
     let fabrikam = json!({
         "id": "fabrikam", "name": "Fabrikam", "account_number": "5550001",
         "registered_numbers": ["+14155550177"], "channels": ["sms"],
         "contacts": {"sms": "+14155550178"}, "language": "en",
     });
-    let a = send(
-        &app,
-        "POST",
-        "/v1/orgs",
-        Some(admin),
-        Some(fabrikam.clone()),
-    )
-    .await;
+    let a = post(&app, "/v1/orgs", Some(admin), Some(fabrikam.clone())).await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
     assert_eq!(
         check_answer(&doc, "POST", "/v1/orgs", &a),
         fabrikam,
         "the import shape round-trips"
     );
-    let a = send(
+    let a = post(
         &app,
-        "POST",
         "/v1/orgs",
         Some(admin),
         Some(json!({"id": "x", "name": ""})),
@@ -155,9 +150,8 @@ async fn live_answers_fit_the_document(engine: Engine, test: &str) {
     .await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
     check_answer(&doc, "POST", "/v1/orgs", &a);
-    let a = send(
+    let a = post(
         &app,
-        "POST",
         "/v1/orgs/fabrikam/numbers",
         Some(admin),
         Some(json!({"number": "+14155550179"})),
@@ -183,9 +177,8 @@ async fn live_answers_fit_the_document(engine: Engine, test: &str) {
     let twiml = app.call(&sid, "anonymous", None).await;
     assert!(twiml.contains("<Gather"), "{twiml}");
     let call_id = app.call_id_for(&sid).await;
-    let a = send(
+    let a = post(
         &app,
-        "POST",
         &format!("/v1/calls/{call_id}/org"),
         Some(agent),
         Some(json!({"org_id": "contoso"})),
@@ -195,9 +188,8 @@ async fn live_answers_fit_the_document(engine: Engine, test: &str) {
         check_answer(&doc, "POST", "/v1/calls/{call_id}/org", &a)["verification"],
         "pin_required"
     );
-    let a = send(
+    let a = post(
         &app,
-        "POST",
         &format!("/v1/calls/{call_id}/challenges"),
         Some(agent),
         Some(json!({"channel": "email", "destination": "attacker@example.com"})),
@@ -210,9 +202,8 @@ async fn live_answers_fit_the_document(engine: Engine, test: &str) {
         a.body
     );
     check_answer(&doc, "POST", "/v1/calls/{call_id}/challenges", &a);
-    let a = send(
+    let a = post(
         &app,
-        "POST",
         &format!("/v1/calls/{call_id}/challenges"),
         Some(agent),
         Some(json!({"channel": "email"})),
@@ -221,18 +212,10 @@ async fn live_answers_fit_the_document(engine: Engine, test: &str) {
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
     let challenge = check_answer(&doc, "POST", "/v1/calls/{call_id}/challenges", &a);
     let challenge_id = challenge["challenge_id"].as_str().unwrap().to_string();
-    let a = send(
-        &app,
-        "GET",
-        &format!("/v1/challenges/{challenge_id}"),
-        Some(agent),
-        None,
-    )
-    .await;
+    let a = get(&app, &format!("/v1/challenges/{challenge_id}"), Some(agent)).await;
     check_answer(&doc, "GET", "/v1/challenges/{challenge_id}", &a);
-    let a = send(
+    let a = post(
         &app,
-        "POST",
         &format!("/v1/challenges/{challenge_id}/resend"),
         Some(agent),
         None,
@@ -242,61 +225,26 @@ async fn live_answers_fit_the_document(engine: Engine, test: &str) {
     let pin = app.pin_from_email(1).await;
     let wrong = if pin == "000000" { "111111" } else { "000000" };
     let check_path = format!("/v1/challenges/{challenge_id}/check");
-    let a = send(
-        &app,
-        "POST",
-        &check_path,
-        Some(agent),
-        Some(json!({"pin": wrong})),
-    )
-    .await;
+    let a = post(&app, &check_path, Some(agent), Some(json!({"pin": wrong}))).await;
     assert_eq!(
         check_answer(&doc, "POST", "/v1/challenges/{challenge_id}/check", &a)["status"],
         "pending"
     );
-    let a = send(
-        &app,
-        "POST",
-        &check_path,
-        Some(agent),
-        Some(json!({"pin": "12"})),
-    )
-    .await;
+    let a = post(&app, &check_path, Some(agent), Some(json!({"pin": "12"}))).await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
     check_answer(&doc, "POST", "/v1/challenges/{challenge_id}/check", &a);
-    let a = send(
-        &app,
-        "POST",
-        &check_path,
-        Some(agent),
-        Some(json!({"pin": pin})),
-    )
-    .await;
+    let a = post(&app, &check_path, Some(agent), Some(json!({"pin": pin}))).await;
     assert_eq!(
         check_answer(&doc, "POST", "/v1/challenges/{challenge_id}/check", &a)["status"],
         "approved"
     );
-    let a = send(
-        &app,
-        "POST",
-        &check_path,
-        Some(agent),
-        Some(json!({"pin": pin})),
-    )
-    .await;
+    let a = post(&app, &check_path, Some(agent), Some(json!({"pin": pin}))).await;
     assert_eq!(a.status, StatusCode::CONFLICT);
     assert_eq!(
         check_answer(&doc, "POST", "/v1/challenges/{challenge_id}/check", &a)["state"],
         "approved"
     );
-    let a = send(
-        &app,
-        "GET",
-        &format!("/v1/calls/{call_id}"),
-        Some(agent),
-        None,
-    )
-    .await;
+    let a = get(&app, &format!("/v1/calls/{call_id}"), Some(agent)).await;
     let call = check_answer(&doc, "GET", "/v1/calls/{call_id}", &a);
     assert!(
         !call.to_string().contains(&format!("\"{pin}\"")),
@@ -312,23 +260,15 @@ async fn live_answers_fit_the_document(engine: Engine, test: &str) {
         &doc,
         "GET",
         "/v1/calls",
-        &send(&app, "GET", "/v1/calls?status=active", Some(agent), None).await,
+        &get(&app, "/v1/calls?status=active", Some(agent)).await,
     );
-    let a = send(
-        &app,
-        "GET",
-        &format!("/v1/calls/{call_id}"),
-        Some(agent),
-        None,
-    )
-    .await;
+    let a = get(&app, &format!("/v1/calls/{call_id}"), Some(agent)).await;
     assert_eq!(
         check_answer(&doc, "GET", "/v1/calls/{call_id}", &a)["verification"],
         "trusted_number"
     );
-    let a = send(
+    let a = post(
         &app,
-        "POST",
         &format!("/v1/calls/{call_id}/grant"),
         Some(agent),
         None,
@@ -338,22 +278,14 @@ async fn live_answers_fit_the_document(engine: Engine, test: &str) {
     let issued = check_answer(&doc, "POST", "/v1/calls/{call_id}/grant", &a);
     let grant_id = issued["grant"]["grant_id"].as_str().unwrap().to_string();
     let token = issued["grant"]["token"].as_str().unwrap().to_string();
-    let a = send(
-        &app,
-        "GET",
-        &format!("/v1/grants/{grant_id}"),
-        Some(agent),
-        None,
-    )
-    .await;
+    let a = get(&app, &format!("/v1/grants/{grant_id}"), Some(agent)).await;
     assert!(
         check_answer(&doc, "GET", "/v1/grants/{grant_id}", &a)
             .get("token")
             .is_none()
     );
-    let a = send(
+    let a = post(
         &app,
-        "POST",
         "/v1/grants/introspect",
         Some(admin),
         Some(json!({"token": token})),
@@ -363,18 +295,16 @@ async fn live_answers_fit_the_document(engine: Engine, test: &str) {
         check_answer(&doc, "POST", "/v1/grants/introspect", &a)["active"],
         true
     );
-    let a = send(
+    let a = post(
         &app,
-        "POST",
         &format!("/v1/grants/{grant_id}/revoke"),
         Some(admin),
         None,
     )
     .await;
     check_answer(&doc, "POST", "/v1/grants/{grant_id}/revoke", &a);
-    let a = send(
+    let a = post(
         &app,
-        "POST",
         "/v1/grants/introspect",
         Some(agent),
         Some(json!({"token": token})),
@@ -397,19 +327,12 @@ async fn live_answers_fit_the_document(engine: Engine, test: &str) {
         )
         .await;
     assert_eq!(a.status(), StatusCode::NO_CONTENT);
-    let a = send(
-        &app,
-        "POST",
-        "/webhooks/twilio/voice",
-        None,
-        Some(json!({})),
-    )
-    .await;
+    let a = post(&app, "/webhooks/twilio/voice", None, Some(json!({}))).await;
     assert_eq!(a.status, StatusCode::FORBIDDEN);
     check_answer(&doc, "POST", "/webhooks/twilio/voice", &a);
 
     // Reviewer: the audit trail.
-    let a = send(&app, "GET", "/v1/audit?limit=5", Some(reviewer), None).await;
+    let a = get(&app, "/v1/audit?limit=5", Some(reviewer)).await;
     assert_eq!(
         check_answer(&doc, "GET", "/v1/audit", &a)["items"]
             .as_array()
@@ -417,90 +340,67 @@ async fn live_answers_fit_the_document(engine: Engine, test: &str) {
             .len(),
         5
     );
-    let a = send(&app, "GET", "/v1/audit/verify", Some(reviewer), None).await;
+    let a = get(&app, "/v1/audit/verify", Some(reviewer)).await;
     assert_eq!(
         check_answer(&doc, "GET", "/v1/audit/verify", &a)["ok"],
         true
     );
-    let a = send(
-        &app,
-        "GET",
-        "/v1/audit/export?format=csv",
-        Some(reviewer),
-        None,
-    )
-    .await;
+    let a = get(&app, "/v1/audit/export?format=csv", Some(reviewer)).await;
     check_answer(&doc, "GET", "/v1/audit/export", &a);
 
     // Reviewer: checkpoints, proofs and the verifier key.
-    let a = send(&app, "POST", "/v1/audit/checkpoints", Some(reviewer), None).await;
+    let a = post(&app, "/v1/audit/checkpoints", Some(reviewer), None).await;
     assert!(a.status.is_success(), "{}", a.body);
     let size = check_answer(&doc, "POST", "/v1/audit/checkpoints", &a)["size"]
         .as_u64()
         .unwrap();
-    let a = send(&app, "GET", "/v1/audit/checkpoints", Some(reviewer), None).await;
+    let a = get(&app, "/v1/audit/checkpoints", Some(reviewer)).await;
     check_answer(&doc, "GET", "/v1/audit/checkpoints", &a);
-    let a = send(
-        &app,
-        "GET",
-        "/v1/audit/checkpoints/latest",
-        Some(reviewer),
-        None,
-    )
-    .await;
+    let a = get(&app, "/v1/audit/checkpoints/latest", Some(reviewer)).await;
     assert_eq!(a.status, StatusCode::OK);
     check_answer(&doc, "GET", "/v1/audit/checkpoints/latest", &a);
-    let a = send(
+    let a = get(
         &app,
-        "GET",
         &format!("/v1/audit/proof/inclusion?seq=1&size={size}"),
         Some(reviewer),
-        None,
     )
     .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     check_answer(&doc, "GET", "/v1/audit/proof/inclusion", &a);
-    let a = send(
+    let a = get(
         &app,
-        "GET",
         "/v1/audit/proof/inclusion?seq=0&size=1",
         Some(reviewer),
-        None,
     )
     .await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
     check_answer(&doc, "GET", "/v1/audit/proof/inclusion", &a);
-    let a = send(
+    let a = get(
         &app,
-        "GET",
         &format!("/v1/audit/proof/consistency?from=1&to={size}"),
         Some(reviewer),
-        None,
     )
     .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     check_answer(&doc, "GET", "/v1/audit/proof/consistency", &a);
-    let a = send(&app, "GET", "/v1/audit/public-key", Some(reviewer), None).await;
+    let a = get(&app, "/v1/audit/public-key", Some(reviewer)).await;
     assert_eq!(a.status, StatusCode::OK);
     check_answer(&doc, "GET", "/v1/audit/public-key", &a);
 
     // Errors: unknown resource, wrong role, no token, unknown query parameter.
-    let a = send(
+    let a = get(
         &app,
-        "GET",
         "/v1/calls/call_00000000000000000000000000000000",
         Some(agent),
-        None,
     )
     .await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
     check_answer(&doc, "GET", "/v1/calls/{call_id}", &a);
-    let a = send(&app, "GET", "/v1/audit", Some(agent), None).await;
+    let a = get(&app, "/v1/audit", Some(agent)).await;
     assert_eq!(a.status, StatusCode::FORBIDDEN);
     check_answer(&doc, "GET", "/v1/audit", &a);
-    let a = send(
+    let a = post(
         &app,
-        "POST",
         &format!("/v1/calls/{call_id}/challenges"),
         None,
         Some(json!({"channel": "sms"})),
@@ -508,10 +408,10 @@ async fn live_answers_fit_the_document(engine: Engine, test: &str) {
     .await;
     assert_eq!(a.status, StatusCode::UNAUTHORIZED);
     check_answer(&doc, "POST", "/v1/calls/{call_id}/challenges", &a);
-    let a = send(&app, "GET", "/v1/calls?sort=asc", Some(agent), None).await;
+    let a = get(&app, "/v1/calls?sort=asc", Some(agent)).await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
     check_answer(&doc, "GET", "/v1/calls", &a);
-    let a = send(&app, "GET", "/v1/orgs?limit=0", Some(admin), None).await;
+    let a = get(&app, "/v1/orgs?limit=0", Some(admin)).await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
     check_answer(&doc, "GET", "/v1/orgs", &a);
 

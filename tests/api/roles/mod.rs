@@ -7,10 +7,10 @@ mod ownership;
 mod table;
 
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::errors::pin_required_call;
-use crate::support::app::{TestApp, call_sid};
+use crate::support::app::TestApp;
 use pingate::store::principals::Role;
 
 struct Route {
@@ -34,29 +34,15 @@ struct Fixture {
 async fn fixture(app: &TestApp) -> Fixture {
     app.import_contoso().await;
     let call_id = pin_required_call(app).await;
-    let (status, ch) = app
-        .post(
-            &app.agent_token,
-            &format!("/v1/calls/{call_id}/challenges"),
-            json!({ "channel": "email" }),
-        )
+    let challenge_id = app.challenge(&call_id, "email").await;
+    let trusted = app
+        .new_call("+14155550100", Some("TN-Validation-Passed-A"))
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{ch}");
-    let sid = call_sid();
-    app.call(&sid, "+14155550100", Some("TN-Validation-Passed-A"))
-        .await;
-    let trusted = app.call_id_for(&sid).await;
-    let (status, g) = app
-        .post(
-            &app.agent_token,
-            &format!("/v1/calls/{trusted}/grant"),
-            json!({}),
-        )
-        .await;
+    let (status, g) = app.grant(&trusted).await;
     assert_eq!(status, StatusCode::CREATED, "{g}");
     Fixture {
         call_id,
-        challenge_id: ch["challenge_id"].as_str().unwrap().to_string(),
+        challenge_id,
         grant_id: g["grant"]["grant_id"].as_str().unwrap().to_string(),
         grant_token: g["grant"]["token"].as_str().unwrap().to_string(),
     }

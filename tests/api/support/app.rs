@@ -288,26 +288,105 @@ impl TestApp {
     }
 
     pub async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
-        let resp = self
-            .client
+        split(self.get_raw(token, path).await).await
+    }
+
+    /// A GET whose whole answer (headers too) the test reads itself.
+    pub async fn get_raw(&self, token: &str, path: &str) -> reqwest::Response {
+        self.client
             .get(self.url(path))
             .bearer_auth(token)
             .send()
             .await
-            .expect("request");
-        split(resp).await
+            .expect("request")
     }
 
     pub async fn post(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
-        let resp = self
-            .client
+        split(self.post_raw(token, path, body).await).await
+    }
+
+    /// A JSON POST whose whole answer (headers too) the test reads itself.
+    pub async fn post_raw(&self, token: &str, path: &str, body: Value) -> reqwest::Response {
+        self.client
             .post(self.url(path))
             .bearer_auth(token)
             .json(&body)
             .send()
             .await
-            .expect("request");
-        split(resp).await
+            .expect("request")
+    }
+
+    /// An inbound call; returns its call id.
+    pub async fn new_call(&self, from: &str, attestation: Option<&str>) -> String {
+        let sid = call_sid();
+        self.call(&sid, from, attestation).await;
+        self.call_id_for(&sid).await
+    }
+
+    /// The agent sets the call's org.
+    pub async fn set_org(&self, call_id: &str, org_id: &str) -> (StatusCode, Value) {
+        self.post(
+            &self.agent_token,
+            &format!("/v1/calls/{call_id}/org"),
+            serde_json::json!({"org_id": org_id}),
+        )
+        .await
+    }
+
+    /// The agent starts a challenge on `channel`; it must be created.
+    /// Returns the challenge id.
+    pub async fn challenge(&self, call_id: &str, channel: &str) -> String {
+        let (status, ch) = self
+            .post(
+                &self.agent_token,
+                &format!("/v1/calls/{call_id}/challenges"),
+                serde_json::json!({"channel": channel}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{ch}");
+        ch["challenge_id"].as_str().unwrap().to_string()
+    }
+
+    /// The agent checks `pin` against a challenge.
+    pub async fn check(&self, challenge_id: &str, pin: &str) -> (StatusCode, Value) {
+        self.post(
+            &self.agent_token,
+            &format!("/v1/challenges/{challenge_id}/check"),
+            serde_json::json!({"pin": pin}),
+        )
+        .await
+    }
+
+    /// The agent asks for a grant on a call.
+    pub async fn grant(&self, call_id: &str) -> (StatusCode, Value) {
+        self.post(
+            &self.agent_token,
+            &format!("/v1/calls/{call_id}/grant"),
+            serde_json::json!({}),
+        )
+        .await
+    }
+
+    /// Audit events of `kind` (the first 1000), as the reviewer reads them.
+    pub async fn events(&self, kind: &str) -> Vec<Value> {
+        let (status, v) = self
+            .get(
+                &self.reviewer_token,
+                &format!("/v1/audit?kind={kind}&limit=1000"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        v["items"].as_array().unwrap().clone()
+    }
+
+    /// A call from an unregistered number of contoso, its org set by the
+    /// agent, with a pending email PIN. Returns (call id, challenge id).
+    pub async fn pending_challenge(&self, from: &str) -> (String, String) {
+        let call_id = self.new_call(from, None).await;
+        let (status, _) = self.set_org(&call_id, "contoso").await;
+        assert_eq!(status, StatusCode::OK);
+        let challenge_id = self.challenge(&call_id, "email").await;
+        (call_id, challenge_id)
     }
 
     /// The PIN as the caller reads it off the email that arrived.

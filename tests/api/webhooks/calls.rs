@@ -151,13 +151,7 @@ async fn withheld_client_and_sip_callers_are_classified_and_never_trusted(
             .await;
         assert_eq!(status, StatusCode::OK, "{call}");
         assert_eq!(call["verification"], "pin_required", "{from:?}: {call}");
-        let (status, r) = app
-            .post(
-                &app.agent_token,
-                &format!("/v1/calls/{call_id}/grant"),
-                json!({}),
-            )
-            .await;
+        let (status, r) = app.grant(&call_id).await;
         assert_eq!(status, StatusCode::CONFLICT, "{from:?}: {r}");
     }
     assert!(audit_events(&app, "grant_issued").await.is_empty());
@@ -221,13 +215,7 @@ async fn caller_id_trust_any_trusts_a_registered_number_without_attestation(
             call["verification"], "trusted_number",
             "{attestation:?}: {call}"
         );
-        let (status, r) = app
-            .post(
-                &app.agent_token,
-                &format!("/v1/calls/{call_id}/grant"),
-                json!({}),
-            )
-            .await;
+        let (status, r) = app.grant(&call_id).await;
         assert_eq!(status, StatusCode::CREATED, "{r}");
     }
     // An unregistered number is still not trusted.

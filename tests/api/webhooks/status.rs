@@ -39,15 +39,7 @@ async fn completed_call_ends_and_cancels_its_pending_challenge(engine: Engine, t
     app.call(&sid, "+14155550100", Some("TN-Validation-Passed-B"))
         .await;
     let call_id = app.call_id_for(&sid).await;
-    let (st, ch) = app
-        .post(
-            &app.agent_token,
-            &format!("/v1/calls/{call_id}/challenges"),
-            json!({ "channel": "email" }),
-        )
-        .await;
-    assert_eq!(st, StatusCode::CREATED, "{ch}");
-    let challenge_id = ch["challenge_id"].as_str().unwrap().to_string();
+    let challenge_id = app.challenge(&call_id, "email").await;
 
     // Progress callbacks change nothing.
     let before = without_delivery(call_view(&app, &call_id).await);
@@ -71,13 +63,12 @@ async fn completed_call_ends_and_cancels_its_pending_challenge(engine: Engine, t
     assert_eq!(call["challenges"][0]["status"], "cancelled", "{call}");
 
     let resp = app
-        .client
-        .post(app.url(&format!("/v1/challenges/{challenge_id}/check")))
-        .bearer_auth(&app.agent_token)
-        .json(&json!({ "pin": "123456" }))
-        .send()
-        .await
-        .unwrap();
+        .post_raw(
+            &app.agent_token,
+            &format!("/v1/challenges/{challenge_id}/check"),
+            json!({ "pin": "123456" }),
+        )
+        .await;
     let body = expect_problem(resp, StatusCode::CONFLICT).await;
     assert_eq!(body["state"], "cancelled", "{body}");
 
@@ -149,17 +140,8 @@ async fn message_status_moves_delivery_forward_only(engine: Engine, test: &str) 
         return;
     };
     app.import_contoso().await;
-    let sid = call_sid();
-    app.call(&sid, "+14155550100", None).await;
-    let call_id = app.call_id_for(&sid).await;
-    let (st, ch) = app
-        .post(
-            &app.agent_token,
-            &format!("/v1/calls/{call_id}/challenges"),
-            json!({ "channel": "sms" }),
-        )
-        .await;
-    assert_eq!(st, StatusCode::CREATED, "{ch}");
+    let call_id = app.new_call("+14155550100", None).await;
+    app.challenge(&call_id, "sms").await;
     let sms = app.sms.wait_for(1, Duration::from_secs(20)).await;
     let message_sid = sms[0].sid.clone();
     let delivery = wait_for_delivery(&app, &call_id, "sent").await;
