@@ -1,6 +1,8 @@
 //! Notices to an organisation's registered contacts: every grant, and
 //! every lockout, is announced on each contact the profile has. Queued in
-//! the transaction of the change they announce.
+//! the transaction of the change they announce, and read through it: a
+//! request holding a transaction must never wait for a second pooled
+//! connection, or a busy pool deadlocks on itself.
 
 use crate::app::AppState;
 use crate::clock::{Millis, rfc3339};
@@ -20,7 +22,7 @@ pub async fn grant(
     agent: &str,
     basis: GrantBasis,
 ) -> ServiceResult<()> {
-    let Some(org) = orgs::get(state.store.reader(), &g.org_id).await? else {
+    let Some(org) = orgs::get_on(tx.conn(), &g.org_id).await? else {
         return Ok(());
     };
     let at = rfc3339(g.created_at);
@@ -52,7 +54,7 @@ pub async fn lockout(
     call_id: &str,
     until: Millis,
 ) -> ServiceResult<()> {
-    let Some(org) = orgs::get(state.store.reader(), org_id).await? else {
+    let Some(org) = orgs::get_on(tx.conn(), org_id).await? else {
         return Ok(());
     };
     let until = rfc3339(until);

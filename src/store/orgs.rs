@@ -100,16 +100,23 @@ pub async fn delete(conn: &mut AnyConnection, id: &OrgId) -> StoreResult<bool> {
     Ok(r.rows_affected() == 1)
 }
 
+/// One org with its numbers, read from a pool.
 pub async fn get(pool: &AnyPool, id: &str) -> StoreResult<Option<OrgProfile>> {
+    get_on(&mut *pool.acquire().await?, id).await
+}
+
+/// One org with its numbers, read on this connection: inside a write, the
+/// transaction's own (see `service::notices`).
+pub async fn get_on(conn: &mut AnyConnection, id: &str) -> StoreResult<Option<OrgProfile>> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM orgs WHERE id = $1"
     )))
     .bind(id)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *conn)
     .await?;
     match row {
         Some(row) => {
-            let numbers = numbers_of(pool, id).await?;
+            let numbers = numbers_of(conn, id).await?;
             Ok(Some(from_row(&row, numbers)?))
         }
         None => Ok(None),
@@ -125,19 +132,20 @@ pub async fn list(pool: &AnyPool, after: Option<&str>, limit: i64) -> StoreResul
     .bind(limit)
     .fetch_all(pool)
     .await?;
+    let mut conn = pool.acquire().await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let id: String = row.try_get("id")?;
-        let numbers = numbers_of(pool, &id).await?;
+        let numbers = numbers_of(&mut conn, &id).await?;
         out.push(from_row(&row, numbers)?);
     }
     Ok(out)
 }
 
-async fn numbers_of(pool: &AnyPool, id: &str) -> StoreResult<Vec<String>> {
+async fn numbers_of(conn: &mut AnyConnection, id: &str) -> StoreResult<Vec<String>> {
     let rows = sqlx::query("SELECT number FROM org_numbers WHERE org_id = $1 ORDER BY number")
         .bind(id)
-        .fetch_all(pool)
+        .fetch_all(conn)
         .await?;
     rows.iter()
         .map(|r| r.try_get::<String, _>(0).map_err(StoreError::from))

@@ -15,7 +15,11 @@ async fn count_events(app: &TestApp, kind: &str) -> usize {
     app.events(kind).await.len()
 }
 
+/// Quotas out of the way, and a small pool: it makes hold-and-wait show at
+/// once (a request that holds a transaction must never need a second
+/// connection, or a busy pool deadlocks on itself).
 fn generous(s: &mut pingate::config::Settings) {
+    s.database.max_connections = 2;
     s.limits.checks_per_agent = 100_000;
     s.limits.checks_per_caller = 100_000;
     s.limits.checks_per_org = 100_000;
@@ -123,7 +127,12 @@ async fn concurrent_right_guesses_approve_exactly_once(engine: Engine, test: &st
         .filter(|(_, v)| v["status"] == "approved")
         .count();
     let server_errors = results.iter().filter(|(s, _)| s.is_server_error()).count();
-    eprintln!("{test}: 200 concurrent right guesses -> {approved} approved, {server_errors} 5xx");
+    let mut answers = std::collections::BTreeMap::<String, usize>::new();
+    for (s, v) in &results {
+        let what = v["status"].as_str().or(v["type"].as_str()).unwrap_or("?");
+        *answers.entry(format!("{} {what}", s.as_u16())).or_default() += 1;
+    }
+    eprintln!("{test}: 200 concurrent right guesses -> {answers:?}");
     assert_eq!(server_errors, 0);
     assert_eq!(approved, 1);
     let (_, call) = app
@@ -136,6 +145,47 @@ async fn concurrent_right_guesses_approve_exactly_once(engine: Engine, test: &st
 on_both_engines!(
     concurrent_right_guesses_approve_exactly_once,
     concurrent_right_guesses_approve_exactly_once
+);
+
+async fn concurrent_wrong_guesses_cross_the_caller_lockout_once(engine: Engine, test: &str) {
+    let opts = Options {
+        tweak: Box::new(|s| {
+            generous(s);
+            s.limits.failures_per_caller = 3;
+        }),
+        ..Options::default()
+    };
+    let Some(app) = TestApp::spawn_with(engine, test, opts).await else {
+        return;
+    };
+    app.import_contoso().await;
+    let (_, challenge_id) = app.pending_challenge("+14155550123").await;
+    let pin = app.pin_from_email(1).await;
+    let wrong = if pin == "000000" { "111111" } else { "000000" };
+
+    // The lockout queues notices inside the check's transaction.
+    let results = concurrent_checks(&app, &challenge_id, wrong, 100).await;
+    let stalled = results
+        .iter()
+        .filter(|(s, _)| s.is_server_error() || *s == StatusCode::REQUEST_TIMEOUT)
+        .count();
+    assert_eq!(stalled, 0, "no check fails or times out");
+    let evaluated = results.iter().filter(|(s, _)| *s == StatusCode::OK).count();
+    assert!(
+        (3..=5).contains(&evaluated),
+        "the lockout stops evaluation after the third failure, give or take the two attempts \
+         already reserved: {evaluated}"
+    );
+    assert_eq!(count_events(&app, "authn_pin_lockout").await, 1);
+    let (_, ch) = app
+        .get(&app.agent_token, &format!("/v1/challenges/{challenge_id}"))
+        .await;
+    assert_eq!(ch["status"], "locked");
+    app.shutdown().await;
+}
+on_both_engines!(
+    concurrent_wrong_guesses_cross_the_caller_lockout_once,
+    concurrent_wrong_guesses_cross_the_caller_lockout_once
 );
 
 async fn failures_follow_the_caller_and_lock_without_denying_the_org(engine: Engine, test: &str) {
