@@ -15,11 +15,8 @@ async fn count_events(app: &TestApp, kind: &str) -> usize {
     app.events(kind).await.len()
 }
 
-/// Quotas out of the way, and a small pool: it makes hold-and-wait show at
-/// once (a request that holds a transaction must never need a second
-/// connection, or a busy pool deadlocks on itself).
+/// Quotas out of the way (the pool stays small: see `TestApp`).
 fn generous(s: &mut pingate::config::Settings) {
-    s.database.max_connections = 2;
     s.limits.checks_per_agent = 100_000;
     s.limits.checks_per_caller = 100_000;
     s.limits.checks_per_org = 100_000;

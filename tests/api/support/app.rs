@@ -162,6 +162,11 @@ impl TestApp {
         s.limits.webhook_burst = 100_000;
         s.limits.api_per_second = 100_000;
         s.limits.api_burst = 100_000;
+        // A small pool makes hold-and-wait show at once on PostgreSQL (a
+        // request that holds a transaction must never need a second
+        // connection, or a busy pool deadlocks on itself), and keeps the
+        // parallel suite well under the server's connection limit.
+        s.database.max_connections = 2;
         (opts.tweak)(&mut s);
         s.validate().expect("test settings are valid");
 
