@@ -67,6 +67,8 @@ pub async fn insert(conn: &mut AnyConnection, m: &MessageRow) -> StoreResult<()>
 /// Claims up to `limit` due messages for `lease_ms`: queued ones whose
 /// time has come, and `sending` ones whose lease ran out (a worker died).
 /// PostgreSQL skips rows another instance holds; SQLite has one writer.
+/// The batch comes back in the order it fell due (RETURNING follows the
+/// update's scan, not the subquery's ORDER BY).
 pub async fn claim_due(
     conn: &mut AnyConnection,
     backend: Backend,
@@ -78,7 +80,7 @@ pub async fn claim_due(
         Backend::Postgres => "FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
     };
-    Ok(sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(format!(
+    let mut batch = sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(format!(
         "UPDATE messages SET status = 'sending', attempts = attempts + 1, lease_until = $2, updated_at = $1 \
          WHERE id IN (SELECT id FROM messages \
                       WHERE (status = 'queued' AND next_attempt_at <= $1) \
@@ -90,7 +92,11 @@ pub async fn claim_due(
     .bind(now + lease_ms)
     .bind(limit)
     .fetch_all(conn)
-    .await?)
+    .await?;
+    batch.sort_by(|a, b| {
+        (a.next_attempt_at, a.created_at, &a.id).cmp(&(b.next_attempt_at, b.created_at, &b.id))
+    });
+    Ok(batch)
 }
 
 /// The earliest time a queued message falls due, to sleep until then.

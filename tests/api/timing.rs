@@ -2,6 +2,8 @@
 //! costs the same argon2 verify as a wrong PIN on a real challenge. This
 //! compares the two distributions (interleaved samples, medians) at the
 //! production argon2 cost, where the hash dominates; it asserts no speed.
+//! Each test runs with no other server of this binary alive
+//! (`Options::alone`), so the comparison is not skewed by a neighbour.
 
 use std::time::{Duration, Instant};
 
@@ -24,6 +26,7 @@ async fn unknown_challenge_ids_cost_the_same_as_wrong_pins() {
             s.pin.max_attempts = 10;
             s.limits.failures_per_caller = 100;
         }),
+        alone: true,
         ..Options::default()
     };
     let Some(app) = TestApp::spawn_with(Engine::Sqlite, "timing", opts).await else {
@@ -76,7 +79,11 @@ async fn unknown_challenge_ids_cost_the_same_as_wrong_pins() {
 /// unknown account number; compared the same way as above.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registered_and_unknown_numbers_and_accounts_take_alike_time() {
-    let Some(app) = TestApp::spawn(Engine::Sqlite, "timing numbers").await else {
+    let alone = Options {
+        alone: true,
+        ..Options::default()
+    };
+    let Some(app) = TestApp::spawn_with(Engine::Sqlite, "timing numbers", alone).await else {
         return;
     };
     app.import_contoso().await;

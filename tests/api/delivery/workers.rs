@@ -109,7 +109,17 @@ async fn two_workers_on_postgres_never_send_one_message_twice() {
 /// Queues `n` plain messages to contoso's email contact in one
 /// transaction, without waking any worker; returns their subjects.
 async fn enqueue_plain(state: &pingate::app::AppState, tag: &str, n: usize) -> Vec<String> {
-    let mut tx = state.store.begin(state.clock.now_ms()).await.unwrap();
+    enqueue_plain_at(state, tag, n, state.clock.now_ms()).await
+}
+
+/// Queues `n` plain messages falling due at `at`.
+async fn enqueue_plain_at(
+    state: &pingate::app::AppState,
+    tag: &str,
+    n: usize,
+    at: i64,
+) -> Vec<String> {
+    let mut tx = state.store.begin(at).await.unwrap();
     let mut subjects = Vec::new();
     for i in 0..n {
         let subject = format!("{tag} {i:02}");
@@ -267,4 +277,36 @@ async fn a_worker_that_lost_its_lease_sends_nothing_more(engine: Engine, test: &
 on_both_engines!(
     a_worker_that_lost_its_lease_sends_nothing_more,
     a_worker_that_lost_its_lease_sends_nothing_more
+);
+
+/// A claimed batch is sent in the order its messages fell due (a PIN queued
+/// after a notice goes after it), whatever order the database hands the
+/// updated rows back in.
+async fn a_claimed_batch_comes_in_due_order(engine: Engine, test: &str) {
+    const HOUR: i64 = 3_600_000;
+    let Some(app) = TestApp::spawn_with(engine, test, options(|_| {})).await else {
+        return;
+    };
+    app.import_contoso().await;
+    let state = app.state();
+    let now = state.clock.now_ms();
+    // Queued latest-due first, and all after the app's own worker's "now".
+    let mut queued = Vec::new();
+    for h in (1..=6).rev() {
+        queued.extend(enqueue_plain_at(state, &format!("due in {h}h"), 1, now + h * HOUR).await);
+    }
+    let mut tx = state.store.begin(now).await.unwrap();
+    let backend = tx.backend();
+    let batch = pingate::store::messages::claim_due(tx.conn(), backend, now + 7 * HOUR, 60_000, 10)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let claimed: Vec<&str> = batch.iter().map(|m| m.subject.as_str()).collect();
+    queued.reverse();
+    assert_eq!(claimed, queued);
+    app.shutdown().await;
+}
+on_both_engines!(
+    a_claimed_batch_comes_in_due_order,
+    a_claimed_batch_comes_in_due_order
 );

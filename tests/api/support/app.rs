@@ -3,7 +3,7 @@
 //! `PINGATE_TEST_DATABASE_URL` names a server), its own SMTP server and its
 //! own Messages API imitation; then speaks to it over HTTP like a client.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use pingate::clock::OffsetClock;
@@ -12,6 +12,7 @@ use pingate::store::principals::Role;
 use reqwest::StatusCode;
 use secrecy::ExposeSecret;
 use serde_json::Value;
+use tokio::sync::{OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock};
 
 use super::messages_api::MessagesApi;
 use super::smtp::SmtpServer;
@@ -39,6 +40,16 @@ pub fn postgres_url(test: &str) -> Option<String> {
             None
         }
     }
+}
+
+/// Tests that compare response times measure alone: every TestApp holds
+/// this lock shared, and one spawned with `Options::alone` holds it
+/// exclusively, so no other server in this binary competes for the cores.
+static QUIET: LazyLock<Arc<RwLock<()>>> = LazyLock::new(|| Arc::new(RwLock::new(())));
+
+enum Quiet {
+    Shared(#[allow(dead_code)] OwnedRwLockReadGuard<()>),
+    Alone(#[allow(dead_code)] OwnedRwLockWriteGuard<()>),
 }
 
 /// Creates a fresh database on the server named by `base_url`.
@@ -88,11 +99,14 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
     /// (server URL, database name) of a PostgreSQL test database to drop.
     pg_db: Option<(String, String)>,
+    _quiet: Quiet,
 }
 
 pub struct Options {
     pub trust: CallerIdTrust,
     pub tweak: Box<dyn FnOnce(&mut Settings) + Send>,
+    /// Run with no other TestApp alive (for timing comparisons).
+    pub alone: bool,
 }
 
 impl Default for Options {
@@ -100,6 +114,7 @@ impl Default for Options {
         Options {
             trust: CallerIdTrust::AttestedA,
             tweak: Box::new(|_| {}),
+            alone: false,
         }
     }
 }
@@ -113,6 +128,11 @@ impl TestApp {
 
     pub async fn spawn_with(engine: Engine, test: &str, opts: Options) -> Option<TestApp> {
         super::logs::install();
+        let quiet = if opts.alone {
+            Quiet::Alone(Arc::clone(&QUIET).write_owned().await)
+        } else {
+            Quiet::Shared(Arc::clone(&QUIET).read_owned().await)
+        };
         let db_url = match engine {
             Engine::Sqlite => None,
             Engine::Postgres => {
@@ -205,6 +225,7 @@ impl TestApp {
             settings: s,
             dir,
             pg_db,
+            _quiet: quiet,
         })
     }
 
