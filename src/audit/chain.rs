@@ -18,6 +18,8 @@ pub struct ChainVerifier {
     next_seq: i64,
     prev_hash: Hash,
     tree: merkle::Accumulator,
+    /// Roots of the tiles completed so far, when asked to keep them.
+    tiles: Option<Vec<(u64, Hash)>>,
 }
 
 impl Default for ChainVerifier {
@@ -28,11 +30,31 @@ impl Default for ChainVerifier {
 
 impl ChainVerifier {
     pub fn new() -> Self {
+        Self::resume(1, GENESIS)
+    }
+
+    /// Checks a run of events that starts at `next_seq` and links to
+    /// `prev_hash`; its root is the Merkle root of that run alone.
+    pub fn resume(next_seq: i64, prev_hash: Hash) -> Self {
         Self {
-            next_seq: 1,
-            prev_hash: GENESIS,
+            next_seq,
+            prev_hash,
             tree: merkle::Accumulator::new(),
+            tiles: None,
         }
+    }
+
+    /// Also keeps the root of every tile the events complete (see
+    /// [`merkle::TILE_LEVEL`]), for the tile store. From the start of the
+    /// log only: tile indices count from the first event pushed.
+    pub fn keeping_tiles(mut self) -> Self {
+        self.tiles = Some(Vec::new());
+        self
+    }
+
+    /// The tile roots kept since the last call.
+    pub fn take_tiles(&mut self) -> Vec<(u64, Hash)> {
+        self.tiles.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// Checks the next event in order.
@@ -64,7 +86,15 @@ impl ChainVerifier {
         if recomputed != e.hash {
             return Err(fail("content does not match its hash (edited)".into()));
         }
-        self.tree.push(merkle::leaf_hash(&bytes));
+        let tiles = &mut self.tiles;
+        self.tree
+            .push_noting(merkle::leaf_hash(&bytes), |subtree, root| {
+                if let Some(tiles) = tiles
+                    && subtree.level == merkle::TILE_LEVEL
+                {
+                    tiles.push((subtree.index, *root));
+                }
+            });
         self.prev_hash = e.hash;
         self.next_seq += 1;
         Ok(())

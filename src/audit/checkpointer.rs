@@ -1,7 +1,8 @@
 //! Signed checkpoints of the live log, and the checks built on them: the
 //! signer (on demand, and a background task every N events or T seconds),
-//! inclusion and consistency proofs, and whole-log verification against
-//! stored checkpoints and one a reviewer holds. Unlike the rest of `audit`
+//! which also stores the tile roots proofs read (`audit::proofs`), and
+//! whole-log verification against stored checkpoints and one a reviewer
+//! holds. Unlike the rest of `audit`
 //! this module does I/O: it is the bridge between the pure proofs and the
 //! store. Every whole-log pass streams, so memory stays constant.
 
@@ -14,12 +15,11 @@ use tokio::sync::watch;
 
 use super::chain::{ChainError, ChainVerifier};
 use super::checkpoint::{self, Checkpoint};
-use super::event::Event;
-use super::merkle::{self, Hash};
 use crate::app::AppState;
 use crate::clock::Millis;
 use crate::service::{ServiceError, ServiceResult};
 use crate::store::audit::{self as audit_store, AuditFilter};
+use crate::store::audit_tiles;
 use crate::store::checkpoints::{self, StoredCheckpoint};
 
 mod verify;
@@ -56,8 +56,9 @@ pub struct Signed {
 pub async fn checkpoint_now(state: &AppState) -> ServiceResult<Signed> {
     let pool = state.store.reader();
     let latest = checkpoints::latest(pool).await?;
-    let mut chain = ChainVerifier::new();
+    let mut chain = ChainVerifier::new().keeping_tiles();
     catch_up(pool, &mut chain, latest.as_ref()).await?;
+    save_tiles(state, &mut chain).await?;
     sign_and_store(state, &chain, latest).await
 }
 
@@ -114,6 +115,20 @@ async fn catch_up(
         })),
         _ => Ok(()),
     }
+}
+
+/// Stores the roots of the tiles `chain` completed since the last call;
+/// the caller has just verified them (and the latest checkpoint) in order.
+async fn save_tiles(state: &AppState, chain: &mut ChainVerifier) -> ServiceResult<()> {
+    let tiles = chain.take_tiles();
+    if tiles.is_empty() {
+        return Ok(());
+    }
+    // No audit event: the tiles restate what the log already holds.
+    let mut tx = state.store.begin(state.clock.now_ms()).await?;
+    audit_tiles::put(tx.conn(), &tiles).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 async fn sign_and_store(
@@ -240,7 +255,10 @@ impl Checkpointer {
         ) {
             return Ok(None);
         }
-        let mut chain = self.chain.take().unwrap_or_default();
+        let mut chain = self
+            .chain
+            .take()
+            .unwrap_or_else(|| ChainVerifier::new().keeping_tiles());
         if head < chain.size() {
             return Err(refused(ChainError {
                 seq: head as i64 + 1,
@@ -259,6 +277,7 @@ impl Checkpointer {
             latest.as_ref().filter(|c| c.size >= passed),
         )
         .await?;
+        save_tiles(&self.state, &mut chain).await?;
         let signed = sign_and_store(&self.state, &chain, latest).await?;
         self.chain = Some(chain);
         Ok(signed.new.then_some(signed.checkpoint))
@@ -288,130 +307,6 @@ pub async fn run(state: Arc<AppState>, mut shutdown: watch::Receiver<bool>) {
             },
         }
     }
-}
-
-// ---------------------------------------------------------------- proofs
-
-/// The leaf hashes of the first `size` events, checking the chain on the
-/// way (no proof is served over a broken log). 32 bytes per event.
-async fn leaves(
-    state: &AppState,
-    size: u64,
-    mut keep: impl FnMut(&Event),
-) -> ServiceResult<Vec<Hash>> {
-    let head = checkpoints::head_seq(state.store.reader()).await?;
-    if size > head {
-        return Err(ServiceError::invalid(
-            "size",
-            format!("the log has {head} events"),
-        ));
-    }
-    let mut chain = ChainVerifier::new();
-    let mut leaves = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-    let mut events = audit_store::stream(state.store.reader().clone(), AuditFilter::default());
-    while chain.size() < size {
-        let Some(e) = events.next().await else { break };
-        let e = e?;
-        chain.push(&e).map_err(|err| broken(&err))?;
-        leaves.push(merkle::leaf_hash(&e.canonical_bytes()));
-        keep(&e);
-    }
-    if chain.size() < size {
-        return Err(broken(&ChainError {
-            seq: chain.size() as i64 + 1,
-            reason: "missing: the log ends here".into(),
-        }));
-    }
-    Ok(leaves)
-}
-
-fn broken(err: &ChainError) -> ServiceError {
-    ServiceError::conflict(
-        "audit-log-broken",
-        format!(
-            "the audit log is not intact at event {}: {}; see /v1/audit/verify",
-            err.seq, err.reason
-        ),
-        None,
-    )
-}
-
-fn bad_proof(e: merkle::ProofError) -> ServiceError {
-    ServiceError::Internal(format!("proof generation: {e}"))
-}
-
-#[derive(Debug, Clone)]
-pub struct InclusionProof {
-    pub event: Event,
-    pub size: u64,
-    pub leaf: Hash,
-    pub root: Hash,
-    pub proof: Vec<Hash>,
-}
-
-/// Proves that event `seq` is leaf `seq - 1` of the tree of `size` events.
-pub async fn inclusion_proof(
-    state: &AppState,
-    seq: u64,
-    size: u64,
-) -> ServiceResult<InclusionProof> {
-    if seq == 0 {
-        return Err(ServiceError::invalid("seq", "events are numbered from 1"));
-    }
-    if seq > size {
-        return Err(ServiceError::invalid("seq", "must not exceed size"));
-    }
-    let mut event = None;
-    let leaves = leaves(state, size, |e| {
-        if e.seq as u64 == seq {
-            event = Some(e.clone());
-        }
-    })
-    .await?;
-    let event = event.ok_or_else(|| ServiceError::Internal(format!("event {seq} not read")))?;
-    let index = seq - 1;
-    let proof = merkle::inclusion_proof(&leaves, index).map_err(bad_proof)?;
-    Ok(InclusionProof {
-        leaf: leaves[index as usize],
-        root: merkle::root(&leaves),
-        event,
-        size,
-        proof,
-    })
-}
-
-#[derive(Debug, Clone)]
-pub struct ConsistencyProof {
-    pub from: u64,
-    pub to: u64,
-    pub from_root: Hash,
-    pub to_root: Hash,
-    pub proof: Vec<Hash>,
-}
-
-/// Proves the tree of `from` events is a prefix of the tree of `to`. From
-/// 0 the proof is empty: every log extends the empty one.
-pub async fn consistency_proof(
-    state: &AppState,
-    from: u64,
-    to: u64,
-) -> ServiceResult<ConsistencyProof> {
-    if from > to {
-        return Err(ServiceError::invalid("from", "must not exceed to"));
-    }
-    let leaves = leaves(state, to, |_| {}).await?;
-    let proof = if from == 0 {
-        Vec::new()
-    } else {
-        merkle::consistency_proof(&leaves, from).map_err(bad_proof)?
-    };
-    Ok(ConsistencyProof {
-        from,
-        to,
-        from_root: merkle::root(&leaves[..from as usize]),
-        to_root: merkle::root(&leaves),
-        proof,
-    })
 }
 
 #[cfg(test)]

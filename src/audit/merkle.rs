@@ -1,6 +1,8 @@
 //! The audit log's Merkle tree, as defined by RFC 6962 / RFC 9162 §2.1:
-//! hashing, an incremental root accumulator, proof generation over a slice of
-//! leaf hashes, and proof verification. Pure functions, no I/O.
+//! hashing, an incremental root accumulator, proofs planned as the leaf
+//! ranges whose roots they carry (so a store of perfect-subtree roots can
+//! answer them without the whole log), and proof verification. Pure
+//! functions, no I/O.
 
 use sha2::{Digest, Sha256};
 
@@ -70,15 +72,31 @@ impl Accumulator {
 
     /// Appends one leaf hash (the output of [`leaf_hash`]).
     pub fn push(&mut self, leaf_hash: Hash) {
+        self.push_noting(leaf_hash, |_, _| {});
+    }
+
+    /// Appends one leaf hash and hands `completed` every perfect subtree of
+    /// height one or more that this leaf completes, smallest first.
+    pub fn push_noting(&mut self, leaf_hash: Hash, mut completed: impl FnMut(Subtree, &Hash)) {
         // Each trailing one bit of the old size is a perfect subtree of the
         // same height as the carry: merge them like a binary increment.
         let mut carry = leaf_hash;
         let mut n = self.size;
+        let end = self.size + 1;
+        let mut level = 0;
         while n & 1 == 1 {
             let Some(left) = self.frontier.pop() else {
                 break; // unreachable: one frontier entry per set bit
             };
             carry = node_hash(&left, &carry);
+            level += 1;
+            completed(
+                Subtree {
+                    level,
+                    index: (end >> level) - 1,
+                },
+                &carry,
+            );
             n >>= 1;
         }
         self.frontier.push(carry);
@@ -101,6 +119,126 @@ impl Accumulator {
     }
 }
 
+/// Height of the perfect subtrees ("tiles", 256 leaves) whose roots the
+/// audit store keeps so that proofs need not re-read the whole log.
+pub const TILE_LEVEL: u32 = 8;
+
+/// A perfect subtree: the `2^level` leaves from `index << level` on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Subtree {
+    pub level: u32,
+    pub index: u64,
+}
+
+impl Subtree {
+    pub fn start(&self) -> u64 {
+        self.index << self.level
+    }
+
+    pub fn end(&self) -> u64 {
+        (self.index + 1) << self.level
+    }
+}
+
+/// A run of leaves `[start, end)` whose MTH a proof needs.
+pub type LeafRange = std::ops::Range<u64>;
+
+/// The perfect subtrees whose roots, folded right to left (see
+/// [`fold_subtrees`]), give MTH of `range`: one per set bit of its length,
+/// largest first. Every range a proof needs starts at a multiple of its
+/// largest subtree, so each is aligned and can be looked up by position.
+pub fn range_subtrees(range: &LeafRange) -> Vec<Subtree> {
+    let mut out = Vec::new();
+    let mut start = range.start;
+    let mut len = range.end.saturating_sub(range.start);
+    while len > 0 {
+        let level = len.ilog2();
+        debug_assert_eq!(start % (1 << level), 0, "unaligned range {range:?}");
+        out.push(Subtree {
+            level,
+            index: start >> level,
+        });
+        start += 1 << level;
+        len -= 1 << level;
+    }
+    out
+}
+
+/// MTH of a range from the roots of its [`range_subtrees`], in that order.
+pub fn fold_subtrees(roots: &[Hash]) -> Hash {
+    let mut rev = roots.iter().rev();
+    let Some(last) = rev.next() else {
+        return empty_root();
+    };
+    rev.fold(*last, |acc, left| node_hash(left, &acc))
+}
+
+/// The leaf ranges whose MTHs, in order, form PATH(index, D[size])
+/// (RFC 9162 §2.1.3.1).
+pub fn inclusion_ranges(index: u64, size: u64) -> Result<Vec<LeafRange>, ProofError> {
+    if index >= size {
+        return Err(ProofError::IndexOutOfRange { index, size });
+    }
+    let mut out = Vec::new();
+    path_ranges(index, 0..size, &mut out);
+    Ok(out)
+}
+
+fn path_ranges(m: u64, r: LeafRange, out: &mut Vec<LeafRange>) {
+    let n = r.end - r.start;
+    if n <= 1 {
+        return;
+    }
+    let k = 1 << (n - 1).ilog2();
+    let mid = r.start + k;
+    if m < k {
+        path_ranges(m, r.start..mid, out);
+        out.push(mid..r.end);
+    } else {
+        path_ranges(m - k, mid..r.end, out);
+        out.push(r.start..mid);
+    }
+}
+
+/// The leaf ranges whose MTHs, in order, form PROOF(old_size, D[size])
+/// (RFC 9162 §2.1.4.1). Equal sizes give no ranges; an old size of zero is
+/// refused, matching [`verify_consistency`].
+pub fn consistency_ranges(old_size: u64, size: u64) -> Result<Vec<LeafRange>, ProofError> {
+    if old_size > size {
+        return Err(ProofError::OldLargerThanNew {
+            old: old_size,
+            new: size,
+        });
+    }
+    if old_size == 0 {
+        return Err(ProofError::EmptyOldTree);
+    }
+    let mut out = Vec::new();
+    subproof_ranges(old_size, 0..size, true, &mut out);
+    Ok(out)
+}
+
+fn subproof_ranges(m: u64, r: LeafRange, whole_old_tree: bool, out: &mut Vec<LeafRange>) {
+    let n = r.end - r.start;
+    if m == n {
+        // The verifier already knows the old root, so it is only sent when
+        // this subtree is a strict part of the old tree.
+        if !whole_old_tree {
+            out.push(r);
+        }
+        return;
+    }
+    let k = 1 << (n - 1).ilog2();
+    let mid = r.start + k;
+    if m <= k {
+        subproof_ranges(m, r.start..mid, whole_old_tree, out);
+        out.push(mid..r.end);
+    } else {
+        subproof_ranges(m - k, mid..r.end, false, out);
+        out.push(r.start..mid);
+    }
+}
+
 /// MTH(D[n]) over leaf hashes, straight from the RFC definition.
 pub fn root(leaves: &[Hash]) -> Hash {
     match leaves {
@@ -120,66 +258,20 @@ fn split_point(n: usize) -> usize {
 
 /// PATH(index, D[n]) (RFC 9162 §2.1.3.1) for the tree of all `leaves`.
 pub fn inclusion_proof(leaves: &[Hash], index: u64) -> Result<Vec<Hash>, ProofError> {
-    let size = leaves.len() as u64;
-    let m = usize::try_from(index)
-        .ok()
-        .filter(|&m| m < leaves.len())
-        .ok_or(ProofError::IndexOutOfRange { index, size })?;
-    let mut proof = Vec::new();
-    path(m, leaves, &mut proof);
-    Ok(proof)
-}
-
-fn path(m: usize, leaves: &[Hash], proof: &mut Vec<Hash>) {
-    if leaves.len() <= 1 {
-        return;
-    }
-    let k = split_point(leaves.len());
-    if m < k {
-        path(m, &leaves[..k], proof);
-        proof.push(root(&leaves[k..]));
-    } else {
-        path(m - k, &leaves[k..], proof);
-        proof.push(root(&leaves[..k]));
-    }
+    let ranges = inclusion_ranges(index, leaves.len() as u64)?;
+    Ok(ranges.iter().map(|r| root_of(leaves, r)).collect())
 }
 
 /// PROOF(old_size, D[n]) (RFC 9162 §2.1.4.1) from the first `old_size`
 /// leaves to all of `leaves`. Equal sizes give the empty proof; an old size
 /// of zero is refused, matching [`verify_consistency`].
 pub fn consistency_proof(leaves: &[Hash], old_size: u64) -> Result<Vec<Hash>, ProofError> {
-    let new = leaves.len() as u64;
-    if old_size > new {
-        return Err(ProofError::OldLargerThanNew { old: old_size, new });
-    }
-    if old_size == 0 {
-        return Err(ProofError::EmptyOldTree);
-    }
-    let m = usize::try_from(old_size)
-        .map_err(|_| ProofError::OldLargerThanNew { old: old_size, new })?;
-    let mut proof = Vec::new();
-    subproof(m, leaves, true, &mut proof);
-    Ok(proof)
+    let ranges = consistency_ranges(old_size, leaves.len() as u64)?;
+    Ok(ranges.iter().map(|r| root_of(leaves, r)).collect())
 }
 
-fn subproof(m: usize, leaves: &[Hash], whole_old_tree: bool, proof: &mut Vec<Hash>) {
-    let n = leaves.len();
-    if m == n {
-        // The verifier already knows the old root, so it is only sent when
-        // this subtree is a strict part of the old tree.
-        if !whole_old_tree {
-            proof.push(root(leaves));
-        }
-        return;
-    }
-    let k = split_point(n);
-    if m <= k {
-        subproof(m, &leaves[..k], whole_old_tree, proof);
-        proof.push(root(&leaves[k..]));
-    } else {
-        subproof(m - k, &leaves[k..], false, proof);
-        proof.push(root(&leaves[..k]));
-    }
+fn root_of(leaves: &[Hash], r: &LeafRange) -> Hash {
+    root(&leaves[r.start as usize..r.end as usize])
 }
 
 /// Verifies that `leaf` sits at `index` in the tree of `size` leaves with

@@ -390,3 +390,61 @@ proptest! {
         prop_assert!(verify_consistency(old as u64, n, &root1, &root2, &proof).is_err());
     }
 }
+
+/// Every perfect subtree the accumulator reports has the root of its
+/// leaves, and every perfect subtree inside the tree is reported once.
+#[test]
+fn the_accumulator_reports_each_completed_subtree_once_with_its_root() {
+    let leaves = numbered_leaves(300);
+    let mut acc = Accumulator::new();
+    let mut seen = std::collections::BTreeMap::new();
+    for leaf in &leaves {
+        acc.push_noting(*leaf, |st, h| {
+            assert!(seen.insert(st, *h).is_none(), "{st:?} reported twice");
+        });
+    }
+    for level in 1..=8u32 {
+        for index in 0..(300u64 >> level) {
+            let st = Subtree { level, index };
+            let expected = root(&leaves[st.start() as usize..st.end() as usize]);
+            assert_eq!(seen.remove(&st), Some(expected), "{st:?}");
+        }
+    }
+    assert!(seen.is_empty(), "reported beyond the tree: {seen:?}");
+}
+
+/// The roots of a range's perfect subtrees, folded, give the range's MTH.
+fn range_root_from_subtrees(leaves: &[Hash], r: &LeafRange) -> Hash {
+    let roots: Vec<Hash> = range_subtrees(r)
+        .iter()
+        .map(|st| {
+            assert_eq!(st.start() % (1 << st.level), 0, "aligned");
+            root(&leaves[st.start() as usize..st.end() as usize])
+        })
+        .collect();
+    fold_subtrees(&roots)
+}
+
+proptest! {
+    #[test]
+    fn proof_ranges_are_aligned_runs_of_perfect_subtrees(
+        n in 1u64..600,
+        which in any::<prop::sample::Index>(),
+    ) {
+        let leaves = numbered_leaves(n);
+        let m = which.index(leaves.len()) as u64;
+        let whole = 0..n;
+        prop_assert_eq!(range_root_from_subtrees(&leaves, &whole), root(&leaves));
+        let ranges = inclusion_ranges(m, n)
+            .unwrap()
+            .into_iter()
+            .chain(consistency_ranges(m + 1, n).unwrap());
+        for r in ranges {
+            prop_assert!(r.start < r.end && r.end <= n, "{:?}", r);
+            prop_assert_eq!(
+                range_root_from_subtrees(&leaves, &r),
+                root(&leaves[r.start as usize..r.end as usize])
+            );
+        }
+    }
+}

@@ -8,4 +8,5 @@ pub mod checkpointer;
 pub mod event;
 pub mod export;
 pub mod merkle;
+pub mod proofs;
 pub mod pseudonym;

@@ -19,6 +19,7 @@ use super::extract::ApiQuery;
 use crate::app::AppState;
 use crate::audit::checkpointer::{self, VerifyError};
 use crate::audit::export;
+use crate::audit::proofs;
 use crate::clock::parse_rfc3339;
 use crate::clock::rfc3339;
 use crate::service::ServiceError;
@@ -238,7 +239,7 @@ async fn inclusion_proof(
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<InclusionQuery>,
 ) -> ApiResult<Json<Value>> {
-    let p = checkpointer::inclusion_proof(&state, q.seq, q.size).await?;
+    let p = proofs::inclusion_proof(&state, q.seq, q.size).await?;
     Ok(Json(json!({
         "seq": q.seq,
         "leaf_index": q.seq - 1,
@@ -263,7 +264,7 @@ async fn consistency_proof(
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<ConsistencyQuery>,
 ) -> ApiResult<Json<Value>> {
-    let p = checkpointer::consistency_proof(&state, q.from, q.to).await?;
+    let p = proofs::consistency_proof(&state, q.from, q.to).await?;
     Ok(Json(json!({
         "from": p.from,
         "to": p.to,

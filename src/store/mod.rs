@@ -3,6 +3,7 @@
 //! the audit events of a state change in the same transaction.
 
 pub mod audit;
+pub mod audit_tiles;
 pub mod calls;
 pub mod challenges;
 pub mod checkpoints;

@@ -9,6 +9,8 @@
 mod checkpoints;
 #[path = "audit_tamper.rs"]
 mod tamper;
+#[path = "audit_tiles.rs"]
+mod tiles;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
