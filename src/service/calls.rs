@@ -121,9 +121,11 @@ pub async fn gather(
             None
         };
     let mut tx = state.store.begin(now).await?;
-    let Some(call) = calls::by_provider_id_in(tx.conn(), provider, provider_call_id).await? else {
+    let Some(found) = calls::by_provider_id_in(tx.conn(), provider, provider_call_id).await? else {
         return Err(ServiceError::NotFound("call"));
     };
+    // An agent may be attaching an org at this moment.
+    let call = lock_call(&mut tx, &found.id).await?;
     if call.org_id.is_some() {
         return Ok(GatherDecision::Identified);
     }
@@ -141,7 +143,7 @@ pub async fn gather(
     let decision = match org {
         Some(org_id) => {
             // An org named by keypad is never trusted: the caller must read a PIN.
-            calls::set_org(
+            let set = calls::set_org(
                 tx.conn(),
                 &call.id,
                 &org_id,
@@ -150,6 +152,10 @@ pub async fn gather(
                 now,
             )
             .await?;
+            if !set {
+                // The call ended while the caller was keying.
+                return Ok(GatherDecision::GiveUp);
+            }
             tx.audit(
                 NewEvent::new(
                     EventKind::CallOrgIdentified,
@@ -223,6 +229,28 @@ pub async fn status(
     Ok(())
 }
 
+/// Locks the call's row for the rest of `tx` and returns it as committed
+/// now. Every write that touches a call and its challenges takes the call
+/// first, so concurrent ones (a hang-up, a PIN check, a new challenge)
+/// meet in one order on PostgreSQL instead of deadlocking, and each decides
+/// on the call's state as it is, not as a read before the transaction saw it.
+pub(crate) async fn lock_call(tx: &mut WriteTx, call_id: &str) -> ServiceResult<CallRow> {
+    calls::lock(tx.conn(), call_id)
+        .await?
+        .ok_or(ServiceError::NotFound("call"))
+}
+
+pub(crate) fn ensure_active(call: &CallRow) -> ServiceResult<()> {
+    if call.status == CallStatus::Active.as_str() {
+        return Ok(());
+    }
+    Err(ServiceError::conflict(
+        "call-ended",
+        "the call has ended",
+        Some(&call.status),
+    ))
+}
+
 /// Ends a call's pending challenges (cancelled or superseded), wiping
 /// their queued PINs, with one audit event each.
 pub(crate) async fn end_challenges(
@@ -259,16 +287,17 @@ pub async fn attach_org(
     org_id: &str,
 ) -> ServiceResult<CallRow> {
     let now = state.clock.now_ms();
-    let call = calls::get(state.store.reader(), call_id)
+    // Unknown call (404) before unknown org (422); both read before the
+    // transaction, which then decides on the call as it is.
+    calls::get(state.store.reader(), call_id)
         .await?
         .ok_or(ServiceError::NotFound("call"))?;
-    if call.status != CallStatus::Active.as_str() {
-        return Err(ServiceError::conflict(
-            "call-ended",
-            "the call has ended",
-            Some(&call.status),
-        ));
-    }
+    let org = orgs::get(state.store.reader(), org_id)
+        .await?
+        .ok_or_else(|| ServiceError::invalid("org_id", "no such organisation"))?;
+    let mut tx = state.store.begin(now).await?;
+    let call = lock_call(&mut tx, call_id).await?;
+    ensure_active(&call)?;
     if call.org_id.as_deref() == Some(org_id) {
         return Ok(call);
     }
@@ -279,9 +308,6 @@ pub async fn attach_org(
             None,
         ));
     }
-    let org = orgs::get(state.store.reader(), org_id)
-        .await?
-        .ok_or_else(|| ServiceError::invalid("org_id", "no such organisation"))?;
     let caller = classify(&call.from_raw);
     let registered = caller
         .as_e164()
@@ -292,8 +318,7 @@ pub async fn attach_org(
         call.attestation.as_deref(),
         state.settings.security.caller_id_trust,
     );
-    let mut tx = state.store.begin(now).await?;
-    calls::set_org(
+    if !calls::set_org(
         tx.conn(),
         &call.id,
         org.id.as_str(),
@@ -301,7 +326,12 @@ pub async fn attach_org(
         verification.as_str(),
         now,
     )
-    .await?;
+    .await?
+    {
+        return Err(ServiceError::Internal(
+            "a locked active call without an org refused its org".into(),
+        ));
+    }
     tx.audit(
         NewEvent::new(
             EventKind::CallOrgIdentified,

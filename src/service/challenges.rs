@@ -8,10 +8,11 @@ use crate::delivery::{self, Outgoing, templates};
 use crate::domain::org::{Channel, OrgProfile};
 use crate::domain::pin::Pin;
 use crate::ids;
+use crate::store::calls::{self, CallRow};
 use crate::store::challenges::{self, ChallengeRow};
 use crate::store::principals::Principal;
-use crate::store::{calls, messages, orgs};
-use crate::verification::{CallStatus, ChallengeStatus, GrantBasis, Verification};
+use crate::store::{messages, orgs};
+use crate::verification::{ChallengeStatus, GrantBasis, Verification};
 
 use super::grants::{self, IssuedGrant};
 use super::limits::{self, Charge, Context};
@@ -33,6 +34,25 @@ pub fn destination(org: &OrgProfile, channel: Channel) -> Option<(String, String
     }
 }
 
+/// The org a new PIN for this call goes to, if the call may have one.
+fn pin_may_be_sent(call: &CallRow) -> ServiceResult<String> {
+    super::calls::ensure_active(call)?;
+    if call.verification == Verification::Failed.as_str() {
+        return Err(ServiceError::conflict(
+            "verification-failed",
+            "PIN verification failed on this call; no further PINs are sent",
+            Some(&call.verification),
+        ));
+    }
+    call.org_id.clone().ok_or_else(|| {
+        ServiceError::conflict(
+            "org-unknown",
+            "attach the caller's organisation to the call first",
+            None,
+        )
+    })
+}
+
 pub async fn create(
     state: &AppState,
     agent: &Principal,
@@ -43,27 +63,8 @@ pub async fn create(
     let call = calls::get(state.store.reader(), call_id)
         .await?
         .ok_or(ServiceError::NotFound("call"))?;
-    if call.status != CallStatus::Active.as_str() {
-        return Err(ServiceError::conflict(
-            "call-ended",
-            "the call has ended",
-            Some(&call.status),
-        ));
-    }
-    if call.verification == Verification::Failed.as_str() {
-        return Err(ServiceError::conflict(
-            "verification-failed",
-            "PIN verification failed on this call; no further PINs are sent",
-            Some(&call.verification),
-        ));
-    }
-    let org_id = call.org_id.clone().ok_or_else(|| {
-        ServiceError::conflict(
-            "org-unknown",
-            "attach the caller's organisation to the call first",
-            None,
-        )
-    })?;
+    // Checked here to fail before any hashing, and again on the locked call.
+    let org_id = pin_may_be_sent(&call)?;
     let org = orgs::get(state.store.reader(), &org_id)
         .await?
         .ok_or(ServiceError::NotFound("organisation"))?;
@@ -106,6 +107,14 @@ pub async fn create(
     let now = state.clock.now_ms();
     let agent_actor = agent.actor();
     let mut tx = state.store.begin(now).await?;
+    let call = super::calls::lock_call(&mut tx, &call.id).await?;
+    if pin_may_be_sent(&call)? != org_id {
+        return Err(ServiceError::conflict(
+            "org-changed",
+            "the call's organisation changed; try again",
+            None,
+        ));
+    }
     let ctx = || Context {
         actor: &agent_actor,
         org_id: Some(&org_id),
@@ -440,6 +449,8 @@ pub async fn check(
 
     let now = state.clock.now_ms();
     let mut tx = state.store.begin(now).await?;
+    // The call before the challenge, as a hang-up takes them.
+    super::calls::lock_call(&mut tx, &row.call_id).await?;
     let event = |kind, outcome| {
         NewEvent::new(kind, agent.actor(), outcome)
             .org(&row.org_id)

@@ -7,10 +7,10 @@ use crate::app::AppState;
 use crate::audit::event::{EventKind, NewEvent, Outcome};
 use crate::clock::rfc3339;
 use crate::ids;
+use crate::store::WriteTx;
 use crate::store::grants::{self, GrantRow};
 use crate::store::principals::{Principal, Role};
-use crate::store::{WriteTx, calls};
-use crate::verification::{CallStatus, GrantBasis, Verification, grant_active};
+use crate::verification::{GrantBasis, Verification, grant_active};
 
 use super::{ServiceError, ServiceResult};
 
@@ -82,16 +82,9 @@ pub async fn issue_for_trusted_call(
     agent: &Principal,
     call_id: &str,
 ) -> ServiceResult<IssuedGrant> {
-    let call = calls::get(state.store.reader(), call_id)
-        .await?
-        .ok_or(ServiceError::NotFound("call"))?;
-    if call.status != CallStatus::Active.as_str() {
-        return Err(ServiceError::conflict(
-            "call-ended",
-            "the call has ended",
-            Some(&call.status),
-        ));
-    }
+    let mut tx = state.store.begin(state.clock.now_ms()).await?;
+    let call = super::calls::lock_call(&mut tx, call_id).await?;
+    super::calls::ensure_active(&call)?;
     if call.verification != Verification::TrustedNumber.as_str() {
         return Err(ServiceError::conflict(
             "not-trusted",
@@ -103,7 +96,6 @@ pub async fn issue_for_trusted_call(
         .org_id
         .clone()
         .ok_or(ServiceError::Internal("trusted call without org".into()))?;
-    let mut tx = state.store.begin(state.clock.now_ms()).await?;
     let grant = issue_in(
         state,
         &mut tx,

@@ -63,6 +63,9 @@ pub async fn resend(
 
     let now = state.clock.now_ms();
     let mut tx = state.store.begin(now).await?;
+    // The call before the challenge and the quotas, as `create` and a
+    // hang-up take them.
+    super::calls::lock_call(&mut tx, &row.call_id).await?;
     let ctx = || Context {
         actor: who.actor,
         org_id: Some(&row.org_id),

@@ -67,9 +67,12 @@ pub async fn get(pool: &AnyPool, id: &str) -> StoreResult<Option<CallRow>> {
     .await?)
 }
 
-pub async fn get_in(conn: &mut AnyConnection, id: &str) -> StoreResult<Option<CallRow>> {
+/// Locks a call's row until the transaction ends and returns it as
+/// committed now. An UPDATE that changes nothing, so one statement serves
+/// both engines (SQLite has a single writer anyway).
+pub async fn lock(conn: &mut AnyConnection, id: &str) -> StoreResult<Option<CallRow>> {
     Ok(sqlx::query_as::<_, CallRow>(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM calls WHERE id = $1"
+        "UPDATE calls SET status = status WHERE id = $1 RETURNING {COLUMNS}"
     )))
     .bind(id)
     .fetch_optional(conn)
@@ -125,7 +128,8 @@ pub async fn set_org(
     now: Millis,
 ) -> StoreResult<bool> {
     let r = sqlx::query(
-        "UPDATE calls SET org_id = $2, org_source = $3, verification = $4, updated_at = $5 WHERE id = $1",
+        "UPDATE calls SET org_id = $2, org_source = $3, verification = $4, updated_at = $5 \
+         WHERE id = $1 AND org_id IS NULL AND status = 'active'",
     )
     .bind(id)
     .bind(org_id)

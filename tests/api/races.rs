@@ -1,0 +1,154 @@
+//! Hang-ups racing the agent: a `completed` status callback sent together
+//! with a PIN check, a new challenge or a trusted grant on the same call,
+//! for many calls at once. Whichever wins, no answer is a 5xx, nothing is
+//! left pending on an ended call, and the audit log never shows a PIN or a
+//! grant issued after the call ended.
+
+use futures_util::future::join_all;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::on_both_engines;
+use crate::support::app::{Engine, Options, TestApp, call_sid};
+
+const CALLS: usize = 24;
+
+fn generous(s: &mut pingate::config::Settings) {
+    let l = &mut s.limits;
+    l.challenges_per_org = 100_000;
+    l.challenges_per_agent = 100_000;
+    l.checks_per_org = 100_000;
+    l.checks_per_agent = 100_000;
+    l.sends_per_destination = 100_000;
+}
+
+struct Live {
+    sid: String,
+    id: String,
+}
+
+/// A call from `from`, attached to contoso by the agent.
+async fn live_call(app: &TestApp, from: &str, attestation: Option<&str>) -> Live {
+    let sid = call_sid();
+    app.call(&sid, from, attestation).await;
+    let id = app.call_id_for(&sid).await;
+    let (status, body) = app.set_org(&id, "contoso").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    Live { sid, id }
+}
+
+async fn hang_up(app: &TestApp, sid: &str) -> StatusCode {
+    app.webhook(
+        "/webhooks/twilio/status",
+        &[("CallSid", sid), ("CallStatus", "completed")],
+    )
+    .await
+    .status()
+}
+
+async fn scalar(app: &TestApp, query: &str) -> i64 {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(query.to_string()))
+        .fetch_one(app.state().store.reader())
+        .await
+        .unwrap_or_else(|e| panic!("{query}: {e}"))
+}
+
+/// What must hold however each race went.
+async fn nothing_outlives_the_call(app: &TestApp, answers: &[(StatusCode, Value)]) {
+    let failed: Vec<_> = answers
+        .iter()
+        .filter(|(s, _)| s.is_server_error())
+        .collect();
+    assert!(failed.is_empty(), "5xx answers: {failed:?}");
+    let active = scalar(app, "SELECT COUNT(*) FROM calls WHERE status <> 'ended'").await;
+    assert_eq!(active, 0, "every call ended");
+    let pending = scalar(
+        app,
+        "SELECT COUNT(*) FROM challenges c JOIN calls k ON k.id = c.call_id \
+         WHERE c.status = 'pending'",
+    )
+    .await;
+    assert_eq!(pending, 0, "a challenge left pending on an ended call");
+    let after_end = scalar(
+        app,
+        "SELECT COUNT(*) FROM audit_events a JOIN audit_events e ON e.call_id = a.call_id \
+         WHERE e.kind = 'call_ended' AND a.seq > e.seq \
+         AND a.kind IN ('challenge_created', 'grant_issued', 'authn_pin_success')",
+    )
+    .await;
+    assert_eq!(after_end, 0, "a PIN or grant issued after its call ended");
+}
+
+async fn hang_ups_racing_checks_new_pins_and_grants(engine: Engine, test: &str) {
+    let opts = Options {
+        tweak: Box::new(generous),
+        ..Options::default()
+    };
+    let Some(app) = TestApp::spawn_with(engine, test, opts).await else {
+        return;
+    };
+    app.import_contoso().await;
+
+    // Calls with a pending PIN the caller can read.
+    let mut with_pin = Vec::new();
+    for i in 0..CALLS {
+        let call = live_call(&app, &format!("+1415555{:04}", 3000 + i), None).await;
+        let challenge = app.challenge(&call.id, "email").await;
+        let pin = app.pin_from_email(i + 1).await;
+        with_pin.push((call, challenge, pin));
+    }
+    // Calls that are about to get their first PIN.
+    let mut fresh = Vec::new();
+    for i in 0..CALLS {
+        fresh.push(live_call(&app, &format!("+1415555{:04}", 4000 + i), None).await);
+    }
+    // Calls from the registered, attested number, about to get a grant.
+    let mut trusted = Vec::new();
+    for _ in 0..CALLS {
+        trusted.push(live_call(&app, "+14155550100", Some("TN-Validation-Passed-A")).await);
+    }
+
+    let checks = with_pin.iter().map(|(call, challenge, pin)| async {
+        let (check, hung) = tokio::join!(app.check(challenge, pin), hang_up(&app, &call.sid));
+        [check, (hung, Value::Null)]
+    });
+    let new_pins = fresh.iter().map(|call| async {
+        let path = format!("/v1/calls/{}/challenges", call.id);
+        let (created, hung) = tokio::join!(
+            app.post(&app.agent_token, &path, json!({"channel": "email"})),
+            hang_up(&app, &call.sid)
+        );
+        [created, (hung, Value::Null)]
+    });
+    let grants = trusted.iter().map(|call| async {
+        let (granted, hung) = tokio::join!(app.grant(&call.id), hang_up(&app, &call.sid));
+        [granted, (hung, Value::Null)]
+    });
+    let (a, b, c) = tokio::join!(join_all(checks), join_all(new_pins), join_all(grants));
+    let answers: Vec<_> = a.into_iter().chain(b).chain(c).flatten().collect();
+
+    // Each race has one of two outcomes, both answered cleanly.
+    for (status, body) in &answers {
+        assert!(
+            [
+                StatusCode::OK,
+                StatusCode::CREATED,
+                StatusCode::NO_CONTENT,
+                StatusCode::CONFLICT
+            ]
+            .contains(status),
+            "{status}: {body}"
+        );
+    }
+    let won = answers
+        .iter()
+        .filter(|(s, v)| *s == StatusCode::OK && v["status"] == "approved")
+        .count();
+    eprintln!("{test}: {won} of {CALLS} checks beat the hang-up");
+    nothing_outlives_the_call(&app, &answers).await;
+    app.shutdown().await;
+}
+on_both_engines!(
+    hang_ups_racing_checks_new_pins_and_grants,
+    hang_ups_racing_checks_new_pins_and_grants
+);
