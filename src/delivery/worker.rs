@@ -18,7 +18,7 @@ use super::{Sealer, SendError, Senders};
 use crate::audit::event::{EventKind, NewEvent, Outcome};
 use crate::clock::Clock;
 use crate::store::messages::{self, MessageRow};
-use crate::store::{Store, StoreResult};
+use crate::store::{LockSpace, Store, StoreResult};
 
 const BATCH: i64 = 16;
 
@@ -156,6 +156,11 @@ impl Worker {
             Err(SendError::Transient(reason)) => ("dead", None, Some(reason.as_str()), None),
             Err(SendError::Permanent(reason)) => ("failed", None, Some(reason.as_str()), None),
         };
+        // A delivery report for this id may be on its way in: take turns
+        // with it, so one of the two sees the other's commit.
+        if let Some(pid) = provider_id {
+            tx.serialize_on(LockSpace::ProviderMessage, pid).await?;
+        }
         // Only the lease holder records an outcome: a worker that was
         // overtaken leaves the message to the one that took it.
         if !messages::finish(

@@ -62,8 +62,17 @@ pub struct Store {
 static MIGRATOR_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static MIGRATOR_POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
+/// Namespaces of [`WriteTx::serialize_on`].
+#[derive(Debug, Clone, Copy)]
+#[repr(i32)]
+pub enum LockSpace {
+    /// A provider's message id: the worker recording a send and a delivery
+    /// report arriving for it.
+    ProviderMessage = 1,
+}
+
 /// Key of the PostgreSQL advisory lock that serialises audit appends.
-const AUDIT_LOCK_KEY: i64 = 0x0070_696e_6761_7465; // "pingate"
+pub const AUDIT_LOCK_KEY: i64 = 0x0070_696e_6761_7465; // "pingate"
 
 impl Store {
     pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Store> {
@@ -239,6 +248,22 @@ impl WriteTx {
 
     pub fn now(&self) -> Millis {
         self.now
+    }
+
+    /// Holds `name` (within `space`) until this transaction ends, so two
+    /// writes about one thing that no row yet ties together take turns: on
+    /// PostgreSQL a transaction-scoped advisory lock (the two-key form,
+    /// apart from the audit lock's key space); SQLite's single writer
+    /// already serialises every write.
+    pub async fn serialize_on(&mut self, space: LockSpace, name: &str) -> StoreResult<()> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+                .bind(space as i32)
+                .bind(name)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(())
     }
 
     pub async fn commit(mut self) -> StoreResult<()> {

@@ -72,3 +72,115 @@ on_both_engines!(
     a_delivery_report_before_the_send_is_recorded_is_applied_after,
     a_delivery_report_before_the_send_is_recorded_is_applied_after
 );
+
+/// The report arrives while the worker is between recording the send and
+/// committing it (held there by the audit lock, which the test takes). The
+/// two take turns on the message id, so the report is applied, not kept
+/// for a send that was already recorded. PostgreSQL only: SQLite's single
+/// writer cannot interleave them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_report_during_the_send_commit_is_applied() {
+    use sqlx::Connection;
+    let test = "a_delivery_report_during_the_send_commit_is_applied";
+    let opts = crate::support::app::Options {
+        // The worker moves only when woken, so the test decides when.
+        tweak: Box::new(|s| {
+            s.delivery.poll_interval = pingate::config::HumanDuration(Duration::from_secs(3600));
+        }),
+        ..Default::default()
+    };
+    let Some(app) = TestApp::spawn_with(Engine::Postgres, test, opts).await else {
+        return;
+    };
+    app.import_contoso().await;
+    let sid = format!("SM{}", uuid::Uuid::new_v4().simple());
+    app.sms.set_next_sid(&sid);
+    let state = app.state();
+    let mut tx = state.store.begin(state.clock.now_ms()).await.unwrap();
+    pingate::delivery::enqueue(
+        &mut tx,
+        &state.sealer,
+        pingate::delivery::Outgoing {
+            kind: "test",
+            channel: pingate::domain::org::Channel::Sms,
+            org_id: "contoso",
+            call_id: None,
+            challenge_id: None,
+            grant_id: None,
+            destination: "+14155550199",
+            destination_masked: "+1 ***-***-0199",
+            subject: "",
+            body: "race",
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    // Hold the audit lock: the worker's commit of `sent` will wait on it.
+    let url = app.settings.database.url.expose();
+    let mut holder = sqlx::PgConnection::connect(url).await.unwrap();
+    let mut watcher = sqlx::PgConnection::connect(url).await.unwrap();
+    let mut held = holder.begin().await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(pingate::store::AUDIT_LOCK_KEY)
+        .execute(&mut *held)
+        .await
+        .unwrap();
+    state.wake_outbox();
+    app.sms.wait_for(1, Duration::from_secs(20)).await;
+    advisory_waiters(&mut watcher, 1).await; // the worker, at its commit
+
+    {
+        let params = [("MessageSid", sid.as_str()), ("MessageStatus", "delivered")];
+        let report = app.webhook("/webhooks/twilio/message-status", &params);
+        tokio::pin!(report);
+        // The report must wait for the worker's transaction; it may not
+        // finish (and file itself as early) while the send is uncommitted.
+        tokio::select! {
+            resp = &mut report => panic!("the report did not wait for the send's commit: {}", resp.status()),
+            () = advisory_waiters(&mut watcher, 2) => {}
+        }
+        held.rollback().await.unwrap();
+        assert_eq!(report.await.status(), StatusCode::NO_CONTENT);
+    }
+
+    let status: String =
+        sqlx::query_scalar("SELECT status FROM messages WHERE provider_message_id = $1")
+            .bind(&sid)
+            .fetch_one(&mut watcher)
+            .await
+            .unwrap();
+    assert_eq!(status, "delivered");
+    let stranded: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM early_delivery_reports")
+        .fetch_one(&mut watcher)
+        .await
+        .unwrap();
+    assert_eq!(stranded, 0);
+    drop(watcher);
+    drop(holder);
+    app.shutdown().await;
+}
+
+/// Returns once `n` sessions wait for an advisory lock in this test's
+/// database (bounded).
+async fn advisory_waiters(watcher: &mut sqlx::PgConnection, n: i64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let w: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted \
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        )
+        .fetch_one(&mut *watcher)
+        .await
+        .unwrap();
+        if w >= n {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{w} waiting, not {n}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

@@ -22,7 +22,7 @@ use crate::http::error::ApiError;
 use crate::http::extract::raw_body;
 use crate::service::ServiceError;
 use crate::service::calls::{self, GatherDecision, InboundCall};
-use crate::store::messages;
+use crate::store::{LockSpace, messages};
 
 const PROVIDER: &str = "twilio";
 
@@ -260,6 +260,10 @@ async fn message_status(
         MessageStatusWebhook::from_form(&form).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let now = state.clock.now_ms();
     let mut tx = state.store.begin(now).await.map_err(ServiceError::from)?;
+    // The worker may be recording this send right now (see delivery::worker).
+    tx.serialize_on(LockSpace::ProviderMessage, hook.message_sid.as_str())
+        .await
+        .map_err(ServiceError::from)?;
     let moved = messages::advance_provider_status(
         tx.conn(),
         hook.message_sid.as_str(),
