@@ -28,7 +28,7 @@ mod smtp;
 #[allow(dead_code)]
 mod twilio_signer;
 
-use smtp::SmtpServer;
+use smtp::{ReservedPort, SmtpServer};
 
 const BIN: &str = env!("CARGO_BIN_EXE_pingate");
 const ACCOUNT_SID: &str = "AC0123456789abcdef0123456789abcdef";
@@ -360,8 +360,8 @@ async fn delivered_once_after_restart(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queued_pin_survives_kill_9_and_arrives_once_after_restart() {
-    let smtp_port = free_port();
-    let d = Deployment::new(smtp_port);
+    let relay = ReservedPort::new();
+    let d = Deployment::new(relay.port());
     let server = d.serve().await;
     let (_call, challenge_id) = d.email_challenge().await;
     // SMTP is down: the worker has tried and the PIN waits for a retry.
@@ -373,9 +373,7 @@ async fn queued_pin_survives_kill_9_and_arrives_once_after_restart() {
     assert!(queued["last_error"].as_str().is_some(), "{queued}");
 
     server.kill_9();
-    let smtp = SmtpServer::start_on(smtp_port)
-        .await
-        .expect("SMTP on its port");
+    let smtp = SmtpServer::start_in(relay).expect("SMTP on its port");
     let server = d.serve().await;
     let sent = delivered_once_after_restart(&d, &smtp, &challenge_id).await;
     assert!(
@@ -408,10 +406,8 @@ async fn pin_leased_at_kill_9_is_sent_once_after_the_lease_runs_out() {
 
     server.kill_9();
     drop(held);
-    drop(hang);
-    let smtp = SmtpServer::start_on(smtp_port)
-        .await
-        .expect("SMTP on its port");
+    // The relay starts speaking on the same listener.
+    let smtp = SmtpServer::serve_on(hang).expect("SMTP on its port");
     let server = d.serve().await;
     let sent = delivered_once_after_restart(&d, &smtp, &challenge_id).await;
     assert_eq!(

@@ -8,20 +8,15 @@ use serde_json::Value;
 
 use crate::on_both_engines;
 use crate::support::app::{Engine, TestApp, extract_pin};
-use crate::support::smtp::SmtpServer;
+use crate::support::smtp::{ReservedPort, SmtpServer};
 
 use super::{
     WAIT, check, contoso_call, deliveries, delivery_reaches, events_for, eventually, options,
 };
 
-/// A port nothing listens on (bound once by the OS, then released).
-fn unused_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
 async fn smtp_down_then_up_delivers_the_pin_once(engine: Engine, test: &str) {
-    let port = unused_port();
+    let relay = ReservedPort::new();
+    let port = relay.port();
     let opts = options(move |s| {
         s.email.smtp_url = Some(pingate::config::Secret::from(
             format!("smtp://127.0.0.1:{port}").as_str(),
@@ -56,9 +51,7 @@ async fn smtp_down_then_up_delivers_the_pin_once(engine: Engine, test: &str) {
             .is_empty()
     );
 
-    let smtp = SmtpServer::start_on(port)
-        .await
-        .expect("SMTP comes back on its port");
+    let smtp = SmtpServer::start_in(relay).expect("SMTP comes back on its port");
     let mails = smtp.wait_for(1, WAIT).await;
     assert_eq!(mails[0].to, vec!["it-admin@contoso.example".to_string()]);
     let sent = delivery_reaches(&app, &call_id, &challenge_id, 0, "sent").await;

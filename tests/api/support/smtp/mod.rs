@@ -111,6 +111,25 @@ pub struct SmtpServer {
     task: Option<JoinHandle<()>>,
 }
 
+/// A port held for a mail relay that is down: bound but not listening, so
+/// every connection to it is refused, and no other socket can take the
+/// port before the relay comes back on it ([`SmtpServer::start_in`]).
+pub struct ReservedPort(tokio::net::TcpSocket);
+
+impl ReservedPort {
+    pub fn new() -> ReservedPort {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket
+            .bind(([127, 0, 0, 1], 0).into())
+            .expect("bind a port on 127.0.0.1");
+        ReservedPort(socket)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.0.local_addr().expect("bound").port()
+    }
+}
+
 impl SmtpServer {
     /// Starts a server without AUTH on a free port.
     pub async fn start() -> SmtpServer {
@@ -133,8 +152,25 @@ impl SmtpServer {
             .expect("bind the test SMTP server on 127.0.0.1")
     }
 
+    /// Starts a server without AUTH on a port held for it (see
+    /// [`ReservedPort`]): a relay coming back after an outage.
+    pub fn start_in(reserved: ReservedPort) -> io::Result<SmtpServer> {
+        Self::serve(reserved.0.listen(128)?, None)
+    }
+
+    /// Starts a server without AUTH on a listener the test already holds.
+    pub fn serve_on(listener: TcpListener) -> io::Result<SmtpServer> {
+        Self::serve(listener, None)
+    }
+
     async fn bind(port: u16, credentials: Option<(String, String)>) -> io::Result<SmtpServer> {
-        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+        Self::serve(TcpListener::bind(("127.0.0.1", port)).await?, credentials)
+    }
+
+    fn serve(
+        listener: TcpListener,
+        credentials: Option<(String, String)>,
+    ) -> io::Result<SmtpServer> {
         let port = listener.local_addr()?.port();
         let shared = Arc::new(Shared {
             mails: Mutex::new(Vec::new()),
