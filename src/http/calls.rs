@@ -213,7 +213,16 @@ async fn check(
     ApiJson(body): ApiJson<Check>,
 ) -> ApiResult<Json<Value>> {
     use secrecy::ExposeSecret;
-    let result = challenges::check(&state, &agent, &id, body.pin.expose_secret()).await?;
+    // Once its attempt is reserved a check must end recorded (audited, and
+    // counted against the caller) even if the client goes away or the
+    // request times out: it runs in a task the request only waits for.
+    let task = tokio::spawn({
+        let state = Arc::clone(&state);
+        async move { challenges::check(&state, &agent, &id, body.pin.expose_secret()).await }
+    });
+    let result = task
+        .await
+        .map_err(|e| ServiceError::Internal(format!("PIN check task: {e}")))??;
     let now = state.clock.now_ms();
     Ok(Json(match result {
         challenges::CheckResult::Approved(g) => json!({

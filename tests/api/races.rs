@@ -2,7 +2,11 @@
 //! with a PIN check, a new challenge or a trusted grant on the same call,
 //! for many calls at once. Whichever wins, no answer is a 5xx, nothing is
 //! left pending on an ended call, and the audit log never shows a PIN or a
-//! grant issued after the call ended.
+//! grant issued after the call ended. And a check whose request is
+//! abandoned half-way still ends recorded.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::future::join_all;
 use reqwest::StatusCode;
@@ -151,4 +155,58 @@ async fn hang_ups_racing_checks_new_pins_and_grants(engine: Engine, test: &str) 
 on_both_engines!(
     hang_ups_racing_checks_new_pins_and_grants,
     hang_ups_racing_checks_new_pins_and_grants
+);
+
+/// A check whose request ends before the PIN is hashed (here the request
+/// timeout, while the test holds every hashing permit) still ends
+/// recorded: its reserved attempt is audited as a failure and counted,
+/// instead of vanishing with the request.
+async fn an_abandoned_check_is_still_recorded(engine: Engine, test: &str) {
+    let opts = Options {
+        tweak: Box::new(|s| {
+            s.server.request_timeout = pingate::config::HumanDuration(Duration::from_millis(500));
+        }),
+        ..Options::default()
+    };
+    let Some(app) = TestApp::spawn_with(engine, test, opts).await else {
+        return;
+    };
+    app.import_contoso().await;
+    let (_, challenge_id) = app.pending_challenge("+14155550123").await;
+    let pin = app.pin_from_email(1).await;
+    let wrong = if pin == "000000" { "111111" } else { "000000" };
+
+    let state = app.state();
+    let permits = Arc::clone(&state.hash_permits)
+        .acquire_many_owned(state.settings.pin.hash_concurrency as u32)
+        .await
+        .unwrap();
+    let (status, body) = app.check(&challenge_id, wrong).await;
+    assert_eq!(status, StatusCode::REQUEST_TIMEOUT, "{body}");
+    assert!(app.events("authn_pin_fail").await.is_empty());
+    drop(permits);
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while app.events("authn_pin_fail").await.is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the abandoned check was never recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (_, ch) = app
+        .get(&app.agent_token, &format!("/v1/challenges/{challenge_id}"))
+        .await;
+    assert_eq!(ch["attempts_left"], 4, "{ch}");
+    let (status, r) = app.check(&challenge_id, &pin).await;
+    assert_eq!(
+        (status, r["status"].as_str()),
+        (StatusCode::OK, Some("approved")),
+        "{r}"
+    );
+    app.shutdown().await;
+}
+on_both_engines!(
+    an_abandoned_check_is_still_recorded,
+    an_abandoned_check_is_still_recorded
 );
