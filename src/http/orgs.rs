@@ -60,22 +60,7 @@ async fn create(
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<(StatusCode, Json<OrgProfile>)> {
     let profile = parse(&body)?;
-    if store::orgs::get(state.store.reader(), profile.id.as_str())
-        .await
-        .map_err(ServiceError::from)?
-        .is_some()
-    {
-        return Err(ServiceError::conflict(
-            "org-exists",
-            format!(
-                "org {} already exists; use PUT to update",
-                profile.id.as_str()
-            ),
-            None,
-        )
-        .into());
-    }
-    orgs::save_all(&state, &admin.actor(), std::slice::from_ref(&profile)).await?;
+    orgs::create(&state, &admin.actor(), &profile).await?;
     Ok((
         StatusCode::CREATED,
         Json(orgs::get(&state, profile.id.as_str()).await?),

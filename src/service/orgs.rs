@@ -23,6 +23,21 @@ pub async fn save_all(
     actor: &str,
     profiles: &[OrgProfile],
 ) -> ServiceResult<ImportReport> {
+    save(state, actor, profiles, false).await
+}
+
+/// Creates one profile; an org with its id already there is a 409.
+pub async fn create(state: &AppState, actor: &str, profile: &OrgProfile) -> ServiceResult<()> {
+    save(state, actor, std::slice::from_ref(profile), true).await?;
+    Ok(())
+}
+
+async fn save(
+    state: &AppState,
+    actor: &str,
+    profiles: &[OrgProfile],
+    create_only: bool,
+) -> ServiceResult<ImportReport> {
     let mut tx = state.store.begin(state.clock.now_ms()).await?;
     let batch: Vec<&str> = profiles.iter().map(|p| p.id.as_str()).collect();
     let mut errors = Vec::new();
@@ -54,7 +69,7 @@ pub async fn save_all(
     }
     let mut report = ImportReport::default();
     for p in profiles {
-        match upsert(&mut tx, actor, p).await? {
+        match upsert(&mut tx, actor, p, create_only).await? {
             Upserted::Created => report.created.push(p.id.as_str().to_string()),
             Upserted::Updated => report.updated.push(p.id.as_str().to_string()),
         }
@@ -63,16 +78,28 @@ pub async fn save_all(
     Ok(report)
 }
 
-async fn upsert(tx: &mut WriteTx, actor: &str, p: &OrgProfile) -> ServiceResult<Upserted> {
+async fn upsert(
+    tx: &mut WriteTx,
+    actor: &str,
+    p: &OrgProfile,
+    create_only: bool,
+) -> ServiceResult<Upserted> {
     let now = tx.now();
-    let outcome = orgs::upsert(tx.conn(), p, now).await.map_err(|e| match e {
-        StoreError::Conflict { field, .. } => ServiceError::InvalidMany(vec![ImportError {
-            org: p.id.as_str().to_string(),
-            field: field.to_string(),
-            message: "already used by another organisation".into(),
-        }]),
-        other => other.into(),
-    })?;
+    let outcome = orgs::upsert(tx.conn(), p, now, create_only)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict { field: "id", .. } => ServiceError::conflict(
+                "org-exists",
+                format!("org {} already exists; use PUT to update", p.id.as_str()),
+                None,
+            ),
+            StoreError::Conflict { field, .. } => ServiceError::InvalidMany(vec![ImportError {
+                org: p.id.as_str().to_string(),
+                field: field.to_string(),
+                message: "already used by another organisation".into(),
+            }]),
+            other => other.into(),
+        })?;
     let kind = match outcome {
         Upserted::Created => EventKind::OrgCreated,
         Upserted::Updated => EventKind::OrgUpdated,

@@ -17,10 +17,14 @@ pub enum Upserted {
 
 const COLUMNS: &str = "id, name, account_number, channels, contact_email, contact_sms, language";
 
+/// Writes a profile: updates it, or creates it when it does not exist. With
+/// `create_only` an existing id is refused as a conflict on `id`, decided
+/// by the insert itself so two concurrent creates cannot both succeed.
 pub async fn upsert(
     conn: &mut AnyConnection,
     org: &OrgProfile,
     now: Millis,
+    create_only: bool,
 ) -> StoreResult<Upserted> {
     let channels = org
         .channels
@@ -30,27 +34,32 @@ pub async fn upsert(
         .join(",");
     let email = org.contacts.email.as_ref().map(|e| e.as_str().to_string());
     let sms = org.contacts.sms.as_ref().map(|n| n.as_str().to_string());
-    let updated = sqlx::query(
-        "UPDATE orgs SET name = $2, account_number = $3, channels = $4, contact_email = $5, \
-         contact_sms = $6, language = $7, updated_at = $8 WHERE id = $1",
-    )
-    .bind(org.id.as_str())
-    .bind(&org.name)
-    .bind(&org.account_number)
-    .bind(&channels)
-    .bind(&email)
-    .bind(&sms)
-    .bind(&org.language)
-    .bind(now)
-    .execute(&mut *conn)
-    .await
-    .map_err(|e| conflict_or(e, "org", "account_number"))?;
-    let outcome = if updated.rows_affected() == 1 {
-        Upserted::Updated
+    let updated = if create_only {
+        0
     } else {
         sqlx::query(
+            "UPDATE orgs SET name = $2, account_number = $3, channels = $4, contact_email = $5, \
+             contact_sms = $6, language = $7, updated_at = $8 WHERE id = $1",
+        )
+        .bind(org.id.as_str())
+        .bind(&org.name)
+        .bind(&org.account_number)
+        .bind(&channels)
+        .bind(&email)
+        .bind(&sms)
+        .bind(&org.language)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| conflict_or(e, "org", "account_number"))?
+        .rows_affected()
+    };
+    let outcome = if updated == 1 {
+        Upserted::Updated
+    } else {
+        let inserted = sqlx::query(
             "INSERT INTO orgs (id, name, account_number, channels, contact_email, contact_sms, language, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (id) DO NOTHING",
         )
         .bind(org.id.as_str())
         .bind(&org.name)
@@ -63,6 +72,12 @@ pub async fn upsert(
         .execute(&mut *conn)
         .await
         .map_err(|e| conflict_or(e, "org", "account_number"))?;
+        if inserted.rows_affected() == 0 {
+            return Err(StoreError::Conflict {
+                entity: "org",
+                field: "id",
+            });
+        }
         Upserted::Created
     };
     sqlx::query("DELETE FROM org_numbers WHERE org_id = $1")

@@ -210,3 +210,44 @@ on_both_engines!(
     an_abandoned_check_is_still_recorded,
     an_abandoned_check_is_still_recorded
 );
+
+/// Administrators creating the same org at once: one is created, every
+/// other request is told it exists, and nothing is overwritten.
+async fn concurrent_creates_of_one_org_make_it_once(engine: Engine, test: &str) {
+    let Some(app) = TestApp::spawn(engine, test).await else {
+        return;
+    };
+    let creates = (0..20).map(|i| {
+        app.post(
+            &app.admin_token,
+            "/v1/orgs",
+            json!({
+                "id": "fabrikam", "name": format!("Fabrikam {i}"), "account_number": "5550001",
+                "registered_numbers": [], "channels": ["email"],
+                "contacts": {"email": "it@fabrikam.example"}, "language": "en",
+            }),
+        )
+    });
+    let answers = join_all(creates).await;
+    let created: Vec<_> = answers
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::CREATED)
+        .collect();
+    assert_eq!(created.len(), 1, "{answers:?}");
+    for (status, body) in answers.iter().filter(|(s, _)| *s != StatusCode::CREATED) {
+        assert_eq!(*status, StatusCode::CONFLICT, "{body}");
+        assert_eq!(body["type"], "urn:pingate:problem:org-exists", "{body}");
+    }
+    let (_, org) = app.get(&app.admin_token, "/v1/orgs/fabrikam").await;
+    assert_eq!(
+        org["name"], created[0].1["name"],
+        "the winner is what is stored"
+    );
+    assert_eq!(app.events("org_created").await.len(), 1);
+    assert!(app.events("org_updated").await.is_empty());
+    app.shutdown().await;
+}
+on_both_engines!(
+    concurrent_creates_of_one_org_make_it_once,
+    concurrent_creates_of_one_org_make_it_once
+);
