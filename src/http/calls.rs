@@ -195,7 +195,10 @@ async fn resend(
         })
         .transpose()?;
     let actor = agent.actor();
-    let who = resend::Requester { actor: &actor };
+    let who = resend::Requester {
+        actor: &actor,
+        once_per_channel: false,
+    };
     let row = resend::resend(&state, who, &id, channel).await?;
     Ok(Json(challenge_view(&state, &row.id).await?))
 }

@@ -20,6 +20,8 @@ use super::{ServiceError, ServiceResult};
 /// Who asks for the resend: an agent, or the system's fallback.
 pub struct Requester<'a> {
     pub actor: &'a str,
+    /// The fallback: send only if the PIN never went out on that channel.
+    pub once_per_channel: bool,
 }
 
 pub async fn resend(
@@ -66,6 +68,20 @@ pub async fn resend(
     // The call before the challenge and the quotas, as `create` and a
     // hang-up take them.
     super::calls::lock_call(&mut tx, &row.call_id).await?;
+    // Decided under the call's lock, so two fallbacks for one challenge
+    // (two failure reports at once) send one PIN.
+    if who.once_per_channel
+        && messages::pin_channels_for_challenge(tx.conn(), &row.id)
+            .await?
+            .iter()
+            .any(|c| c == target.as_str())
+    {
+        return Err(ServiceError::conflict(
+            "already-sent",
+            format!("this PIN already went out by {}", target.as_str()),
+            None,
+        ));
+    }
     let ctx = || Context {
         actor: who.actor,
         org_id: Some(&row.org_id),
@@ -156,19 +172,9 @@ pub async fn auto_fallback(state: &AppState, challenge_id: &str, failed_channel:
         "email" => Channel::Sms,
         _ => Channel::Email,
     };
-    let already =
-        match messages::pin_channels_for_challenge(state.store.reader(), challenge_id).await {
-            Ok(channels) => channels.iter().any(|c| c == other.as_str()),
-            Err(e) => {
-                tracing::warn!(error = %e, "fallback: cannot read the challenge's messages");
-                return;
-            }
-        };
-    if already {
-        return;
-    }
     let who = Requester {
         actor: "system:fallback",
+        once_per_channel: true,
     };
     match resend(state, who, challenge_id, Some(other)).await {
         Ok(_) => tracing::info!(

@@ -193,14 +193,14 @@ pub async fn wipe_for_challenge(
 
 /// The channels a challenge's PIN was queued on so far.
 pub async fn pin_channels_for_challenge(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     challenge_id: &str,
 ) -> StoreResult<Vec<String>> {
     let rows: Vec<(String,)> = sqlx::query_as(
         "SELECT DISTINCT channel FROM messages WHERE challenge_id = $1 AND kind = 'pin'",
     )
     .bind(challenge_id)
-    .fetch_all(pool)
+    .fetch_all(conn)
     .await?;
     Ok(rows.into_iter().map(|r| r.0).collect())
 }

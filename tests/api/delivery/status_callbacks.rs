@@ -119,3 +119,43 @@ on_both_engines!(
     status_callbacks_move_forward_only_and_undelivered_falls_back_once,
     status_callbacks_move_forward_only_and_undelivered_falls_back_once
 );
+
+/// Two SMS of one challenge (the first and a resend) reported undelivered
+/// at the same moment: the PIN falls back to email once, not once per
+/// report.
+async fn two_failure_reports_at_once_fall_back_once(engine: Engine, test: &str) {
+    let opts = options(|s| {
+        s.delivery.auto_fallback = true;
+        s.pin.max_sends = 10; // the send cap must not be what stops a second fallback
+    });
+    let Some(app) = TestApp::spawn_with(engine, test, opts).await else {
+        return;
+    };
+    app.import_contoso().await;
+    let call_id = contoso_call(&app).await;
+    let challenge_id = app.challenge(&call_id, "sms").await;
+    let (status_code, body) = app
+        .post(
+            &app.agent_token,
+            &format!("/v1/challenges/{challenge_id}/resend"),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(status_code, StatusCode::OK, "{body}");
+    let sms = app.sms.wait_for(2, WAIT).await;
+    for i in 0..2 {
+        delivery_reaches(&app, &call_id, &challenge_id, i, "sent").await;
+    }
+    tokio::join!(
+        status(&app, &sms[0].sid, "undelivered"),
+        status(&app, &sms[1].sid, "undelivered")
+    );
+    let d = deliveries(&app, &call_id, &challenge_id).await;
+    let by_email = d.iter().filter(|m| m["channel"] == "email").count();
+    assert_eq!(by_email, 1, "{d:#?}");
+    app.shutdown().await;
+}
+on_both_engines!(
+    two_failure_reports_at_once_fall_back_once,
+    two_failure_reports_at_once_fall_back_once
+);
