@@ -22,6 +22,10 @@ pub use seal::Sealer;
 pub enum SendError {
     #[error("transient: {0}")]
     Transient(String),
+    /// Transient, and the provider said when to try again (`Retry-After`,
+    /// in milliseconds): the next attempt is not made earlier.
+    #[error("transient: {0}")]
+    Throttled(String, i64),
     #[error("permanent: {0}")]
     Permanent(String),
 }

@@ -116,6 +116,7 @@ impl SmsSender {
                         SendError::Transient(format!("Twilio unreachable: {}", without_url(&e)))
                     })?;
                 let status = resp.status();
+                let retry_after = retry_after_ms(resp.headers());
                 if status.is_success() {
                     let m: TwilioMessage = resp.json().await.map_err(|_| {
                         SendError::Transient("Twilio answered with an unreadable body".into())
@@ -130,7 +131,10 @@ impl SmsSender {
                 let text = err.and_then(|e| e.message).unwrap_or_default();
                 let reason = format!("Twilio {status} code {code}: {text}");
                 if status.as_u16() == 429 || status.is_server_error() {
-                    Err(SendError::Transient(reason))
+                    Err(match retry_after {
+                        Some(ms) => SendError::Throttled(reason, ms),
+                        None => SendError::Transient(reason),
+                    })
                 } else {
                     Err(SendError::Permanent(reason))
                 }
@@ -146,6 +150,27 @@ impl SmsSender {
     }
 }
 
+/// The longest `Retry-After` honoured: beyond it the worker's own backoff
+/// decides (a PIN an hour late helps nobody, and a bad header must not park
+/// a message for ever).
+const MAX_RETRY_AFTER_MS: i64 = 3_600_000;
+
+/// `Retry-After` in delay-seconds form (RFC 9110 §10.2.3), capped; the
+/// HTTP-date form is not used by Twilio and is ignored.
+pub fn retry_after_ms(headers: &reqwest::header::HeaderMap) -> Option<i64> {
+    let seconds: u64 = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(
+        i64::try_from(seconds.saturating_mul(1000))
+            .map_or(MAX_RETRY_AFTER_MS, |ms| ms.min(MAX_RETRY_AFTER_MS)),
+    )
+}
+
 /// reqwest errors print the URL, which is fine, but never the credentials.
 fn without_url(e: &reqwest::Error) -> String {
     let kind = if e.is_timeout() {
@@ -156,4 +181,35 @@ fn without_url(e: &reqwest::Error) -> String {
         "request failed"
     };
     kind.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+
+    fn with(value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_str(value).unwrap());
+        h
+    }
+
+    #[test]
+    fn retry_after_seconds_are_read_and_capped() {
+        assert_eq!(retry_after_ms(&with("120")), Some(120_000));
+        assert_eq!(retry_after_ms(&with(" 0 ")), Some(0));
+        assert_eq!(retry_after_ms(&with("86400")), Some(MAX_RETRY_AFTER_MS));
+        assert_eq!(
+            retry_after_ms(&with("18446744073709551615")),
+            Some(MAX_RETRY_AFTER_MS)
+        );
+    }
+
+    #[test]
+    fn retry_after_dates_and_garbage_are_ignored() {
+        assert_eq!(retry_after_ms(&HeaderMap::new()), None);
+        assert_eq!(retry_after_ms(&with("Wed, 21 Oct 2015 07:28:00 GMT")), None);
+        assert_eq!(retry_after_ms(&with("-5")), None);
+        assert_eq!(retry_after_ms(&with("1.5")), None);
+    }
 }

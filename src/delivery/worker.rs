@@ -143,17 +143,30 @@ impl Worker {
             }
             e
         };
-        let retry =
-            matches!(result, Err(SendError::Transient(_))) && m.attempts < self.max_attempts;
+        let retry = matches!(
+            result,
+            Err(SendError::Transient(_) | SendError::Throttled(..))
+        ) && m.attempts < self.max_attempts;
         let (status, provider_id, reason, next) = match &result {
             Ok(provider_id) => ("sent", provider_id.as_deref(), None, None),
-            Err(SendError::Transient(reason)) if retry => {
+            Err(SendError::Transient(reason) | SendError::Throttled(reason, _)) if retry => {
                 let unit: f64 = rand::rng().random_range(0.0..=1.0);
-                let next =
-                    now + backoff_ms(m.attempts, self.backoff_base_ms, self.backoff_cap_ms, unit);
-                ("queued", None, Some(reason.as_str()), Some(next))
+                let backoff =
+                    backoff_ms(m.attempts, self.backoff_base_ms, self.backoff_cap_ms, unit);
+                let asked = match &result {
+                    Err(SendError::Throttled(_, ms)) => *ms,
+                    _ => 0,
+                };
+                (
+                    "queued",
+                    None,
+                    Some(reason.as_str()),
+                    Some(now + backoff.max(asked)),
+                )
             }
-            Err(SendError::Transient(reason)) => ("dead", None, Some(reason.as_str()), None),
+            Err(SendError::Transient(reason) | SendError::Throttled(reason, _)) => {
+                ("dead", None, Some(reason.as_str()), None)
+            }
             Err(SendError::Permanent(reason)) => ("failed", None, Some(reason.as_str()), None),
         };
         // A delivery report for this id may be on its way in: take turns

@@ -119,6 +119,46 @@ on_both_engines!(
     messages_api_500_then_429_then_201_sends_the_sms_once
 );
 
+/// A 429 with `Retry-After` is not tried again before the provider said,
+/// however short the backoff (here at most 100 ms): the next attempt is
+/// scheduled for then, and made once that time has come.
+async fn retry_after_from_the_messages_api_is_honoured(engine: Engine, test: &str) {
+    let Some(app) = TestApp::spawn_with(engine, test, options(|_| {})).await else {
+        return;
+    };
+    app.import_contoso().await;
+    app.sms.set_retry_after(120);
+    app.sms.fail_next(1, 429, 20429);
+    let call_id = contoso_call(&app).await;
+    let challenge_id = app.challenge(&call_id, "sms").await;
+    eventually("the throttled attempt is recorded", || async {
+        let d = deliveries(&app, &call_id, &challenge_id).await;
+        match d.first() {
+            Some(m) if m["status"] == "queued" && m["attempts"] == 1 => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    let (next, at): (i64, i64) =
+        sqlx::query_as("SELECT next_attempt_at, updated_at FROM messages WHERE challenge_id = $1")
+            .bind(&challenge_id)
+            .fetch_one(app.state().store.reader())
+            .await
+            .unwrap();
+    assert!(next - at >= 120_000, "next attempt {} ms after", next - at);
+    assert_eq!(app.sms.requests_seen(), 1);
+
+    app.clock.advance(Duration::from_secs(121));
+    app.state().wake_outbox();
+    delivery_reaches(&app, &call_id, &challenge_id, 0, "sent").await;
+    assert_eq!(app.sms.requests_seen(), 2);
+    app.shutdown().await;
+}
+on_both_engines!(
+    retry_after_from_the_messages_api_is_honoured,
+    retry_after_from_the_messages_api_is_honoured
+);
+
 async fn permanent_errors_fail_at_once_and_exhausted_retries_go_dead(engine: Engine, test: &str) {
     let opts = options(|s| s.delivery.max_attempts = 3);
     let Some(app) = TestApp::spawn_with(engine, test, opts).await else {
