@@ -34,21 +34,26 @@ pub async fn upsert(
         .join(",");
     let email = org.contacts.email.as_ref().map(|e| e.as_str().to_string());
     let sms = org.contacts.sms.as_ref().map(|n| n.as_str().to_string());
+    // $1 id, $2 name, $3 account_number, $4 channels, $5 email, $6 sms,
+    // $7 language, $8 now: the same for the update and the insert.
+    let write = |sql: &'static str| {
+        sqlx::query(sql)
+            .bind(org.id.as_str())
+            .bind(&org.name)
+            .bind(&org.account_number)
+            .bind(&channels)
+            .bind(&email)
+            .bind(&sms)
+            .bind(&org.language)
+            .bind(now)
+    };
     let updated = if create_only {
         0
     } else {
-        sqlx::query(
+        write(
             "UPDATE orgs SET name = $2, account_number = $3, channels = $4, contact_email = $5, \
              contact_sms = $6, language = $7, updated_at = $8 WHERE id = $1",
         )
-        .bind(org.id.as_str())
-        .bind(&org.name)
-        .bind(&org.account_number)
-        .bind(&channels)
-        .bind(&email)
-        .bind(&sms)
-        .bind(&org.language)
-        .bind(now)
         .execute(&mut *conn)
         .await
         .map_err(|e| conflict_or(e, "org", "account_number"))?
@@ -57,18 +62,10 @@ pub async fn upsert(
     let outcome = if updated == 1 {
         Upserted::Updated
     } else {
-        let inserted = sqlx::query(
+        let inserted = write(
             "INSERT INTO orgs (id, name, account_number, channels, contact_email, contact_sms, language, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (id) DO NOTHING",
         )
-        .bind(org.id.as_str())
-        .bind(&org.name)
-        .bind(&org.account_number)
-        .bind(&channels)
-        .bind(&email)
-        .bind(&sms)
-        .bind(&org.language)
-        .bind(now)
         .execute(&mut *conn)
         .await
         .map_err(|e| conflict_or(e, "org", "account_number"))?;

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use tokio::sync::Barrier;
 
 use crate::on_both_engines;
-use crate::support::app::{Engine, Options, TestApp, call_sid};
+use crate::support::app::{Engine, Options, TestApp, call_sid, wrong_pin};
 
 async fn count_events(app: &TestApp, kind: &str) -> usize {
     app.events(kind).await.len()
@@ -69,9 +69,8 @@ async fn concurrent_wrong_guesses_never_exceed_the_budget(engine: Engine, test: 
         return;
     };
     app.import_contoso().await;
-    let (_, challenge_id) = app.pending_challenge("+14155550123").await;
-    let pin = app.pin_from_email(1).await;
-    let wrong = if pin == "000000" { "111111" } else { "000000" };
+    let (_, challenge_id, pin) = app.pending_pin(1).await;
+    let wrong = wrong_pin(&pin);
 
     let results = concurrent_checks(&app, &challenge_id, wrong, 1000).await;
     let evaluated = results
@@ -156,9 +155,8 @@ async fn concurrent_wrong_guesses_cross_the_caller_lockout_once(engine: Engine, 
         return;
     };
     app.import_contoso().await;
-    let (_, challenge_id) = app.pending_challenge("+14155550123").await;
-    let pin = app.pin_from_email(1).await;
-    let wrong = if pin == "000000" { "111111" } else { "000000" };
+    let (_, challenge_id, pin) = app.pending_pin(1).await;
+    let wrong = wrong_pin(&pin);
 
     // The lockout queues notices inside the check's transaction.
     let results = concurrent_checks(&app, &challenge_id, wrong, 100).await;
@@ -206,7 +204,7 @@ async fn failures_follow_the_caller_and_lock_without_denying_the_org(engine: Eng
     let attacker = "+14155550123";
     let (_, c1) = app.pending_challenge(attacker).await;
     let pin = app.pin_from_email(2).await;
-    let wrong = if pin == "000000" { "111111" } else { "000000" };
+    let wrong = wrong_pin(&pin);
     for _ in 0..2 {
         let (s, r) = app.check(&c1, wrong).await;
         assert_eq!((s, r["status"].as_str()), (StatusCode::OK, Some("pending")));
@@ -569,9 +567,8 @@ async fn checks_per_caller_are_capped_across_challenges() {
         return;
     };
     app.import_contoso().await;
-    let (_, challenge_id) = app.pending_challenge("+14155550123").await;
-    let pin = app.pin_from_email(1).await;
-    let wrong = if pin == "000000" { "111111" } else { "000000" };
+    let (_, challenge_id, pin) = app.pending_pin(1).await;
+    let wrong = wrong_pin(&pin);
     for _ in 0..3 {
         let (s, _) = app.check(&challenge_id, wrong).await;
         assert_eq!(s, StatusCode::OK);

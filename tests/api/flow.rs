@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::on_both_engines;
-use crate::support::app::{Engine, TestApp, call_sid};
+use crate::support::app::{Engine, TestApp, call_sid, wrong_pin};
 
 async fn pin_by_email_then_grant_introspect_revoke(engine: Engine, test: &str) {
     let Some(app) = TestApp::spawn(engine, test).await else {
@@ -59,7 +59,7 @@ async fn pin_by_email_then_grant_introspect_revoke(engine: Engine, test: &str) {
     assert_eq!(mail.to, vec!["it-admin@contoso.example".to_string()]);
     assert!(mail.body_text().contains("Contoso Ltd"));
 
-    let wrong = if pin == "000000" { "111111" } else { "000000" };
+    let wrong = wrong_pin(&pin);
     let (status, r) = app.check(&challenge_id, wrong).await;
     assert_eq!(status, StatusCode::OK, "{r}");
     assert_eq!(r, json!({"status": "pending", "attempts_left": 4}));

@@ -13,7 +13,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::on_both_engines;
-use crate::support::app::{Engine, Options, TestApp, call_sid};
+use crate::support::app::{Engine, Options, TestApp, call_sid, wrong_pin};
 
 const CALLS: usize = 24;
 
@@ -172,9 +172,8 @@ async fn an_abandoned_check_is_still_recorded(engine: Engine, test: &str) {
         return;
     };
     app.import_contoso().await;
-    let (_, challenge_id) = app.pending_challenge("+14155550123").await;
-    let pin = app.pin_from_email(1).await;
-    let wrong = if pin == "000000" { "111111" } else { "000000" };
+    let (_, challenge_id, pin) = app.pending_pin(1).await;
+    let wrong = wrong_pin(&pin);
 
     let state = app.state();
     let permits = Arc::clone(&state.hash_permits)

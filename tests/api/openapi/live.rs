@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::on_both_engines;
-use crate::support::app::{ACCOUNT_SID, Engine, TestApp, call_sid};
+use crate::support::app::{ACCOUNT_SID, Engine, TestApp, call_sid, wrong_pin};
 
 use super::schema::conforms;
 use super::{deref, document};
@@ -223,7 +223,7 @@ async fn live_answers_fit_the_document(engine: Engine, test: &str) {
     .await;
     check_answer(&doc, "POST", "/v1/challenges/{challenge_id}/resend", &a);
     let pin = app.pin_from_email(1).await;
-    let wrong = if pin == "000000" { "111111" } else { "000000" };
+    let wrong = wrong_pin(&pin);
     let check_path = format!("/v1/challenges/{challenge_id}/check");
     let a = post(&app, &check_path, Some(agent), Some(json!({"pin": wrong}))).await;
     assert_eq!(

@@ -415,6 +415,14 @@ impl TestApp {
         (call_id, challenge_id)
     }
 
+    /// `pending_challenge` from +14155550123 and its PIN, read off the
+    /// `nth` email. Returns (call id, challenge id, PIN).
+    pub async fn pending_pin(&self, nth: usize) -> (String, String, String) {
+        let (call_id, challenge_id) = self.pending_challenge("+14155550123").await;
+        let pin = self.pin_from_email(nth).await;
+        (call_id, challenge_id, pin)
+    }
+
     /// The PIN as the caller reads it off the email that arrived.
     pub async fn pin_from_email(&self, n: usize) -> String {
         let mails = self.smtp.wait_for(n, Duration::from_secs(20)).await;
@@ -436,6 +444,11 @@ pub async fn split(resp: reqwest::Response) -> (StatusCode, Value) {
         serde_json::from_str(&text).unwrap_or(Value::String(text))
     };
     (status, value)
+}
+
+/// A PIN of the default length that is surely not `pin`.
+pub fn wrong_pin(pin: &str) -> &'static str {
+    if pin == "000000" { "111111" } else { "000000" }
 }
 
 /// The first run of exactly `len` digits in a message.
