@@ -2,7 +2,8 @@
 //! database with N audit events (default 100,000) through the store, with a
 //! signed checkpoint every 1,000 as the server would make them, writes a
 //! configuration for it, and times the same verification `pingate audit
-//! verify` runs. Then time the binary itself with the printed command.
+//! verify` runs, then inclusion and consistency proofs with and without the
+//! stored tiles. Then time the binary itself with the printed command.
 //!
 //!     cargo run --release --example audit_verify_bench -- [EVENTS] [DIR]
 
@@ -13,6 +14,7 @@ use std::time::Instant;
 use pingate::app::AppState;
 use pingate::audit::checkpointer::{self, Checkpointer};
 use pingate::audit::event::{EventKind, NewEvent, Outcome};
+use pingate::audit::proofs;
 use pingate::clock::SystemClock;
 use pingate::config::{Secret, Settings};
 
@@ -76,7 +78,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     )
     .await?;
     let elapsed = started.elapsed();
-    state.store.close().await;
     println!(
         "in-process verify: {} events, {} checkpoints in {:.2?} ({:.0} events/s)",
         verified.events,
@@ -84,6 +85,35 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         elapsed,
         verified.events as f64 / elapsed.as_secs_f64()
     );
+
+    // Proofs read the tiles the checkpointer stored; then the same without
+    // them, which is what every proof cost before tiles.
+    let size = events as u64;
+    for tiles in ["with tiles", "without tiles"] {
+        if tiles == "without tiles" {
+            sqlx::query("DELETE FROM audit_tiles")
+                .execute(state.store.reader())
+                .await?;
+        }
+        for seq in [1, size / 2, size] {
+            let started = Instant::now();
+            let p = proofs::inclusion_proof(&state, seq, size).await?;
+            println!(
+                "inclusion proof of {seq} in {size} ({} hashes), {tiles}: {:.2?}",
+                p.proof.len(),
+                started.elapsed()
+            );
+        }
+        let started = Instant::now();
+        let p = proofs::consistency_proof(&state, size / 2, size).await?;
+        println!(
+            "consistency proof {} -> {size} ({} hashes), {tiles}: {:.2?}",
+            size / 2,
+            p.proof.len(),
+            started.elapsed()
+        );
+    }
+    state.store.close().await;
     println!(
         "now time the binary: time target/release/pingate --config {} audit verify",
         config_path.display()

@@ -246,13 +246,17 @@ impl Checkpointer {
         let (last_size, last_at) = latest
             .as_ref()
             .map_or((0, self.started), |c| (c.size, c.created_at));
-        if !due(
+        let due = due(
             head,
             last_size,
             now - last_at,
             settings.checkpoint_every_events,
             settings.checkpoint_interval.0,
-        ) {
+        );
+        // The first tick reads the whole log even when nothing is due: it
+        // stores the tiles proofs need (after an upgrade there are none)
+        // and finds a broken log at start-up rather than at the next signing.
+        if !due && self.chain.is_some() {
             return Ok(None);
         }
         let mut chain = self
@@ -278,6 +282,10 @@ impl Checkpointer {
         )
         .await?;
         save_tiles(&self.state, &mut chain).await?;
+        if !due {
+            self.chain = Some(chain);
+            return Ok(None);
+        }
         let signed = sign_and_store(&self.state, &chain, latest).await?;
         self.chain = Some(chain);
         Ok(signed.new.then_some(signed.checkpoint))

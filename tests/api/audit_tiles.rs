@@ -176,3 +176,32 @@ on_both_engines!(
     an_event_edited_under_a_stored_tile_gets_no_proof,
     an_event_edited_under_a_stored_tile_gets_no_proof
 );
+
+/// After an upgrade there are no tiles: the checkpointer's first pass
+/// stores them although no checkpoint is due yet, and signs nothing.
+async fn the_first_pass_stores_tiles_before_any_checkpoint_is_due(engine: Engine, test: &str) {
+    let Some(app) = TestApp::spawn(engine, test).await else {
+        return;
+    };
+    append_batch(&app, 600).await;
+    exec(&app, "DELETE FROM audit_tiles").await;
+    let checkpoints = || {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit_checkpoints")
+            .fetch_one(app.state().store.reader())
+    };
+    let before = checkpoints().await.unwrap();
+    let state = std::sync::Arc::clone(&app.server.as_ref().unwrap().state);
+    let mut signer = pingate::audit::checkpointer::Checkpointer::new(state);
+    assert!(signer.tick().await.unwrap().is_none(), "nothing is due");
+    assert_eq!(checkpoints().await.unwrap(), before);
+    let head = pingate::store::checkpoints::head_seq(app.state().store.reader())
+        .await
+        .unwrap();
+    assert_eq!(tiles(&app).await.len() as u64, head / 256);
+    assert!(head / 256 >= 2);
+    app.shutdown().await;
+}
+on_both_engines!(
+    the_first_pass_stores_tiles_before_any_checkpoint_is_due,
+    the_first_pass_stores_tiles_before_any_checkpoint_is_due
+);
