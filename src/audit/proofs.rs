@@ -50,10 +50,7 @@ pub async fn inclusion_proof(
     }
     let root = tree.root_at(size).await?;
     if merkle::verify_inclusion(index, size, &leaf, &proof, &root).is_err() {
-        return Err(broken(&ChainError {
-            seq: seq as i64,
-            reason: "the event does not match the tree verified before (edited)".into(),
-        }));
+        return Err(disagrees(seq));
     }
     Ok(InclusionProof {
         event,
@@ -92,8 +89,8 @@ pub async fn consistency_proof(
     }
     let from_root = tree.root_at(from).await?;
     let to_root = tree.root_at(to).await?;
-    if from > 0 {
-        merkle::verify_consistency(from, to, &from_root, &to_root, &proof).map_err(bad_plan)?;
+    if from > 0 && merkle::verify_consistency(from, to, &from_root, &to_root, &proof).is_err() {
+        return Err(disagrees(from));
     }
     Ok(ConsistencyProof {
         from,
@@ -170,27 +167,46 @@ impl<'a> Tree<'a> {
         Ok(merkle::root(&tiles))
     }
 
-    /// The root of events `start + 1 ..= end` (leaves `start..end`), each
-    /// checked against its hash and linked to the one before.
+    /// The root of events `start + 1 ..= end` (leaves `start..end`).
     async fn events_root(&self, start: u64, end: u64) -> ServiceResult<Hash> {
-        let events = self.read(start, end).await?;
-        let mut chain = match events.first() {
-            Some(e) => ChainVerifier::resume(e.seq, e.prev_hash),
-            None => return Ok(merkle::empty_root()),
+        Ok(self.checked(start, end).await?.1)
+    }
+
+    async fn event(&self, seq: u64) -> ServiceResult<Event> {
+        let (mut events, _) = self.checked(seq - 1, seq).await?;
+        events.pop().ok_or_else(|| missing(seq))
+    }
+
+    /// Events `start + 1 ..= end` and their Merkle root, each checked
+    /// against its hash and linked to the event before the run (or the
+    /// genesis) and to the one after it, if any: an event rewritten with its
+    /// hash recomputed breaks a link even at the edge of the run.
+    async fn checked(&self, start: u64, end: u64) -> ServiceResult<(Vec<Event>, Hash)> {
+        let lead = u64::from(start > 0);
+        let mut events = self.read(start - lead, end).await?;
+        let mut chain = if lead == 1 {
+            let before = events.remove(0);
+            ChainVerifier::resume(before.seq + 1, before.hash)
+        } else {
+            ChainVerifier::new()
         };
         for e in &events {
             chain.push(e).map_err(|err| broken(&err))?;
         }
-        Ok(chain.root())
-    }
-
-    async fn event(&self, seq: u64) -> ServiceResult<Event> {
-        let mut events = self.read(seq - 1, seq).await?;
-        let e = events.pop().ok_or_else(|| missing(seq))?;
-        ChainVerifier::resume(e.seq, e.prev_hash)
-            .push(&e)
-            .map_err(|err| broken(&err))?;
-        Ok(e)
+        let filter = AuditFilter {
+            after_seq: Some(end as i64),
+            ..AuditFilter::default()
+        };
+        if let Some(next) = audit_store::list(self.pool, &filter, 1).await?.first()
+            && next.seq as u64 == end + 1
+            && next.prev_hash != chain.last_hash()
+        {
+            return Err(broken(&ChainError {
+                seq: next.seq,
+                reason: "prev_hash does not link to the event before it".into(),
+            }));
+        }
+        Ok((events, chain.root()))
     }
 
     /// Events `start + 1 ..= end`, all of them or an error naming the gap.
@@ -210,6 +226,15 @@ impl<'a> Tree<'a> {
         }
         Ok(events)
     }
+}
+
+/// What was read from events and what was read from tiles do not make one
+/// tree: an event or a stored tile root was altered since it was verified.
+fn disagrees(seq: u64) -> ServiceError {
+    broken(&ChainError {
+        seq: seq as i64,
+        reason: "the events here do not agree with the stored tile roots (an event or a tile was altered since it was verified)".into(),
+    })
 }
 
 fn missing(seq: u64) -> ServiceError {

@@ -135,6 +135,17 @@ async fn proofs_over_tiles_match_the_signed_checkpoints(engine: Engine, test: &s
             .contains(&format!("checkpoint signed at size {}", new.size)),
         "{p}"
     );
+    // At a size nobody signed, the forged tile and the intact events still
+    // fail to make one tree: 409, never a proof (nor a 500).
+    let (status, p) = app
+        .get(
+            &app.reviewer_token,
+            "/v1/audit/proof/consistency?from=100&to=700",
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{p}");
+    let (status, p) = inclusion(&app, 100, 700).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{p}");
     app.shutdown().await;
 }
 on_both_engines!(
@@ -204,4 +215,53 @@ async fn the_first_pass_stores_tiles_before_any_checkpoint_is_due(engine: Engine
 on_both_engines!(
     the_first_pass_stores_tiles_before_any_checkpoint_is_due,
     the_first_pass_stores_tiles_before_any_checkpoint_is_due
+);
+
+/// An event past the last whole tile rewritten with its hash recomputed
+/// (content and hash agree): the next event no longer links to it, so even
+/// at a size nobody signed its proof is refused.
+async fn a_rehashed_event_at_the_edge_of_a_run_gets_no_proof(engine: Engine, test: &str) {
+    let Some(app) = TestApp::spawn(engine, test).await else {
+        return;
+    };
+    append_batch(&app, 300).await;
+    let head = pingate::store::checkpoints::head_seq(app.state().store.reader())
+        .await
+        .unwrap();
+    let seq = head - 10;
+    let filter = pingate::store::audit::AuditFilter {
+        after_seq: Some(seq as i64 - 1),
+        ..Default::default()
+    };
+    let mut e = pingate::store::audit::list(app.state().store.reader(), &filter, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(e.seq as u64, seq);
+    let (status, _) = inclusion(&app, seq, seq).await;
+    assert_eq!(status, StatusCode::OK, "intact, it is proved");
+
+    e.actor = "test:forged".into();
+    e.hash = e.compute_hash();
+    sqlx::query("UPDATE audit_events SET actor = $1, hash = $2 WHERE seq = $3")
+        .bind(&e.actor)
+        .bind(e.hash.to_vec())
+        .bind(e.seq)
+        .execute(app.state().store.reader())
+        .await
+        .unwrap();
+    let (status, p) = inclusion(&app, seq, seq).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{p}");
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("event {}", seq + 1)),
+        "{p}"
+    );
+    app.shutdown().await;
+}
+on_both_engines!(
+    a_rehashed_event_at_the_edge_of_a_run_gets_no_proof,
+    a_rehashed_event_at_the_edge_of_a_run_gets_no_proof
 );
