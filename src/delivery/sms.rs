@@ -150,9 +150,8 @@ impl SmsSender {
     }
 }
 
-/// The longest `Retry-After` honoured: beyond it the worker's own backoff
-/// decides (a PIN an hour late helps nobody, and a bad header must not park
-/// a message for ever).
+/// The longest `Retry-After` honoured; a longer one counts as this long
+/// (a bad header must not park a message for ever).
 const MAX_RETRY_AFTER_MS: i64 = 3_600_000;
 
 /// `Retry-After` in delay-seconds form (RFC 9110 §10.2.3), capped; the

@@ -47,35 +47,55 @@ pub async fn upsert(
             .bind(&org.language)
             .bind(now)
     };
-    let updated = if create_only {
-        0
-    } else {
-        write(
-            "UPDATE orgs SET name = $2, account_number = $3, channels = $4, contact_email = $5, \
-             contact_sms = $6, language = $7, updated_at = $8 WHERE id = $1",
-        )
-        .execute(&mut *conn)
-        .await
-        .map_err(|e| conflict_or(e, "org", "account_number"))?
-        .rows_affected()
-    };
-    let outcome = if updated == 1 {
-        Upserted::Updated
-    } else {
+    let mut outcome = None;
+    // Twice at most: an insert that loses to a concurrent create of the
+    // same id updates that org instead (unless only a create was asked).
+    for _ in 0..2 {
+        if !create_only {
+            let updated = write(
+                "UPDATE orgs SET name = $2, account_number = $3, channels = $4, contact_email = $5, \
+                 contact_sms = $6, language = $7, updated_at = $8 WHERE id = $1",
+            )
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| conflict_or(e, "org", "account_number"))?;
+            if updated.rows_affected() == 1 {
+                outcome = Some(Upserted::Updated);
+                break;
+            }
+        }
         let inserted = write(
             "INSERT INTO orgs (id, name, account_number, channels, contact_email, contact_sms, language, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (id) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT DO NOTHING",
         )
         .execute(&mut *conn)
-        .await
-        .map_err(|e| conflict_or(e, "org", "account_number"))?;
-        if inserted.rows_affected() == 0 {
+        .await?;
+        if inserted.rows_affected() == 1 {
+            outcome = Some(Upserted::Created);
+            break;
+        }
+        // Nothing inserted: the id exists now, or the account number is
+        // another org's.
+        let id_taken = sqlx::query("SELECT 1 FROM orgs WHERE id = $1")
+            .bind(org.id.as_str())
+            .fetch_optional(&mut *conn)
+            .await?
+            .is_some();
+        if !id_taken {
             return Err(StoreError::Conflict {
                 entity: "org",
-                field: "id",
+                field: "account_number",
             });
         }
-        Upserted::Created
+        if create_only {
+            break;
+        }
+    }
+    let Some(outcome) = outcome else {
+        return Err(StoreError::Conflict {
+            entity: "org",
+            field: "id",
+        });
     };
     sqlx::query("DELETE FROM org_numbers WHERE org_id = $1")
         .bind(org.id.as_str())
