@@ -17,6 +17,7 @@ use tokio::sync::{Notify, watch};
 use super::{Sealer, SendError, Senders};
 use crate::audit::event::{EventKind, NewEvent, Outcome};
 use crate::clock::Clock;
+use crate::store::challenges;
 use crate::store::messages::{self, MessageRow};
 use crate::store::{LockSpace, Store, StoreResult};
 
@@ -94,10 +95,18 @@ impl Worker {
         let now = self.clock.now_ms();
         let held = now + self.lease_ms;
         let mut tx = self.store.begin(now).await?;
-        let renewed = match m.lease_until {
+        let mut renewed = match m.lease_until {
             Some(claimed) => messages::renew_lease(tx.conn(), &m.id, claimed, held, now).await?,
             None => None,
         };
+        // A PIN whose challenge has expired (a long Retry-After, a long
+        // outage) would only confuse the caller: send nothing.
+        if let (Some(Some(_)), "pin", Some(challenge)) =
+            (&renewed, m.kind.as_str(), m.challenge_id.as_deref())
+            && !challenges::wants_pin(tx.conn(), challenge, now).await?
+        {
+            renewed = Some(None);
+        }
         tx.commit().await?;
         let Some(body_sealed) = renewed else {
             tracing::info!(message_id = %m.id, "lease lost to another worker; not sending");

@@ -193,6 +193,19 @@ pub async fn reserve_send(
 }
 
 /// Stores the sealed PIN of a new challenge.
+/// Whether the challenge still wants its PIN delivered: pending and not
+/// yet expired (expiry is otherwise only recorded when someone looks).
+pub async fn wants_pin(conn: &mut AnyConnection, id: &str, now: Millis) -> StoreResult<bool> {
+    Ok(sqlx::query(
+        "SELECT 1 FROM challenges WHERE id = $1 AND status = 'pending' AND expires_at > $2",
+    )
+    .bind(id)
+    .bind(now)
+    .fetch_optional(conn)
+    .await?
+    .is_some())
+}
+
 pub async fn set_pin_sealed(conn: &mut AnyConnection, id: &str, sealed: &[u8]) -> StoreResult<()> {
     sqlx::query("UPDATE challenges SET pin_sealed = $2 WHERE id = $1")
         .bind(id)

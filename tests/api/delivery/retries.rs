@@ -119,6 +119,18 @@ on_both_engines!(
     messages_api_500_then_429_then_201_sends_the_sms_once
 );
 
+/// Waits until the first attempt failed and the message waits for another.
+async fn throttled_once(app: &TestApp, call_id: &str, challenge_id: &str) {
+    eventually("the throttled attempt is recorded", || async {
+        let d = deliveries(app, call_id, challenge_id).await;
+        match d.first() {
+            Some(m) if m["status"] == "queued" && m["attempts"] == 1 => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+}
+
 /// A 429 with `Retry-After` is not tried again before the provider said,
 /// however short the backoff (here at most 100 ms): the next attempt is
 /// scheduled for then, and made once that time has come.
@@ -131,14 +143,7 @@ async fn retry_after_from_the_messages_api_is_honoured(engine: Engine, test: &st
     app.sms.fail_next(1, 429, 20429);
     let call_id = contoso_call(&app).await;
     let challenge_id = app.challenge(&call_id, "sms").await;
-    eventually("the throttled attempt is recorded", || async {
-        let d = deliveries(&app, &call_id, &challenge_id).await;
-        match d.first() {
-            Some(m) if m["status"] == "queued" && m["attempts"] == 1 => Ok(()),
-            other => Err(format!("{other:?}")),
-        }
-    })
-    .await;
+    throttled_once(&app, &call_id, &challenge_id).await;
     let (next, at): (i64, i64) =
         sqlx::query_as("SELECT next_attempt_at, updated_at FROM messages WHERE challenge_id = $1")
             .bind(&challenge_id)
@@ -157,6 +162,34 @@ async fn retry_after_from_the_messages_api_is_honoured(engine: Engine, test: &st
 on_both_engines!(
     retry_after_from_the_messages_api_is_honoured,
     retry_after_from_the_messages_api_is_honoured
+);
+
+/// A Retry-After that outlasts the PIN: when the attempt falls due the
+/// challenge has expired, so nothing is sent and the message is cancelled.
+async fn a_pin_is_not_sent_after_its_challenge_expired(engine: Engine, test: &str) {
+    let Some(app) = TestApp::spawn_with(engine, test, options(|_| {})).await else {
+        return;
+    };
+    app.import_contoso().await;
+    app.sms.set_retry_after(3600);
+    app.sms.fail_next(1, 429, 20429);
+    let call_id = contoso_call(&app).await;
+    let challenge_id = app.challenge(&call_id, "sms").await;
+    throttled_once(&app, &call_id, &challenge_id).await;
+    app.clock
+        .advance(app.settings.pin.ttl.0 + Duration::from_secs(3600));
+    app.state().wake_outbox();
+    let cancelled = delivery_reaches(&app, &call_id, &challenge_id, 0, "cancelled").await;
+    assert_eq!(
+        cancelled["last_error"], "the challenge ended before it was sent",
+        "{cancelled}"
+    );
+    assert_eq!(app.sms.requests_seen(), 1, "no send after expiry");
+    app.shutdown().await;
+}
+on_both_engines!(
+    a_pin_is_not_sent_after_its_challenge_expired,
+    a_pin_is_not_sent_after_its_challenge_expired
 );
 
 async fn permanent_errors_fail_at_once_and_exhausted_retries_go_dead(engine: Engine, test: &str) {
