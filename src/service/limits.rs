@@ -6,8 +6,8 @@ use crate::app::AppState;
 use crate::audit::event::{EventKind, NewEvent, Outcome};
 use crate::domain::phone::E164;
 use crate::ids;
-use crate::store::WriteTx;
 use crate::store::quotas::{self, LockoutRow};
+use crate::store::{LockSpace, WriteTx};
 
 use super::{ServiceError, ServiceResult};
 
@@ -152,6 +152,8 @@ pub async fn count_failure(
 ) -> ServiceResult<Option<LockoutRow>> {
     let now = tx.now();
     let l = &state.settings.limits;
+    // Takes turns with a lockout reset for this org (see `reset`).
+    tx.serialize_on(LockSpace::OrgPinFailures, org_id).await?;
     let failures = quotas::bump(
         tx.conn(),
         "pin_failures",
@@ -200,6 +202,9 @@ pub async fn reset(
     };
     let now = state.clock.now_ms();
     let mut tx = state.store.begin(now).await?;
+    // A check that is locking this caller out right now commits first, so
+    // its lockout is one this reset sees and ends.
+    tx.serialize_on(LockSpace::OrgPinFailures, org_id).await?;
     let ended =
         quotas::reset_lockouts(tx.conn(), org_id, caller_key.as_deref(), actor, now).await?;
     for l in &ended {

@@ -69,6 +69,9 @@ pub enum LockSpace {
     /// A provider's message id: the worker recording a send and a delivery
     /// report arriving for it.
     ProviderMessage = 1,
+    /// An org's PIN failure counts and lockouts: a wrong PIN being counted
+    /// and an administrator's reset.
+    OrgPinFailures = 2,
 }
 
 /// Key of the PostgreSQL advisory lock that serialises audit appends.

@@ -8,6 +8,7 @@ use reqwest::StatusCode;
 
 use crate::on_both_engines;
 use crate::support::app::{Engine, TestApp};
+use crate::support::pg_locks::AuditLockHolder;
 
 async fn a_delivery_report_before_the_send_is_recorded_is_applied_after(
     engine: Engine,
@@ -80,7 +81,6 @@ on_both_engines!(
 /// writer cannot interleave them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delivery_report_during_the_send_commit_is_applied() {
-    use sqlx::Connection;
     let test = "a_delivery_report_during_the_send_commit_is_applied";
     let opts = crate::support::app::Options {
         // The worker moves only when woken, so the test decides when.
@@ -118,18 +118,10 @@ async fn a_delivery_report_during_the_send_commit_is_applied() {
     tx.commit().await.unwrap();
 
     // Hold the audit lock: the worker's commit of `sent` will wait on it.
-    let url = app.settings.database.url.expose();
-    let mut holder = sqlx::PgConnection::connect(url).await.unwrap();
-    let mut watcher = sqlx::PgConnection::connect(url).await.unwrap();
-    let mut held = holder.begin().await.unwrap();
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(pingate::store::AUDIT_LOCK_KEY)
-        .execute(&mut *held)
-        .await
-        .unwrap();
+    let mut lock = AuditLockHolder::take(&app).await;
     state.wake_outbox();
     app.sms.wait_for(1, Duration::from_secs(20)).await;
-    advisory_waiters(&mut watcher, 1).await; // the worker, at its commit
+    lock.until_waiting(1).await; // the worker, at its commit
 
     {
         let params = [("MessageSid", sid.as_str()), ("MessageStatus", "delivered")];
@@ -139,48 +131,23 @@ async fn a_delivery_report_during_the_send_commit_is_applied() {
         // finish (and file itself as early) while the send is uncommitted.
         tokio::select! {
             resp = &mut report => panic!("the report did not wait for the send's commit: {}", resp.status()),
-            () = advisory_waiters(&mut watcher, 2) => {}
+            () = lock.until_waiting(2) => {}
         }
-        held.rollback().await.unwrap();
+        lock.release().await;
         assert_eq!(report.await.status(), StatusCode::NO_CONTENT);
     }
 
     let status: String =
         sqlx::query_scalar("SELECT status FROM messages WHERE provider_message_id = $1")
             .bind(&sid)
-            .fetch_one(&mut watcher)
+            .fetch_one(app.state().store.reader())
             .await
             .unwrap();
     assert_eq!(status, "delivered");
     let stranded: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM early_delivery_reports")
-        .fetch_one(&mut watcher)
+        .fetch_one(app.state().store.reader())
         .await
         .unwrap();
     assert_eq!(stranded, 0);
-    drop(watcher);
-    drop(holder);
     app.shutdown().await;
-}
-
-/// Returns once `n` sessions wait for an advisory lock in this test's
-/// database (bounded).
-async fn advisory_waiters(watcher: &mut sqlx::PgConnection, n: i64) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let w: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted \
-             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-        )
-        .fetch_one(&mut *watcher)
-        .await
-        .unwrap();
-        if w >= n {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{w} waiting, not {n}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }

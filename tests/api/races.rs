@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use crate::on_both_engines;
 use crate::support::app::{Engine, Options, TestApp, call_sid, wrong_pin};
+use crate::support::pg_locks::AuditLockHolder;
 
 const CALLS: usize = 24;
 
@@ -268,3 +269,65 @@ on_both_engines!(
     concurrent_creates_of_one_org_make_it_once,
     concurrent_creates_of_one_org_make_it_once
 );
+
+/// An administrator resets a caller's lockout while the check that locks
+/// the caller out is committing (held there by the audit lock). The reset
+/// waits for it and ends that lockout instead of missing it. PostgreSQL
+/// only: SQLite's single writer cannot interleave them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_during_the_locking_check_ends_that_lockout() {
+    let test = "a_reset_during_the_locking_check_ends_that_lockout";
+    let opts = Options {
+        tweak: Box::new(|s| s.limits.failures_per_caller = 1),
+        ..Options::default()
+    };
+    let Some(app) = TestApp::spawn_with(Engine::Postgres, test, opts).await else {
+        return;
+    };
+    app.import_contoso().await;
+    let (_, challenge_id, pin) = app.pending_pin(1).await;
+    // The PIN's delivery is recorded (audited) before the lock is taken.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, c) = app
+            .get(&app.agent_token, &format!("/v1/challenges/{challenge_id}"))
+            .await;
+        if c["delivery"][0]["status"] == "sent" {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{c}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let ((check_status, check), (reset_status, reset)) = {
+        let mut lock = AuditLockHolder::take(&app).await;
+        let check = app.check(&challenge_id, wrong_pin(&pin));
+        tokio::pin!(check);
+        tokio::select! {
+            r = &mut check => panic!("the check did not wait for the audit lock: {r:?}"),
+            () = lock.until_waiting(1) => {}
+        }
+        let reset = app.post(
+            &app.admin_token,
+            "/v1/lockouts/reset",
+            json!({"org_id": "contoso", "caller": "+14155550123"}),
+        );
+        tokio::pin!(reset);
+        tokio::select! {
+            r = &mut reset => panic!("the reset did not wait for the check: {r:?}"),
+            () = lock.until_waiting(2) => {}
+        }
+        lock.release().await;
+        (check.await, reset.await)
+    };
+    assert_eq!(
+        (check_status, check["status"].as_str()),
+        (StatusCode::OK, Some("locked")),
+        "{check}"
+    );
+    assert_eq!(reset_status, StatusCode::OK, "{reset}");
+    assert_eq!(reset["reset"].as_array().map(Vec::len), Some(1), "{reset}");
+    let (_, active) = app.get(&app.admin_token, "/v1/lockouts").await;
+    assert_eq!(active["items"], json!([]), "{active}");
+    app.shutdown().await;
+}

@@ -9,6 +9,7 @@
 pub mod app;
 pub mod logs;
 pub mod messages_api;
+pub mod pg_locks;
 pub mod smtp;
 pub mod twilio_signer;
 
