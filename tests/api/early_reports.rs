@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
+use crate::delivery::delivery_reaches;
 use crate::on_both_engines;
 use crate::support::app::{Engine, TestApp};
 use crate::support::pg_locks::AuditLockHolder;
@@ -36,18 +37,8 @@ async fn a_delivery_report_before_the_send_is_recorded_is_applied_after(
     assert_eq!(sent[0].sid, sid);
 
     // The worker records `sent` and then applies the early report.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let (_, c) = app
-            .get(&app.agent_token, &format!("/v1/challenges/{challenge_id}"))
-            .await;
-        if c["delivery"][0]["status"] == "delivered" {
-            assert_eq!(c["delivery"][0]["provider_message_id"], sid.as_str());
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "not delivered: {c}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let d = delivery_reaches(&app, &call_id, &challenge_id, 0, "delivered").await;
+    assert_eq!(d["provider_message_id"], sid.as_str());
     let (_, ev) = app
         .get(
             &app.reviewer_token,

@@ -12,6 +12,7 @@ use futures_util::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::delivery::delivery_reaches;
 use crate::on_both_engines;
 use crate::support::app::{Engine, Options, TestApp, call_sid, wrong_pin};
 use crate::support::pg_locks::AuditLockHolder;
@@ -285,19 +286,9 @@ async fn a_reset_during_the_locking_check_ends_that_lockout() {
         return;
     };
     app.import_contoso().await;
-    let (_, challenge_id, pin) = app.pending_pin(1).await;
+    let (call_id, challenge_id, pin) = app.pending_pin(1).await;
     // The PIN's delivery is recorded (audited) before the lock is taken.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let (_, c) = app
-            .get(&app.agent_token, &format!("/v1/challenges/{challenge_id}"))
-            .await;
-        if c["delivery"][0]["status"] == "sent" {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{c}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    delivery_reaches(&app, &call_id, &challenge_id, 0, "sent").await;
 
     let ((check_status, check), (reset_status, reset)) = {
         let mut lock = AuditLockHolder::take(&app).await;

@@ -100,7 +100,7 @@ async fn deliveries(app: &TestApp, call_id: &str, challenge_id: &str) -> Vec<Val
 }
 
 /// Waits until the challenge's `index`-th PIN message reaches `status`.
-async fn delivery_reaches(
+pub(crate) async fn delivery_reaches(
     app: &TestApp,
     call_id: &str,
     challenge_id: &str,
