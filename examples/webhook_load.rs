@@ -35,13 +35,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
-    let auth_token = "load-test-auth-token-0123456789ab";
+    // A fresh token per run, like `pingate demo`: nothing to keep secret.
+    let auth_token = format!("load-{}", uuid::Uuid::new_v4().simple());
     let mut s = Settings::default();
     s.server.public_base_url = base.clone();
     s.server.data_dir = dir.path().join("data");
     s.database.url =
         Secret::from(format!("sqlite://{}", dir.path().join("pingate.db").display()).as_str());
-    s.twilio.auth_token = Some(Secret::from(auth_token));
+    s.twilio.auth_token = Some(Secret::from(auth_token.as_str()));
     s.email.file_dir = Some(dir.path().join("outbox"));
     s.sms.file_dir = Some(dir.path().join("outbox"));
     s.limits.webhook_per_second = 1_000_000;
@@ -62,7 +63,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
     for conn in 0..conns {
-        let (client, url) = (client.clone(), url.clone());
+        let (client, url, auth_token) = (client.clone(), url.clone(), auth_token.clone());
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut n = 0u64;
