@@ -1,7 +1,7 @@
 //! Audit events: the catalogue of kinds, and the canonical encoding that the
 //! hash chain and the Merkle tree cover.
 //!
-//! Canonical encoding (documented in the README, stable across versions):
+//! Canonical encoding (documented in docs/reviewers.md, stable across versions):
 //! a JSON object with exactly the keys `actor, at, call_id, challenge_id,
 //! detail, grant_id, kind, org_id, outcome, prev_hash, seq` in that (byte)
 //! order, no whitespace, `at` as fixed-width RFC 3339 with milliseconds,
