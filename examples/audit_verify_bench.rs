@@ -12,9 +12,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use pingate::app::AppState;
-use pingate::audit::checkpointer::{self, Checkpointer};
+use pingate::service::checkpointer::{self, Checkpointer};
 use pingate::audit::event::{EventKind, NewEvent, Outcome};
-use pingate::audit::proofs;
+use pingate::service::proofs;
 use pingate::clock::SystemClock;
 use pingate::config::{Secret, Settings};
 

@@ -13,7 +13,7 @@ use secrecy::ExposeSecret;
 
 use crate::app::AppState;
 use crate::audit::checkpoint;
-use crate::audit::checkpointer::{self, Expectation, Verified, VerifyError};
+use crate::service::checkpointer::{self, Expectation, Verified, VerifyError};
 use crate::audit::event::Event;
 use crate::audit::export;
 use crate::clock::SystemClock;

@@ -16,7 +16,6 @@ pub mod keys;
 pub mod providers;
 pub mod service;
 pub mod store;
-pub mod verification;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -110,7 +109,7 @@ pub async fn start_with_state(
         on_pin_failed: Some(fallback_hook(Arc::clone(&state))),
     };
     let worker = tokio::spawn(worker.run(rx.clone()));
-    let checkpointer = tokio::spawn(audit::checkpointer::run(Arc::clone(&state), rx.clone()));
+    let checkpointer = tokio::spawn(service::checkpointer::run(Arc::clone(&state), rx.clone()));
     let app = http::router(Arc::clone(&state));
     let mut rx_server = rx;
     let server = tokio::spawn(async move {

@@ -13,30 +13,16 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::clock::{Millis, rfc3339};
+use crate::domain::string_enum::string_enum;
 
 pub type Hash = [u8; 32];
 
 /// The `prev_hash` of the first event.
 pub const GENESIS: Hash = [0u8; 32];
 
-macro_rules! event_kinds {
-    ($($variant:ident => $s:literal),+ $(,)?) => {
-        /// Every kind of event, with its one stable string form.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum EventKind { $($variant),+ }
-        impl EventKind {
-            pub const ALL: &'static [EventKind] = &[$(EventKind::$variant),+];
-            pub fn as_str(self) -> &'static str {
-                match self { $(EventKind::$variant => $s),+ }
-            }
-            pub fn parse(s: &str) -> Option<EventKind> {
-                match s { $($s => Some(EventKind::$variant),)+ _ => None }
-            }
-        }
-    };
-}
-
-event_kinds! {
+string_enum! {
+    /// Every kind of event, with its one stable string form.
+    pub EventKind {
     WebhookSignatureInvalid => "authn_webhook_signature_fail",
     CallReceived => "call_received",
     CallOrgIdentified => "call_org_identified",
@@ -67,11 +53,6 @@ event_kinds! {
     SmsDestinationRefused => "sms_destination_refused",
     AuthnTokenFail => "authn_token_fail",
     AuthzFail => "authz_fail",
-}
-
-impl Serialize for EventKind {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
     }
 }
 

@@ -4,9 +4,7 @@
 
 pub mod chain;
 pub mod checkpoint;
-pub mod checkpointer;
 pub mod event;
 pub mod export;
 pub mod merkle;
-pub mod proofs;
 pub mod pseudonym;

@@ -2,7 +2,10 @@
 //! The domain does no I/O and reads no clock: time and randomness come in as
 //! arguments, so every rule here is testable without a database or a network.
 
+pub mod challenge;
 pub mod email;
 pub mod org;
 pub mod phone;
 pub mod pin;
+pub mod string_enum;
+pub mod verification;

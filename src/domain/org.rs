@@ -167,6 +167,29 @@ impl OrgProfile {
     pub fn accepts(&self, channel: Channel) -> bool {
         self.channels.contains(&channel)
     }
+
+    /// The registered destination for a channel, if the profile has one.
+    /// PINs and notices go here and nowhere else.
+    pub fn destination(&self, channel: Channel) -> Option<Destination> {
+        match channel {
+            Channel::Email => self.contacts.email.as_ref().map(|e| Destination {
+                address: e.as_str().to_string(),
+                masked: e.mask(),
+            }),
+            Channel::Sms => self.contacts.sms.as_ref().map(|n| Destination {
+                address: n.as_str().to_string(),
+                masked: n.mask(),
+            }),
+        }
+    }
+}
+
+/// Where a message to an org goes: the address, and the masked form that
+/// logs, audit events and API answers show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Destination {
+    pub address: String,
+    pub masked: String,
 }
 
 /// The format of an import file.

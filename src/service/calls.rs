@@ -8,7 +8,7 @@ use crate::ids;
 use crate::store::calls::{self, CallRow};
 use crate::store::principals::Principal;
 use crate::store::{WriteTx, challenges, messages, orgs, quotas};
-use crate::verification::{
+use crate::domain::verification::{
     CallStatus, ChallengeStatus, Verification, classify_call, is_final_call_status,
 };
 

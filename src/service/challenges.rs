@@ -12,7 +12,7 @@ use crate::store::calls::{self, CallRow};
 use crate::store::challenges::{self, ChallengeRow};
 use crate::store::principals::Principal;
 use crate::store::{messages, orgs};
-use crate::verification::{ChallengeStatus, GrantBasis, Verification};
+use crate::domain::verification::{ChallengeStatus, GrantBasis, Verification};
 
 use super::grants::{self, IssuedGrant};
 use super::limits::{self, Charge, Context};

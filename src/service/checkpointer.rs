@@ -13,8 +13,8 @@ use futures_util::StreamExt;
 use sqlx::AnyPool;
 use tokio::sync::watch;
 
-use super::chain::{ChainError, ChainVerifier};
-use super::checkpoint::{self, Checkpoint};
+use crate::audit::chain::{ChainError, ChainVerifier};
+use crate::audit::checkpoint::{self, Checkpoint};
 use crate::app::AppState;
 use crate::clock::Millis;
 use crate::service::{ServiceError, ServiceResult};

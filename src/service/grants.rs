@@ -10,7 +10,7 @@ use crate::ids;
 use crate::store::WriteTx;
 use crate::store::grants::{self, GrantRow};
 use crate::store::principals::{Principal, Role};
-use crate::verification::{GrantBasis, Verification, grant_active};
+use crate::domain::verification::{GrantBasis, Verification, grant_active};
 
 use super::{ServiceError, ServiceResult};
 

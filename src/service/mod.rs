@@ -3,12 +3,14 @@
 //! transaction. HTTP handlers and the CLI are thin callers.
 
 pub mod calls;
+pub mod checkpointer;
 pub mod challenges;
 pub mod grants;
 pub mod limits;
 pub mod notices;
 pub mod orgs;
 pub mod principals;
+pub mod proofs;
 pub mod resend;
 pub mod views;
 

@@ -10,7 +10,7 @@ use crate::delivery::{self, Outgoing, templates};
 use crate::domain::org::{Channel, OrgProfile};
 use crate::store::grants::GrantRow;
 use crate::store::{WriteTx, orgs};
-use crate::verification::GrantBasis;
+use crate::domain::verification::GrantBasis;
 
 use super::ServiceResult;
 use super::challenges::destination;

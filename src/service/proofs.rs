@@ -11,9 +11,9 @@
 
 use sqlx::AnyPool;
 
-use super::chain::{ChainError, ChainVerifier};
-use super::event::Event;
-use super::merkle::{self, Hash, LeafRange, Subtree, TILE_LEVEL};
+use crate::audit::chain::{ChainError, ChainVerifier};
+use crate::audit::event::Event;
+use crate::audit::merkle::{self, Hash, LeafRange, Subtree, TILE_LEVEL};
 use crate::app::AppState;
 use crate::service::{ServiceError, ServiceResult};
 use crate::store::audit::{self as audit_store, AuditFilter};

@@ -9,7 +9,7 @@ use crate::audit::event::{EventKind, NewEvent, Outcome};
 use crate::domain::org::Channel;
 use crate::store::challenges::{self, ChallengeRow};
 use crate::store::{messages, orgs};
-use crate::verification::ChallengeStatus;
+use crate::domain::verification::ChallengeStatus;
 
 use super::challenges::{
     destination, effective_status, enqueue_pin, load, not_pending, render_pin, sms_country_allowed,

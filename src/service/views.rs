@@ -7,7 +7,7 @@ use crate::store::calls::CallRow;
 use crate::store::challenges::ChallengeRow;
 use crate::store::grants::GrantRow;
 use crate::store::messages::MessageRow;
-use crate::verification::grant_active;
+use crate::domain::verification::grant_active;
 
 use super::challenges::effective_status;
 

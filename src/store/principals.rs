@@ -4,11 +4,11 @@ use sqlx::{AnyConnection, AnyPool, Row};
 
 use super::{StoreError, StoreResult, conflict_or};
 use crate::clock::Millis;
-use crate::verification::string_enum;
+use crate::domain::string_enum::string_enum;
 
 string_enum! {
     /// What a bearer token may do; each route names the one role it accepts.
-    Role {
+    pub Role {
         Agent => "agent",
         Reviewer => "reviewer",
         Admin => "admin",

@@ -223,7 +223,7 @@ async fn the_background_signer_checkpoints_every_n_events_and_after_the_interval
     let head = || pingate::store::checkpoints::head_seq(&pool);
     let latest = || pingate::store::checkpoints::latest(&pool);
     let state = Arc::clone(&app.server.as_ref().unwrap().state);
-    let mut signer = pingate::audit::checkpointer::Checkpointer::new(state);
+    let mut signer = pingate::service::checkpointer::Checkpointer::new(state);
 
     // The server's own task signs once 4 events follow; it polls, so wait
     // (bounded) for it rather than for a fixed time.

@@ -202,7 +202,7 @@ async fn the_first_pass_stores_tiles_before_any_checkpoint_is_due(engine: Engine
     };
     let before = checkpoints().await.unwrap();
     let state = std::sync::Arc::clone(&app.server.as_ref().unwrap().state);
-    let mut signer = pingate::audit::checkpointer::Checkpointer::new(state);
+    let mut signer = pingate::service::checkpointer::Checkpointer::new(state);
     assert!(signer.tick().await.unwrap().is_none(), "nothing is due");
     assert_eq!(checkpoints().await.unwrap(), before);
     let head = pingate::store::checkpoints::head_seq(app.state().store.reader())
