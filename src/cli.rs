@@ -13,13 +13,13 @@ use secrecy::ExposeSecret;
 
 use crate::app::AppState;
 use crate::audit::checkpoint;
-use crate::service::checkpointer::{self, Expectation, Verified, VerifyError};
 use crate::audit::event::Event;
 use crate::audit::export;
 use crate::clock::SystemClock;
 use crate::config::{DEFAULT_CONFIG_PATH, Settings};
 use crate::domain::org::{ImportFormat, parse_import};
 use crate::keys::Keys;
+use crate::service::checkpointer::{self, Expectation, Verified, VerifyError};
 use crate::service::{ServiceError, orgs, principals};
 use crate::store::Store;
 use crate::store::audit::AuditFilter;

@@ -30,6 +30,7 @@ use crate::app::{AppState, BuildError};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::delivery::worker::Worker;
+use crate::domain::org::Channel;
 
 /// The process-wide Prometheus recorder (one per process, however many
 /// servers a test starts).
@@ -41,10 +42,10 @@ pub fn metrics_handle() -> Option<PrometheusHandle> {
 }
 
 fn fallback_hook(state: Arc<AppState>) -> crate::delivery::worker::PinFailedHook {
-    Arc::new(move |challenge_id: String, channel: String| {
+    Arc::new(move |challenge_id: String, channel: Channel| {
         let state = Arc::clone(&state);
         Box::pin(
-            async move { service::resend::auto_fallback(&state, &challenge_id, &channel).await },
+            async move { service::resend::auto_fallback(&state, &challenge_id, channel).await },
         )
     })
 }
@@ -90,9 +91,7 @@ pub async fn start_with_state(
     state: Arc<AppState>,
     listener: TcpListener,
 ) -> Result<RunningServer, BuildError> {
-    let addr = listener
-        .local_addr()
-        .map_err(|e| BuildError::Setup(format!("listener: {e}")))?;
+    let addr = listener.local_addr().map_err(BuildError::Listener)?;
     let (shutdown, rx) = watch::channel(false);
     let d = &state.settings.delivery;
     let worker = Worker {

@@ -8,7 +8,6 @@
 //! absent ids as `null`, `prev_hash` as lowercase hex, `detail` an object
 //! whose keys are sorted at every depth, strings escaped as serde_json does.
 
-use serde::Serialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 

@@ -5,7 +5,7 @@ use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use super::SendError;
+use super::{SendError, SenderError};
 use crate::config::{EmailSettings, EmailTransport};
 
 pub enum EmailSender {
@@ -24,29 +24,28 @@ impl EmailSender {
     pub fn from_settings(
         s: &EmailSettings,
         file_dir: &std::path::Path,
-    ) -> Result<EmailSender, String> {
+    ) -> Result<EmailSender, SenderError> {
         let from: Mailbox = s
             .from
             .as_deref()
             .unwrap_or("pingate <pingate@localhost>")
             .parse()
-            .map_err(|e| format!("email.from is not an address: {e}"))?;
+            .map_err(SenderError::FromAddress)?;
         match s.transport {
             EmailTransport::Smtp => {
-                let url = s
-                    .smtp_url
-                    .as_ref()
-                    .ok_or("email.smtp_url is required for the smtp transport")?;
+                let url = s.smtp_url.as_ref().ok_or(SenderError::SmtpUrlMissing)?;
                 // The URL may carry credentials: never echo it.
                 let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
-                    .map_err(|_| "email.smtp_url is not a valid SMTP URL".to_string())?
+                    .map_err(|_| SenderError::SmtpUrl)?
                     .timeout(Some(s.timeout.0))
                     .build();
                 Ok(EmailSender::Smtp { transport, from })
             }
             EmailTransport::File => {
-                std::fs::create_dir_all(file_dir).map_err(|e| {
-                    format!("cannot create email.file_dir {}: {e}", file_dir.display())
+                std::fs::create_dir_all(file_dir).map_err(|source| SenderError::Dir {
+                    key: "email.file_dir",
+                    path: file_dir.to_path_buf(),
+                    source,
                 })?;
                 Ok(EmailSender::File {
                     transport: AsyncFileTransport::new(file_dir),

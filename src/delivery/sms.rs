@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::SendError;
+use super::{SendError, SenderError};
 use crate::config::{Secret, Settings, SmsTransport};
 
 pub enum SmsSender {
@@ -33,28 +33,28 @@ struct TwilioError {
 }
 
 impl SmsSender {
-    pub fn from_settings(s: &Settings) -> Result<SmsSender, String> {
+    pub fn from_settings(s: &Settings) -> Result<SmsSender, SenderError> {
         match s.sms.transport {
             SmsTransport::Twilio => {
                 let account_sid = s
                     .twilio
                     .account_sid
                     .clone()
-                    .ok_or("twilio.account_sid is required")?;
+                    .ok_or(SenderError::Missing("twilio.account_sid"))?;
                 let auth_token = s
                     .twilio
                     .auth_token
                     .clone()
-                    .ok_or("twilio.auth_token is required")?;
+                    .ok_or(SenderError::Missing("twilio.auth_token"))?;
                 let from = s
                     .twilio
                     .sms_from
                     .clone()
-                    .ok_or("twilio.sms_from is required")?;
+                    .ok_or(SenderError::Missing("twilio.sms_from"))?;
                 let client = reqwest::Client::builder()
                     .timeout(s.sms.timeout.0)
                     .build()
-                    .map_err(|e| format!("cannot build HTTP client: {e}"))?;
+                    .map_err(SenderError::HttpClient)?;
                 Ok(SmsSender::Twilio {
                     client,
                     endpoint: format!(
@@ -72,8 +72,11 @@ impl SmsSender {
             }
             SmsTransport::File => {
                 let dir = s.sms_file_dir();
-                std::fs::create_dir_all(&dir)
-                    .map_err(|e| format!("cannot create sms.file_dir {}: {e}", dir.display()))?;
+                std::fs::create_dir_all(&dir).map_err(|source| SenderError::Dir {
+                    key: "sms.file_dir",
+                    path: dir.clone(),
+                    source,
+                })?;
                 Ok(SmsSender::File { dir })
             }
         }

@@ -156,9 +156,13 @@ pub enum CheckGate {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CheckOutcome {
     Approved,
-    Wrong { attempts_left: u32 },
+    Wrong {
+        attempts_left: u32,
+    },
     /// The budget is spent or the caller is locked out; `step` locks it.
-    Locked { step: Step },
+    Locked {
+        step: Step,
+    },
 }
 
 impl CheckOutcome {

@@ -4,6 +4,7 @@
 
 pub mod challenge;
 pub mod email;
+pub mod message;
 pub mod org;
 pub mod phone;
 pub mod pin;

@@ -12,6 +12,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::domain::email::EmailAddress;
 use crate::domain::phone::E164;
+use crate::domain::string_enum::string_enum;
 
 #[path = "org_import.rs"]
 mod import;
@@ -89,44 +90,26 @@ impl<'de> Deserialize<'de> for OrgId {
     }
 }
 
-/// A challenge channel. One string form each, shared by the database, the
-/// API and the audit log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Channel {
-    Email,
-    Sms,
+string_enum! {
+    /// A challenge channel. One string form each, shared by the database,
+    /// the API and the audit log.
+    #[derive(PartialOrd, Ord, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub Channel {
+        Email => "email",
+        Sms => "sms",
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("unknown channel: expected \"email\" or \"sms\"")]
 pub struct UnknownChannel;
 
-impl Channel {
-    pub const ALL: [Channel; 2] = [Channel::Email, Channel::Sms];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Email => "email",
-            Channel::Sms => "sms",
-        }
-    }
-}
-
-impl fmt::Display for Channel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 impl FromStr for Channel {
     type Err = UnknownChannel;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Channel::ALL
-            .into_iter()
-            .find(|c| c.as_str() == s)
-            .ok_or(UnknownChannel)
+        Channel::parse(s).ok_or(UnknownChannel)
     }
 }
 

@@ -408,7 +408,7 @@ fn org_id_rules() {
 
 #[test]
 fn channel_string_forms() {
-    for channel in Channel::ALL {
+    for &channel in Channel::ALL {
         assert_eq!(channel.as_str().parse::<Channel>(), Ok(channel));
         let json = serde_json::to_string(&channel).expect("ser");
         assert_eq!(json, format!("\"{}\"", channel.as_str()));

@@ -77,4 +77,3 @@ fn string_forms_round_trip() {
         assert_eq!(Verification::parse(s.as_str()), Some(*s));
     }
 }
-

@@ -17,12 +17,12 @@ use serde_json::{Value, json};
 use super::error::{ApiError, ApiResult};
 use super::extract::ApiQuery;
 use crate::app::AppState;
-use crate::service::checkpointer::{self, VerifyError};
 use crate::audit::export;
-use crate::service::proofs;
 use crate::clock::parse_rfc3339;
 use crate::clock::rfc3339;
 use crate::service::ServiceError;
+use crate::service::checkpointer::{self, VerifyError};
+use crate::service::proofs;
 use crate::store::audit::{self, AuditFilter};
 use crate::store::checkpoints::{self, StoredCheckpoint};
 
@@ -150,7 +150,7 @@ async fn verify(State(state): State<Arc<AppState>>) -> ApiResult<Json<Value>> {
             "first_bad_seq": err.seq,
             "reason": err.reason,
         }),
-        Err(VerifyError::Read(e)) => return Err(ServiceError::Internal(e).into()),
+        Err(e @ VerifyError::Read(_)) => return Err(ServiceError::from(e).into()),
     }))
 }
 

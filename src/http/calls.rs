@@ -144,7 +144,10 @@ async fn challenge_view(state: &AppState, id: &str) -> Result<Value, ServiceErro
     let msgs = store::messages::for_call(pool, &row.call_id).await?;
     let mine: Vec<_> = msgs
         .iter()
-        .filter(|m| m.challenge_id.as_deref() == Some(id) && m.kind == "pin")
+        .filter(|m| {
+            m.challenge_id.as_deref() == Some(id)
+                && m.kind == crate::domain::message::MessageKind::Pin
+        })
         .collect();
     Ok(views::challenge(&row, &mine, state.clock.now_ms()))
 }
@@ -223,9 +226,7 @@ async fn check(
         let state = Arc::clone(&state);
         async move { challenges::check(&state, &agent, &id, body.pin.expose_secret()).await }
     });
-    let result = task
-        .await
-        .map_err(|e| ServiceError::Internal(format!("PIN check task: {e}")))??;
+    let result = task.await.map_err(ServiceError::from)??;
     let now = state.clock.now_ms();
     Ok(Json(match result {
         challenges::CheckResult::Approved(g) => json!({

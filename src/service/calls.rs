@@ -3,16 +3,15 @@
 
 use crate::app::AppState;
 use crate::audit::event::{EventKind, NewEvent, Outcome};
+use crate::domain::challenge::{Ending, Step};
 use crate::domain::phone::{CallerId, classify};
+use crate::domain::verification::{CallStatus, Verification, classify_call, is_final_call_status};
 use crate::ids;
 use crate::store::calls::{self, CallRow};
 use crate::store::principals::Principal;
 use crate::store::{WriteTx, challenges, messages, orgs, quotas};
-use crate::domain::verification::{
-    CallStatus, ChallengeStatus, Verification, classify_call, is_final_call_status,
-};
 
-use super::{ServiceError, ServiceResult};
+use super::{InternalError, ServiceError, ServiceResult};
 
 /// An inbound call as any provider reports it.
 pub struct InboundCall<'a> {
@@ -55,8 +54,8 @@ pub async fn receive(state: &AppState, inbound: InboundCall<'_>) -> ServiceResul
         attestation: inbound.attestation.map(str::to_string),
         org_id: registered_org.clone(),
         org_source: registered_org.as_ref().map(|_| "number".to_string()),
-        verification: verification.as_str().to_string(),
-        status: CallStatus::Active.as_str().to_string(),
+        verification,
+        status: CallStatus::Active,
         gather_attempts: 0,
         created_at: now,
         updated_at: now,
@@ -83,13 +82,13 @@ pub async fn receive(state: &AppState, inbound: InboundCall<'_>) -> ServiceResul
     } else {
         calls::by_provider_id_in(tx.conn(), inbound.provider, inbound.provider_call_id)
             .await?
-            .ok_or(ServiceError::Internal("call vanished during replay".into()))?
+            .ok_or(InternalError::Invariant("a replayed call vanished"))?
     };
     tx.commit().await?;
-    metrics::counter!("pingate_calls_total", "verification" => call.verification.clone(), "replay" => if inserted { "no" } else { "yes" }).increment(1);
+    metrics::counter!("pingate_calls_total", "verification" => call.verification.as_str(), "replay" => if inserted { "no" } else { "yes" }).increment(1);
     Ok(VoiceDecision {
         ask_for_account: call.org_id.is_none()
-            && call.status == CallStatus::Active.as_str()
+            && call.status == CallStatus::Active
             && state.settings.voice.ivr_enabled,
         call,
         replay: !inserted,
@@ -148,7 +147,7 @@ pub async fn gather(
                 &call.id,
                 &org_id,
                 "ivr",
-                Verification::PinRequired.as_str(),
+                Verification::PinRequired,
                 now,
             )
             .await?;
@@ -213,7 +212,7 @@ pub async fn status(
         return Ok(());
     };
     if calls::end(tx.conn(), &call.id, now).await? {
-        end_challenges(&mut tx, &call, ChallengeStatus::Cancelled, "call ended").await?;
+        end_challenges(&mut tx, &call, Ending::Cancelled, "call ended").await?;
         tx.audit(
             NewEvent::new(
                 EventKind::CallEnded,
@@ -241,38 +240,52 @@ pub(crate) async fn lock_call(tx: &mut WriteTx, call_id: &str) -> ServiceResult<
 }
 
 pub(crate) fn ensure_active(call: &CallRow) -> ServiceResult<()> {
-    if call.status == CallStatus::Active.as_str() {
+    if call.status == CallStatus::Active {
         return Ok(());
     }
     Err(ServiceError::conflict(
         "call-ended",
         "the call has ended",
-        Some(&call.status),
+        Some(call.status.as_str()),
     ))
 }
 
-/// Ends a call's pending challenges (cancelled or superseded), wiping
-/// their queued PINs, with one audit event each.
+/// Ends a call's pending challenges (cancelled or superseded; expired if
+/// their TTL has passed, as the model says), wiping their queued PINs,
+/// with one audit event each. The caller holds the call's lock.
 pub(crate) async fn end_challenges(
     tx: &mut WriteTx,
     call: &CallRow,
-    to: ChallengeStatus,
+    how: Ending,
     reason: &str,
 ) -> ServiceResult<()> {
     let now = tx.now();
-    let ended = challenges::end_pending_for_call(tx.conn(), &call.id, to.as_str(), now).await?;
-    let kind = match to {
-        ChallengeStatus::Superseded => EventKind::ChallengeSuperseded,
-        _ => EventKind::ChallengeCancelled,
-    };
-    for id in ended {
-        messages::wipe_for_challenge(tx.conn(), &id, now).await?;
+    for row in challenges::pending_for_call(tx.conn(), &call.id).await? {
+        let Some(step) = row.model().ending(now, how) else {
+            continue;
+        };
+        if challenges::apply(tx.conn(), &row.id, step, now)
+            .await?
+            .is_none()
+        {
+            continue;
+        }
+        messages::wipe_for_challenge(tx.conn(), &row.id, now).await?;
+        let ev = match step {
+            Step::End(Ending::Superseded) => {
+                NewEvent::new(EventKind::ChallengeSuperseded, "system", Outcome::Success)
+                    .detail("reason", reason)
+            }
+            Step::End(Ending::Cancelled) => {
+                NewEvent::new(EventKind::ChallengeCancelled, "system", Outcome::Success)
+                    .detail("reason", reason)
+            }
+            _ => NewEvent::new(EventKind::ChallengeExpired, "system", Outcome::Success),
+        };
         tx.audit(
-            NewEvent::new(kind, "system", Outcome::Success)
-                .org_opt(call.org_id.clone())
+            ev.org_opt(call.org_id.clone())
                 .call(&call.id)
-                .challenge(&id)
-                .detail("reason", reason),
+                .challenge(&row.id),
         );
     }
     Ok(())
@@ -323,14 +336,15 @@ pub async fn attach_org(
         &call.id,
         org.id.as_str(),
         "agent",
-        verification.as_str(),
+        verification,
         now,
     )
     .await?
     {
-        return Err(ServiceError::Internal(
-            "a locked active call without an org refused its org".into(),
-        ));
+        return Err(InternalError::Invariant(
+            "a locked active call without an org refused its org",
+        )
+        .into());
     }
     tx.audit(
         NewEvent::new(

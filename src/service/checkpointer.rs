@@ -13,11 +13,11 @@ use futures_util::StreamExt;
 use sqlx::AnyPool;
 use tokio::sync::watch;
 
+use crate::app::AppState;
 use crate::audit::chain::{ChainError, ChainVerifier};
 use crate::audit::checkpoint::{self, Checkpoint};
-use crate::app::AppState;
 use crate::clock::Millis;
-use crate::service::{ServiceError, ServiceResult};
+use crate::service::{InternalError, ServiceError, ServiceResult};
 use crate::store::audit::{self as audit_store, AuditFilter};
 use crate::store::audit_tiles;
 use crate::store::checkpoints::{self, StoredCheckpoint};
@@ -38,7 +38,7 @@ pub fn public_key(state: &AppState) -> ServiceResult<String> {
         &state.settings.audit.origin,
         &state.keys.signing.verifying_key(),
     )
-    .map_err(|e| ServiceError::Internal(format!("audit public key: {e}")))
+    .map_err(ServiceError::from)
 }
 
 /// A checkpoint of the whole log as it is now, and whether this call signed
@@ -154,8 +154,7 @@ async fn sign_and_store(
         root,
         timestamp: now.div_euclid(1000),
     };
-    let text = checkpoint::sign(&cp, origin, &state.keys.signing)
-        .map_err(|e| ServiceError::Internal(format!("cannot sign checkpoint: {e}")))?;
+    let text = checkpoint::sign(&cp, origin, &state.keys.signing).map_err(ServiceError::from)?;
     let stored = StoredCheckpoint {
         size,
         root,
@@ -174,9 +173,12 @@ async fn sign_and_store(
         });
     }
     // Another instance (or the timer) signed this size first.
-    let existing = checkpoints::get(state.store.reader(), size)
-        .await?
-        .ok_or_else(|| ServiceError::Internal(format!("checkpoint {size} vanished")))?;
+    let existing =
+        checkpoints::get(state.store.reader(), size)
+            .await?
+            .ok_or(InternalError::Invariant(
+                "a checkpoint vanished after its insert met it",
+            ))?;
     if existing.root != root {
         return Err(ServiceError::conflict(
             "audit-log-broken",

@@ -29,8 +29,7 @@ pub async fn add(
             "use 1 to 64 letters, digits, '.', '_', '@' or '-'",
         ));
     }
-    let token =
-        ids::new_token("pga_").map_err(|_| ServiceError::Internal("random generator".into()))?;
+    let token = ids::new_token("pga_")?;
     let id = ids::principal_id();
     let now = state.clock.now_ms();
     let mut tx = state.store.begin(now).await?;

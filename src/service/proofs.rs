@@ -11,10 +11,10 @@
 
 use sqlx::AnyPool;
 
+use crate::app::AppState;
 use crate::audit::chain::{ChainError, ChainVerifier};
 use crate::audit::event::Event;
 use crate::audit::merkle::{self, Hash, LeafRange, Subtree, TILE_LEVEL};
-use crate::app::AppState;
 use crate::service::{ServiceError, ServiceResult};
 use crate::store::audit::{self as audit_store, AuditFilter};
 use crate::store::{audit_tiles, checkpoints};
@@ -256,5 +256,5 @@ fn broken(err: &ChainError) -> ServiceError {
 }
 
 fn bad_plan(e: merkle::ProofError) -> ServiceError {
-    ServiceError::Internal(format!("proof generation: {e}"))
+    ServiceError::from(e)
 }

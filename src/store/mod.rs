@@ -7,6 +7,7 @@ pub mod audit_tiles;
 pub mod calls;
 pub mod challenges;
 pub mod checkpoints;
+pub mod codec;
 pub mod grants;
 pub mod messages;
 pub mod orgs;
@@ -29,8 +30,13 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("{0}")]
-    Setup(String),
+    #[error("cannot create {what} {}: {source}", path.display())]
+    CreatePath {
+        what: &'static str,
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{entity} already exists ({field})")]
     Conflict {
         entity: &'static str,
@@ -110,11 +116,10 @@ impl Store {
             && let Some(dir) = Path::new(path).parent()
             && !dir.as_os_str().is_empty()
         {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                StoreError::Setup(format!(
-                    "cannot create database directory {}: {e}",
-                    dir.display()
-                ))
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreatePath {
+                what: "database directory",
+                path: dir.to_path_buf(),
+                source,
             })?;
         }
         if path != ":memory:" && !path.is_empty() {
@@ -204,10 +209,11 @@ fn create_private(path: &Path) -> StoreResult<()> {
     match opts.open(path) {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(StoreError::Setup(format!(
-            "cannot create database {}: {e}",
-            path.display()
-        ))),
+        Err(source) => Err(StoreError::CreatePath {
+            what: "database",
+            path: path.to_path_buf(),
+            source,
+        }),
     }
 }
 

@@ -92,7 +92,7 @@ async fn a_delivery_report_during_the_send_commit_is_applied() {
         &mut tx,
         &state.sealer,
         pingate::delivery::Outgoing {
-            kind: "test",
+            kind: pingate::domain::message::MessageKind::LockoutNotice,
             channel: pingate::domain::org::Channel::Sms,
             org_id: "contoso",
             call_id: None,

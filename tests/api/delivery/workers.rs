@@ -127,7 +127,7 @@ async fn enqueue_plain_at(
             &mut tx,
             &state.sealer,
             pingate::delivery::Outgoing {
-                kind: "test",
+                kind: pingate::domain::message::MessageKind::LockoutNotice,
                 channel: pingate::domain::org::Channel::Email,
                 org_id: "contoso",
                 call_id: None,
