@@ -69,6 +69,17 @@ enum Quiet {
     Alone(#[allow(dead_code)] OwnedRwLockWriteGuard<()>),
 }
 
+/// One second past the next top of the hour: quota and lockout windows are
+/// aligned to wall-clock hours, so every test starts at the same place in
+/// its window and crosses into the next one only when it advances the
+/// clock on purpose.
+fn just_past_the_next_hour() -> pingate::clock::Millis {
+    use pingate::clock::Clock;
+    const HOUR: i64 = 3_600_000;
+    let now = pingate::clock::SystemClock.now_ms();
+    (now / HOUR + 1) * HOUR + 1_000
+}
+
 /// Creates a fresh database on the server named by `base_url`.
 async fn fresh_postgres_db(base_url: &str) -> (String, String) {
     use sqlx::Connection;
@@ -244,7 +255,7 @@ impl TestApp {
         (opts.tweak)(&mut s);
         s.validate().expect("test settings are valid");
 
-        let clock = OffsetClock::default();
+        let clock = OffsetClock::starting_at(just_past_the_next_hour());
         let server = pingate::start(s.clone(), Arc::new(clock.clone()), listener)
             .await
             .expect("server starts");
