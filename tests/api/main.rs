@@ -10,6 +10,7 @@ mod early_reports;
 mod errors;
 mod flow;
 mod leaks;
+mod metrics;
 mod migrations;
 mod openapi;
 mod races;
