@@ -9,6 +9,7 @@ mod delivery;
 mod early_reports;
 mod errors;
 mod flow;
+mod layout;
 mod leaks;
 mod metrics;
 mod migrations;
