@@ -52,3 +52,7 @@ text_column!(
     Role,
     Verification,
 );
+
+#[cfg(test)]
+#[path = "codec_tests.rs"]
+mod tests;

@@ -16,8 +16,8 @@ struct Allowed {
 }
 
 fn allowed() -> Allowed {
-    let doc = std::fs::read_to_string(root().join("docs/architecture.md"))
-        .expect("docs/architecture.md");
+    let doc =
+        std::fs::read_to_string(root().join("docs/architecture.md")).expect("docs/architecture.md");
     let block = doc
         .split("```deps\n")
         .nth(1)
@@ -184,12 +184,17 @@ fn the_use_cases_in_service_import_each_other_without_a_cycle() {
         let nested = file.parent() != Some(dir.as_path());
         for t in targets {
             if !nested && t != module && names.contains(t) && t != "mod" {
-                graph.entry(module.clone()).or_default().insert(t.to_string());
+                graph
+                    .entry(module.clone())
+                    .or_default()
+                    .insert(t.to_string());
             }
         }
     }
     assert!(
-        graph.get("challenges").is_some_and(|t| t.contains("grants")),
+        graph
+            .get("challenges")
+            .is_some_and(|t| t.contains("grants")),
         "the scan sees service imports: {graph:?}"
     );
     assert_eq!(find_cycle(&graph), None, "a cycle between service modules");
