@@ -98,12 +98,7 @@ impl SmsSender {
                 from,
                 status_callback,
             } => {
-                // A messaging service id goes in its own parameter.
-                let from_key = if from.starts_with("MG") {
-                    "MessagingServiceSid"
-                } else {
-                    "From"
-                };
+                let from_key = from_parameter(from);
                 let resp = client
                     .post(endpoint)
                     .basic_auth(account_sid, Some(auth_token.expose()))
@@ -142,15 +137,32 @@ impl SmsSender {
                     Err(SendError::Permanent(reason))
                 }
             }
-            SmsSender::File { dir } => {
-                let line = serde_json::json!({ "to": to, "body": body }).to_string();
-                tokio::fs::write(dir.join(format!("{message_id}.sms.json")), line)
-                    .await
-                    .map_err(|e| SendError::Transient(format!("file transport: {e}")))?;
-                Ok(Some(message_id.to_string()))
-            }
+            SmsSender::File { dir } => write_file(dir, message_id, to, body).await,
         }
     }
+}
+
+/// A messaging service id goes in its own parameter.
+fn from_parameter(from: &str) -> &'static str {
+    if from.starts_with("MG") {
+        "MessagingServiceSid"
+    } else {
+        "From"
+    }
+}
+
+/// The file transport: one JSON file per message, named by its id.
+async fn write_file(
+    dir: &std::path::Path,
+    message_id: &str,
+    to: &str,
+    body: &str,
+) -> Result<Option<String>, SendError> {
+    let line = serde_json::json!({ "to": to, "body": body }).to_string();
+    tokio::fs::write(dir.join(format!("{message_id}.sms.json")), line)
+        .await
+        .map_err(|e| SendError::Transient(format!("file transport: {e}")))?;
+    Ok(Some(message_id.to_string()))
 }
 
 /// The longest `Retry-After` honoured; a longer one counts as this long

@@ -17,7 +17,7 @@ use crate::store::{WriteTx, messages, orgs};
 
 use super::grants::{self, IssuedGrant};
 use super::limits::{self, Admission, Charge, Context, Distinct, Quota};
-use super::{ServiceError, ServiceResult, pin_message};
+use super::{InternalError, ServiceError, ServiceResult, pin_message};
 
 /// The org a new PIN for this call goes to, if the call may have one.
 fn pin_may_be_sent(call: &CallRow) -> ServiceResult<String> {
@@ -117,45 +117,21 @@ async fn admit_challenge(
     let caller_key = limits::caller_key(call.caller_e164.as_deref(), &call.id);
     let org_caller = limits::org_caller(org_id, &caller_key);
     let mut charges = vec![
-        Charge {
-            quota: Quota::ChallengesPerCaller,
-            key: &org_caller,
-        },
-        Charge {
-            quota: Quota::ChallengesPerOrg,
-            key: org_id,
-        },
-        Charge {
-            quota: Quota::ChallengesPerAgent,
-            key: &agent.name,
-        },
-        Charge {
-            quota: Quota::SendsPerDestination,
-            key: &dest.address,
-        },
+        Charge::new(Quota::ChallengesPerCaller, &org_caller),
+        Charge::new(Quota::ChallengesPerOrg, org_id),
+        Charge::new(Quota::ChallengesPerAgent, &agent.name),
+        Charge::new(Quota::SendsPerDestination, &dest.address),
     ];
     if channel == Channel::Sms {
-        charges.push(Charge {
-            quota: Quota::SmsGlobal,
-            key: "all",
-        });
+        charges.push(Charge::new(Quota::SmsGlobal, "all"));
     }
     let admission = Admission {
         lockout: Some((org_id, &caller_key)),
         charges,
-        distinct: Some(Distinct {
-            quota: Quota::OrgsPerAgent,
-            key: &agent.name,
-            member: org_id,
-        }),
+        distinct: Some(Distinct::new(Quota::OrgsPerAgent, &agent.name, org_id)),
     };
     let actor = agent.actor();
-    let ctx = Context {
-        actor: &actor,
-        org_id: Some(org_id),
-        call_id: Some(&call.id),
-        challenge_id: None,
-    };
+    let ctx = Context::on_call(&actor, org_id, &call.id);
     let tx = limits::admit(state, tx, admission, ctx).await?;
     Ok((tx, call))
 }
@@ -289,39 +265,22 @@ async fn reserve_attempt(
     let admission = Admission {
         lockout: Some((&row.org_id, &caller_key)),
         charges: vec![
-            Charge {
-                quota: Quota::ChecksPerCaller,
-                key: &org_caller,
-            },
-            Charge {
-                quota: Quota::ChecksPerOrg,
-                key: &row.org_id,
-            },
-            Charge {
-                quota: Quota::ChecksPerAgent,
-                key: &agent.name,
-            },
+            Charge::new(Quota::ChecksPerCaller, &org_caller),
+            Charge::new(Quota::ChecksPerOrg, &row.org_id),
+            Charge::new(Quota::ChecksPerAgent, &agent.name),
         ],
-        distinct: Some(Distinct {
-            quota: Quota::OrgsPerAgent,
-            key: &agent.name,
-            member: &row.org_id,
-        }),
+        distinct: Some(Distinct::new(Quota::OrgsPerAgent, &agent.name, &row.org_id)),
     };
     let actor = agent.actor();
     let ctx = Context {
-        actor: &actor,
-        org_id: Some(&row.org_id),
-        call_id: Some(&row.call_id),
         challenge_id: Some(&row.id),
+        ..Context::on_call(&actor, &row.org_id, &row.call_id)
     };
     let mut tx = limits::admit(state, tx, admission, ctx).await?;
-    let mut model = row.model();
-    let refusal = match model.gate(now) {
-        CheckGate::Evaluate { attempt } => {
-            // The model's attempt number assumes the row as read; the
-            // store's count is the one that holds under concurrency.
-            let _ = attempt;
+    let refusal = match row.model().gate(now) {
+        // The model's attempt number assumes the row as read; the store's
+        // count is the one that holds under concurrency.
+        CheckGate::Evaluate { .. } => {
             if let Some(c) =
                 challenges::apply(tx.conn(), &row.id, Step::ReserveAttempt, now).await?
             {
@@ -391,37 +350,19 @@ async fn settle(
             .detail("attempt", attempt)
             .detail("max_attempts", row.max_attempts)
     };
+    if matched {
+        let approved = event(EventKind::PinCheckApproved, Outcome::Success);
+        return approve(state, tx, agent, row, approved).await;
+    }
+    let locked_out = event(EventKind::PinLockout, Outcome::Failure);
+    let lockout = count_failure(state, &mut tx, row, locked_out).await?;
     // The model's copy as the reservation left it: pending, `attempt` used.
     let mut model = row.model();
     model.status = ChallengeStatus::Pending;
     model.attempts = attempt;
-    if matched {
-        return approve(
-            state,
-            tx,
-            agent,
-            row,
-            event(EventKind::PinCheckApproved, Outcome::Success),
-        )
-        .await;
-    }
-    let lockout = count_failure(
-        state,
-        &mut tx,
-        row,
-        event(EventKind::PinLockout, Outcome::Failure),
-    )
-    .await?;
-    let outcome = model.settle(attempt, false, lockout).map_err(not_pending)?;
-    let result = match outcome {
+    let result = match model.settle(attempt, false, lockout).map_err(not_pending)? {
         CheckOutcome::Locked { step } => {
-            if challenges::apply(tx.conn(), &row.id, step, now)
-                .await?
-                .is_some()
-            {
-                messages::wipe_for_challenge(tx.conn(), &row.id, now).await?;
-                calls::set_verification(tx.conn(), &row.call_id, Verification::Failed, now).await?;
-            }
+            lock(&mut tx, row, step).await?;
             tx.audit(event(EventKind::PinCheckLocked, Outcome::Failure));
             CheckResult::Locked
         }
@@ -431,7 +372,9 @@ async fn settle(
                 attempts_left: i64::from(attempts_left),
             }
         }
-        CheckOutcome::Approved => unreachable!("a wrong PIN is never approved"),
+        CheckOutcome::Approved => {
+            return Err(InternalError::Invariant("a wrong PIN was approved").into());
+        }
     };
     tx.commit().await?;
     if lockout {
@@ -439,6 +382,20 @@ async fn settle(
     }
     metrics::counter!("pingate_pin_checks_total", "outcome" => "wrong").increment(1);
     Ok(result)
+}
+
+/// Locks the challenge with `step` (if its guard still holds), wiping its
+/// PIN and failing the call's verification.
+async fn lock(tx: &mut WriteTx, row: &ChallengeRow, step: Step) -> ServiceResult<()> {
+    let now = tx.now();
+    if challenges::apply(tx.conn(), &row.id, step, now)
+        .await?
+        .is_some()
+    {
+        messages::wipe_for_challenge(tx.conn(), &row.id, now).await?;
+        calls::set_verification(tx.conn(), &row.call_id, Verification::Failed, now).await?;
+    }
+    Ok(())
 }
 
 /// A right PIN: approves the challenge if it is still pending (so two

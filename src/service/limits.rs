@@ -57,11 +57,23 @@ pub struct Charge<'a> {
     pub key: &'a str,
 }
 
+impl<'a> Charge<'a> {
+    pub fn new(quota: Quota, key: &'a str) -> Self {
+        Charge { quota, key }
+    }
+}
+
 /// A distinct member (an org an agent touched) counted against a quota.
 pub struct Distinct<'a> {
     pub quota: Quota,
     pub key: &'a str,
     pub member: &'a str,
+}
+
+impl<'a> Distinct<'a> {
+    pub fn new(quota: Quota, key: &'a str, member: &'a str) -> Self {
+        Distinct { quota, key, member }
+    }
 }
 
 /// What an action must pass before it writes anything: no lockout in
@@ -145,6 +157,18 @@ pub struct Context<'a> {
     pub org_id: Option<&'a str>,
     pub call_id: Option<&'a str>,
     pub challenge_id: Option<&'a str>,
+}
+
+impl<'a> Context<'a> {
+    /// `actor` acting on a call of an org (and on no challenge yet).
+    pub fn on_call(actor: &'a str, org_id: &'a str, call_id: &'a str) -> Self {
+        Context {
+            actor,
+            org_id: Some(org_id),
+            call_id: Some(call_id),
+            challenge_id: None,
+        }
+    }
 }
 
 /// Audits the refusal in its own transaction (the refused one was rolled

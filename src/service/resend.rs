@@ -44,22 +44,12 @@ pub async fn resend(
     super::calls::lock_call(&mut tx, &row.call_id).await?;
     // Decided under the call's lock, so two fallbacks for one challenge
     // (two failure reports at once) send one PIN.
-    if who.once_per_channel
-        && messages::pin_channels_for_challenge(tx.conn(), &row.id)
-            .await?
-            .contains(&target)
-    {
-        return Err(ServiceError::conflict(
-            "already-sent",
-            format!("this PIN already went out by {}", target.as_str()),
-            None,
-        ));
+    if who.once_per_channel {
+        not_sent_by(&mut tx, &row, target).await?;
     }
     let ctx = || Context {
-        actor: who.actor,
-        org_id: Some(&row.org_id),
-        call_id: Some(&row.call_id),
         challenge_id: Some(&row.id),
+        ..Context::on_call(who.actor, &row.org_id, &row.call_id)
     };
     let caller_key = limits::caller_key(row.caller_e164.as_deref(), &row.call_id);
     let lockout = Admission {
@@ -68,21 +58,7 @@ pub async fn resend(
     };
     let mut tx = limits::admit(state, tx, lockout, ctx()).await?;
     let sends = reserve_send(state, &mut tx, &row, now).await?;
-    let mut charges = vec![Charge {
-        quota: Quota::SendsPerDestination,
-        key: &dest.address,
-    }];
-    if target == Channel::Sms {
-        charges.push(Charge {
-            quota: Quota::SmsGlobal,
-            key: "all",
-        });
-    }
-    let quotas = Admission {
-        charges,
-        ..Admission::default()
-    };
-    let mut tx = limits::admit(state, tx, quotas, ctx()).await?;
+    let mut tx = limits::admit(state, tx, send_quotas(target, &dest), ctx()).await?;
     send_again(state, &mut tx, &row, &org, (target, &dest)).await?;
     tx.audit(
         NewEvent::new(EventKind::ChallengeResent, who.actor, Outcome::Success)
@@ -97,6 +73,32 @@ pub async fn resend(
     tx.commit().await?;
     state.wake_outbox();
     load(state, challenge_id).await
+}
+
+/// The quotas one more message charges: per destination, and SMS
+/// deployment-wide.
+fn send_quotas(channel: Channel, dest: &Destination) -> Admission<'_> {
+    let mut charges = vec![Charge::new(Quota::SendsPerDestination, &dest.address)];
+    if channel == Channel::Sms {
+        charges.push(Charge::new(Quota::SmsGlobal, "all"));
+    }
+    Admission {
+        charges,
+        ..Admission::default()
+    }
+}
+
+/// Refuses when the challenge's PIN already went out on `channel`.
+async fn not_sent_by(tx: &mut WriteTx, row: &ChallengeRow, channel: Channel) -> ServiceResult<()> {
+    let sent = messages::pin_channels_for_challenge(tx.conn(), &row.id).await?;
+    if sent.contains(&channel) {
+        return Err(ServiceError::conflict(
+            "already-sent",
+            format!("this PIN already went out by {}", channel.as_str()),
+            None,
+        ));
+    }
+    Ok(())
 }
 
 /// Counts one more send, as the model decides and the store's guard
