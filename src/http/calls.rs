@@ -13,6 +13,7 @@ use super::error::ApiResult;
 use super::extract::{ApiJson, ApiQuery};
 use crate::app::AppState;
 use crate::domain::org::Channel;
+use crate::domain::verification::{CallStatus, ChallengeStatus};
 use crate::service::{ServiceError, calls, challenges, grants, resend, views};
 use crate::store;
 use crate::store::calls::CallFilter;
@@ -44,7 +45,7 @@ async fn list_calls(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Value>> {
     if let Some(s) = &q.status
-        && !matches!(s.as_str(), "active" | "ended")
+        && CallStatus::parse(s).is_none()
     {
         return Err(ServiceError::invalid("status", "use active or ended").into());
     }
@@ -230,15 +231,15 @@ async fn check(
     let now = state.clock.now_ms();
     Ok(Json(match result {
         challenges::CheckResult::Approved(g) => json!({
-            "status": "approved",
+            "status": ChallengeStatus::Approved,
             "grant": grant_with_token(&g, now),
         }),
         challenges::CheckResult::Wrong { attempts_left } => json!({
-            "status": "pending",
+            "status": ChallengeStatus::Pending,
             "attempts_left": attempts_left,
         }),
         challenges::CheckResult::Locked => json!({
-            "status": "locked",
+            "status": ChallengeStatus::Locked,
             "attempts_left": 0,
         }),
     }))
@@ -264,6 +265,8 @@ async fn trusted_grant(
     let g = grants::issue_for_trusted_call(&state, &agent, &call_id).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "status": "approved", "grant": grant_with_token(&g, state.clock.now_ms()) })),
+        Json(
+            json!({ "status": ChallengeStatus::Approved, "grant": grant_with_token(&g, state.clock.now_ms()) }),
+        ),
     ))
 }

@@ -30,6 +30,40 @@ async fn status(app: &TestApp, sid: &str, call_status: &str) {
     );
 }
 
+/// A challenge whose TTL ran out before the hang-up stays what it already
+/// was, expired (the challenge model: a terminal state is final), and its
+/// sealed PIN is wiped with it.
+async fn a_hang_up_after_the_ttl_records_the_challenge_expired(engine: Engine, test: &str) {
+    let Some(app) = TestApp::spawn(engine, test).await else {
+        return;
+    };
+    app.import_contoso().await;
+    let sid = call_sid();
+    app.call(&sid, "+14155550100", None).await;
+    let call_id = app.call_id_for(&sid).await;
+    let challenge_id = app.challenge(&call_id, "email").await;
+    let ttl = app.state().settings.pin.ttl.0;
+    app.clock.advance(ttl + Duration::from_secs(1));
+
+    status(&app, &sid, "completed").await;
+    let call = call_view(&app, &call_id).await;
+    assert_eq!(call["challenges"][0]["status"], "expired", "{call}");
+    assert!(audit_events(&app, "challenge_cancelled").await.is_empty());
+    assert_eq!(audit_events(&app, "challenge_expired").await.len(), 1);
+    let sealed: Option<Vec<u8>> =
+        sqlx::query_scalar("SELECT pin_sealed FROM challenges WHERE id = $1")
+            .bind(&challenge_id)
+            .fetch_one(app.state().store.reader())
+            .await
+            .unwrap();
+    assert_eq!(sealed, None, "the expired challenge's PIN is wiped");
+    app.shutdown().await;
+}
+on_both_engines!(
+    a_hang_up_after_the_ttl_records_the_challenge_expired,
+    a_hang_up_after_the_ttl_records_the_challenge_expired
+);
+
 async fn completed_call_ends_and_cancels_its_pending_challenge(engine: Engine, test: &str) {
     let Some(app) = TestApp::spawn(engine, test).await else {
         return;
