@@ -122,8 +122,11 @@ impl Worker {
             Lease::Held(sealed) => sealed,
         };
         let result = self.send(&m, &sealed).await;
-        let outcome = self.outcome(&m, result);
-        let Some(early_failure) = self.record(&m, held, &outcome).await? else {
+        // One instant for the outcome and its record: a retry is due
+        // exactly its backoff after the attempt is recorded.
+        let now = self.clock.now_ms();
+        let outcome = self.outcome(&m, result, now);
+        let Some(early_failure) = self.record(&m, held, &outcome, now).await? else {
             tracing::info!(message_id = %m.id, "lease lost to another worker; outcome not recorded");
             return Ok(());
         };
@@ -212,8 +215,12 @@ impl Worker {
     /// What a send's result means for the message: sent, retried later
     /// (with backoff, never before the provider's Retry-After), dead once
     /// the retries are spent, or failed.
-    fn outcome(&self, m: &MessageRow, result: Result<Option<String>, SendError>) -> SendOutcome {
-        let now = self.clock.now_ms();
+    fn outcome(
+        &self,
+        m: &MessageRow,
+        result: Result<Option<String>, SendError>,
+        now: Millis,
+    ) -> SendOutcome {
         let done = |status, provider_id, reason: Option<String>| SendOutcome {
             status,
             provider_id,
@@ -253,8 +260,8 @@ impl Worker {
         m: &MessageRow,
         held: Millis,
         o: &SendOutcome,
+        now: Millis,
     ) -> StoreResult<Option<bool>> {
-        let now = self.clock.now_ms();
         let mut tx = self.store.begin(now).await?;
         let provider_id = o.provider_id.as_deref();
         // A delivery report for this id may be on its way in: take turns
@@ -340,16 +347,5 @@ fn sent_event(m: &MessageRow, o: &SendOutcome) -> NewEvent {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_is_capped_and_jittered() {
-        assert_eq!(backoff_ms(1, 1000, 60_000, 1.0), 1000);
-        assert_eq!(backoff_ms(3, 1000, 60_000, 1.0), 4000);
-        assert_eq!(backoff_ms(20, 1000, 60_000, 1.0), 60_000);
-        assert_eq!(backoff_ms(3, 1000, 60_000, 0.5), 2000);
-        assert_eq!(backoff_ms(3, 1000, 60_000, 0.0), 0);
-        assert_eq!(backoff_ms(99, i64::MAX / 2, 60_000, 1.0), 60_000);
-    }
-}
+#[path = "worker_tests.rs"]
+mod tests;

@@ -1,6 +1,6 @@
 //! Organisation profiles and the validation of `pingate org import` files.
 //!
-//! The types live here; `org_import.rs` checks an import entry by entry and
+//! The types live here; `org/import.rs` checks an import entry by entry and
 //! collects every mistake, so an administrator fixes a file in one round.
 //! Checks against what the database already holds are the caller's job.
 
@@ -14,7 +14,6 @@ use crate::domain::email::EmailAddress;
 use crate::domain::phone::E164;
 use crate::domain::string_enum::string_enum;
 
-#[path = "org_import.rs"]
 mod import;
 
 pub use import::{parse_import, parse_org_json};

@@ -6,7 +6,6 @@ mod support;
 mod abuse;
 mod audit;
 mod delivery;
-mod early_reports;
 mod errors;
 mod flow;
 mod layout;

@@ -2,14 +2,11 @@
 //! server and the real `pingate` binary: query and filter real flows,
 //! export, signed checkpoints, Merkle proofs, online and offline
 //! verification. Checkpoints, proofs and concurrent writers are in
-//! `audit_checkpoints.rs`; tampering behind pingate's back in
-//! `audit_tamper.rs`.
+//! `checkpoints.rs`; tampering behind pingate's back in `tamper.rs`; the
+//! stored Merkle tiles in `tiles.rs`.
 
-#[path = "audit_checkpoints.rs"]
 mod checkpoints;
-#[path = "audit_tamper.rs"]
 mod tamper;
-#[path = "audit_tiles.rs"]
 mod tiles;
 
 use std::path::{Path, PathBuf};

@@ -11,9 +11,9 @@
 mod fallback;
 mod metrics;
 mod notices;
+mod reports;
 mod resends;
 mod retries;
-mod status_callbacks;
 mod workers;
 
 use std::future::Future;

@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::on_both_engines;
 use crate::support::app::{Engine, TestApp, extract_pin};
 
-use super::{WAIT, contoso_call, deliveries, delivery_reaches, events_for, options};
+use crate::delivery::{WAIT, contoso_call, deliveries, delivery_reaches, events_for, options};
 
 async fn status(app: &TestApp, sid: &str, status: &str) {
     let resp = app
