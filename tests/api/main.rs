@@ -13,6 +13,7 @@ mod leaks;
 mod metrics;
 mod migrations;
 mod openapi;
+mod quotas;
 mod races;
 mod roles;
 mod timing;
