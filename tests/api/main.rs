@@ -8,6 +8,7 @@ mod audit;
 mod delivery;
 mod early_reports;
 mod errors;
+mod expiry;
 mod flow;
 mod leaks;
 mod metrics;
