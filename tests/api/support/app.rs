@@ -307,6 +307,16 @@ impl TestApp {
         }
     }
 
+    /// Takes the database away from the running server: PostgreSQL's is
+    /// dropped (its connections cut); SQLite's pools are closed, since an
+    /// open file outlives its removal.
+    pub async fn lose_the_database(&self) {
+        match &self.pg_db {
+            Some((server, name)) => drop_postgres_db(server, name).await,
+            None => self.state().store.close().await,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
