@@ -9,6 +9,7 @@ mod delivery;
 mod early_reports;
 mod errors;
 mod flow;
+mod hardening;
 mod leaks;
 mod migrations;
 mod openapi;

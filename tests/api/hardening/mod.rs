@@ -1,0 +1,4 @@
+//! Issue 8's hardening items, each tried as an attacker or an operator
+//! would against the real server.
+
+mod org_names;
