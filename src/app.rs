@@ -61,6 +61,7 @@ impl AppState {
         clock: Arc<dyn Clock>,
         metrics: Option<PrometheusHandle>,
     ) -> Result<Arc<AppState>, BuildError> {
+        let store = store.with_clock(Arc::clone(&clock));
         let keys = Keys::load_or_create(&settings)?;
         let hasher = PinHasher::with_params(
             keys.pepper(),

@@ -7,6 +7,7 @@ pub mod checkpoint;
 pub mod checkpointer;
 pub mod event;
 pub mod export;
+pub mod export_line;
 pub mod merkle;
 pub mod proofs;
 pub mod pseudonym;

@@ -1,4 +1,5 @@
 //! Issue 8's hardening items, each tried as an attacker or an operator
 //! would against the real server.
 
+mod audit_order;
 mod org_names;
