@@ -12,6 +12,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::delivery::{Sealer, Senders, email::EmailSender, sms::SmsSender};
 use crate::domain::pin::{Pin, PinHasher};
+use crate::http::flood::FloodShield;
 use crate::keys::Keys;
 use crate::store::Store;
 
@@ -28,6 +29,8 @@ pub struct AppState {
     pub senders: Arc<Senders>,
     pub outbox_wake: Arc<Notify>,
     pub metrics: Option<PrometheusHandle>,
+    /// This instance's flood shields and failure folding.
+    pub shield: Arc<FloodShield>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +82,7 @@ impl AppState {
             sms: SmsSender::from_settings(&settings).map_err(BuildError::Setup)?,
         };
         Ok(Arc::new(AppState {
+            shield: Arc::new(FloodShield::new(&settings.limits)),
             hash_permits: Arc::new(Semaphore::new(settings.pin.hash_concurrency)),
             settings: Arc::new(settings),
             store,

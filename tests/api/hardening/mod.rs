@@ -2,4 +2,5 @@
 //! would against the real server.
 
 mod audit_order;
+mod floods;
 mod org_names;
