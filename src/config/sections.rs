@@ -108,6 +108,9 @@ pub struct PinSettings {
     pub argon2_iterations: u32,
     /// How many argon2 computations may run at once (the blocking pool bound).
     pub hash_concurrency: usize,
+    /// How often challenges that expired untouched are recorded as expired
+    /// and their sealed PIN wiped.
+    pub sweep_interval: HumanDuration,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -359,6 +362,7 @@ impl Default for PinSettings {
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
             hash_concurrency: 2,
+            sweep_interval: HumanDuration(Duration::from_secs(5)),
         }
     }
 }

@@ -4,3 +4,4 @@
 mod audit_order;
 mod floods;
 mod org_names;
+mod sweeper;
