@@ -7,6 +7,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use secrecy::ExposeSecret;
 use tokio::sync::{Notify, Semaphore};
 
+use crate::audit::anchor::Anchor;
 use crate::audit::pseudonym::Pseudonymiser;
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -31,6 +32,8 @@ pub struct AppState {
     pub metrics: Option<PrometheusHandle>,
     /// This instance's flood shields and failure folding.
     pub shield: Arc<FloodShield>,
+    /// The last signed checkpoint, kept beside the signing key.
+    pub anchor: Anchor,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +86,7 @@ impl AppState {
         };
         Ok(Arc::new(AppState {
             shield: Arc::new(FloodShield::new(&settings.limits)),
+            anchor: Anchor::beside(&settings.signing_key_path()),
             hash_permits: Arc::new(Semaphore::new(settings.pin.hash_concurrency)),
             settings: Arc::new(settings),
             store,

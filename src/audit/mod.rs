@@ -2,6 +2,7 @@
 //! encoding, the hash chain, RFC 6962 Merkle trees and signed checkpoints.
 //! Everything here is pure; `store::audit` persists it.
 
+pub mod anchor;
 pub mod chain;
 pub mod checkpoint;
 pub mod checkpointer;

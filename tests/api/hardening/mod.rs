@@ -2,6 +2,7 @@
 //! would against the real server.
 
 mod audit_order;
+mod checkpoint_anchor;
 mod floods;
 mod org_names;
 mod sweeper;
