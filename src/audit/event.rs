@@ -52,6 +52,7 @@ string_enum! {
     SmsDestinationRefused => "sms_destination_refused",
     AuthnTokenFail => "authn_token_fail",
     AuthzFail => "authz_fail",
+    AuditCheckpointRefused => "audit_checkpoint_refused",
     }
 }
 

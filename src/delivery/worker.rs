@@ -15,7 +15,7 @@ use secrecy::ExposeSecret;
 use tokio::sync::{Notify, watch};
 
 use super::reports::{self, DeliveryReport};
-use super::{Sealer, SendError, Senders};
+use super::{FailureReason, Sealer, SendError, Senders};
 use crate::audit::event::{EventKind, NewEvent, Outcome};
 use crate::clock::{Clock, Millis};
 use crate::domain::message::{MessageKind, MessageStatus};
@@ -199,7 +199,7 @@ impl Worker {
         let body = self
             .sealer
             .open(sealed, &m.id)
-            .map_err(|e| SendError::Permanent(e.to_string()))?;
+            .map_err(|e| SendError::Permanent(FailureReason::new(e.to_string())))?;
         let body = body.expose_secret();
         match m.channel {
             Channel::Email => {
@@ -232,11 +232,17 @@ impl Worker {
             Err(SendError::Transient(reason) | SendError::Throttled(reason, _))
                 if m.attempts >= self.max_attempts =>
             {
-                done(MessageStatus::Dead, None, Some(reason))
+                done(MessageStatus::Dead, None, Some(reason.as_str().to_string()))
             }
-            Err(SendError::Transient(reason)) => self.retry(m, now, reason, 0),
-            Err(SendError::Throttled(reason, asked)) => self.retry(m, now, reason, asked),
-            Err(SendError::Permanent(reason)) => done(MessageStatus::Failed, None, Some(reason)),
+            Err(SendError::Transient(reason)) => self.retry(m, now, reason.as_str().to_string(), 0),
+            Err(SendError::Throttled(reason, asked)) => {
+                self.retry(m, now, reason.as_str().to_string(), asked)
+            }
+            Err(SendError::Permanent(reason)) => done(
+                MessageStatus::Failed,
+                None,
+                Some(reason.as_str().to_string()),
+            ),
         }
     }
 

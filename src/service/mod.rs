@@ -14,9 +14,11 @@ pub mod pin_message;
 pub mod principals;
 pub mod proofs;
 pub mod resend;
+pub mod sweeper;
 pub mod views;
 
 use crate::app::HashWorkError;
+use crate::audit::anchor::AnchorError;
 use crate::audit::checkpoint::CheckpointError;
 use crate::audit::merkle::ProofError;
 use crate::delivery::seal::SealError;
@@ -72,6 +74,8 @@ pub enum InternalError {
     Random(#[from] rand::rngs::SysError),
     #[error("checkpoint: {0}")]
     Checkpoint(#[from] CheckpointError),
+    #[error("audit checkpoint anchor: {0}")]
+    Anchor(#[from] AnchorError),
     #[error("proof generation: {0}")]
     Proof(#[from] ProofError),
     #[error("a task failed: {0}")]
@@ -108,6 +112,7 @@ internal_from!(
     SealError,
     rand::rngs::SysError,
     CheckpointError,
+    AnchorError,
     ProofError,
     tokio::task::JoinError,
     VerifyError

@@ -9,6 +9,7 @@ mod delivery;
 mod errors;
 mod expiry;
 mod flow;
+mod hardening;
 mod layout;
 mod leaks;
 mod metrics;

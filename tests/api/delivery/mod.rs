@@ -11,6 +11,7 @@
 mod fallback;
 mod metrics;
 mod notices;
+mod provider_errors;
 mod reports;
 mod resends;
 mod retries;
