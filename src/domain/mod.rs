@@ -6,3 +6,4 @@ pub mod email;
 pub mod org;
 pub mod phone;
 pub mod pin;
+pub mod support;
