@@ -12,6 +12,7 @@ pub mod demo;
 pub mod domain;
 pub mod http;
 pub mod ids;
+pub mod ivr;
 pub mod keys;
 pub mod providers;
 pub mod service;
