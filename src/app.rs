@@ -12,6 +12,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::delivery::{Sealer, Senders, email::EmailSender, sms::SmsSender};
 use crate::domain::pin::{Pin, PinHasher};
+use crate::domain::support::Desk;
 use crate::keys::Keys;
 use crate::store::Store;
 
@@ -28,6 +29,8 @@ pub struct AppState {
     pub senders: Arc<Senders>,
     pub outbox_wake: Arc<Notify>,
     pub metrics: Option<PrometheusHandle>,
+    /// The support desk's lines and hours, when `[support]` is configured.
+    pub support: Option<Arc<Desk>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,7 +80,15 @@ impl AppState {
                 .map_err(BuildError::Setup)?,
             sms: SmsSender::from_settings(&settings).map_err(BuildError::Setup)?,
         };
+        // validate() has checked it; an error here names the same mistakes.
+        let support = match &settings.support {
+            Some(s) => Some(Arc::new(s.desk().map_err(|p| {
+                BuildError::Setup(format!("support: {}", p.join("; ")))
+            })?)),
+            None => None,
+        };
         Ok(Arc::new(AppState {
+            support,
             hash_permits: Arc::new(Semaphore::new(settings.pin.hash_concurrency)),
             settings: Arc::new(settings),
             store,

@@ -14,6 +14,7 @@ pub mod http;
 pub mod ids;
 pub mod ivr;
 pub mod keys;
+pub mod net;
 pub mod providers;
 pub mod service;
 pub mod store;

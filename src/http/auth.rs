@@ -2,10 +2,9 @@
 //! is wrapped in [`require`] with the roles it accepts; a token of another
 //! role gets 403, a missing or unknown token 401. Both are audited.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -28,10 +27,7 @@ fn bearer(req: &Request) -> Option<SecretString> {
 }
 
 pub fn client_addr(req: &Request) -> String {
-    req.extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_default()
+    crate::net::peer_addr(req)
 }
 
 /// Middleware: authenticate, check the role, put the `Principal` in the
