@@ -82,9 +82,11 @@ impl AppState {
         };
         // validate() has checked it; an error here names the same mistakes.
         let support = match &settings.support {
-            Some(s) => Some(Arc::new(s.desk().map_err(|p| {
-                BuildError::Setup(format!("support: {}", p.join("; ")))
-            })?)),
+            Some(s) => {
+                Some(Arc::new(s.desk().map_err(|p| {
+                    BuildError::Setup(format!("support: {}", p.join("; ")))
+                })?))
+            }
             None => None,
         };
         Ok(Arc::new(AppState {

@@ -71,7 +71,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 /// Reads the raw body under the configured limit (webhooks verify the
 /// signature over the exact bytes before parsing anything).
 pub async fn raw_body(req: Request, limit: usize) -> Result<axum::body::Bytes, ApiError> {
-    crate::net::read_body(req, limit).await.map_err(ApiError::from)
+    crate::net::read_body(req, limit)
+        .await
+        .map_err(ApiError::from)
 }
 
 #[cfg(test)]

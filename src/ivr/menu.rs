@@ -314,6 +314,8 @@ impl Menus<'_> {
         };
         o.progress.severity = severity;
         o.progress.inside_hours = Some(inside);
+        // The call records the language it was served in, chosen or the org's.
+        o.progress.language = Some(lang);
         o.progress.menu_attempts = 0;
         o.events.push(MenuEvent::Routed {
             line: line.id.clone(),

@@ -66,7 +66,12 @@ pub async fn account_keys(
         return Ok(legacy_account_reply(state, decision));
     };
     let Some(call) = call_store::by_provider_id_in(
-        &mut *state.store.reader().acquire().await.map_err(crate::store::StoreError::from)?,
+        &mut *state
+            .store
+            .reader()
+            .acquire()
+            .await
+            .map_err(crate::store::StoreError::from)?,
         provider,
         provider_call_id,
     )
@@ -111,7 +116,8 @@ pub async fn menu_keys(
         .acquire()
         .await
         .map_err(crate::store::StoreError::from)?;
-    let Some(found) = call_store::by_provider_id_in(&mut reader, provider, provider_call_id).await?
+    let Some(found) =
+        call_store::by_provider_id_in(&mut reader, provider, provider_call_id).await?
     else {
         return Ok(connect_to_agent(state));
     };
@@ -131,7 +137,12 @@ pub async fn menu_keys(
         (false, None) if step != Step::Continue => Input::Keys { step, digits: "" },
         _ => Input::Continue,
     };
-    let outcome = menus.advance(&caller, &before, input, Timestamp::from_millisecond(now).unwrap_or(Timestamp::UNIX_EPOCH));
+    let outcome = menus.advance(
+        &caller,
+        &before,
+        input,
+        Timestamp::from_millisecond(now).unwrap_or(Timestamp::UNIX_EPOCH),
+    );
     if outcome.progress != before {
         let p = &outcome.progress;
         let stored = MenuProgress {
@@ -164,7 +175,10 @@ fn legacy_account_reply(state: &AppState, decision: GatherDecision) -> Reply {
             .append(connect_to_agent(state)),
         GatherDecision::TryAgain => ask_for_account(state, ACCOUNT_RETRY, None),
         GatherDecision::GiveUp => Reply::new()
-            .say("An agent will help you identify your organisation.", &v.language)
+            .say(
+                "An agent will help you identify your organisation.",
+                &v.language,
+            )
             .append(connect_to_agent(state)),
     }
 }
@@ -265,7 +279,10 @@ fn progress(call: &CallRow) -> Progress {
     Progress {
         language: call.language.as_deref().and_then(Language::from_tag),
         line: call.line.clone(),
-        severity: call.severity.as_deref().and_then(|s| Severity::parse(s).ok()),
+        severity: call
+            .severity
+            .as_deref()
+            .and_then(|s| Severity::parse(s).ok()),
         inside_hours: call.inside_hours.map(|v| v == 1),
         menu_attempts: u32::try_from(call.menu_attempts).unwrap_or(u32::MAX),
     }
@@ -278,14 +295,17 @@ fn audit_event(provider: &str, call: &CallRow, event: &MenuEvent) -> NewEvent {
             .call(&call.id)
     };
     match event {
-        MenuEvent::LanguageChosen { language, defaulted } => {
-            new(EventKind::CallLanguageChosen, Outcome::Success)
-                .detail("language", language.tag())
-                .detail("defaulted", *defaulted)
+        MenuEvent::LanguageChosen {
+            language,
+            defaulted,
+        } => new(EventKind::CallLanguageChosen, Outcome::Success)
+            .detail("language", language.tag())
+            .detail("defaulted", *defaulted),
+        MenuEvent::InvalidKey { step, attempt } => {
+            new(EventKind::CallMenuInvalid, Outcome::Failure)
+                .detail("menu", step.as_str())
+                .detail("attempt", *attempt)
         }
-        MenuEvent::InvalidKey { step, attempt } => new(EventKind::CallMenuInvalid, Outcome::Failure)
-            .detail("menu", step.as_str())
-            .detail("attempt", *attempt),
         MenuEvent::LineChosen { line } => {
             new(EventKind::CallLineChosen, Outcome::Success).detail("line", line.as_str())
         }

@@ -167,9 +167,8 @@ fn step_of(req: &Request) -> Result<Step, WebhookError> {
     let step = url_pairs(query).find(|(k, _)| k == "step").map(|(_, v)| v);
     match step {
         None => Ok(Step::Account),
-        Some(name) => Step::parse(&name).ok_or_else(|| {
-            WebhookError::UnknownStep(name.chars().take(32).collect())
-        }),
+        Some(name) => Step::parse(&name)
+            .ok_or_else(|| WebhookError::UnknownStep(name.chars().take(32).collect())),
     }
 }
 
@@ -179,7 +178,10 @@ fn url_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
         .into_iter()
 }
 
-async fn gather(State(state): State<Arc<AppState>>, req: Request) -> Result<Response, WebhookError> {
+async fn gather(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+) -> Result<Response, WebhookError> {
     let step = step_of(&req)?;
     let signed = signed_form(&state, req).await?;
     let hook = GatherWebhook::from_form(&signed.form).map_err(WebhookError::malformed)?;
@@ -193,7 +195,10 @@ async fn gather(State(state): State<Arc<AppState>>, req: Request) -> Result<Resp
     Ok(twiml(&state, &reply))
 }
 
-async fn status(State(state): State<Arc<AppState>>, req: Request) -> Result<Response, WebhookError> {
+async fn status(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+) -> Result<Response, WebhookError> {
     let signed = signed_form(&state, req).await?;
     let hook = StatusWebhook::from_form(&signed.form).map_err(WebhookError::malformed)?;
     // Twilio numbers each status callback of a call; the triple names one.

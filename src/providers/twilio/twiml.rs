@@ -77,7 +77,12 @@ impl Response {
 
     /// A gather speaking several prompts (each in its own language);
     /// `report_empty` posts a timeout without digits to the action too.
-    pub fn gather_all(mut self, gather: Gather<'_>, prompts: &[Say<'_>], report_empty: bool) -> Self {
+    pub fn gather_all(
+        mut self,
+        gather: Gather<'_>,
+        prompts: &[Say<'_>],
+        report_empty: bool,
+    ) -> Self {
         let out = &mut self.verbs;
         out.push_str("<Gather");
         push_attr(out, "action", gather.action_url);
@@ -107,7 +112,12 @@ impl Response {
 
     /// Hands the caller to a TaskRouter workflow as a task with these
     /// attributes (a JSON object) at this priority.
-    pub fn enqueue_task(mut self, workflow_sid: &str, priority: u32, attributes_json: &str) -> Self {
+    pub fn enqueue_task(
+        mut self,
+        workflow_sid: &str,
+        priority: u32,
+        attributes_json: &str,
+    ) -> Self {
         let out = &mut self.verbs;
         out.push_str("<Enqueue");
         push_attr(out, "workflowSid", workflow_sid);
