@@ -4,6 +4,7 @@ use jiff::civil::date;
 use super::prompts::{Phrases, fill, phrases};
 use super::*;
 use crate::config::SupportSettings;
+use crate::delivery::templates::{PinVars, is_gsm7, pin_sms};
 use crate::domain::language::Language;
 use crate::domain::support::{Desk, OrgTerms, Severity};
 
@@ -320,6 +321,26 @@ fn every_prompt_exists_in_every_language_with_its_placeholders() {
             }
         }
         assert!(p.and.chars().any(|c| !c.is_whitespace()) && !p.list_separator.is_empty());
+        // The PIN message in this language fits one SMS segment in its encoding.
+        // (An English text with a Chinese org name cannot fit 70 UCS-2
+        // characters; templates keep the name, so that case is left out.)
+        let orgs: &[&str] = match lang {
+            Language::ZhCn => &["Contoso Ltd", "Acme 科技有限公司"],
+            _ => &["Contoso Ltd", "Müller & Søn GmbH"],
+        };
+        for org in orgs {
+            let sms = pin_sms(&PinVars {
+                language: Some(lang.tag()),
+                org_name: org,
+                pin: "4938170012",
+                minutes: 10,
+                support_name: "Support",
+            });
+            let limit = if is_gsm7(&sms.body) { 160 } else { 70 };
+            let n = sms.body.chars().count();
+            assert!(n <= limit, "{lang}: {n} > {limit}: {}", sms.body);
+            assert!(sms.body.contains("4938170012"), "{lang}: {}", sms.body);
+        }
     }
 }
 
