@@ -143,7 +143,24 @@ pub async fn menu_keys(
         input,
         Timestamp::from_millisecond(now).unwrap_or(Timestamp::UNIX_EPOCH),
     );
-    if outcome.progress != before {
+    record(&mut tx, provider, &call, &before, &outcome).await?;
+    tx.commit().await?;
+    for event in &outcome.events {
+        count(event);
+    }
+    Ok(outcome.reply)
+}
+
+/// Writes what the menus changed on the call, with one audit event per step.
+async fn record(
+    tx: &mut crate::store::WriteTx,
+    provider: &str,
+    call: &CallRow,
+    before: &Progress,
+    outcome: &crate::ivr::Outcome,
+) -> ServiceResult<()> {
+    let now = tx.now();
+    if outcome.progress != *before {
         let p = &outcome.progress;
         let stored = MenuProgress {
             language: p.language.map(Language::tag),
@@ -155,13 +172,9 @@ pub async fn menu_keys(
         call_store::set_menu_progress(tx.conn(), &call.id, &stored, now).await?;
     }
     for event in &outcome.events {
-        tx.audit(audit_event(provider, &call, event));
+        tx.audit(audit_event(provider, call, event));
     }
-    tx.commit().await?;
-    for event in &outcome.events {
-        count(event);
-    }
-    Ok(outcome.reply)
+    Ok(())
 }
 
 const ACCOUNT_RETRY: &str =
