@@ -57,14 +57,24 @@ fn desk_support() -> pingate::config::SupportSettings {
     value["support"].clone().try_into().expect("[support]")
 }
 
-/// The next date after today (Beijing) that falls on `weekday`.
-fn next(weekday: Weekday) -> Date {
-    let today = Timestamp::now().in_tz(BEIJING).unwrap().date();
+/// The next date after today (Beijing, on the server's clock when given)
+/// that falls on `weekday`.
+fn next_on(app: Option<&TestApp>, weekday: Weekday) -> Date {
+    let now = app.map_or_else(|| Timestamp::now().as_millisecond(), |a| a.clock.now_ms());
+    let today = Timestamp::from_millisecond(now)
+        .unwrap()
+        .in_tz(BEIJING)
+        .unwrap()
+        .date();
     let mut d = today.tomorrow().unwrap();
     while d.weekday() != weekday {
         d = d.tomorrow().unwrap();
     }
     d
+}
+
+fn next(app: &TestApp, weekday: Weekday) -> Date {
+    next_on(Some(app), weekday)
 }
 
 async fn spawn(engine: Engine, test: &str, holidays: Vec<Date>) -> Option<TestApp> {
@@ -135,7 +145,7 @@ async fn severity_a_at_three_from_an_org_with_the_contract_reaches_technical_fir
     let Some(app) = spawn(engine, test, vec![]).await else {
         return;
     };
-    set_beijing_time(&app, next(Weekday::Wednesday), 3, 0);
+    set_beijing_time(&app, next(&app, Weekday::Wednesday), 3, 0);
     let sid = call_sid();
     let hello = app.call(&sid, ACME, Some("TN-Validation-Passed-A")).await;
     // The org speaks Chinese: greeting and line menu in zh-CN, no language menu.
@@ -223,7 +233,7 @@ async fn severity_a_without_the_contract_is_told_and_offered_b(engine: Engine, t
     let Some(app) = spawn(engine, test, vec![]).await else {
         return;
     };
-    set_beijing_time(&app, next(Weekday::Wednesday), 3, 0);
+    set_beijing_time(&app, next(&app, Weekday::Wednesday), 3, 0);
     let sid = call_sid();
     app.call(&sid, CONTOSO, Some("TN-Validation-Passed-A"))
         .await;
@@ -258,7 +268,7 @@ async fn severity_b_at_three_hears_the_hours_and_goes_to_callbacks(engine: Engin
     let Some(app) = spawn(engine, test, vec![]).await else {
         return;
     };
-    set_beijing_time(&app, next(Weekday::Wednesday), 3, 0);
+    set_beijing_time(&app, next(&app, Weekday::Wednesday), 3, 0);
     let sid = call_sid();
     app.call(&sid, CONTOSO, Some("TN-Validation-Passed-A"))
         .await;
@@ -313,12 +323,12 @@ async fn get_metrics(app: &TestApp) -> (StatusCode, String) {
 }
 
 async fn billing_on_a_saturday_or_a_holiday_hears_business_day_hours(engine: Engine, test: &str) {
-    let holiday = next(Weekday::Tuesday);
+    let holiday = next_on(None, Weekday::Tuesday);
     let Some(app) = spawn(engine, test, vec![holiday]).await else {
         return;
     };
     // Whichever comes first is tried first; the clock only moves forward.
-    let saturday = next(Weekday::Saturday);
+    let saturday = next(&app, Weekday::Saturday);
     let mut days = [saturday, holiday];
     days.sort();
     for day in days {
@@ -356,7 +366,7 @@ async fn presales_on_a_weekday_afternoon_is_enqueued(engine: Engine, test: &str)
     let Some(app) = spawn(engine, test, vec![]).await else {
         return;
     };
-    set_beijing_time(&app, next(Weekday::Thursday), 15, 30);
+    set_beijing_time(&app, next(&app, Weekday::Thursday), 15, 30);
     let sid = call_sid();
     app.call(&sid, CONTOSO, Some("TN-Validation-Passed-A"))
         .await;
@@ -388,7 +398,7 @@ async fn an_unknown_caller_picks_chinese_then_keys_wrong_and_no_severity(
     let Some(app) = spawn(engine, test, vec![]).await else {
         return;
     };
-    set_beijing_time(&app, next(Weekday::Monday), 10, 0);
+    set_beijing_time(&app, next(&app, Weekday::Monday), 10, 0);
     let sid = call_sid();
     let hello = app.call(&sid, STRANGER, None).await;
     // Unknown org: the account step first; keying nothing goes on to the menus.
