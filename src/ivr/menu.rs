@@ -167,7 +167,10 @@ impl Menus<'_> {
         let line_id = o.progress.line.clone();
         let Some(line) = line_id.as_deref().and_then(|id| self.desk.line(id)) else {
             if o.progress.menu_attempts >= self.support.menu_attempts || line_id.is_some() {
-                self.give_up(o, Step::Line, lang);
+                // Audited when it happened (or now, for a line since removed
+                // from the configuration); a replay only repeats the answer.
+                let first_time = line_id.is_some();
+                self.give_up(o, Step::Line, lang, first_time);
             } else {
                 o.reply = std::mem::take(&mut o.reply).then(self.line_menu(lang));
             }
@@ -221,7 +224,7 @@ impl Menus<'_> {
         let Some(line) = self.desk.line_for_digit(keys) else {
             self.invalid(o, Step::Line, lang);
             if o.progress.menu_attempts >= self.support.menu_attempts {
-                self.give_up(o, Step::Line, lang);
+                self.give_up(o, Step::Line, lang, true);
             } else {
                 o.reply = std::mem::take(&mut o.reply).then(self.line_menu(lang));
             }
@@ -402,12 +405,14 @@ impl Menus<'_> {
         o.reply = std::mem::take(&mut o.reply).say(phrases(lang).invalid_choice, speech);
     }
 
-    fn give_up(&self, o: &mut Outcome, step: Step, lang: Language) {
+    fn give_up(&self, o: &mut Outcome, step: Step, lang: Language, audit: bool) {
         let queue = self.fallback_queue.to_string();
-        o.events.push(MenuEvent::GaveUp {
-            step,
-            queue: queue.clone(),
-        });
+        if audit {
+            o.events.push(MenuEvent::GaveUp {
+                step,
+                queue: queue.clone(),
+            });
+        }
         let speech = self.speech(lang);
         o.reply = std::mem::take(&mut o.reply)
             .say(phrases(lang).menu_gave_up, speech)

@@ -253,6 +253,13 @@ fn no_key_takes_the_lowest_severity_and_a_bad_key_asks_again_within_the_tries() 
         "{}",
         texts(&reply)
     );
+    // A replay after giving up answers the same and records nothing more.
+    let again = f.menus().advance(&c, &p, keys(Step::Line, "1"), at);
+    assert!(again.events.is_empty(), "{:?}", again.events);
+    assert_eq!(
+        texts(&again.reply),
+        "[en-US]An agent will help you. <enqueue support 0>"
+    );
 }
 
 #[test]
@@ -269,7 +276,10 @@ fn presales_on_a_weekday_afternoon_is_enqueued_and_a_replayed_key_changes_nothin
     let again = f.menus().advance(&c, &p, keys(Step::Line, "1"), at);
     assert_eq!(again.progress, p);
     assert!(again.events.is_empty());
-    assert_eq!(again.reply, reply);
+    assert_eq!(
+        texts(&again.reply),
+        "[en-US]An agent will help you. <enqueue support 0>"
+    );
 }
 
 #[test]
@@ -351,4 +361,70 @@ fn fill_substitutes_in_one_pass() {
         "{b} and x"
     );
     assert_eq!(fill("{unknown} {a}", &[("a", "1")]), "{unknown} 1");
+}
+
+#[test]
+fn hours_read_naturally_with_several_ranges_in_each_language() {
+    let h = crate::domain::support::Hours::parse(
+        "mon-fri 09:00-12:00, 13:00-18:00; sat 10:00-14:00; sun 10:00-24:00",
+    )
+    .unwrap();
+    assert_eq!(
+        hours_in_words(&h, phrases(Language::En)),
+        "Monday to Friday from 09:00 to 12:00 and from 13:00 to 18:00, Saturday from 10:00 to 14:00, Sunday from 10:00 to midnight"
+    );
+    assert_eq!(
+        hours_in_words(&h, phrases(Language::ZhCn)),
+        "周一至周五09:00至12:00和13:00至18:00、周六10:00至14:00、周日10:00至24:00"
+    );
+    let weekend = crate::domain::support::Hours::parse("sat-sun 10:00-14:00").unwrap();
+    assert_eq!(
+        hours_in_words(&weekend, phrases(Language::De)),
+        "Samstag und Sonntag von 10:00 bis 14:00"
+    );
+    let always = crate::domain::support::Hours::parse("24x7").unwrap();
+    assert_eq!(
+        hours_in_words(&always, phrases(Language::Fr)),
+        "24 heures sur 24, 7 jours sur 7"
+    );
+}
+
+fn any_input() -> impl proptest::strategy::Strategy<Value = (Step, String)> {
+    (
+        proptest::sample::select(Step::ALL.to_vec()),
+        proptest::string::string_regex("[0-9*#]{0,3}").unwrap(),
+    )
+}
+
+proptest::proptest! {
+    #[test]
+    fn any_keys_in_any_order_get_an_answer_and_a_route_never_changes(
+        inputs in proptest::collection::vec(any_input(), 0..25),
+        contract in proptest::bool::ANY,
+        hour in 0i8..24,
+        language in proptest::option::of(proptest::sample::select(Language::ALL.to_vec())),
+    ) {
+        let f = Fixture::new();
+        let m = f.menus();
+        let c = caller(contract, language);
+        let at = beijing(2027, 3, 3, hour);
+        let mut progress = Progress::default();
+        for (step, digits) in &inputs {
+            let o = m.advance(&c, &progress, keys(*step, digits), at);
+            let last = o.reply.verbs.last();
+            proptest::prop_assert!(
+                matches!(last, Some(Verb::Gather(_) | Verb::Enqueue(_) | Verb::Hangup)),
+                "{:?}", o.reply
+            );
+            proptest::prop_assert!(o.progress.menu_attempts <= f.support.menu_attempts);
+            if progress.inside_hours.is_some() {
+                proptest::prop_assert_eq!(&o.progress, &progress);
+                proptest::prop_assert!(o.events.is_empty());
+            }
+            if o.progress.severity == Some(Severity::A) {
+                proptest::prop_assert!(contract, "Severity A only with the contract");
+            }
+            progress = o.progress;
+        }
+    }
 }
