@@ -1,19 +1,9 @@
 //! What every HTTP-facing adapter (the API in `http/`, the webhooks in
-//! `providers/`) reads of a request before trusting it: the peer address
-//! and the raw body under a limit. Below both, so neither imports the other.
+//! `providers/`) reads of a request before verifying it: the raw body
+//! under a limit.
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Request};
-use std::net::SocketAddr;
-
-/// The TCP peer's address, or empty when the server was not started with
-/// connect info (in-process tests).
-pub fn peer_addr(req: &Request) -> String {
-    req.extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_default()
-}
+use axum::extract::Request;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum BodyError {

@@ -50,6 +50,7 @@ impl From<WebhookError> for ApiError {
         match e {
             WebhookError::NotConfigured(_) => ApiError::NotConfigured(e.to_string()),
             WebhookError::BadSignature => ApiError::BadSignature,
+            WebhookError::Flooded(refused) => refused.into(),
             WebhookError::Body(b) => b.into(),
             WebhookError::Service(s) => ApiError::Service(s),
             WebhookError::NotForm | WebhookError::Malformed(_) | WebhookError::UnknownStep(_) => {

@@ -1,6 +1,7 @@
 //! Why a webhook was refused, as the providers' handlers report it;
 //! `http::error` turns it into problem+json with the API's other errors.
 
+use crate::http::flood::Refused;
 use crate::net::BodyError;
 use crate::service::ServiceError;
 
@@ -11,6 +12,9 @@ pub enum WebhookError {
     NotConfigured(&'static str),
     #[error("webhook signature is missing or invalid")]
     BadSignature,
+    /// The flood shield refused the request (429 with Retry-After).
+    #[error("too many webhook requests from this address")]
+    Flooded(Refused),
     #[error(transparent)]
     Body(#[from] BodyError),
     #[error("webhook bodies must be application/x-www-form-urlencoded")]
