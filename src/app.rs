@@ -14,6 +14,7 @@ use crate::config::Settings;
 use crate::delivery::SenderError;
 use crate::delivery::{Sealer, Senders, email::EmailSender, sms::SmsSender};
 use crate::domain::pin::{Pin, PinError, PinHasher};
+use crate::domain::support::Desk;
 use crate::http::flood::FloodShield;
 use crate::keys::Keys;
 use crate::store::Store;
@@ -31,6 +32,8 @@ pub struct AppState {
     pub senders: Arc<Senders>,
     pub outbox_wake: Arc<Notify>,
     pub metrics: Option<PrometheusHandle>,
+    /// The support desk's lines and hours, when `[support]` is configured.
+    pub support: Option<Arc<Desk>>,
     /// This instance's flood shields and failure folding.
     pub shield: Arc<FloodShield>,
     /// The last signed checkpoint, kept beside the signing key.
@@ -51,6 +54,9 @@ pub enum BuildError {
     Sms(SenderError),
     #[error("listener: {0}")]
     Listener(#[source] std::io::Error),
+    /// `[support]` that does not make a desk (validate() names the same).
+    #[error("support: {}", .0.join("; "))]
+    Support(Vec<String>),
 }
 
 /// Argon2 work that did not run to the end.
@@ -100,7 +106,13 @@ impl AppState {
                 .map_err(BuildError::Email)?,
             sms: SmsSender::from_settings(&settings).map_err(BuildError::Sms)?,
         };
+        // validate() has checked it; an error here names the same mistakes.
+        let support = match &settings.support {
+            Some(s) => Some(Arc::new(s.desk().map_err(BuildError::Support)?)),
+            None => None,
+        };
         Ok(Arc::new(AppState {
+            support,
             shield: Arc::new(FloodShield::new(&settings.limits)),
             anchor: Anchor::beside(&settings.signing_key_path()),
             hash_permits: Arc::new(Semaphore::new(settings.pin.hash_concurrency)),

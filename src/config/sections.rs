@@ -39,6 +39,9 @@ pub struct TwilioSettings {
     /// Shared keys for `X-Twilio-Webhooks-Signature-Settings` (HMAC-SHA256),
     /// by key id.
     pub webhook_keys: BTreeMap<String, Secret>,
+    /// TaskRouter workflow for support lines: calls are enqueued as tasks
+    /// carrying their line, severity and priority (plain queues without it).
+    pub workflow_sid: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,14 +122,8 @@ pub struct GrantSettings {
     pub ttl: HumanDuration,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CallerIdTrust {
-    /// Only `TN-Validation-Passed-A` (full STIR/SHAKEN attestation).
-    AttestedA,
-    /// The registered number alone, whatever the carrier says.
-    Any,
-}
+/// Defined by the rule that reads it; configured here.
+pub use crate::domain::verification::CallerIdTrust;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -310,6 +307,7 @@ impl Default for TwilioSettings {
             api_base_url: "https://api.twilio.com".into(),
             sms_from: None,
             webhook_keys: BTreeMap::new(),
+            workflow_sid: None,
         }
     }
 }

@@ -4,9 +4,11 @@
 
 pub mod challenge;
 pub mod email;
+pub mod language;
 pub mod message;
 pub mod org;
 pub mod phone;
 pub mod pin;
 pub mod string_enum;
+pub mod support;
 pub mod verification;

@@ -3,9 +3,18 @@
 //! grant is active. Pure. A challenge's own steps are in [`super::challenge`].
 
 use crate::clock::Millis;
-use crate::config::CallerIdTrust;
 use crate::domain::phone::CallerId;
 use crate::domain::string_enum::string_enum;
+
+/// How much a registered number is trusted (`security.caller_id_trust`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallerIdTrust {
+    /// Only `TN-Validation-Passed-A` (full STIR/SHAKEN attestation).
+    AttestedA,
+    /// The registered number alone, whatever the carrier says.
+    Any,
+}
 
 /// STIR/SHAKEN full attestation as Twilio reports it in `StirVerstat`.
 pub const FULL_ATTESTATION: &str = "TN-Validation-Passed-A";

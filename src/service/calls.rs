@@ -91,6 +91,11 @@ fn new_call_row(
         created_at: now,
         updated_at: now,
         ended_at: None,
+        language: None,
+        line: None,
+        severity: None,
+        inside_hours: None,
+        menu_attempts: 0,
     }
 }
 

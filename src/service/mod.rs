@@ -7,6 +7,7 @@ pub mod challenges;
 pub mod checkpointer;
 pub mod delivery_reports;
 pub mod grants;
+pub mod ivr;
 pub mod limits;
 pub mod notices;
 pub mod orgs;
