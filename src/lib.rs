@@ -58,11 +58,13 @@ pub struct RunningServer {
     server: JoinHandle<std::io::Result<()>>,
     worker: JoinHandle<()>,
     checkpointer: JoinHandle<()>,
+    retention: JoinHandle<()>,
 }
 
 impl RunningServer {
     /// Stops accepting, lets in-flight requests finish (bounded), stops
-    /// the outbox worker and the audit checkpointer and closes the database.
+    /// the outbox worker, the audit checkpointer and the retention job and
+    /// closes the database.
     pub async fn shutdown(self) -> std::io::Result<()> {
         let _ = self.shutdown.send(true);
         let served = match tokio::time::timeout(http::SHUTDOWN_GRACE, self.server).await {
@@ -72,6 +74,7 @@ impl RunningServer {
         };
         let _ = tokio::time::timeout(Duration::from_secs(10), self.worker).await;
         let _ = tokio::time::timeout(Duration::from_secs(10), self.checkpointer).await;
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.retention).await;
         self.state.store.close().await;
         served
     }
@@ -111,6 +114,7 @@ pub async fn start_with_state(
     };
     let worker = tokio::spawn(worker.run(rx.clone()));
     let checkpointer = tokio::spawn(audit::checkpointer::run(Arc::clone(&state), rx.clone()));
+    let retention = tokio::spawn(service::retention::job(Arc::clone(&state), rx.clone()));
     let app = http::router(Arc::clone(&state));
     let mut rx_server = rx;
     let server = tokio::spawn(async move {
@@ -131,5 +135,6 @@ pub async fn start_with_state(
         server,
         worker,
         checkpointer,
+        retention,
     })
 }

@@ -2,6 +2,7 @@
 //! there), overridden by `PINGATE__SECTION__KEY` environment variables, and
 //! validated once so the rest of the program holds only sound values.
 
+mod retention;
 mod sections;
 #[cfg(test)]
 mod tests;
@@ -14,6 +15,7 @@ pub use sections::{
     SecuritySettings, ServerSettings, SmsSettings, SmsTransport, TwilioSettings, VoiceRoute,
     VoiceSettings,
 };
+pub use retention::RetentionSettings;
 pub use values::{HumanDuration, Secret};
 
 use std::net::SocketAddr;
@@ -43,6 +45,7 @@ pub struct Settings {
     pub limits: LimitsSettings,
     pub delivery: DeliverySettings,
     pub log: LogSettings,
+    pub retention: RetentionSettings,
 }
 
 /// What is wrong with a configuration, in words an operator can act on.

@@ -12,6 +12,7 @@ pub mod messages;
 pub mod orgs;
 pub mod principals;
 pub mod quotas;
+pub mod retention;
 
 use std::path::Path;
 use std::str::FromStr;
