@@ -9,13 +9,13 @@ mod tests;
 mod validate;
 mod values;
 
+pub use retention::RetentionSettings;
 pub use sections::{
     AuditSettings, CallerIdTrust, DatabaseSettings, DeliverySettings, EmailSettings,
     EmailTransport, GrantSettings, LimitsSettings, LogFormat, LogSettings, PinSettings,
     SecuritySettings, ServerSettings, SmsSettings, SmsTransport, TwilioSettings, VoiceRoute,
     VoiceSettings,
 };
-pub use retention::RetentionSettings;
 pub use values::{HumanDuration, Secret};
 
 use std::net::SocketAddr;

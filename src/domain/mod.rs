@@ -5,5 +5,5 @@
 pub mod email;
 pub mod org;
 pub mod phone;
-pub mod retention;
 pub mod pin;
+pub mod retention;

@@ -5,12 +5,13 @@
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
+use sqlx::AnyPool;
 use tokio::sync::watch;
 
 use super::ServiceResult;
 use crate::app::AppState;
 use crate::audit::event::{EventKind, NewEvent, Outcome};
-use crate::clock::rfc3339;
+use crate::clock::{Millis, rfc3339};
 use crate::config::Settings;
 use crate::domain::retention::{Cutoffs, Policy};
 use crate::store::retention::{self as purge, Purgeable};
@@ -57,26 +58,24 @@ pub fn policy(settings: &Settings) -> Policy {
 /// nothing.
 pub async fn run(state: &AppState, actor: &str, dry_run: bool) -> ServiceResult<Report> {
     let now = state.clock.now_ms();
+    if dry_run {
+        return dry_run_on(state.store.reader(), &state.settings, now).await;
+    }
     let cutoffs = policy(&state.settings).cutoffs(now);
     let r = &state.settings.retention;
     let mut counts = Vec::with_capacity(Purgeable::ALL.len());
     let mut batches = 0;
     for what in Purgeable::ALL {
-        let n = if dry_run {
-            purge::count(state.store.reader(), what, &cutoffs).await?
-        } else {
-            let (n, b) = purge::delete_all(
-                &state.store,
-                now,
-                what,
-                &cutoffs,
-                r.batch_size,
-                r.batch_pause.0,
-            )
-            .await?;
-            batches += b;
-            n
-        };
+        let (n, b) = purge::delete_all(
+            &state.store,
+            now,
+            what,
+            &cutoffs,
+            r.batch_size,
+            r.batch_pause.0,
+        )
+        .await?;
+        batches += b;
         counts.push((what, n));
     }
     let report = Report {
@@ -85,12 +84,26 @@ pub async fn run(state: &AppState, actor: &str, dry_run: bool) -> ServiceResult<
         counts,
         batches,
     };
-    if !dry_run {
-        let mut tx = state.store.begin(state.clock.now_ms()).await?;
-        tx.audit(event(actor, &report));
-        tx.commit().await?;
-    }
+    let mut tx = state.store.begin(state.clock.now_ms()).await?;
+    tx.audit(event(actor, &report));
+    tx.commit().await?;
     Ok(report)
+}
+
+/// What a run at `now` would delete, read through `pool` alone (the CLI's
+/// dry run opens the database read-only).
+pub async fn dry_run_on(pool: &AnyPool, settings: &Settings, now: Millis) -> ServiceResult<Report> {
+    let cutoffs = policy(settings).cutoffs(now);
+    let mut counts = Vec::with_capacity(Purgeable::ALL.len());
+    for what in Purgeable::ALL {
+        counts.push((what, purge::count(pool, what, &cutoffs).await?));
+    }
+    Ok(Report {
+        dry_run: true,
+        cutoffs,
+        counts,
+        batches: 0,
+    })
 }
 
 fn event(actor: &str, report: &Report) -> NewEvent {

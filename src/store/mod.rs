@@ -8,6 +8,7 @@ pub mod calls;
 pub mod challenges;
 pub mod checkpoints;
 pub mod grants;
+pub mod maintenance;
 pub mod messages;
 pub mod orgs;
 pub mod principals;
@@ -60,8 +61,9 @@ pub struct Store {
     backend: Backend,
 }
 
-static MIGRATOR_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
-static MIGRATOR_POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+pub(crate) static MIGRATOR_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+pub(crate) static MIGRATOR_POSTGRES: sqlx::migrate::Migrator =
+    sqlx::migrate!("migrations/postgres");
 
 /// Namespaces of [`WriteTx::serialize_on`].
 #[derive(Debug, Clone, Copy)]
