@@ -107,6 +107,9 @@ pub struct Options {
     pub tweak: Box<dyn FnOnce(&mut Settings) + Send>,
     /// Run with no other TestApp alive (for timing comparisons).
     pub alone: bool,
+    /// Names of the agent, reviewer and admin the test signs in as (a
+    /// database brought from elsewhere may hold the usual ones already).
+    pub principals: [&'static str; 3],
 }
 
 impl Default for Options {
@@ -115,6 +118,7 @@ impl Default for Options {
             trust: CallerIdTrust::AttestedA,
             tweak: Box::new(|_| {}),
             alone: false,
+            principals: ["alice", "rita", "adam"],
         }
     }
 }
@@ -205,9 +209,10 @@ impl TestApp {
                     .to_string()
             }
         };
-        let agent_token = token("alice", Role::Agent).await;
-        let reviewer_token = token("rita", Role::Reviewer).await;
-        let admin_token = token("adam", Role::Admin).await;
+        let [agent, reviewer, admin] = opts.principals;
+        let agent_token = token(agent, Role::Agent).await;
+        let reviewer_token = token(reviewer, Role::Reviewer).await;
+        let admin_token = token(admin, Role::Admin).await;
         Some(TestApp {
             base,
             client: reqwest::Client::builder()
