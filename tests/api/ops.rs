@@ -4,6 +4,8 @@
 
 #[path = "ops_backup.rs"]
 mod backup;
+#[path = "ops_health.rs"]
+mod health;
 #[path = "ops_upgrade.rs"]
 mod upgrade;
 
