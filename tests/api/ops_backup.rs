@@ -128,6 +128,10 @@ fn run(program: &str, args: &[&str], stdin: Option<&Path>) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(pingate_test_postgres),
+    ignore = "PostgreSQL variant: set PINGATE_TEST_DATABASE_URL to run it"
+)]
 async fn a_pg_dump_taken_under_load_restores_and_verifies() {
     let test = "a_pg_dump_taken_under_load_restores_and_verifies";
     let Some(server) = postgres_url(test) else {
