@@ -68,6 +68,7 @@ event_kinds! {
     AuthnTokenFail => "authn_token_fail",
     AuthzFail => "authz_fail",
     RetentionRun => "retention_run",
+    AuditCheckpointRefused => "audit_checkpoint_refused",
 }
 
 impl Serialize for EventKind {

@@ -30,6 +30,12 @@ async fn healthz() -> Json<serde_json::Value> {
 /// Ready when the database answers, is fully migrated and its disk is not
 /// nearly full; otherwise 503 naming every reason.
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    // A log that no longer extends the last signed checkpoint is reported
+    // (the instance still serves; reviewers and operators must look).
+    let checkpoints = match state.anchor.refusal() {
+        None => json!("ok"),
+        Some(_) => json!("refused"),
+    };
     let r = health::readiness(&state).await;
     if r.problems.is_empty() {
         return Json(json!({
@@ -37,6 +43,7 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
             "database": "ok",
             "migrations": "up to date",
             "disk_free_percent": r.disk_free_percent,
+            "audit_checkpoints": checkpoints,
         }))
         .into_response();
     }
