@@ -4,6 +4,7 @@
 
 mod retention;
 mod sections;
+mod support;
 #[cfg(test)]
 mod tests;
 mod validate;
@@ -16,6 +17,7 @@ pub use sections::{
     SecuritySettings, ServerSettings, SmsSettings, SmsTransport, TwilioSettings, VoiceRoute,
     VoiceSettings,
 };
+pub use support::{HoursSettings, LineSettings, LocalText, SupportSettings};
 pub use values::{HumanDuration, Secret};
 
 use std::net::SocketAddr;
@@ -46,6 +48,9 @@ pub struct Settings {
     pub delivery: DeliverySettings,
     pub log: LogSettings,
     pub retention: RetentionSettings,
+    /// Support lines, severities and hours; without it calls go to
+    /// `voice.queue` as they always have.
+    pub support: Option<SupportSettings>,
 }
 
 /// What is wrong with a configuration, in words an operator can act on.

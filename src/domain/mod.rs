@@ -3,7 +3,9 @@
 //! arguments, so every rule here is testable without a database or a network.
 
 pub mod email;
+pub mod language;
 pub mod org;
 pub mod phone;
 pub mod pin;
 pub mod retention;
+pub mod support;
