@@ -1,6 +1,8 @@
 //! The command line: `pingate serve | migrate | org ... | agent ... |
-//! audit ... | config check | demo`. Errors are printed in plain words and
+//! audit ... | backup | retention ... | config check | demo`. Errors are printed in plain words and
 //! end the process with a non-zero status.
+
+pub mod maintenance;
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -42,8 +44,14 @@ pub struct Cli {
 pub enum Command {
     /// Run the HTTP server (webhooks, API) and the delivery worker.
     Serve,
-    /// Apply database migrations and exit.
-    Migrate,
+    /// Apply database migrations and exit (`--check`: only say whether
+    /// any are pending).
+    Migrate(maintenance::MigrateArgs),
+    /// Take a consistent copy of the running SQLite database and verify it.
+    Backup(maintenance::BackupArgs),
+    /// Delete what the retention policy no longer keeps.
+    #[command(subcommand)]
+    Retention(maintenance::RetentionCommand),
     /// Organisation profiles.
     #[command(subcommand)]
     Org(OrgCommand),

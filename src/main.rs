@@ -70,26 +70,34 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     }
 }
 
-async fn run(cli: Cli) -> Result<(), CliError> {
+async fn run(cli: Cli) -> Result<ExitCode, CliError> {
     if let Command::Config(ConfigCommand::Check) = cli.command {
-        return cli::config_check(&cli);
+        return cli::config_check(&cli).map(|()| ExitCode::SUCCESS);
     }
     if let Command::Demo = cli.command {
-        return pingate::demo::run().await.map_err(CliError);
+        return pingate::demo::run()
+            .await
+            .map(|()| ExitCode::SUCCESS)
+            .map_err(CliError);
     }
     let settings = cli::load_settings(&cli)?;
-    match cli.command {
+    if let Command::Migrate(args) = cli.command {
+        return cli::maintenance::migrate(settings, args).await;
+    }
+    let done = match cli.command {
         Command::Serve => {
             init_tracing(&settings);
             serve(settings).await
         }
-        Command::Migrate => cli::migrate(settings).await,
+        Command::Backup(args) => cli::maintenance::backup(settings, args).await,
+        Command::Retention(cmd) => cli::maintenance::retention_cmd(settings, cmd).await,
         Command::Org(cmd) => cli::org(settings, cmd).await,
         Command::Agent(cmd) => cli::agent(settings, cmd).await,
         Command::Audit(cmd) => cli::audit(settings, cmd).await,
         Command::Lockout(cmd) => cli::lockout(settings, cmd).await,
-        Command::Config(_) | Command::Demo => Ok(()),
-    }
+        Command::Config(_) | Command::Demo | Command::Migrate(_) => Ok(()),
+    };
+    done.map(|()| ExitCode::SUCCESS)
 }
 
 fn main() -> ExitCode {
@@ -105,7 +113,7 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

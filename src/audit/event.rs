@@ -58,6 +58,7 @@ string_enum! {
     SmsDestinationRefused => "sms_destination_refused",
     AuthnTokenFail => "authn_token_fail",
     AuthzFail => "authz_fail",
+    RetentionRun => "retention_run",
     AuditCheckpointRefused => "audit_checkpoint_refused",
     }
 }

@@ -2,6 +2,7 @@
 //! there), overridden by `PINGATE__SECTION__KEY` environment variables, and
 //! validated once so the rest of the program holds only sound values.
 
+mod retention;
 mod sections;
 mod support;
 #[cfg(test)]
@@ -9,6 +10,7 @@ mod tests;
 mod validate;
 mod values;
 
+pub use retention::RetentionSettings;
 pub use sections::{
     AuditSettings, CallerIdTrust, DatabaseSettings, DeliverySettings, EmailSettings,
     EmailTransport, GrantSettings, LimitsSettings, LogFormat, LogSettings, PinSettings,
@@ -45,6 +47,7 @@ pub struct Settings {
     pub limits: LimitsSettings,
     pub delivery: DeliverySettings,
     pub log: LogSettings,
+    pub retention: RetentionSettings,
     /// Support lines, severities and hours; without it calls go to
     /// `voice.queue` as they always have.
     pub support: Option<SupportSettings>,

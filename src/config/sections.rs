@@ -27,6 +27,9 @@ pub struct ServerSettings {
 pub struct DatabaseSettings {
     pub url: Secret,
     pub max_connections: u32,
+    /// `/readyz` fails when the database's file system has less free space
+    /// than this share (SQLite only; 0 turns the check off).
+    pub min_free_disk_percent: u8,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -295,6 +298,7 @@ impl Default for DatabaseSettings {
         Self {
             url: Secret::from("sqlite://data/pingate.db"),
             max_connections: 8,
+            min_free_disk_percent: 5,
         }
     }
 }

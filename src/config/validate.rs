@@ -31,6 +31,10 @@ impl Settings {
         {
             problems.push("database.url: must start with sqlite:// or postgres://".into());
         }
+        if self.database.min_free_disk_percent > 99 {
+            problems.push("database.min_free_disk_percent: must be at most 99".into());
+        }
+        problems.extend(self.retention.problems());
         if self.database.max_connections == 0 {
             problems.push("database.max_connections: must be at least 1".into());
         }

@@ -9,6 +9,7 @@ pub mod message;
 pub mod org;
 pub mod phone;
 pub mod pin;
+pub mod retention;
 pub mod string_enum;
 pub mod support;
 pub mod verification;

@@ -7,6 +7,7 @@ pub mod challenges;
 pub mod checkpointer;
 pub mod delivery_reports;
 pub mod grants;
+pub mod health;
 pub mod ivr;
 pub mod limits;
 pub mod notices;
@@ -15,6 +16,7 @@ pub mod pin_message;
 pub mod principals;
 pub mod proofs;
 pub mod resend;
+pub mod retention;
 pub mod sweeper;
 pub mod views;
 

@@ -9,10 +9,12 @@ pub mod challenges;
 pub mod checkpoints;
 pub mod codec;
 pub mod grants;
+pub mod maintenance;
 pub mod messages;
 pub mod orgs;
 pub mod principals;
 pub mod quotas;
+pub mod retention;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -45,6 +47,10 @@ pub enum StoreError {
     },
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error("database {} does not exist", .0.display())]
+    Missing(std::path::PathBuf),
+    #[error("the path {} is not valid UTF-8", .0.display())]
+    NonUtf8Path(std::path::PathBuf),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -68,8 +74,9 @@ pub struct Store {
     clock: Arc<dyn Clock>,
 }
 
-static MIGRATOR_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
-static MIGRATOR_POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+pub(crate) static MIGRATOR_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+pub(crate) static MIGRATOR_POSTGRES: sqlx::migrate::Migrator =
+    sqlx::migrate!("migrations/postgres");
 
 /// Namespaces of [`WriteTx::serialize_on`].
 #[derive(Debug, Clone, Copy)]

@@ -15,6 +15,7 @@ mod leaks;
 mod metrics;
 mod migrations;
 mod openapi;
+mod ops;
 mod quotas;
 mod races;
 mod roles;

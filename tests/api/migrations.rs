@@ -40,6 +40,34 @@ fn both_engines_have_the_same_migration_files() {
     }
 }
 
+#[test]
+fn every_migration_runs_in_a_transaction_and_has_no_down_step() {
+    use pingate::store::Backend;
+    use pingate::store::maintenance::migration_kinds;
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let kinds = migration_kinds(backend);
+        assert!(!kinds.is_empty());
+        for (version, in_tx, forward_only) in kinds {
+            assert!(
+                in_tx,
+                "{backend:?} migration {version} opts out of its transaction"
+            );
+            assert!(
+                forward_only,
+                "{backend:?} migration {version} is reversible; migrations are forward-only"
+            );
+        }
+    }
+    for engine in ["sqlite", "postgres"] {
+        for name in migration_files(engine) {
+            assert!(
+                !name.contains(".down.") && !name.contains(".up."),
+                "{engine}/{name}: forward-only"
+            );
+        }
+    }
+}
+
 /// A database of its own: a temp SQLite file, or a fresh PostgreSQL
 /// database (dropped with the guard). Both live as long as the URL is used.
 async fn fresh_database(

@@ -8,6 +8,7 @@ mod audit;
 mod config;
 mod database;
 mod orgs;
+mod upkeep;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
