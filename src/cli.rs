@@ -17,7 +17,7 @@ use crate::audit::checkpointer::{self, Expectation, Verified, VerifyError};
 use crate::audit::event::Event;
 use crate::audit::export;
 use crate::clock::SystemClock;
-use crate::config::{DEFAULT_CONFIG_PATH, Settings};
+use crate::config::{DEFAULT_CONFIG_PATH, Loaded, Settings};
 use crate::domain::org::{ImportFormat, parse_import};
 use crate::keys::Keys;
 use crate::service::{ServiceError, orgs, principals};
@@ -188,12 +188,18 @@ impl From<ServiceError> for CliError {
     }
 }
 
-pub fn load_settings(cli: &Cli) -> Result<Settings, CliError> {
+/// The configuration and where it came from (`--config`, else the default
+/// file if it exists, else defaults; then the environment).
+pub fn load_config(cli: &Cli) -> Result<Loaded, CliError> {
     let (path, explicit) = match &cli.config {
         Some(p) => (p.clone(), true),
         None => (PathBuf::from(DEFAULT_CONFIG_PATH), false),
     };
     Settings::load(&path, explicit).map_err(|e| CliError(e.to_string()))
+}
+
+pub fn load_settings(cli: &Cli) -> Result<Settings, CliError> {
+    load_config(cli).map(|l| l.settings)
 }
 
 async fn state(settings: Settings) -> Result<Arc<AppState>, CliError> {
