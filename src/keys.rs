@@ -30,7 +30,7 @@ pub enum KeyError {
     Random,
     /// A read-only command found no key where it looked (nothing was created).
     #[error(
-        "no {what} at {path} (nothing was created); run a command that writes, such as `pingate migrate` or `pingate serve`, with this configuration first, or set {key}"
+        "no {what} at {path} (nothing was created): the first `pingate serve` (or a command that writes, such as `pingate agent add`) makes it; or set {key}, or point --config at the deployment's configuration"
     )]
     Absent {
         what: &'static str,

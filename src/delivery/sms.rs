@@ -70,12 +70,10 @@ impl SmsSender {
                     ),
                 })
             }
-            SmsTransport::File => {
-                let dir = s.sms_file_dir();
-                std::fs::create_dir_all(&dir)
-                    .map_err(|e| format!("cannot create sms.file_dir {}: {e}", dir.display()))?;
-                Ok(SmsSender::File { dir })
-            }
+            // The directory is made (0700) when the first message is written.
+            SmsTransport::File => Ok(SmsSender::File {
+                dir: s.sms_file_dir(),
+            }),
         }
     }
 
@@ -141,9 +139,15 @@ impl SmsSender {
             }
             SmsSender::File { dir } => {
                 let line = serde_json::json!({ "to": to, "body": body }).to_string();
-                tokio::fs::write(dir.join(format!("{message_id}.sms.json")), line)
-                    .await
-                    .map_err(|e| SendError::Transient(format!("file transport: {e}")))?;
+                let failed =
+                    |e: std::io::Error| SendError::Transient(format!("file transport: {e}"));
+                crate::private_fs::ensure_dir(dir).map_err(failed)?;
+                crate::private_fs::write(
+                    &dir.join(format!("{message_id}.sms.json")),
+                    line.as_bytes(),
+                )
+                .await
+                .map_err(failed)?;
                 Ok(Some(message_id.to_string()))
             }
         }
