@@ -4,6 +4,8 @@
 //! problem names the key, what is wrong, and the file line or variable.
 
 mod de;
+#[cfg(test)]
+mod documented;
 mod instances;
 mod problem;
 mod sections;

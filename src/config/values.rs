@@ -93,9 +93,23 @@ impl HumanDuration {
     }
 }
 
+/// Written back in the largest unit that is exact (`600s` as `"10m"`), as
+/// an operator would write it.
 impl Serialize for HumanDuration {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format!("{}ms", self.0.as_millis()))
+        let ms = self.0.as_millis();
+        let text = [
+            (86_400_000, "d"),
+            (3_600_000, "h"),
+            (60_000, "m"),
+            (1000, "s"),
+        ]
+        .into_iter()
+        .find(|(unit, _)| ms > 0 && ms % unit == 0)
+        .map_or(format!("{ms}ms"), |(unit, name)| {
+            format!("{}{name}", ms / unit)
+        });
+        s.serialize_str(&text)
     }
 }
 
