@@ -71,12 +71,12 @@ impl AppState {
         settings: Settings,
         clock: Arc<dyn Clock>,
     ) -> Result<Arc<AppState>, BuildError> {
-        let keys = Keys::load(&settings, Missing::Refuse)?;
         let store = Store::open_existing(
             settings.database.url.expose(),
             settings.database.max_connections,
         )
         .await?;
+        let keys = Keys::load(&settings, Missing::Refuse)?;
         Self::assemble(settings, store, keys, clock, None)
     }
 

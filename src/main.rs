@@ -21,10 +21,9 @@ fn init_tracing(settings: &Settings) {
     }
 }
 
-async fn serve(loaded: Loaded, args: DevArgs) -> Result<(), CliError> {
+async fn serve(loaded: Loaded) -> Result<(), CliError> {
     tracing::info!(source = %loaded.source(), "configuration loaded");
     let settings = loaded.settings;
-    refuse_unsafe_start(&settings, args)?;
     // Listen for the signals before the server can answer: a SIGTERM sent
     // as soon as /healthz is up must end it gracefully, not kill it.
     let shutdown = shutdown_signal();
@@ -103,8 +102,9 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     }
     let loaded = cli::load_config(&cli)?;
     if let Command::Serve(args) = cli.command {
+        refuse_unsafe_start(&loaded.settings, args)?;
         init_tracing(&loaded.settings);
-        return serve(loaded, args).await;
+        return serve(loaded).await;
     }
     let settings = loaded.settings;
     match cli.command {

@@ -44,7 +44,7 @@ impl Found {
 
 fn shown(d: Duration) -> String {
     match d.as_millis() {
-        ms if ms % 1000 != 0 => format!("{ms}ms"),
+        ms if !ms.is_multiple_of(1000) => format!("{ms}ms"),
         ms => format!("{}s", ms / 1000),
     }
 }

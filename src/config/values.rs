@@ -105,7 +105,7 @@ impl Serialize for HumanDuration {
             (1000, "s"),
         ]
         .into_iter()
-        .find(|(unit, _)| ms > 0 && ms % unit == 0)
+        .find(|(unit, _)| ms > 0 && ms.is_multiple_of(*unit))
         .map_or(format!("{ms}ms"), |(unit, name)| {
             format!("{}{name}", ms / unit)
         });
