@@ -3,37 +3,12 @@
 //! The real server is the one in `PINGATE_TEST_DATABASE_URL`; a closed
 //! port stands for an unreachable one.
 
+use super::database::ScratchDatabase;
 use super::{Workspace, free_port};
 
 /// A 32-byte ed25519 seed in base64, as `openssl rand -base64 32` makes.
 const SIGNING_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 const PEPPER: &str = "0123456789abcdef0123456789abcdef0123456789abcdef";
-
-fn test_server() -> Option<String> {
-    match std::env::var("PINGATE_TEST_DATABASE_URL") {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ => {
-            eprintln!("SKIPPED: set PINGATE_TEST_DATABASE_URL to run the PostgreSQL CLI tests");
-            None
-        }
-    }
-}
-
-/// A fresh database on the test server; its URL.
-async fn fresh_database(base: &str) -> String {
-    use sqlx::Connection;
-    let name = format!("pingate_cli_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sqlx::PgConnection::connect(base)
-        .await
-        .expect("connect to PINGATE_TEST_DATABASE_URL");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .expect("create database");
-    admin.close().await.expect("close");
-    let (prefix, _) = base.rsplit_once('/').expect("URL has a database path");
-    format!("{prefix}/{name}")
-}
 
 #[test]
 fn an_unreachable_server_is_named_with_the_reason_and_the_fix() {
@@ -74,8 +49,15 @@ fn an_unreachable_server_is_named_with_the_reason_and_the_fix() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(pingate_test_postgres),
+    ignore = "PostgreSQL only: set PINGATE_TEST_DATABASE_URL to run it"
+)]
 async fn a_missing_database_and_a_wrong_user_are_told_apart() {
-    let Some(base) = test_server() else { return };
+    let Some(db) = ScratchDatabase::create().await else {
+        return;
+    };
+    let base = db.server.clone();
     let (prefix, _) = base.rsplit_once('/').expect("URL has a database path");
     let ws = Workspace::new();
     let missing = format!("{prefix}/pingate_no_such_db");
@@ -141,9 +123,15 @@ async fn serve_and_config_check_refuse_postgres_without_shared_secrets() {
 /// same secrets: a token made on one works on the other, and `config
 /// check` connects to the real server.
 #[tokio::test]
+#[cfg_attr(
+    not(pingate_test_postgres),
+    ignore = "PostgreSQL only: set PINGATE_TEST_DATABASE_URL to run it"
+)]
 async fn instances_given_the_same_secrets_accept_each_others_tokens() {
-    let Some(base) = test_server() else { return };
-    let url = fresh_database(&base).await;
+    let Some(db) = ScratchDatabase::create().await else {
+        return;
+    };
+    let url = db.url.clone();
     let env = [
         ("PINGATE__DATABASE__URL", url.as_str()),
         ("PINGATE__SECURITY__PEPPER", PEPPER),
