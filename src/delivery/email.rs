@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use super::SendError;
+use super::{FailureReason, SendError, failure};
 use crate::config::{EmailSettings, EmailTransport};
 
 pub enum EmailSender {
@@ -65,9 +65,9 @@ impl EmailSender {
         let from = match self {
             EmailSender::Smtp { from, .. } | EmailSender::File { from, .. } => from.clone(),
         };
-        let to: Mailbox = to
-            .parse()
-            .map_err(|_| SendError::Permanent("recipient is not an email address".into()))?;
+        let to: Mailbox = to.parse().map_err(|_| {
+            SendError::Permanent(FailureReason::new("recipient is not an email address"))
+        })?;
         let msg = Message::builder()
             .message_id(Some(format!("<{message_id}@{}>", from.email.domain())))
             .from(from)
@@ -75,19 +75,21 @@ impl EmailSender {
             .subject(subject)
             .header(ContentType::TEXT_PLAIN)
             .body(body.to_string())
-            .map_err(|e| SendError::Permanent(format!("cannot build message: {e}")))?;
+            .map_err(|e| {
+                SendError::Permanent(FailureReason::new(format!("cannot build message: {e}")))
+            })?;
         match self {
             EmailSender::Smtp { transport, .. } => match transport.send(msg).await {
                 Ok(resp) => Ok(resp.message().next().map(str::to_string)),
-                Err(e) if e.is_permanent() => {
-                    Err(SendError::Permanent(format!("SMTP refused: {e}")))
-                }
-                Err(e) => Err(SendError::Transient(format!("SMTP: {e}"))),
+                // The reply's text quotes the recipient: keep its code only.
+                Err(e) if e.is_permanent() => Err(SendError::Permanent(failure::smtp(&e))),
+                Err(e) => Err(SendError::Transient(failure::smtp(&e))),
             },
             EmailSender::File { dir, .. } => {
                 let id = uuid::Uuid::new_v4().to_string();
-                let failed =
-                    |e: std::io::Error| SendError::Transient(format!("file transport: {e}"));
+                let failed = |e: std::io::Error| {
+                    SendError::Transient(FailureReason::new(format!("file transport: {e}")))
+                };
                 crate::private_fs::ensure_dir(dir).map_err(failed)?;
                 crate::private_fs::write(&dir.join(format!("{id}.eml")), &msg.formatted())
                     .await
