@@ -64,10 +64,18 @@ impl std::error::Error for DeError {}
 
 impl de::Error for DeError {
     fn custom<T: fmt::Display>(msg: T) -> Self {
+        let msg = msg.to_string();
+        // serde's untagged enums say "data did not match any variant of
+        // untagged enum TypeName": the type is no business of the operator.
+        let msg = if msg.contains("untagged enum") {
+            "has the wrong kind of value (see config/pingate.toml for its form)".to_string()
+        } else {
+            msg
+        };
         DeError {
             key: None,
             origin: None,
-            kind: ProblemKind::Value(msg.to_string()),
+            kind: ProblemKind::Value(msg),
         }
     }
 

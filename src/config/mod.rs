@@ -9,6 +9,7 @@ mod documented;
 mod instances;
 mod problem;
 mod sections;
+mod support;
 #[cfg(test)]
 mod tests;
 mod tree;
@@ -22,6 +23,7 @@ pub use sections::{
     SecuritySettings, ServerSettings, SmsSettings, SmsTransport, TwilioSettings, VoiceRoute,
     VoiceSettings,
 };
+pub use support::{HoursSettings, LineSettings, LocalText, SupportSettings};
 pub use tree::{ENV_PREFIX, Origin};
 pub use values::{HumanDuration, Secret};
 
@@ -50,6 +52,9 @@ pub struct Settings {
     pub limits: LimitsSettings,
     pub delivery: DeliverySettings,
     pub log: LogSettings,
+    /// Support lines, severities and hours; without it calls go to
+    /// `voice.queue` as they always have.
+    pub support: Option<SupportSettings>,
 }
 
 /// Why a configuration cannot be used, in words an operator can act on.

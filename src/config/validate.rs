@@ -91,6 +91,27 @@ impl Settings {
         self.check_audit(&mut f);
         self.check_delivery(&mut f);
         self.check_limits(&mut f);
+        if let Some(sid) = &self.twilio.workflow_sid
+            && !(sid.len() == 34
+                && sid.starts_with("WW")
+                && sid[2..].bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            f.add(
+                "twilio.workflow_sid",
+                format!("must be WW followed by 32 hex digits, got {sid:?}"),
+            );
+        }
+        if let Some(support) = &self.support
+            && let Err(more) = support.desk()
+        {
+            // The desk's checks say "key: what is wrong".
+            for p in more {
+                match p.split_once(": ") {
+                    Some((key, what)) => f.add(key, what),
+                    None => f.add("support", p),
+                }
+            }
+        }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             f.add(
                 "log.level",
