@@ -16,7 +16,7 @@ use crate::delivery::{Sealer, Senders, email::EmailSender, sms::SmsSender};
 use crate::domain::pin::{Pin, PinError, PinHasher};
 use crate::domain::support::Desk;
 use crate::http::flood::FloodShield;
-use crate::keys::Keys;
+use crate::keys::{Keys, Missing};
 use crate::store::Store;
 
 pub struct AppState {
@@ -91,6 +91,31 @@ impl AppState {
     ) -> Result<Arc<AppState>, BuildError> {
         let store = store.with_clock(Arc::clone(&clock));
         let keys = Keys::load_or_create(&settings)?;
+        Self::assemble(settings, store, keys, clock, metrics)
+    }
+
+    /// What a command that only reads needs: the database and the keys
+    /// must already exist, and nothing is created, migrated or generated.
+    pub async fn open_existing(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Arc<AppState>, BuildError> {
+        let store = Store::open_existing(
+            settings.database.url.expose(),
+            settings.database.max_connections,
+        )
+        .await?;
+        let keys = Keys::load(&settings, Missing::Refuse)?;
+        Self::assemble(settings, store, keys, clock, None)
+    }
+
+    fn assemble(
+        settings: Settings,
+        store: Store,
+        keys: Keys,
+        clock: Arc<dyn Clock>,
+        metrics: Option<PrometheusHandle>,
+    ) -> Result<Arc<AppState>, BuildError> {
         let hasher = PinHasher::with_params(
             keys.pepper(),
             settings.pin.argon2_memory_kib,

@@ -17,9 +17,9 @@ use crate::app::AppState;
 use crate::audit::checkpoint;
 use crate::audit::export;
 use crate::clock::SystemClock;
-use crate::config::{DEFAULT_CONFIG_PATH, Settings};
+use crate::config::{ConfigError, DEFAULT_CONFIG_PATH, Loaded, Settings};
 use crate::domain::org::{ImportFormat, parse_import};
-use crate::keys::Keys;
+use crate::keys::{Keys, Missing};
 use crate::service::checkpointer::{self, Expectation, Verified, VerifyError};
 use crate::service::{ServiceError, orgs, principals};
 use crate::store::Store;
@@ -43,7 +43,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP server (webhooks, API) and the delivery worker.
-    Serve,
+    Serve(DevArgs),
     /// Apply database migrations and exit (`--check`: only say whether
     /// any are pending).
     Migrate(maintenance::MigrateArgs),
@@ -69,6 +69,14 @@ pub enum Command {
     Config(ConfigCommand),
     /// Walk through a whole verification against a throwaway database.
     Demo,
+}
+
+#[derive(Debug, Clone, Copy, Args)]
+pub struct DevArgs {
+    /// Accept a file transport (PINs written in clear) although
+    /// server.listen is not a loopback address. For development only.
+    #[arg(long)]
+    pub dev: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -152,7 +160,10 @@ pub enum LockoutCommand {
 }
 
 pub async fn lockout(settings: Settings, cmd: LockoutCommand) -> Result<(), CliError> {
-    let st = state(settings).await?;
+    let st = match cmd {
+        LockoutCommand::List => read_only_state(settings).await?,
+        LockoutCommand::Reset { .. } => state(settings).await?,
+    };
     match cmd {
         LockoutCommand::Reset { org, caller } => {
             let ended =
@@ -180,8 +191,9 @@ pub async fn lockout(settings: Settings, cmd: LockoutCommand) -> Result<(), CliE
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
-    /// Load and validate the configuration; say what is wrong, if anything.
-    Check,
+    /// Load and validate the configuration, the log filter and the
+    /// database connection; say what is wrong, if anything.
+    Check(DevArgs),
 }
 
 /// A command's failure, printed as `error: ...`.
@@ -195,18 +207,46 @@ impl From<ServiceError> for CliError {
     }
 }
 
-pub fn load_settings(cli: &Cli) -> Result<Settings, CliError> {
+/// The configuration and where it came from (`--config`, else the default
+/// file if it exists, else defaults; then the environment).
+pub fn load_config(cli: &Cli) -> Result<Loaded, CliError> {
+    load_config_from(cli).map_err(|e| CliError(e.to_string()))
+}
+
+fn load_config_from(cli: &Cli) -> Result<Loaded, ConfigError> {
     let (path, explicit) = match &cli.config {
         Some(p) => (p.clone(), true),
         None => (PathBuf::from(DEFAULT_CONFIG_PATH), false),
     };
-    Settings::load(&path, explicit).map_err(|e| CliError(e.to_string()))
+    Settings::load(&path, explicit)
+}
+
+pub fn load_settings(cli: &Cli) -> Result<Settings, CliError> {
+    load_config(cli).map(|l| l.settings)
 }
 
 async fn state(settings: Settings) -> Result<Arc<AppState>, CliError> {
     AppState::build(settings, Arc::new(SystemClock), None)
         .await
         .map_err(|e| CliError(e.to_string()))
+}
+
+/// For commands that only read: the database and keys must exist already
+/// (the error says where it looked); nothing is created or migrated.
+pub async fn read_only_state(settings: Settings) -> Result<Arc<AppState>, CliError> {
+    AppState::open_existing(settings, Arc::new(SystemClock))
+        .await
+        .map_err(|e| CliError(e.to_string()))
+}
+
+/// The existing, migrated database alone (commands that need no keys).
+async fn existing_store(settings: &Settings) -> Result<Store, CliError> {
+    Store::open_existing(
+        settings.database.url.expose(),
+        settings.database.max_connections,
+    )
+    .await
+    .map_err(|e| CliError(e.to_string()))
 }
 
 /// The actor for CLI-made changes: the OS user, so the audit says who.
@@ -263,14 +303,14 @@ pub async fn org(settings: Settings, cmd: OrgCommand) -> Result<(), CliError> {
             Ok(())
         }
         OrgCommand::List => {
-            let st = state(settings).await?;
+            let store = existing_store(&settings).await?;
             let mut after: Option<String> = None;
             println!(
                 "{:<24} {:<32} {:<12} {:<10} NUMBERS",
                 "ID", "NAME", "ACCOUNT", "CHANNELS"
             );
             loop {
-                let page = crate::store::orgs::list(st.store.reader(), after.as_deref(), 500)
+                let page = crate::store::orgs::list(store.reader(), after.as_deref(), 500)
                     .await
                     .map_err(|e| CliError(e.to_string()))?;
                 for o in &page {
@@ -296,7 +336,7 @@ pub async fn org(settings: Settings, cmd: OrgCommand) -> Result<(), CliError> {
                     _ => break,
                 }
             }
-            st.store.close().await;
+            store.close().await;
             Ok(())
         }
     }
@@ -328,7 +368,7 @@ pub async fn audit(settings: Settings, cmd: AuditCommand) -> Result<(), CliError
             None => verify_database(settings, &args).await,
         },
         AuditCommand::Export { format } => {
-            let st = state(settings).await?;
+            let store = existing_store(&settings).await?;
             let format = match format {
                 ExportFormat::Jsonl => export::Format::Jsonl,
                 ExportFormat::Csv => export::Format::Csv,
@@ -339,7 +379,7 @@ pub async fn audit(settings: Settings, cmd: AuditCommand) -> Result<(), CliError
                 out.write_all(&h).map_err(io)?;
             }
             let mut events =
-                crate::store::audit::stream(st.store.reader().clone(), AuditFilter::default());
+                crate::store::audit::stream(store.reader().clone(), AuditFilter::default());
             while let Some(e) = events.next().await {
                 let e = e.map_err(|e| CliError(e.to_string()))?;
                 out.write_all(&export::line(format, &e)).map_err(io)?;
@@ -348,12 +388,11 @@ pub async fn audit(settings: Settings, cmd: AuditCommand) -> Result<(), CliError
             Ok(())
         }
         AuditCommand::PublicKey => {
-            let keys = Keys::load_or_create(&settings).map_err(|e| CliError(e.to_string()))?;
-            let key = checkpoint::encode_public_key(
-                &settings.audit.origin,
-                &keys.signing.verifying_key(),
-            )
-            .map_err(|e| CliError(format!("audit.origin: {e}")))?;
+            let signing = Keys::signing_key(&settings, Missing::Refuse)
+                .map_err(|e| CliError(e.to_string()))?;
+            let key =
+                checkpoint::encode_public_key(&settings.audit.origin, &signing.verifying_key())
+                    .map_err(|e| CliError(format!("audit.origin: {e}")))?;
             println!("{key}");
             Ok(())
         }
@@ -413,24 +452,26 @@ fn verdict(result: Result<Verified, VerifyError>, held: Option<u64>) -> Result<(
 }
 
 async fn verify_database(settings: Settings, args: &VerifyArgs) -> Result<(), CliError> {
-    let st = state(settings).await?;
     let (name, key) = match pinned_key(args)? {
         Some(pinned) => pinned,
         None => (
-            st.settings.audit.origin.clone(),
-            st.keys.signing.verifying_key(),
+            settings.audit.origin.clone(),
+            Keys::signing_key(&settings, Missing::Refuse)
+                .map_err(|e| CliError(e.to_string()))?
+                .verifying_key(),
         ),
     };
+    let store = existing_store(&settings).await?;
     let held = held_checkpoint(args, &name, &key)?;
     let held_size = held.as_ref().map(|h| h.size);
-    let total = crate::store::audit::count(st.store.reader())
+    let total = crate::store::audit::count(store.reader())
         .await
         .map_err(|e| CliError(e.to_string()))?;
-    let result = checkpointer::verify_database(st.store.reader(), &name, &key, held, |n| {
+    let result = checkpointer::verify_database(store.reader(), &name, &key, held, |n| {
         progress(n, total as u64)
     })
     .await;
-    st.store.close().await;
+    store.close().await;
     verdict(result, held_size)
 }
 
@@ -469,27 +510,9 @@ async fn verify_export(file: &std::path::Path, args: &VerifyArgs) -> Result<(), 
     verdict(result, held_size)
 }
 
-pub fn config_check(cli: &Cli) -> Result<(), CliError> {
-    let settings = load_settings(cli)?;
-    let mut notes = Vec::new();
-    if settings.twilio.auth_token.is_none() {
-        notes.push("twilio.auth_token is not set: Twilio webhooks will answer 503 until it is");
-    }
-    if settings.email.transport == crate::config::EmailTransport::File
-        || settings.sms.transport == crate::config::SmsTransport::File
-    {
-        notes.push(
-            "a file transport is in use: PINs are written to disk in clear (development only)",
-        );
-    }
-    if settings.security.pepper.is_none() {
-        notes.push(
-            "security.pepper is not set: one is generated into the data directory on first start",
-        );
-    }
-    println!("configuration is valid");
-    for n in notes {
-        println!("note: {n}");
-    }
-    Ok(())
+/// `config check`: see [`crate::config_check`].
+pub async fn config_check(cli: &Cli, args: DevArgs) -> Result<(), CliError> {
+    crate::config_check::run(load_config_from(cli), args.dev)
+        .await
+        .map_err(|e| CliError(e.to_string()))
 }

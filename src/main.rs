@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use pingate::cli::{self, Cli, CliError, Command, ConfigCommand};
-use pingate::config::{LogFormat, Settings};
+use pingate::cli::{self, Cli, CliError, Command, ConfigCommand, DevArgs};
+use pingate::config::{Loaded, LogFormat, Settings};
 
 fn init_tracing(settings: &Settings) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("PINGATE_LOG")
@@ -21,7 +21,9 @@ fn init_tracing(settings: &Settings) {
     }
 }
 
-async fn serve(settings: Settings) -> Result<(), CliError> {
+async fn serve(loaded: Loaded) -> Result<(), CliError> {
+    tracing::info!(source = %loaded.source(), "configuration loaded");
+    let settings = loaded.settings;
     // Listen for the signals before the server can answer: a SIGTERM sent
     // as soon as /healthz is up must end it gracefully, not kill it.
     let shutdown = shutdown_signal();
@@ -70,9 +72,32 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     }
 }
 
+/// What `serve` will not start with: secrets that instances on one
+/// PostgreSQL would not share, or PINs written in clear on a machine
+/// serving the network (unless `--dev`).
+fn refuse_unsafe_start(settings: &Settings, args: DevArgs) -> Result<(), CliError> {
+    let mut problems = settings.shared_secret_problems();
+    if !args.dev {
+        problems.extend(settings.exposed_file_transport());
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(CliError(format!(
+        "refusing to start:\n{}",
+        problems
+            .iter()
+            .map(|p| format!("  - {p}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    )))
+}
+
 async fn run(cli: Cli) -> Result<ExitCode, CliError> {
-    if let Command::Config(ConfigCommand::Check) = cli.command {
-        return cli::config_check(&cli).map(|()| ExitCode::SUCCESS);
+    if let Command::Config(ConfigCommand::Check(args)) = cli.command {
+        return cli::config_check(&cli, args)
+            .await
+            .map(|()| ExitCode::SUCCESS);
     }
     if let Command::Demo = cli.command {
         return pingate::demo::run()
@@ -80,22 +105,24 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             .map(|()| ExitCode::SUCCESS)
             .map_err(CliError);
     }
-    let settings = cli::load_settings(&cli)?;
+    let loaded = cli::load_config(&cli)?;
+    if let Command::Serve(args) = cli.command {
+        refuse_unsafe_start(&loaded.settings, args)?;
+        init_tracing(&loaded.settings);
+        return serve(loaded).await.map(|()| ExitCode::SUCCESS);
+    }
+    let settings = loaded.settings;
     if let Command::Migrate(args) = cli.command {
         return cli::maintenance::migrate(settings, args).await;
     }
     let done = match cli.command {
-        Command::Serve => {
-            init_tracing(&settings);
-            serve(settings).await
-        }
         Command::Backup(args) => cli::maintenance::backup(settings, args).await,
         Command::Retention(cmd) => cli::maintenance::retention_cmd(settings, cmd).await,
         Command::Org(cmd) => cli::org(settings, cmd).await,
         Command::Agent(cmd) => cli::agent(settings, cmd).await,
         Command::Audit(cmd) => cli::audit(settings, cmd).await,
         Command::Lockout(cmd) => cli::lockout(settings, cmd).await,
-        Command::Config(_) | Command::Demo | Command::Migrate(_) => Ok(()),
+        Command::Serve(_) | Command::Config(_) | Command::Demo | Command::Migrate(_) => Ok(()),
     };
     done.map(|()| ExitCode::SUCCESS)
 }

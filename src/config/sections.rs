@@ -138,6 +138,9 @@ pub struct SecuritySettings {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuditSettings {
+    /// The ed25519 seed itself (base64 of 32 bytes), instead of a file:
+    /// how several instances are given the same key from a secret store.
+    pub signing_key: Option<Secret>,
     pub signing_key_file: Option<PathBuf>,
     /// The name in signed checkpoints; reviewers pin it with the public key.
     pub origin: String,
@@ -389,6 +392,7 @@ impl Default for SecuritySettings {
 impl Default for AuditSettings {
     fn default() -> Self {
         Self {
+            signing_key: None,
             signing_key_file: None,
             origin: "pingate".into(),
             checkpoint_every_events: 1000,

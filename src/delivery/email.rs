@@ -3,7 +3,9 @@
 
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::path::PathBuf;
+
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::{FailureReason, SendError, SenderError, failure};
 use crate::config::{EmailSettings, EmailTransport};
@@ -13,10 +15,9 @@ pub enum EmailSender {
         transport: AsyncSmtpTransport<Tokio1Executor>,
         from: Mailbox,
     },
-    File {
-        transport: AsyncFileTransport<Tokio1Executor>,
-        from: Mailbox,
-    },
+    /// Each message as `<id>.eml` in a directory only the service's user
+    /// may read (made when the first message is written).
+    File { dir: PathBuf, from: Mailbox },
 }
 
 impl EmailSender {
@@ -41,17 +42,10 @@ impl EmailSender {
                     .build();
                 Ok(EmailSender::Smtp { transport, from })
             }
-            EmailTransport::File => {
-                std::fs::create_dir_all(file_dir).map_err(|source| SenderError::Dir {
-                    key: "email.file_dir",
-                    path: file_dir.to_path_buf(),
-                    source,
-                })?;
-                Ok(EmailSender::File {
-                    transport: AsyncFileTransport::new(file_dir),
-                    from,
-                })
-            }
+            EmailTransport::File => Ok(EmailSender::File {
+                dir: file_dir.to_path_buf(),
+                from,
+            }),
         }
     }
 
@@ -88,10 +82,16 @@ impl EmailSender {
                 Err(e) if e.is_permanent() => Err(SendError::Permanent(failure::smtp(&e))),
                 Err(e) => Err(SendError::Transient(failure::smtp(&e))),
             },
-            EmailSender::File { transport, .. } => {
-                transport.send(msg).await.map(Some).map_err(|e| {
+            EmailSender::File { dir, .. } => {
+                let id = uuid::Uuid::new_v4().to_string();
+                let failed = |e: std::io::Error| {
                     SendError::Transient(FailureReason::new(format!("file transport: {e}")))
-                })
+                };
+                crate::private_fs::ensure_dir(dir).map_err(failed)?;
+                crate::private_fs::write(&dir.join(format!("{id}.eml")), &msg.formatted())
+                    .await
+                    .map_err(failed)?;
+                Ok(Some(id))
             }
         }
     }

@@ -46,13 +46,6 @@ pub enum SenderError {
     /// The URL may carry credentials: never echoed.
     #[error("email.smtp_url is not a valid SMTP URL")]
     SmtpUrl,
-    #[error("cannot create {key} {}: {source}", path.display())]
-    Dir {
-        key: &'static str,
-        path: std::path::PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
     #[error("cannot build HTTP client: {0}")]
     HttpClient(#[source] reqwest::Error),
 }
@@ -144,3 +137,6 @@ async fn insert_sealed(
     tx.audit(ev);
     Ok(())
 }
+
+#[cfg(test)]
+mod file_outbox_tests;

@@ -69,15 +69,10 @@ impl SmsSender {
                     ),
                 })
             }
-            SmsTransport::File => {
-                let dir = s.sms_file_dir();
-                std::fs::create_dir_all(&dir).map_err(|source| SenderError::Dir {
-                    key: "sms.file_dir",
-                    path: dir.clone(),
-                    source,
-                })?;
-                Ok(SmsSender::File { dir })
-            }
+            // The directory is made (0700) when the first message is written.
+            SmsTransport::File => Ok(SmsSender::File {
+                dir: s.sms_file_dir(),
+            }),
         }
     }
 
@@ -151,7 +146,8 @@ fn from_parameter(from: &str) -> &'static str {
     }
 }
 
-/// The file transport: one JSON file per message, named by its id.
+/// The file transport: one JSON file per message, named by its id, in a
+/// private directory made (0700) at the first write.
 async fn write_file(
     dir: &std::path::Path,
     message_id: &str,
@@ -159,9 +155,13 @@ async fn write_file(
     body: &str,
 ) -> Result<Option<String>, SendError> {
     let line = serde_json::json!({ "to": to, "body": body }).to_string();
-    tokio::fs::write(dir.join(format!("{message_id}.sms.json")), line)
+    let failed = |e: std::io::Error| {
+        SendError::Transient(FailureReason::new(format!("file transport: {e}")))
+    };
+    crate::private_fs::ensure_dir(dir).map_err(failed)?;
+    crate::private_fs::write(&dir.join(format!("{message_id}.sms.json")), line.as_bytes())
         .await
-        .map_err(|e| SendError::Transient(FailureReason::new(format!("file transport: {e}"))))?;
+        .map_err(failed)?;
     Ok(Some(message_id.to_string()))
 }
 

@@ -124,7 +124,7 @@ pub fn sqlite_path(url: &str) -> Option<PathBuf> {
 pub async fn open_sqlite_read_only(path: &Path) -> StoreResult<AnyPool> {
     sqlx::any::install_default_drivers();
     if !path.is_file() {
-        return Err(StoreError::Missing(path.to_path_buf()));
+        return Err(StoreError::Absent(path.display().to_string()));
     }
     let opts = AnyConnectOptions::from_str(&format!("sqlite://{}?mode=ro", path.display()))?;
     Ok(AnyPoolOptions::new()

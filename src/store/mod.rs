@@ -11,6 +11,7 @@ pub mod codec;
 pub mod grants;
 pub mod maintenance;
 pub mod messages;
+pub mod open;
 pub mod orgs;
 pub mod principals;
 pub mod quotas;
@@ -40,6 +41,17 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Setup(String),
+    #[error("{0}")]
+    Unreachable(open::Unreachable),
+    /// A read-only command found no database file (nothing was created).
+    #[error(
+        "no database at {0} (nothing was created); create it with `pingate migrate`, or point database.url (or --config) at the existing one"
+    )]
+    Absent(String),
+    #[error("the database lacks {0} migration(s); apply them with `pingate migrate`")]
+    NotMigrated(usize),
     #[error("{entity} already exists ({field})")]
     Conflict {
         entity: &'static str,
@@ -47,8 +59,6 @@ pub enum StoreError {
     },
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
-    #[error("database {} does not exist", .0.display())]
-    Missing(std::path::PathBuf),
     #[error("the path {} is not valid UTF-8", .0.display())]
     NonUtf8Path(std::path::PathBuf),
 }
@@ -97,16 +107,28 @@ impl Store {
     pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Store> {
         sqlx::any::install_default_drivers();
         if url.starts_with("sqlite:") {
-            Self::connect_sqlite(url, max_connections).await
+            Self::connect_sqlite(url, max_connections, true).await
         } else {
-            let opts = AnyConnectOptions::from_str(url)?;
+            // One quick connection first: a pool would retry a refused
+            // connection for its whole acquire timeout and then say only
+            // that it timed out.
+            open::probe_postgres(url)
+                .await
+                .map_err(StoreError::Unreachable)?;
+            let target = open::PgTarget::from_url(url);
+            let unreachable = |e: sqlx::Error| match &target {
+                Some(t) => StoreError::Unreachable(open::diagnose(t, &e)),
+                None => StoreError::Db(e),
+            };
+            let opts = AnyConnectOptions::from_str(url).map_err(unreachable)?;
             let pool = AnyPoolOptions::new()
                 .max_connections(max_connections.max(2))
                 // Longer than a request may take: under load a request ends
                 // with the request timeout rather than a pool error.
                 .acquire_timeout(Duration::from_secs(20))
                 .connect_with(opts)
-                .await?;
+                .await
+                .map_err(unreachable)?;
             Ok(Store {
                 read: pool.clone(),
                 write: pool,
@@ -116,14 +138,13 @@ impl Store {
         }
     }
 
-    async fn connect_sqlite(url: &str, max_connections: u32) -> StoreResult<Store> {
-        let path = url
-            .trim_start_matches("sqlite://")
-            .trim_start_matches("sqlite:")
-            .split('?')
-            .next()
-            .unwrap_or_default();
-        if path != ":memory:"
+    /// `create`: make the file (private) and its directory when missing,
+    /// else open only a file that exists.
+    async fn connect_sqlite(url: &str, max_connections: u32, create: bool) -> StoreResult<Store> {
+        let path = sqlite_path(url);
+        let path = path.as_str();
+        if create
+            && path != ":memory:"
             && let Some(dir) = Path::new(path).parent()
             && !dir.as_os_str().is_empty()
         {
@@ -133,15 +154,16 @@ impl Store {
                 source,
             })?;
         }
-        if path != ":memory:" && !path.is_empty() {
+        if create && path != ":memory:" && !path.is_empty() {
             create_private(Path::new(path))?;
         }
+        let mode = if create { "rwc" } else { "rw" };
         let url = if url.contains("mode=") {
             url.to_string()
         } else if url.contains('?') {
-            format!("{url}&mode=rwc")
+            format!("{url}&mode={mode}")
         } else {
-            format!("{url}?mode=rwc")
+            format!("{url}?mode={mode}")
         };
         let opts = AnyConnectOptions::from_str(&url)?;
         let write = AnyPoolOptions::new()
@@ -213,6 +235,16 @@ impl Store {
         self.write.close().await;
         self.read.close().await;
     }
+}
+
+/// The file of a `sqlite:` URL.
+fn sqlite_path(url: &str) -> String {
+    url.trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:")
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Creates the database file readable by its owner only (it holds org

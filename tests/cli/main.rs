@@ -8,6 +8,9 @@ mod audit;
 mod config;
 mod database;
 mod orgs;
+mod postgres;
+mod read_only;
+mod transports;
 mod upkeep;
 
 use std::net::TcpListener;

@@ -30,7 +30,7 @@ async fn migrate_check_says_whether_a_database_needs_migrating_and_changes_nothi
     let run = ws
         .run(&["--config", "m.toml", "migrate", "--check"])
         .refused();
-    assert!(run.stderr.contains("does not exist"), "{}", run.stderr);
+    assert!(run.stderr.contains("no database at"), "{}", run.stderr);
     assert!(
         !ws.path("data/pingate.db").exists(),
         "--check created a database"
