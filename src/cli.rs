@@ -9,7 +9,6 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ed25519_dalek::VerifyingKey;
 use futures_util::StreamExt;
-use secrecy::ExposeSecret;
 
 use crate::app::AppState;
 use crate::audit::checkpoint;
@@ -20,10 +19,13 @@ use crate::clock::SystemClock;
 use crate::config::{DEFAULT_CONFIG_PATH, Settings};
 use crate::domain::org::{ImportFormat, parse_import};
 use crate::keys::Keys;
-use crate::service::{ServiceError, orgs, principals};
+use crate::service::{ServiceError, orgs};
 use crate::store::Store;
 use crate::store::audit::AuditFilter;
-use crate::store::principals::Role;
+
+mod agents;
+
+pub use agents::{AgentCommand, RoleArg};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -71,23 +73,6 @@ pub enum OrgCommand {
     Import { file: PathBuf },
     /// List the profiles.
     List,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum RoleArg {
-    Agent,
-    Reviewer,
-    Admin,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum AgentCommand {
-    /// Create a principal; prints its bearer token alone on stdout, once.
-    Add {
-        name: String,
-        #[arg(long, value_enum)]
-        role: RoleArg,
-    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -296,22 +281,7 @@ pub async fn org(settings: Settings, cmd: OrgCommand) -> Result<(), CliError> {
 }
 
 pub async fn agent(settings: Settings, cmd: AgentCommand) -> Result<(), CliError> {
-    let AgentCommand::Add { name, role } = cmd;
-    let role = match role {
-        RoleArg::Agent => Role::Agent,
-        RoleArg::Reviewer => Role::Reviewer,
-        RoleArg::Admin => Role::Admin,
-    };
-    let st = state(settings).await?;
-    let token = principals::add(&st, &cli_actor(), &name, role).await?;
-    st.store.close().await;
-    // The token alone on stdout, so `TOKEN=$(pingate agent add ...)` works.
-    println!("{}", token.expose_secret());
-    eprintln!(
-        "created {} {name}; the token above is shown only once",
-        role.as_str()
-    );
-    Ok(())
+    agents::run(settings, cmd).await
 }
 
 pub async fn audit(settings: Settings, cmd: AuditCommand) -> Result<(), CliError> {

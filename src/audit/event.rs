@@ -61,6 +61,8 @@ event_kinds! {
     OrgUpdated => "org_updated",
     OrgDeleted => "org_deleted",
     PrincipalCreated => "principal_created",
+    PrincipalDisabled => "principal_disabled",
+    PrincipalRotated => "principal_rotated",
     RateLimitExceeded => "excess_rate_limit_exceeded",
     PinLockout => "authn_pin_lockout",
     LockoutReset => "authn_pin_lockout_reset",

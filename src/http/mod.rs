@@ -12,6 +12,9 @@ pub mod grants;
 pub mod lockouts;
 pub mod ops;
 pub mod orgs;
+pub mod page;
+pub mod principals;
+pub mod request_id;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,6 +67,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(guarded(&state, REVIEWER, audit::router()))
         .merge(guarded(&state, ADMIN, orgs::router()))
         .merge(guarded(&state, ADMIN, lockouts::router()))
+        .merge(guarded(&state, ADMIN, principals::router()))
         // Outermost on the API: a flood is refused before any token lookup.
         .route_layer(from_fn_with_state(shield, flood::api));
     Router::new()
@@ -75,6 +79,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(DefaultBodyLimit::max(limit))
         .layer(
             ServiceBuilder::new()
+                .layer(axum::middleware::map_request(request_id::sanitize))
                 .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
                 .layer(
                     TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
@@ -91,6 +96,7 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .layer(CatchPanicLayer::custom(|_| panic_response()))
                 // Outside the timeout, so its bare 408 becomes problem+json.
                 .layer(axum::middleware::map_response(timeout_problem))
+                .layer(axum::middleware::map_response(plain_rejection_problem))
                 .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout)),
         )
         .with_state(state)
@@ -110,6 +116,27 @@ async fn timeout_problem(resp: Response) -> Response {
         );
     }
     resp
+}
+
+/// The safety net under our extractors: any other text/plain refusal
+/// (a framework rejection) is answered as problem+json, in our words.
+async fn plain_rejection_problem(resp: Response) -> Response {
+    let status = resp.status();
+    let plain = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("text/plain"));
+    if !plain || !status.is_client_error() {
+        return resp;
+    }
+    let title = status.canonical_reason().unwrap_or("Client error");
+    problem_response(
+        status,
+        "bad-request",
+        title,
+        "the request was refused before it reached pingate's handlers; see the API reference for its shape",
+    )
 }
 
 fn panic_response() -> Response {

@@ -12,6 +12,7 @@ mod flow;
 mod leaks;
 mod migrations;
 mod openapi;
+mod principals;
 mod races;
 mod roles;
 mod timing;
