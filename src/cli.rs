@@ -24,6 +24,7 @@ use crate::store::Store;
 use crate::store::audit::AuditFilter;
 
 mod agents;
+pub mod output;
 
 pub use agents::{AgentCommand, RoleArg};
 
@@ -195,6 +196,20 @@ fn cli_actor() -> String {
     )
 }
 
+/// `pingate demo`: the configured PIN and grant rules on a throwaway
+/// instance; the output names the file they came from.
+pub async fn demo(cli: &Cli) -> Result<(), CliError> {
+    let settings = load_settings(cli)?;
+    let source = match &cli.config {
+        Some(p) => p.display().to_string(),
+        None if std::path::Path::new(DEFAULT_CONFIG_PATH).is_file() => DEFAULT_CONFIG_PATH.into(),
+        None => "the built-in defaults (no configuration file)".into(),
+    };
+    crate::demo::run(settings, &source)
+        .await
+        .map_err(|e| CliError(e.to_string()))
+}
+
 pub async fn migrate(settings: Settings) -> Result<(), CliError> {
     let store = Store::connect(settings.database.url.expose(), 1)
         .await
@@ -297,7 +312,10 @@ pub async fn audit(settings: Settings, cmd: AuditCommand) -> Result<(), CliError
                 ExportFormat::Csv => export::Format::Csv,
             };
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            let io = |e: std::io::Error| CliError(format!("cannot write: {e}"));
+            let io = |e: std::io::Error| {
+                let e = output::note::<()>(Err(e)).unwrap_err();
+                CliError(format!("cannot write: {e}"))
+            };
             if let Some(h) = export::header(format) {
                 out.write_all(&h).map_err(io)?;
             }

@@ -75,7 +75,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         return cli::config_check(&cli);
     }
     if let Command::Demo = cli.command {
-        return pingate::demo::run().await.map_err(CliError);
+        return cli::demo(&cli).await;
     }
     let settings = cli::load_settings(&cli)?;
     match cli.command {
@@ -106,6 +106,8 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        // A reader that went away (`| head`) ends the command quietly.
+        Err(_) if cli::output::stdout_closed() => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

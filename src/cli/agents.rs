@@ -10,7 +10,8 @@ use secrecy::{ExposeSecret, SecretString};
 use super::{CliError, cli_actor, state};
 use crate::clock::{Millis, rfc3339};
 use crate::config::Settings;
-use crate::service::principals;
+use crate::outln;
+use crate::service::{ServiceError, principals};
 use crate::store::principals::{PrincipalRow, Role};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -76,9 +77,23 @@ fn expiry(now: Millis, expires_in: Option<Duration>) -> Option<Millis> {
 }
 
 /// The token alone on stdout, then what happened on stderr.
-fn print_token(token: &SecretString, said: String) {
-    println!("{}", token.expose_secret());
+fn print_token(token: &SecretString, said: String) -> Result<(), CliError> {
+    outln!("{}", token.expose_secret()).map_err(cannot_write)?;
     eprintln!("{said}; the token above is shown only once");
+    Ok(())
+}
+
+fn cannot_write(e: std::io::Error) -> CliError {
+    CliError(format!("cannot write: {e}"))
+}
+
+fn not_found(e: ServiceError) -> CliError {
+    match e {
+        ServiceError::NotFound(_) => {
+            CliError("no principal has that name (see `pingate agent list`)".into())
+        }
+        other => other.into(),
+    }
 }
 
 fn expiry_words(at: Option<Millis>) -> String {
@@ -97,39 +112,40 @@ pub async fn run(settings: Settings, cmd: AgentCommand) -> Result<(), CliError> 
         } => {
             let role = Role::from(role);
             let at = expiry(now, expires_in);
-            principals::add_expiring(&st, &actor, &name, role, at)
-                .await
-                .map(|token| {
-                    let said = format!("created {} {name}{}", role.as_str(), expiry_words(at));
-                    print_token(&token, said);
-                })
+            match principals::add_expiring(&st, &actor, &name, role, at).await {
+                Ok(token) => print_token(
+                    &token,
+                    format!("created {} {name}{}", role.as_str(), expiry_words(at)),
+                ),
+                Err(e) => Err(e.into()),
+            }
         }
         AgentCommand::List => list(&st, now).await,
-        AgentCommand::Disable { name } => principals::disable(&st, &actor, &name)
-            .await
-            .map(|row| eprintln!("disabled {} {}", row.role.as_str(), row.name)),
+        AgentCommand::Disable { name } => match principals::disable(&st, &actor, &name).await {
+            Ok(row) => {
+                eprintln!("disabled {} {}", row.role.as_str(), row.name);
+                Ok(())
+            }
+            Err(e) => Err(not_found(e)),
+        },
         AgentCommand::Rotate { name, expires_in } => {
             let at = expiry(now, expires_in);
-            principals::rotate(&st, &actor, &name, at)
-                .await
-                .map(|(row, token)| {
-                    let said = format!(
+            match principals::rotate(&st, &actor, &name, at).await {
+                Ok((row, token)) => print_token(
+                    &token,
+                    format!(
                         "rotated the token of {} {}{}",
                         row.role.as_str(),
                         row.name,
                         expiry_words(at)
-                    );
-                    print_token(&token, said);
-                })
+                    ),
+                ),
+                Err(e) => Err(not_found(e)),
+            }
         }
     };
     st.store.close().await;
-    done.map_err(|e| match e {
-        crate::service::ServiceError::NotFound(_) => {
-            CliError("no principal has that name (see `pingate agent list`)".into())
-        }
-        other => other.into(),
-    })
+    done
 }
 
 fn status(p: &PrincipalRow, now: Millis) -> &'static str {
@@ -142,23 +158,25 @@ fn status(p: &PrincipalRow, now: Millis) -> &'static str {
     }
 }
 
-async fn list(st: &crate::app::AppState, now: Millis) -> crate::service::ServiceResult<()> {
+async fn list(st: &crate::app::AppState, now: Millis) -> Result<(), CliError> {
     let mut after: Option<String> = None;
     let mut shown = 0usize;
     loop {
         let page = principals::list(st, after.as_deref(), 500).await?;
         for p in &page {
             if shown == 0 {
-                println!("{:<32} {:<9} {:<9} EXPIRES", "NAME", "ROLE", "STATUS");
+                outln!("{:<32} {:<9} {:<9} EXPIRES", "NAME", "ROLE", "STATUS")
+                    .map_err(cannot_write)?;
             }
             shown += 1;
-            println!(
+            outln!(
                 "{:<32} {:<9} {:<9} {}",
                 p.name,
                 p.role.as_str(),
                 status(p, now),
                 p.expires_at.map_or("never".to_string(), rfc3339)
-            );
+            )
+            .map_err(cannot_write)?;
         }
         match page.last() {
             Some(last) if page.len() == 500 => after = Some(last.name.clone()),

@@ -7,6 +7,7 @@ mod agents;
 mod audit;
 mod config;
 mod database;
+mod demo;
 mod orgs;
 
 use std::net::TcpListener;
