@@ -17,13 +17,15 @@ use crate::audit::event::Event;
 use crate::audit::export;
 use crate::clock::SystemClock;
 use crate::config::{DEFAULT_CONFIG_PATH, Settings};
-use crate::domain::org::{ImportFormat, parse_import};
+use crate::domain::org::{ImportErrors, ImportFormat, parse_import};
 use crate::keys::Keys;
+use crate::outln;
 use crate::service::{ServiceError, orgs};
 use crate::store::Store;
 use crate::store::audit::AuditFilter;
 
 mod agents;
+mod os_user;
 pub mod output;
 
 pub use agents::{AgentCommand, RoleArg};
@@ -71,7 +73,11 @@ pub enum Command {
 pub enum OrgCommand {
     /// Import (create or update) profiles from a TOML or JSON file. Nothing
     /// is written unless every entry is valid.
-    Import { file: PathBuf },
+    Import {
+        /// A .toml or .json file of `[[org]]` profiles (see docs/operating.md).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
     /// List the profiles.
     List,
 }
@@ -120,7 +126,8 @@ pub enum LockoutCommand {
     /// End PIN lockouts of an org (one caller's, or all) and forget the
     /// failures behind them. Audited.
     Reset {
-        #[arg(long)]
+        /// The org whose lockouts end (its id, as in `pingate org list`).
+        #[arg(long, value_name = "ORG_ID")]
         org: String,
         /// The caller's E.164 number.
         #[arg(long)]
@@ -132,28 +139,39 @@ pub enum LockoutCommand {
 
 pub async fn lockout(settings: Settings, cmd: LockoutCommand) -> Result<(), CliError> {
     let st = state(settings).await?;
-    match cmd {
+    let done = match cmd {
         LockoutCommand::Reset { org, caller } => {
-            let ended =
-                crate::service::limits::reset(&st, &cli_actor(), &org, caller.as_deref()).await?;
-            println!("{} lockout(s) reset", ended.len());
-        }
-        LockoutCommand::List => {
-            let rows = crate::store::quotas::active_lockouts(st.store.reader(), st.clock.now_ms())
-                .await
-                .map_err(|e| CliError(e.to_string()))?;
-            for l in rows {
-                println!(
-                    "{} org={} caller={} until={}",
-                    l.id,
-                    l.org_id,
-                    crate::service::limits::pseudonymous_key(&st, &l.caller_key),
-                    crate::clock::rfc3339(l.until)
-                );
+            match crate::service::limits::reset(&st, &cli_actor(), &org, caller.as_deref()).await {
+                Ok(ended) => outln!("{} lockout(s) reset", ended.len()).map_err(cannot_write),
+                Err(ServiceError::NotFound(_)) => Err(CliError(format!(
+                    "no org has the id {org:?} (see `pingate org list`)"
+                ))),
+                Err(e) => Err(e.into()),
             }
         }
-    }
+        LockoutCommand::List => list_lockouts(&st).await,
+    };
     st.store.close().await;
+    done
+}
+
+async fn list_lockouts(st: &AppState) -> Result<(), CliError> {
+    let rows = crate::store::quotas::active_lockouts(st.store.reader(), st.clock.now_ms())
+        .await
+        .map_err(|e| CliError(e.to_string()))?;
+    if rows.is_empty() {
+        eprintln!("no lockouts in force");
+    }
+    for l in rows {
+        outln!(
+            "{} org={} caller={} until={}",
+            l.id,
+            l.org_id,
+            crate::service::limits::pseudonymous_key(st, &l.caller_key),
+            crate::clock::rfc3339(l.until)
+        )
+        .map_err(cannot_write)?;
+    }
     Ok(())
 }
 
@@ -190,10 +208,7 @@ async fn state(settings: Settings) -> Result<Arc<AppState>, CliError> {
 
 /// The actor for CLI-made changes: the OS user, so the audit says who.
 fn cli_actor() -> String {
-    format!(
-        "cli:{}",
-        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
-    )
+    format!("cli:{}", os_user::name())
 }
 
 /// `pingate demo`: the configured PIN and grant rules on a throwaway
@@ -219,42 +234,48 @@ pub async fn migrate(settings: Settings) -> Result<(), CliError> {
     Ok(())
 }
 
+/// `org import FILE`: every mistake, whether in the file or against the
+/// database, is reported under the file's name; nothing is written then.
+async fn import_orgs(settings: Settings, file: &std::path::Path) -> Result<(), CliError> {
+    let shown = file.display();
+    let format = ImportFormat::for_file(file).ok_or_else(|| {
+        CliError(format!(
+            "{shown}: unknown file type; org profiles are read from .toml or .json files"
+        ))
+    })?;
+    let text =
+        std::fs::read_to_string(file).map_err(|e| CliError(format!("cannot read {shown}: {e}")))?;
+    let refused = |errors: &ImportErrors| {
+        CliError(format!(
+            "{shown} has {} error(s); nothing was imported:\n{errors}",
+            errors.len()
+        ))
+    };
+    let profiles = parse_import(&text, format).map_err(|e| refused(&e))?;
+    let st = state(settings).await?;
+    let saved = orgs::save_all(&st, &cli_actor(), &profiles).await;
+    st.store.close().await;
+    let report = saved.map_err(|e| match e {
+        ServiceError::InvalidMany(errors) => refused(&ImportErrors { errors }),
+        other => other.into(),
+    })?;
+    outln!(
+        "imported {} org(s): {} created, {} updated, {} unchanged",
+        profiles.len(),
+        report.created.len(),
+        report.updated.len(),
+        report.unchanged.len()
+    )
+    .map_err(cannot_write)
+}
+
+fn cannot_write(e: std::io::Error) -> CliError {
+    CliError(format!("cannot write: {e}"))
+}
+
 pub async fn org(settings: Settings, cmd: OrgCommand) -> Result<(), CliError> {
     match cmd {
-        OrgCommand::Import { file } => {
-            let text = std::fs::read_to_string(&file)
-                .map_err(|e| CliError(format!("cannot read {}: {e}", file.display())))?;
-            let profiles =
-                parse_import(&text, ImportFormat::from_path(&file)).map_err(|errors| {
-                    CliError(format!(
-                        "{} has {} error(s); nothing was imported:\n{errors}",
-                        file.display(),
-                        errors.len()
-                    ))
-                })?;
-            let st = state(settings).await?;
-            let report =
-                orgs::save_all(&st, &cli_actor(), &profiles)
-                    .await
-                    .map_err(|e| match e {
-                        ServiceError::InvalidMany(errs) => CliError(format!(
-                            "nothing was imported:\n{}",
-                            errs.iter()
-                                .map(|e| e.to_string())
-                                .collect::<Vec<_>>()
-                                .join("\n")
-                        )),
-                        other => other.into(),
-                    })?;
-            st.store.close().await;
-            println!(
-                "imported {} org(s): {} created, {} updated",
-                profiles.len(),
-                report.created.len(),
-                report.updated.len()
-            );
-            Ok(())
-        }
+        OrgCommand::Import { file } => import_orgs(settings, &file).await,
         OrgCommand::List => {
             let st = state(settings).await?;
             let mut after: Option<String> = None;

@@ -8,6 +8,7 @@ mod audit;
 mod config;
 mod database;
 mod demo;
+mod operator;
 mod orgs;
 
 use std::net::TcpListener;
