@@ -211,16 +211,20 @@ fn cli_actor() -> String {
     format!("cli:{}", os_user::name())
 }
 
+/// Which file the settings came from, in words for the log and the demo.
+pub fn config_source(cli: &Cli) -> String {
+    match &cli.config {
+        Some(p) => p.display().to_string(),
+        None if std::path::Path::new(DEFAULT_CONFIG_PATH).is_file() => DEFAULT_CONFIG_PATH.into(),
+        None => "none (built-in defaults and PINGATE__ variables)".into(),
+    }
+}
+
 /// `pingate demo`: the configured PIN and grant rules on a throwaway
 /// instance; the output names the file they came from.
 pub async fn demo(cli: &Cli) -> Result<(), CliError> {
     let settings = load_settings(cli)?;
-    let source = match &cli.config {
-        Some(p) => p.display().to_string(),
-        None if std::path::Path::new(DEFAULT_CONFIG_PATH).is_file() => DEFAULT_CONFIG_PATH.into(),
-        None => "the built-in defaults (no configuration file)".into(),
-    };
-    crate::demo::run(settings, &source)
+    crate::demo::run(settings, &config_source(cli))
         .await
         .map_err(|e| CliError(e.to_string()))
 }

@@ -3,25 +3,37 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Parser;
 use pingate::cli::{self, Cli, CliError, Command, ConfigCommand};
 use pingate::config::{LogFormat, Settings};
 
+/// Set once `serve` logs as JSON: from then on even its last error is a
+/// JSON line, so every line of the log parses.
+static JSON_LOGS: AtomicBool = AtomicBool::new(false);
+
 fn init_tracing(settings: &Settings) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_env("PINGATE_LOG")
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(&settings.log.level))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Colours only for a person at a terminal, never into a file or pipe.
+        .with_ansi(std::io::stderr().is_terminal());
     match settings.log.format {
-        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Json => {
+            builder.json().flatten_event(true).init();
+            JSON_LOGS.store(true, Ordering::SeqCst);
+        }
         LogFormat::Pretty => builder.init(),
     }
 }
 
-async fn serve(settings: Settings) -> Result<(), CliError> {
+async fn serve(settings: Settings, config_source: &str) -> Result<(), CliError> {
+    pingate::startup_log::log(&pingate::startup_log::facts(&settings, config_source));
     // Listen for the signals before the server can answer: a SIGTERM sent
     // as soon as /healthz is up must end it gracefully, not kill it.
     let shutdown = shutdown_signal();
@@ -31,7 +43,6 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
     let server = pingate::start(settings, Arc::new(pingate::clock::SystemClock), listener)
         .await
         .map_err(|e| CliError(e.to_string()))?;
-    eprintln!("pingate listening on http://{}", server.addr);
     shutdown.await;
     tracing::info!("shutting down");
     server.shutdown().await.map_err(|e| CliError(e.to_string()))
@@ -81,7 +92,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Serve => {
             init_tracing(&settings);
-            serve(settings).await
+            serve(settings, &cli::config_source(&cli)).await
         }
         Command::Migrate => cli::migrate(settings).await,
         Command::Org(cmd) => cli::org(settings, cmd).await,
@@ -108,6 +119,10 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         // A reader that went away (`| head`) ends the command quietly.
         Err(_) if cli::output::stdout_closed() => ExitCode::SUCCESS,
+        Err(e) if JSON_LOGS.load(Ordering::SeqCst) => {
+            tracing::error!(error = %e, "pingate stopped");
+            ExitCode::FAILURE
+        }
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

@@ -2,6 +2,7 @@
 //! behind the role it needs, and the cross-cutting layers (request ids,
 //! tracing, body limit, timeout, panic catcher).
 
+pub mod access_log;
 pub mod audit;
 pub mod auth;
 pub mod calls;
@@ -53,8 +54,9 @@ fn guarded(
     ))
 }
 
-/// The whole application router.
-pub fn router(state: Arc<AppState>) -> Router {
+/// The whole application router. `hard_stop` cuts requests short when the
+/// shutdown grace period ends (see [`access_log`]).
+pub fn router(state: Arc<AppState>, hard_stop: tokio::sync::watch::Receiver<bool>) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let limit = state.settings.server.max_body_bytes;
     let timeout = state.settings.server.request_timeout.0;
@@ -74,6 +76,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(ops::router())
         .merge(webhooks)
         .merge(api)
+        .route_layer(axum::middleware::from_fn(access_log::tag_route))
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(limit))
@@ -82,22 +85,39 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .layer(axum::middleware::map_request(request_id::sanitize))
                 .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
                 .layer(
-                    TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-                        let id = req
-                            .headers()
-                            .get("x-request-id")
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or("");
-                        // The path only: query strings may carry tokens.
-                        tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-                    }),
+                    TraceLayer::new_for_http()
+                        .make_span_with(|req: &Request<_>| {
+                            let id = req
+                                .headers()
+                                .get("x-request-id")
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or("");
+                            // The route template only (recorded once matched): raw
+                            // paths and queries may carry numbers or tokens.
+                            tracing::info_span!(
+                                "request",
+                                method = %req.method(),
+                                route = tracing::field::Empty,
+                                request_id = %id
+                            )
+                        })
+                        // The access log below writes the one line per request.
+                        .on_request(())
+                        .on_response(()),
                 )
+                .layer(axum::middleware::from_fn_with_state(
+                    hard_stop,
+                    access_log::log,
+                ))
                 .layer(PropagateRequestIdLayer::new(request_id))
                 .layer(CatchPanicLayer::custom(|_| panic_response()))
                 // Outside the timeout, so its bare 408 becomes problem+json.
                 .layer(axum::middleware::map_response(timeout_problem))
                 .layer(axum::middleware::map_response(plain_rejection_problem))
-                .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout)),
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    timeout,
+                )),
         )
         .with_state(state)
 }
