@@ -15,5 +15,6 @@ mod openapi;
 mod principals;
 mod races;
 mod roles;
+mod shutdown;
 mod timing;
 mod webhooks;

@@ -8,6 +8,7 @@ mod audit;
 mod config;
 mod database;
 mod demo;
+mod logs;
 mod operator;
 mod orgs;
 
