@@ -10,7 +10,11 @@ use super::{Workspace, free_port};
 async fn serve_logs_its_setup_and_warnings_at_start_without_colours() {
     let ws = Workspace::new();
     let port = free_port();
-    ws.config("pingate.toml", port);
+    let cfg = ws.config("pingate.toml", port);
+    // The human format, where colour codes would show.
+    let mut text = std::fs::read_to_string(&cfg).expect("config");
+    text.push_str("\n[log]\nformat = \"pretty\"\n");
+    std::fs::write(&cfg, text).expect("write config");
     let server = ws
         .serve(&["--config", "pingate.toml", "serve"], &[], port)
         .await;
