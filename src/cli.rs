@@ -27,8 +27,10 @@ use crate::store::audit::AuditFilter;
 mod agents;
 mod os_user;
 pub mod output;
+mod simulate;
 
 pub use agents::{AgentCommand, RoleArg};
+pub use simulate::CallCommand;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -62,6 +64,9 @@ pub enum Command {
     /// PIN lockouts.
     #[command(subcommand)]
     Lockout(LockoutCommand),
+    /// Try calls without a phone (signed webhooks to the running instance).
+    #[command(subcommand)]
+    Call(CallCommand),
     /// Configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -318,6 +323,10 @@ pub async fn org(settings: Settings, cmd: OrgCommand) -> Result<(), CliError> {
             Ok(())
         }
     }
+}
+
+pub async fn call(settings: Settings, cmd: CallCommand) -> Result<(), CliError> {
+    simulate::run(settings, cmd).await
 }
 
 pub async fn agent(settings: Settings, cmd: AgentCommand) -> Result<(), CliError> {

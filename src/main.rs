@@ -99,6 +99,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Agent(cmd) => cli::agent(settings, cmd).await,
         Command::Audit(cmd) => cli::audit(settings, cmd).await,
         Command::Lockout(cmd) => cli::lockout(settings, cmd).await,
+        Command::Call(cmd) => cli::call(settings, cmd).await,
         Command::Config(_) | Command::Demo => Ok(()),
     }
 }

@@ -11,6 +11,7 @@ mod demo;
 mod logs;
 mod operator;
 mod orgs;
+mod simulate;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
