@@ -288,16 +288,20 @@ pub async fn org(settings: Settings, cmd: OrgCommand) -> Result<(), CliError> {
         OrgCommand::List => {
             let st = state(settings).await?;
             let mut after: Option<String> = None;
-            println!(
+            outln!(
                 "{:<24} {:<32} {:<12} {:<10} NUMBERS",
-                "ID", "NAME", "ACCOUNT", "CHANNELS"
-            );
+                "ID",
+                "NAME",
+                "ACCOUNT",
+                "CHANNELS"
+            )
+            .map_err(cannot_write)?;
             loop {
                 let page = crate::store::orgs::list(st.store.reader(), after.as_deref(), 500)
                     .await
                     .map_err(|e| CliError(e.to_string()))?;
                 for o in &page {
-                    println!(
+                    outln!(
                         "{:<24} {:<32} {:<12} {:<10} {}",
                         o.id.as_str(),
                         o.name,
@@ -312,7 +316,8 @@ pub async fn org(settings: Settings, cmd: OrgCommand) -> Result<(), CliError> {
                             .map(|n| n.as_str())
                             .collect::<Vec<_>>()
                             .join(" ")
-                    );
+                    )
+                    .map_err(cannot_write)?;
                 }
                 match page.last() {
                     Some(last) if page.len() == 500 => after = Some(last.id.as_str().to_string()),

@@ -115,9 +115,11 @@ fn interrupted() -> impl std::future::Future<Output = ()> {
 /// The demo's own settings: the configured PIN and grant rules, and a
 /// private server, database, transports and secrets under `dir`.
 fn demo_settings(configured: &Settings, dir: &Path, port: u16, auth_token: &str) -> Settings {
-    let mut s = Settings::default();
-    s.pin = configured.pin.clone();
-    s.grant = configured.grant.clone();
+    let mut s = Settings {
+        pin: configured.pin.clone(),
+        grant: configured.grant.clone(),
+        ..Settings::default()
+    };
     s.server.listen = format!("127.0.0.1:{port}");
     s.server.public_base_url = format!("http://127.0.0.1:{port}");
     s.server.data_dir = dir.join("data");
