@@ -8,13 +8,22 @@ mod audit;
 mod delivery;
 mod early_reports;
 mod errors;
+mod expiry;
 mod flow;
 mod leaks;
+mod metrics;
 mod migrations;
 mod openapi;
 mod principals;
+mod quotas;
 mod races;
 mod roles;
 mod shutdown;
 mod timing;
 mod webhooks;
+
+/// Under CI every PostgreSQL variant must really run, not be compiled ignored.
+#[test]
+fn ci_runs_the_postgres_variants() {
+    support::app::assert_ci_runs_postgres_variants();
+}
