@@ -69,6 +69,7 @@ event_kinds! {
     SmsDestinationRefused => "sms_destination_refused",
     AuthnTokenFail => "authn_token_fail",
     AuthzFail => "authz_fail",
+    AuditCheckpointRefused => "audit_checkpoint_refused",
 }
 
 impl Serialize for EventKind {

@@ -10,6 +10,7 @@ mod early_reports;
 mod errors;
 mod expiry;
 mod flow;
+mod hardening;
 mod leaks;
 mod metrics;
 mod migrations;

@@ -247,6 +247,12 @@ impl TestApp {
         s.limits.webhook_burst = 100_000;
         s.limits.api_per_second = 100_000;
         s.limits.api_burst = 100_000;
+        s.limits.webhook_signed_per_second = 100_000;
+        s.limits.webhook_signed_burst = 100_000;
+        s.limits.auth_failures_per_minute = 100_000;
+        // Tests that count refusals in the audit trail see one event each;
+        // folding is tested on its own (hardening::floods).
+        s.limits.failure_audit_window = pingate::config::HumanDuration(Duration::ZERO);
         // A small pool makes hold-and-wait show at once on PostgreSQL (a
         // request that holds a transaction must never need a second
         // connection, or a busy pool deadlocks on itself), and keeps the
