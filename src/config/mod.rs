@@ -3,6 +3,7 @@
 //! validated once so the rest of the program holds only sound values.
 
 mod sections;
+mod support;
 #[cfg(test)]
 mod tests;
 mod validate;
@@ -14,6 +15,7 @@ pub use sections::{
     SecuritySettings, ServerSettings, SmsSettings, SmsTransport, TwilioSettings, VoiceRoute,
     VoiceSettings,
 };
+pub use support::{HoursSettings, LineSettings, LocalText, SupportSettings};
 pub use values::{HumanDuration, Secret};
 
 use std::net::SocketAddr;
@@ -43,6 +45,9 @@ pub struct Settings {
     pub limits: LimitsSettings,
     pub delivery: DeliverySettings,
     pub log: LogSettings,
+    /// Support lines, severities and hours; without it calls go to
+    /// `voice.queue` as they always have.
+    pub support: Option<SupportSettings>,
 }
 
 /// What is wrong with a configuration, in words an operator can act on.

@@ -5,6 +5,7 @@
 pub mod calls;
 pub mod challenges;
 pub mod grants;
+pub mod ivr;
 pub mod limits;
 pub mod notices;
 pub mod orgs;
