@@ -19,6 +19,7 @@ pub mod net;
 pub mod private_fs;
 pub mod providers;
 pub mod service;
+pub mod startup_log;
 pub mod store;
 
 use std::net::SocketAddr;
@@ -59,6 +60,8 @@ pub struct RunningServer {
     pub addr: SocketAddr,
     pub state: Arc<AppState>,
     shutdown: watch::Sender<bool>,
+    /// Sent when the grace period ends: requests still running are cut short.
+    hard_stop: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
     worker: JoinHandle<()>,
     checkpointer: JoinHandle<()>,
@@ -73,11 +76,30 @@ impl RunningServer {
     /// the retention job, writes the folded failure counts and closes the
     /// database.
     pub async fn shutdown(self) -> std::io::Result<()> {
+        self.shutdown_within(http::SHUTDOWN_GRACE).await
+    }
+
+    /// [`RunningServer::shutdown`] with a given grace period for requests
+    /// in flight; those still running when it ends are answered 503 and
+    /// logged as cut short.
+    pub async fn shutdown_within(self, grace: Duration) -> std::io::Result<()> {
         let _ = self.shutdown.send(true);
-        let served = match tokio::time::timeout(http::SHUTDOWN_GRACE, self.server).await {
+        let mut server = self.server;
+        let served = match tokio::time::timeout(grace, &mut server).await {
             Ok(Ok(r)) => r,
             Ok(Err(e)) => Err(std::io::Error::other(e)),
-            Err(_) => Ok(()),
+            Err(_) => {
+                tracing::warn!(
+                    grace_ms = grace.as_millis() as u64,
+                    "shutdown grace period ended with requests in flight; cutting them short"
+                );
+                let _ = self.hard_stop.send(true);
+                match tokio::time::timeout(Duration::from_secs(2), server).await {
+                    Ok(Ok(r)) => r,
+                    Ok(Err(e)) => Err(std::io::Error::other(e)),
+                    Err(_) => Ok(()),
+                }
+            }
         };
         let _ = tokio::time::timeout(Duration::from_secs(10), self.worker).await;
         let _ = tokio::time::timeout(Duration::from_secs(10), self.checkpointer).await;
@@ -124,7 +146,8 @@ pub async fn start_with_state(
     let retention = tokio::spawn(service::retention::job(Arc::clone(&state), rx.clone()));
     let failure_audit = tokio::spawn(http::failure_audit::run(Arc::clone(&state), rx.clone()));
     let sweeper = tokio::spawn(service::sweeper::run(Arc::clone(&state), rx.clone()));
-    let app = http::router(Arc::clone(&state));
+    let (hard_stop, hard_rx) = watch::channel(false);
+    let app = http::router(Arc::clone(&state), hard_rx);
     let mut rx_server = rx;
     let server = tokio::spawn(async move {
         axum::serve(
@@ -136,11 +159,16 @@ pub async fn start_with_state(
         })
         .await
     });
-    tracing::info!(%addr, "pingate listening");
+    tracing::info!(
+        %addr,
+        public_base_url = %state.settings.server.public_base_url,
+        "pingate listening"
+    );
     Ok(RunningServer {
         addr,
         state,
         shutdown,
+        hard_stop,
         server,
         worker,
         checkpointer,

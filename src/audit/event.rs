@@ -52,6 +52,8 @@ string_enum! {
     OrgUpdated => "org_updated",
     OrgDeleted => "org_deleted",
     PrincipalCreated => "principal_created",
+    PrincipalDisabled => "principal_disabled",
+    PrincipalRotated => "principal_rotated",
     RateLimitExceeded => "excess_rate_limit_exceeded",
     PinLockout => "authn_pin_lockout",
     LockoutReset => "authn_pin_lockout_reset",

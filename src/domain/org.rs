@@ -186,11 +186,23 @@ pub enum ImportFormat {
 
 impl ImportFormat {
     /// `.json` (any case) is JSON; everything else is read as TOML, the
-    /// documented format.
+    /// documented format. Import uses [`ImportFormat::for_file`], which
+    /// refuses extensions it does not read.
     pub fn from_path(path: &Path) -> ImportFormat {
-        match path.extension().and_then(|e| e.to_str()) {
-            Some(ext) if ext.eq_ignore_ascii_case("json") => ImportFormat::Json,
-            _ => ImportFormat::Toml,
+        Self::for_file(path).unwrap_or(ImportFormat::Toml)
+    }
+
+    /// `.toml` or no extension is TOML, `.json` JSON (any case); anything
+    /// else (`orgs.yaml`) is None, so it is refused rather than misread.
+    pub fn for_file(path: &Path) -> Option<ImportFormat> {
+        match path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        {
+            None => Some(ImportFormat::Toml),
+            Some(ext) if ext == "toml" => Some(ImportFormat::Toml),
+            Some(ext) if ext == "json" => Some(ImportFormat::Json),
+            Some(_) => None,
         }
     }
 }

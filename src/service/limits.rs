@@ -290,6 +290,13 @@ pub async fn reset(
     };
     let now = state.clock.now_ms();
     let mut tx = state.store.begin(now).await?;
+    // "0 reset" for an org id with a typo would read as success.
+    if crate::store::orgs::get_on(tx.conn(), org_id)
+        .await?
+        .is_none()
+    {
+        return Err(ServiceError::NotFound("organisation"));
+    }
     // A check that is locking this caller out right now commits first, so
     // its lockout is one this reset sees and ends.
     tx.serialize_on(LockSpace::OrgPinFailures, org_id).await?;

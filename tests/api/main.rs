@@ -16,9 +16,11 @@ mod metrics;
 mod migrations;
 mod openapi;
 mod ops;
+mod principals;
 mod quotas;
 mod races;
 mod roles;
+mod shutdown;
 mod timing;
 mod webhooks;
 
