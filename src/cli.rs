@@ -40,7 +40,9 @@ pub use simulate::CallCommand;
     about = "Telephony and PIN verification gateway for phone-support desks"
 )]
 pub struct Cli {
-    /// Configuration file (TOML); `PINGATE__SECTION__KEY` variables override it.
+    /// Configuration file (TOML) [default: config/pingate.toml, when it
+    /// exists; otherwise built-in defaults]; `PINGATE__SECTION__KEY`
+    /// variables override it.
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
     #[command(subcommand)]
