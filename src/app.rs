@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 use secrecy::ExposeSecret;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{Notify, Semaphore, watch};
 
 use crate::audit::pseudonym::Pseudonymiser;
 use crate::clock::Clock;
@@ -28,6 +28,9 @@ pub struct AppState {
     pub senders: Arc<Senders>,
     pub outbox_wake: Arc<Notify>,
     pub metrics: Option<PrometheusHandle>,
+    /// Turns true when the server shuts down: long-lived responses (the
+    /// console's event streams) end so connections can drain.
+    pub stopping: watch::Sender<bool>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +92,7 @@ impl AppState {
             senders: Arc::new(senders),
             outbox_wake: Arc::new(Notify::new()),
             metrics,
+            stopping: watch::Sender::new(false),
         }))
     }
 

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod delivery;
 pub mod demo;
 pub mod domain;
@@ -65,6 +66,7 @@ impl RunningServer {
     /// the outbox worker and the audit checkpointer and closes the database.
     pub async fn shutdown(self) -> std::io::Result<()> {
         let _ = self.shutdown.send(true);
+        self.state.stopping.send_replace(true);
         let served = match tokio::time::timeout(http::SHUTDOWN_GRACE, self.server).await {
             Ok(Ok(r)) => r,
             Ok(Err(e)) => Err(std::io::Error::other(e)),

@@ -67,6 +67,8 @@ event_kinds! {
     SmsDestinationRefused => "sms_destination_refused",
     AuthnTokenFail => "authn_token_fail",
     AuthzFail => "authz_fail",
+    ConsoleSignedIn => "console_signed_in",
+    ConsoleSignedOut => "console_signed_out",
 }
 
 impl Serialize for EventKind {

@@ -9,10 +9,10 @@ mod validate;
 mod values;
 
 pub use sections::{
-    AuditSettings, CallerIdTrust, DatabaseSettings, DeliverySettings, EmailSettings,
-    EmailTransport, GrantSettings, LimitsSettings, LogFormat, LogSettings, PinSettings,
-    SecuritySettings, ServerSettings, SmsSettings, SmsTransport, TwilioSettings, VoiceRoute,
-    VoiceSettings,
+    AuditSettings, CallerIdTrust, ConsoleSettings, DatabaseSettings, DeliverySettings,
+    EmailSettings, EmailTransport, GrantSettings, LimitsSettings, LogFormat, LogSettings,
+    PinSettings, SecuritySettings, ServerSettings, SmsSettings, SmsTransport, TwilioSettings,
+    VoiceRoute, VoiceSettings,
 };
 pub use values::{HumanDuration, Secret};
 
@@ -43,6 +43,7 @@ pub struct Settings {
     pub limits: LimitsSettings,
     pub delivery: DeliverySettings,
     pub log: LogSettings,
+    pub console: ConsoleSettings,
 }
 
 /// What is wrong with a configuration, in words an operator can act on.

@@ -57,6 +57,27 @@ impl Settings {
         {
             problems.push("grant.ttl: must be between 1m and 24h".into());
         }
+        let c = &self.console;
+        if c.idle_timeout.0 < Duration::from_secs(60) || c.idle_timeout.0 > c.absolute_timeout.0 {
+            problems.push(
+                "console.idle_timeout: must be at least 1m and no longer than console.absolute_timeout"
+                    .into(),
+            );
+        }
+        if c.absolute_timeout.0 > Duration::from_secs(7 * 24 * 3600) {
+            problems.push("console.absolute_timeout: must be at most 7d".into());
+        }
+        if c.sign_in_attempts == 0 || c.sign_in_window.0 < Duration::from_secs(1) {
+            problems.push(
+                "console.sign_in_attempts / sign_in_window: must be at least 1 and 1s".into(),
+            );
+        }
+        if c.live_poll.0 < Duration::from_millis(100) || c.live_poll.0 > Duration::from_secs(2) {
+            problems.push(
+                "console.live_poll: must be between 100ms and 2s (changes must show within 2 s)"
+                    .into(),
+            );
+        }
         if let Some(pepper) = &self.security.pepper
             && pepper.expose().len() < 32
         {

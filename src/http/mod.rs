@@ -70,6 +70,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(ops::router())
         .merge(webhooks)
         .merge(api)
+        .merge(crate::console::router())
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(limit))

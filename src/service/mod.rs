@@ -3,7 +3,9 @@
 //! transaction. HTTP handlers and the CLI are thin callers.
 
 pub mod calls;
+pub mod cancel;
 pub mod challenges;
+pub mod console;
 pub mod grants;
 pub mod limits;
 pub mod notices;

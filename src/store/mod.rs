@@ -7,6 +7,7 @@ pub mod audit_tiles;
 pub mod calls;
 pub mod challenges;
 pub mod checkpoints;
+pub mod console_sessions;
 pub mod grants;
 pub mod messages;
 pub mod orgs;

@@ -67,3 +67,32 @@ pub async fn by_token_hash(pool: &AnyPool, hash: &[u8; 32]) -> StoreResult<Optio
             .ok_or_else(|| StoreError::Corrupt(format!("principal role {role:?}")))?,
     }))
 }
+
+/// A principal as an administrator lists it (no token hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrincipalListing {
+    pub name: String,
+    pub role: Role,
+    pub created_at: Millis,
+    pub disabled_at: Option<Millis>,
+}
+
+/// Every principal, by name.
+pub async fn list(pool: &AnyPool) -> StoreResult<Vec<PrincipalListing>> {
+    let rows =
+        sqlx::query("SELECT name, role, created_at, disabled_at FROM principals ORDER BY name")
+            .fetch_all(pool)
+            .await?;
+    rows.iter()
+        .map(|row| {
+            let role: String = row.try_get("role")?;
+            Ok(PrincipalListing {
+                name: row.try_get("name")?,
+                role: Role::parse(&role)
+                    .ok_or_else(|| StoreError::Corrupt(format!("principal role {role:?}")))?,
+                created_at: row.try_get("created_at")?,
+                disabled_at: row.try_get("disabled_at")?,
+            })
+        })
+        .collect()
+}
