@@ -13,7 +13,7 @@ use super::error::ApiResult;
 use super::extract::{ApiJson, ApiQuery};
 use crate::app::AppState;
 use crate::domain::org::Channel;
-use crate::service::{ServiceError, calls, challenges, grants, resend, views};
+use crate::service::{ServiceError, calls, cancel, challenges, grants, resend, views};
 use crate::store;
 use crate::store::calls::CallFilter;
 use crate::store::principals::Principal;
@@ -28,6 +28,10 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/v1/challenges/{challenge_id}", get(get_challenge))
         .route("/v1/challenges/{challenge_id}/resend", post(resend))
         .route("/v1/challenges/{challenge_id}/check", post(check))
+        .route(
+            "/v1/challenges/{challenge_id}/cancel",
+            post(cancel_challenge),
+        )
 }
 
 #[derive(Deserialize)]
@@ -265,4 +269,15 @@ async fn trusted_grant(
         StatusCode::CREATED,
         Json(json!({ "status": "approved", "grant": grant_with_token(&g, state.clock.now_ms()) })),
     ))
+}
+
+/// Ends a pending challenge (the same service as the console's Cancel
+/// verification).
+async fn cancel_challenge(
+    State(state): State<Arc<AppState>>,
+    Extension(agent): Extension<Principal>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let row = cancel::cancel(&state, &agent, &id).await?;
+    Ok(Json(challenge_view(&state, &row.id).await?))
 }
