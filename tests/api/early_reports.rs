@@ -71,6 +71,10 @@ on_both_engines!(
 /// for a send that was already recorded. PostgreSQL only: SQLite's single
 /// writer cannot interleave them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(pingate_test_postgres),
+    ignore = "PostgreSQL only: set PINGATE_TEST_DATABASE_URL to run it"
+)]
 async fn a_delivery_report_during_the_send_commit_is_applied() {
     let test = "a_delivery_report_during_the_send_commit_is_applied";
     let opts = crate::support::app::Options {

@@ -17,3 +17,9 @@ mod races;
 mod roles;
 mod timing;
 mod webhooks;
+
+/// Under CI every PostgreSQL variant must really run, not be compiled ignored.
+#[test]
+fn ci_runs_the_postgres_variants() {
+    support::app::assert_ci_runs_postgres_variants();
+}

@@ -8,7 +8,7 @@ use pingate::store::Store;
 use sqlx::AnyPool;
 
 use crate::on_both_engines;
-use crate::support::app::{Engine, postgres_url};
+use crate::support::app::{Engine, ScratchDatabase, postgres_url};
 
 fn migration_files(engine: &str) -> BTreeSet<String> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -41,27 +41,22 @@ fn both_engines_have_the_same_migration_files() {
 }
 
 /// A database of its own: a temp SQLite file, or a fresh PostgreSQL
-/// database. The temp dir lives as long as the URL is used.
-async fn fresh_database(engine: Engine, test: &str) -> Option<(String, tempfile::TempDir)> {
+/// database (dropped with the guard). Both live as long as the URL is used.
+async fn fresh_database(
+    engine: Engine,
+    test: &str,
+) -> Option<(String, tempfile::TempDir, Option<ScratchDatabase>)> {
     let dir = tempfile::tempdir().expect("tempdir");
-    let url = match engine {
-        Engine::Sqlite => format!("sqlite://{}", dir.path().join("pingate.db").display()),
-        Engine::Postgres => {
-            use sqlx::Connection;
-            let base = postgres_url(test)?;
-            let name = format!("pingate_m_{}", uuid::Uuid::new_v4().simple());
-            let mut admin = sqlx::PgConnection::connect(&base)
-                .await
-                .expect("connect to PINGATE_TEST_DATABASE_URL");
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&mut admin)
-                .await
-                .expect("create database");
-            let (prefix, _) = base.rsplit_once('/').expect("URL has a database path");
-            format!("{prefix}/{name}")
+    match engine {
+        Engine::Sqlite => {
+            let url = format!("sqlite://{}", dir.path().join("pingate.db").display());
+            Some((url, dir, None))
         }
-    };
-    Some((url, dir))
+        Engine::Postgres => {
+            let db = ScratchDatabase::create(&postgres_url(test)?).await;
+            Some((db.url.clone(), dir, Some(db)))
+        }
+    }
 }
 
 /// The schema (every table's columns and types) and the migration ledger.
@@ -101,7 +96,7 @@ async fn ledger_len(pool: &AnyPool) -> usize {
 }
 
 async fn migrates_a_fresh_database_and_twice_is_a_no_op(engine: Engine, test: &str) {
-    let Some((url, _dir)) = fresh_database(engine, test).await else {
+    let Some((url, _dir, _db)) = fresh_database(engine, test).await else {
         return;
     };
     let store = Store::connect(&url, 2).await.expect("connect");

@@ -276,6 +276,10 @@ on_both_engines!(
 /// waits for it and ends that lockout instead of missing it. PostgreSQL
 /// only: SQLite's single writer cannot interleave them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(pingate_test_postgres),
+    ignore = "PostgreSQL only: set PINGATE_TEST_DATABASE_URL to run it"
+)]
 async fn a_reset_during_the_locking_check_ends_that_lockout() {
     let test = "a_reset_during_the_locking_check_ends_that_lockout";
     let opts = Options {

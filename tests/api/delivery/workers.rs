@@ -17,6 +17,10 @@ use super::{WAIT, eventually, options};
 /// two claim loops each, released together behind a barrier onto 40
 /// messages queued in one transaction. Each message must reach SMTP once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(pingate_test_postgres),
+    ignore = "PostgreSQL only: set PINGATE_TEST_DATABASE_URL to run it"
+)]
 async fn two_workers_on_postgres_never_send_one_message_twice() {
     const N: usize = 40;
     const LOOPS_PER_INSTANCE: usize = 2;
