@@ -80,6 +80,9 @@
       source.close();
       window.location.assign("/console/login");
     });
+    // A page being left lets go of its stream at once: browsers allow only
+    // a few connections per server, and a lingering stream holds one.
+    window.addEventListener("pagehide", function () { source.close(); });
     source.addEventListener("open", function () {
       region.setAttribute("data-live-state", "connected");
     });
