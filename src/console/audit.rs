@@ -144,8 +144,8 @@ fn text_field(id: &str, label: &str, value: &str, bad: Option<(&str, &str)>) -> 
 fn filter_form(f: &Filters, bad: Option<(&str, &str)>) -> Markup {
     html! {
         form.panel method="get" action="/console/audit" {
-            h2 { "Filters" }
-            div.grid {
+            div.filters {
+                h2 { "Filters" }
                 (text_field("from", "From (UTC, RFC 3339)", &f.from, bad))
                 (text_field("to", "To (UTC, RFC 3339)", &f.to, bad))
                 (text_field("org_id", "Organisation id", &f.org_id, bad))

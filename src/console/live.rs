@@ -135,5 +135,7 @@ fn stream(
             poll,
             |mut p| async move { p.next().await.map(|e| (Ok(e), p)) },
         );
-    Sse::new(events).keep_alive(KeepAlive::default())
+    // A comment line every few seconds: a stream whose browser went away
+    // fails to write it and ends, instead of polling for nobody.
+    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(5)))
 }

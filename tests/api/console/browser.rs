@@ -1,6 +1,7 @@
 //! Browser tests: the real server driven in a real Chromium through
 //! WebDriver (chromedriver). They run when `PINGATE_TEST_CHROMEDRIVER`
-//! names the chromedriver binary, and say so when skipped. One browser
+//! names the chromedriver binary; without it they are compiled as ignored
+//! tests with that reason (`build.rs`). One browser
 //! session walks the agent's whole verification and then a reviewer's
 //! audit, as one person at one desk would; a failing step saves a
 //! screenshot under target/browser-failures/. The steps also take the
@@ -196,7 +197,21 @@ fn screenshots_dir() -> PathBuf {
         })
 }
 
+/// Under CI the browser tests must really run, not be compiled ignored.
+#[test]
+fn ci_runs_the_browser_tests() {
+    if std::env::var_os("CI").is_some() && !cfg!(pingate_test_browser) {
+        panic!(
+            "CI is set but this build saw no PINGATE_TEST_CHROMEDRIVER: the browser tests would be skipped"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(pingate_test_browser),
+    ignore = "browser test: set PINGATE_TEST_CHROMEDRIVER=/usr/bin/chromedriver to run it"
+)]
 async fn an_agent_verifies_a_caller_and_a_reviewer_verifies_the_log_in_chromium() {
     let test = "browser: agent and reviewer in Chromium";
     let Some(browser) = Browser::start(test).await else {
@@ -248,9 +263,13 @@ async fn agent_steps(b: &Browser, app: &TestApp) -> Step {
             "times are not shown in local time with UTC on hover: {t}"
         ));
     }
+    // A second caller, on a registered number with full attestation.
+    app.call(&call_sid(), "+14155550100", Some("TN-Validation-Passed-A"))
+        .await;
+    b.wait_text("Trusted number").await?;
     b.shot(&shots, "calls.png").await?;
 
-    b.wait_css("#calls a")
+    b.wait_css(&format!("tr[data-call-id='{call_id}'] a"))
         .await?
         .click()
         .await
@@ -326,7 +345,6 @@ async fn agent_steps(b: &Browser, app: &TestApp) -> Step {
         return Err(format!("status webhook answered {}", resp.status()));
     }
     b.wait_css("#call-ended").await?;
-    let _ = call_id;
 
     phone_layout(b, app).await?;
     b.button("Sign out").await?;
