@@ -128,80 +128,61 @@ pub fn challenge_status(s: ChallengeStatus) -> Badge {
 }
 
 /// A message's delivery state with its error class, never the provider's
-/// text (which can name the full address).
+/// text (which can name the full address): (status, label, tone, class).
+const DELIVERY: &[(&str, &str, &str, Option<&str>)] = &[
+    ("queued", "Queued", "info", None),
+    ("sending", "Sending", "info", None),
+    ("sent", "Sent", "ok", None),
+    ("delivered", "Delivered", "ok", None),
+    (
+        "undelivered",
+        "Undelivered",
+        "bad",
+        Some("the carrier could not deliver it"),
+    ),
+    (
+        "failed",
+        "Failed",
+        "bad",
+        Some("permanent error: the server or provider refused it"),
+    ),
+    (
+        "dead",
+        "Failed",
+        "bad",
+        Some("temporary errors until the retries ran out"),
+    ),
+    (
+        "cancelled",
+        "Not sent",
+        "warn",
+        Some("the verification ended first"),
+    ),
+];
+
 pub fn delivery(m: &MessageRow) -> (Badge, Option<&'static str>) {
-    match m.status.as_str() {
-        "queued" if m.attempts > 0 => (
+    if m.status == "queued" && m.attempts > 0 {
+        return (
             Badge {
                 text: "Queued",
                 tone: "warn",
             },
             Some("temporary error; retrying"),
-        ),
-        "queued" => (
-            Badge {
-                text: "Queued",
-                tone: "info",
-            },
-            None,
-        ),
-        "sending" => (
-            Badge {
-                text: "Sending",
-                tone: "info",
-            },
-            None,
-        ),
-        "sent" => (
-            Badge {
-                text: "Sent",
-                tone: "ok",
-            },
-            None,
-        ),
-        "delivered" => (
-            Badge {
-                text: "Delivered",
-                tone: "ok",
-            },
-            None,
-        ),
-        "undelivered" => (
-            Badge {
-                text: "Undelivered",
-                tone: "bad",
-            },
-            Some("the carrier could not deliver it"),
-        ),
-        "failed" => (
-            Badge {
-                text: "Failed",
-                tone: "bad",
-            },
-            Some("permanent error: the server or provider refused it"),
-        ),
-        "dead" => (
-            Badge {
-                text: "Failed",
-                tone: "bad",
-            },
-            Some("temporary errors until the retries ran out"),
-        ),
-        "cancelled" => (
-            Badge {
-                text: "Not sent",
-                tone: "warn",
-            },
-            Some("the verification ended first"),
-        ),
-        _ => (
-            Badge {
-                text: "Unknown",
-                tone: "info",
-            },
-            None,
-        ),
+        );
     }
+    DELIVERY
+        .iter()
+        .find(|(status, ..)| *status == m.status)
+        .map_or(
+            (
+                Badge {
+                    text: "Unknown",
+                    tone: "info",
+                },
+                None,
+            ),
+            |(_, text, tone, class)| (Badge { text, tone }, *class),
+        )
 }
 
 pub fn channel(c: &str) -> &'static str {

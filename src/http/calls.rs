@@ -271,13 +271,31 @@ async fn trusted_grant(
     ))
 }
 
+/// No fields: a body that names any (a `pin`, say) is refused before
+/// anything is cancelled.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Cancel {}
+
 /// Ends a pending challenge (the same service as the console's Cancel
-/// verification).
+/// verification). The body is optional; if given it must be `{}`.
 async fn cancel_challenge(
     State(state): State<Arc<AppState>>,
     Extension(agent): Extension<Principal>,
     Path(id): Path<String>,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<Json<Value>> {
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            super::error::ApiError::PayloadTooLarge
+        } else {
+            super::error::ApiError::BadRequest(e.body_text())
+        }
+    })?;
+    if !body.iter().all(u8::is_ascii_whitespace) {
+        serde_json::from_slice::<Cancel>(&body)
+            .map_err(|e| super::error::ApiError::BadRequest(format!("invalid JSON body: {e}")))?;
+    }
     let row = cancel::cancel(&state, &agent, &id).await?;
     Ok(Json(challenge_view(&state, &row.id).await?))
 }

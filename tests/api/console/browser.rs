@@ -241,7 +241,24 @@ async fn an_agent_verifies_a_caller_and_a_reviewer_verifies_the_log_in_chromium(
 }
 
 async fn agent_steps(b: &Browser, app: &TestApp) -> Step {
-    let shots = screenshots_dir();
+    let (sid, call_id) = calls_list_steps(b, app).await?;
+    let pin = pin_steps(b, app, &call_id).await?;
+    grant_steps(b, app, &sid, &pin).await?;
+    phone_layout(b, app).await?;
+    b.button("Sign out").await?;
+    b.wait_css("#access-token").await?;
+    b.client
+        .goto(&format!("{}/console/calls", app.base))
+        .await
+        .map_err(err("after sign-out"))?;
+    if b.path().await? != "/console/login" {
+        return Err("the session outlived sign-out".into());
+    }
+    Ok(())
+}
+
+/// Sign-in, and calls appearing live: returns (CallSid, call id).
+async fn calls_list_steps(b: &Browser, app: &TestApp) -> Step<(String, String)> {
     b.sign_in(&app.base, &app.agent_token).await?;
     if b.path().await? != "/console/calls" {
         return Err(format!("an agent lands on {}", b.path().await?));
@@ -267,8 +284,12 @@ async fn agent_steps(b: &Browser, app: &TestApp) -> Step {
     app.call(&call_sid(), "+14155550100", Some("TN-Validation-Passed-A"))
         .await;
     b.wait_text("Trusted number").await?;
-    b.shot(&shots, "calls.png").await?;
+    b.shot(&screenshots_dir(), "calls.png").await?;
+    Ok((sid, call_id))
+}
 
+/// Attach, send by email, a wrong PIN, a reload: returns the PIN.
+async fn pin_steps(b: &Browser, app: &TestApp, call_id: &str) -> Step<String> {
     b.wait_css(&format!("tr[data-call-id='{call_id}'] a"))
         .await?
         .click()
@@ -299,10 +320,14 @@ async fn agent_steps(b: &Browser, app: &TestApp) -> Step {
     b.wait_css("[data-delivery='sent'], [data-delivery='delivered']")
         .await?;
     b.type_into("#pin", "12").await?;
-    b.shot(&shots, "call-verifying.png").await?;
+    b.shot(&screenshots_dir(), "call-verifying.png").await?;
     b.js("document.getElementById('pin').value = '';").await?;
+    Ok(pin)
+}
 
-    b.type_into("#pin", &pin).await?;
+/// The right PIN, the live countdown, revoke, the call's end.
+async fn grant_steps(b: &Browser, app: &TestApp, sid: &str, pin: &str) -> Step {
+    b.type_into("#pin", pin).await?;
     b.button("Check PIN").await?;
     b.wait_css("#verified").await?;
     let first = b
@@ -335,7 +360,7 @@ async fn agent_steps(b: &Browser, app: &TestApp) -> Step {
         .webhook(
             "/webhooks/twilio/status",
             &[
-                ("CallSid", sid.as_str()),
+                ("CallSid", sid),
                 ("AccountSid", ACCOUNT_SID),
                 ("CallStatus", "completed"),
             ],
@@ -344,19 +369,7 @@ async fn agent_steps(b: &Browser, app: &TestApp) -> Step {
     if !resp.status().is_success() {
         return Err(format!("status webhook answered {}", resp.status()));
     }
-    b.wait_css("#call-ended").await?;
-
-    phone_layout(b, app).await?;
-    b.button("Sign out").await?;
-    b.wait_css("#access-token").await?;
-    b.client
-        .goto(&format!("{}/console/calls", app.base))
-        .await
-        .map_err(err("after sign-out"))?;
-    if b.path().await? != "/console/login" {
-        return Err("the session outlived sign-out".into());
-    }
-    Ok(())
+    b.wait_css("#call-ended").await.map(|_| ())
 }
 
 /// At 390×844 nothing scrolls sideways and the controls stay reachable.

@@ -251,6 +251,14 @@ pub(super) fn routes(f: &Fixture) -> Vec<Route> {
             None,
             ADMIN,
         ),
+        // Last: cancelling ends the fixture's challenge.
+        route(
+            Method::POST,
+            "/v1/challenges/{challenge_id}/cancel",
+            format!("/v1/challenges/{ch}/cancel"),
+            Some(json!({})),
+            AGENT,
+        ),
     ]
 }
 
