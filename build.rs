@@ -1,4 +1,5 @@
-//! Tells the test binaries which opt-in environments this build targets,
+//! Rebuilds the crate when a migration is added (they are embedded), and
+//! tells the test binaries which opt-in environments this build targets,
 //! so a variant that cannot run here is compiled as an ignored test with
 //! its reason (counted as "ignored" in the summary) instead of passing
 //! without doing anything.
@@ -15,5 +16,8 @@ fn main() {
             println!("cargo::rustc-cfg={cfg}");
         }
     }
+    // sqlx::migrate! embeds the migration files at compile time; a new
+    // file must rebuild the crate.
+    println!("cargo::rerun-if-changed=migrations");
     println!("cargo::rerun-if-changed=build.rs");
 }

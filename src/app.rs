@@ -7,11 +7,13 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use secrecy::ExposeSecret;
 use tokio::sync::{Notify, Semaphore, watch};
 
+use crate::audit::anchor::Anchor;
 use crate::audit::pseudonym::Pseudonymiser;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::delivery::{Sealer, Senders, email::EmailSender, sms::SmsSender};
 use crate::domain::pin::{Pin, PinHasher};
+use crate::http::flood::FloodShield;
 use crate::keys::Keys;
 use crate::store::Store;
 
@@ -31,6 +33,10 @@ pub struct AppState {
     /// Turns true when the server shuts down: long-lived responses (the
     /// console's event streams) end so connections can drain.
     pub stopping: watch::Sender<bool>,
+    /// This instance's flood shields and failure folding.
+    pub shield: Arc<FloodShield>,
+    /// The last signed checkpoint, kept beside the signing key.
+    pub anchor: Anchor,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +70,7 @@ impl AppState {
         clock: Arc<dyn Clock>,
         metrics: Option<PrometheusHandle>,
     ) -> Result<Arc<AppState>, BuildError> {
+        let store = store.with_clock(Arc::clone(&clock));
         let keys = Keys::load_or_create(&settings)?;
         let hasher = PinHasher::with_params(
             keys.pepper(),
@@ -81,6 +88,8 @@ impl AppState {
             sms: SmsSender::from_settings(&settings).map_err(BuildError::Setup)?,
         };
         Ok(Arc::new(AppState {
+            shield: Arc::new(FloodShield::new(&settings.limits)),
+            anchor: Anchor::beside(&settings.signing_key_path()),
             hash_permits: Arc::new(Semaphore::new(settings.pin.hash_concurrency)),
             settings: Arc::new(settings),
             store,

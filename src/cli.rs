@@ -14,7 +14,6 @@ use secrecy::ExposeSecret;
 use crate::app::AppState;
 use crate::audit::checkpoint;
 use crate::audit::checkpointer::{self, Expectation, Verified, VerifyError};
-use crate::audit::event::Event;
 use crate::audit::export;
 use crate::clock::SystemClock;
 use crate::config::{DEFAULT_CONFIG_PATH, Settings};
@@ -449,9 +448,7 @@ async fn verify_export(file: &std::path::Path, args: &VerifyArgs) -> Result<(), 
         .filter(|(_, line)| line.as_ref().map_or(true, |l| !l.trim().is_empty()))
         .map(move |(i, line)| {
             let line = line.map_err(|e| VerifyError::Read(format!("cannot read {name}: {e}")))?;
-            let value: serde_json::Value = serde_json::from_str(&line)
-                .map_err(|e| VerifyError::Read(format!("{name} line {}: not JSON: {e}", i + 1)))?;
-            Event::from_json(&value)
+            crate::audit::export_line::parse(&line)
                 .map_err(|e| VerifyError::Read(format!("{name} line {}: {e}", i + 1)))
         });
     let result = checkpointer::verify_log(

@@ -30,6 +30,17 @@ pub struct OffsetClock {
 }
 
 impl OffsetClock {
+    /// A clock that reads `start` now and then runs (and advances) from
+    /// there, so a test can start at a known place relative to the hourly
+    /// quota windows instead of wherever the wall clock happens to be.
+    pub fn starting_at(start: Millis) -> OffsetClock {
+        let clock = OffsetClock::default();
+        clock
+            .offset_ms
+            .store(start - SystemClock.now_ms(), Ordering::SeqCst);
+        clock
+    }
+
     pub fn advance(&self, by: std::time::Duration) {
         self.offset_ms
             .fetch_add(by.as_millis() as i64, Ordering::SeqCst);
@@ -71,6 +82,16 @@ pub fn parse_rfc3339(s: &str) -> Option<Millis> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_clock_starting_at_an_instant_reads_it_then_advances() {
+        let start = 1_900_000_000_000;
+        let clock = OffsetClock::starting_at(start);
+        let read = clock.now_ms();
+        assert!((start..start + 60_000).contains(&read), "{read}");
+        clock.advance(std::time::Duration::from_secs(3600));
+        assert!(clock.now_ms() >= read + 3_600_000);
+    }
 
     #[test]
     fn rfc3339_is_fixed_width_utc_and_round_trips() {

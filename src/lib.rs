@@ -59,11 +59,14 @@ pub struct RunningServer {
     server: JoinHandle<std::io::Result<()>>,
     worker: JoinHandle<()>,
     checkpointer: JoinHandle<()>,
+    failure_audit: JoinHandle<()>,
+    sweeper: JoinHandle<()>,
 }
 
 impl RunningServer {
     /// Stops accepting, lets in-flight requests finish (bounded), stops
-    /// the outbox worker and the audit checkpointer and closes the database.
+    /// the outbox worker, the audit checkpointer and the expiry sweeper,
+    /// writes the folded failure counts and closes the database.
     pub async fn shutdown(self) -> std::io::Result<()> {
         let _ = self.shutdown.send(true);
         self.state.stopping.send_replace(true);
@@ -74,6 +77,8 @@ impl RunningServer {
         };
         let _ = tokio::time::timeout(Duration::from_secs(10), self.worker).await;
         let _ = tokio::time::timeout(Duration::from_secs(10), self.checkpointer).await;
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.failure_audit).await;
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.sweeper).await;
         self.state.store.close().await;
         served
     }
@@ -113,6 +118,8 @@ pub async fn start_with_state(
     };
     let worker = tokio::spawn(worker.run(rx.clone()));
     let checkpointer = tokio::spawn(audit::checkpointer::run(Arc::clone(&state), rx.clone()));
+    let failure_audit = tokio::spawn(http::failure_audit::run(Arc::clone(&state), rx.clone()));
+    let sweeper = tokio::spawn(service::sweeper::run(Arc::clone(&state), rx.clone()));
     let app = http::router(Arc::clone(&state));
     let mut rx_server = rx;
     let server = tokio::spawn(async move {
@@ -133,5 +140,7 @@ pub async fn start_with_state(
         server,
         worker,
         checkpointer,
+        failure_audit,
+        sweeper,
     })
 }

@@ -15,6 +15,8 @@ use tokio::sync::watch;
 
 use super::chain::{ChainError, ChainVerifier};
 use super::checkpoint::{self, Checkpoint};
+use super::event::{EventKind, NewEvent, Outcome};
+use super::merkle::Hash;
 use crate::app::AppState;
 use crate::clock::Millis;
 use crate::service::{ServiceError, ServiceResult};
@@ -56,8 +58,15 @@ pub struct Signed {
 pub async fn checkpoint_now(state: &AppState) -> ServiceResult<Signed> {
     let pool = state.store.reader();
     let latest = checkpoints::latest(pool).await?;
+    let anchor = last_signed(state)?;
     let mut chain = ChainVerifier::new().keeping_tiles();
-    catch_up(pool, &mut chain, latest.as_ref()).await?;
+    let checks: Vec<Expect> = [expect_stored(latest.as_ref()), anchor]
+        .into_iter()
+        .flatten()
+        .collect();
+    if let Err(e) = catch_up(pool, &mut chain, &checks).await {
+        return Err(refuse(state, e).await);
+    }
     save_tiles(state, &mut chain).await?;
     sign_and_store(state, &chain, latest).await
 }
@@ -73,25 +82,129 @@ fn refused(err: ChainError) -> ServiceError {
     )
 }
 
-/// Pushes every event after `chain.size()` into `chain`. When `check` names
-/// a size the chain passes through, the root there must match it.
+/// A (size, root) the log must pass through.
+#[derive(Debug, Clone, Copy)]
+struct Expect {
+    size: u64,
+    root: Hash,
+    /// The last checkpoint signed, kept outside the database (see
+    /// `audit::anchor`), rather than the latest stored one.
+    anchor: bool,
+}
+
+impl Expect {
+    fn what(&self) -> &'static str {
+        if self.anchor {
+            "last signed checkpoint (kept beside the signing key)"
+        } else {
+            "latest checkpoint"
+        }
+    }
+}
+
+fn expect_stored(cp: Option<&StoredCheckpoint>) -> Option<Expect> {
+    cp.map(|c| Expect {
+        size: c.size,
+        root: c.root,
+        anchor: false,
+    })
+}
+
+/// The anchor as an expectation; an anchor file that cannot be read or
+/// does not verify stops signing (it is the one thing a forger would
+/// want gone).
+fn last_signed(state: &AppState) -> ServiceResult<Option<Expect>> {
+    let key = state.keys.signing.verifying_key();
+    let held = state
+        .anchor
+        .load(&state.settings.audit.origin, &key)
+        .map_err(|e| ServiceError::Internal(format!("audit checkpoint anchor: {e}")))?;
+    Ok(held.map(|h| Expect {
+        size: h.size,
+        root: h.root,
+        anchor: true,
+    }))
+}
+
+/// Why catching up failed: the store, or the log is not what it must be.
+enum CatchUpError {
+    Service(ServiceError),
+    Broken { err: ChainError, anchor: bool },
+}
+
+impl From<crate::store::StoreError> for CatchUpError {
+    fn from(e: crate::store::StoreError) -> Self {
+        CatchUpError::Service(e.into())
+    }
+}
+
+/// The error to answer; a log that does not extend the last signed
+/// checkpoint is also audited and reported by `/readyz`.
+async fn refuse(state: &AppState, e: CatchUpError) -> ServiceError {
+    match e {
+        CatchUpError::Service(e) => e,
+        CatchUpError::Broken { err, anchor } => {
+            if anchor {
+                record_anchor_refusal(state, &err).await;
+            }
+            refused(err)
+        }
+    }
+}
+
+async fn record_anchor_refusal(state: &AppState, err: &ChainError) {
+    let why = format!("event {}: {}", err.seq, err.reason);
+    state.anchor.set_refused(why.clone());
+    tracing::error!(reason = %why, "audit checkpoint refused: the log does not extend the last signed checkpoint");
+    let held = last_signed(state).ok().flatten();
+    let mut event = NewEvent::new(
+        EventKind::AuditCheckpointRefused,
+        "system",
+        Outcome::Failure,
+    )
+    .detail("reason", why)
+    .detail("first_bad_seq", err.seq);
+    if let Some(h) = held {
+        event = event
+            .detail("signed_size", h.size)
+            .detail("signed_root", hex::encode(h.root));
+    }
+    let written = async {
+        let mut tx = state.store.begin(state.clock.now_ms()).await?;
+        tx.audit(event);
+        tx.commit().await
+    }
+    .await;
+    if let Err(e) = written {
+        tracing::warn!(error = %e, "could not audit a refused checkpoint");
+    }
+}
+
+/// Pushes every event after `chain.size()` into `chain`. At each size in
+/// `checks` the chain passes through, the root must match; a check beyond
+/// the end of the log means it was truncated.
 async fn catch_up(
     pool: &AnyPool,
     chain: &mut ChainVerifier,
-    check: Option<&StoredCheckpoint>,
-) -> ServiceResult<()> {
-    let matches = |chain: &ChainVerifier| -> ServiceResult<()> {
-        match check {
-            Some(cp) if cp.size == chain.size() && cp.root != chain.root() => {
-                Err(refused(ChainError {
-                    seq: cp.size as i64,
+    checks: &[Expect],
+) -> Result<(), CatchUpError> {
+    let matches = |chain: &ChainVerifier| -> Result<(), CatchUpError> {
+        match checks
+            .iter()
+            .find(|c| c.size == chain.size() && c.root != chain.root())
+        {
+            Some(c) => Err(CatchUpError::Broken {
+                err: ChainError {
+                    seq: c.size as i64,
                     reason: format!(
-                        "the log no longer matches the latest checkpoint (size {}): an event at or before it was altered",
-                        cp.size
+                        "the log no longer matches the {} (size {}): an event at or before it was altered",
+                        c.what(),
+                        c.size
                     ),
-                }))
-            }
-            _ => Ok(()),
+                },
+                anchor: c.anchor,
+            }),
+            None => Ok(()),
         }
     };
     matches(chain)?;
@@ -101,19 +214,29 @@ async fn catch_up(
     };
     let mut events = audit_store::stream(pool.clone(), filter);
     while let Some(e) = events.next().await {
-        chain.push(&e?).map_err(refused)?;
+        let pushed = chain.push(&e?);
+        // A broken link before the anchor's size is the anchor's refusal
+        // too: the signed history was rewritten.
+        pushed.map_err(|err| CatchUpError::Broken {
+            anchor: checks.iter().any(|c| c.anchor && c.size >= err.seq as u64),
+            err,
+        })?;
         matches(chain)?;
     }
-    match check {
-        Some(cp) if cp.size > chain.size() => Err(refused(ChainError {
-            seq: chain.size() as i64 + 1,
-            reason: format!(
-                "the log was truncated: the latest checkpoint covers {} events, the log has {}",
-                cp.size,
-                chain.size()
-            ),
-        })),
-        _ => Ok(()),
+    match checks.iter().find(|c| c.size > chain.size()) {
+        Some(c) => Err(CatchUpError::Broken {
+            err: ChainError {
+                seq: chain.size() as i64 + 1,
+                reason: format!(
+                    "the log was truncated: the {} covers {} events, the log has {}",
+                    c.what(),
+                    c.size,
+                    chain.size()
+                ),
+            },
+            anchor: c.anchor,
+        }),
+        None => Ok(()),
     }
 }
 
@@ -141,6 +264,7 @@ async fn sign_and_store(
         && latest.size == size
     {
         // catch_up compared the roots at this size already.
+        keep_anchor(state, &latest)?;
         return Ok(Signed {
             checkpoint: latest,
             new: false,
@@ -168,6 +292,7 @@ async fn sign_and_store(
     let inserted = checkpoints::insert(tx.conn(), &stored).await?;
     tx.commit().await?;
     if inserted {
+        keep_anchor(state, &stored)?;
         return Ok(Signed {
             checkpoint: stored,
             new: true,
@@ -186,10 +311,23 @@ async fn sign_and_store(
             None,
         ));
     }
+    keep_anchor(state, &existing)?;
     Ok(Signed {
         checkpoint: existing,
         new: false,
     })
+}
+
+/// Remembers a checkpoint whose root this server verified as the one
+/// every later log must extend.
+fn keep_anchor(state: &AppState, cp: &StoredCheckpoint) -> ServiceResult<()> {
+    let key = state.keys.signing.verifying_key();
+    state
+        .anchor
+        .store(&cp.text, cp.size, &state.settings.audit.origin, &key)
+        .map_err(|e| ServiceError::Internal(format!("audit checkpoint anchor: {e}")))?;
+    state.anchor.clear_refused();
+    Ok(())
 }
 
 /// Whether a checkpoint is due: the log grew past the latest one, by at
@@ -275,12 +413,14 @@ impl Checkpointer {
         // The latest checkpoint can only be compared when the chain has not
         // passed it; one behind us was either ours or checked when signed.
         let passed = chain.size();
-        catch_up(
-            pool,
-            &mut chain,
-            latest.as_ref().filter(|c| c.size >= passed),
-        )
-        .await?;
+        let checks: Vec<Expect> = [expect_stored(latest.as_ref()), last_signed(&self.state)?]
+            .into_iter()
+            .flatten()
+            .filter(|c| c.size >= passed)
+            .collect();
+        if let Err(e) = catch_up(pool, &mut chain, &checks).await {
+            return Err(refuse(&self.state, e).await);
+        }
         save_tiles(&self.state, &mut chain).await?;
         if !due {
             self.chain = Some(chain);

@@ -69,6 +69,7 @@ event_kinds! {
     AuthzFail => "authz_fail",
     ConsoleSignedIn => "console_signed_in",
     ConsoleSignedOut => "console_signed_out",
+    AuditCheckpointRefused => "audit_checkpoint_refused",
 }
 
 impl Serialize for EventKind {

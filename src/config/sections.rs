@@ -17,6 +17,9 @@ pub struct ServerSettings {
     pub data_dir: PathBuf,
     pub max_body_bytes: usize,
     pub request_timeout: HumanDuration,
+    /// Reverse proxies whose `X-Forwarded-For` is believed: the client is
+    /// the right-most hop not in these networks. Empty: the TCP peer.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -105,6 +108,9 @@ pub struct PinSettings {
     pub argon2_iterations: u32,
     /// How many argon2 computations may run at once (the blocking pool bound).
     pub hash_concurrency: usize,
+    /// How often challenges that expired untouched are recorded as expired
+    /// and their sealed PIN wiped.
+    pub sweep_interval: HumanDuration,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -207,12 +213,25 @@ pub struct LimitsSettings {
     pub failures_per_caller: u32,
     /// How long such a lockout lasts (an admin can reset it sooner).
     pub lockout: HumanDuration,
-    /// Webhook requests per second per client address, and burst.
+    /// Unsigned or badly signed webhook requests per second per client
+    /// address, and burst.
     pub webhook_per_second: u32,
     pub webhook_burst: u32,
-    /// API requests per second per bearer token, and burst.
+    /// Webhook requests whose signature verifies, per second per client
+    /// address, and burst: a budget unsigned junk cannot spend.
+    pub webhook_signed_per_second: u32,
+    pub webhook_signed_burst: u32,
+    /// API requests per second per authenticated principal, and burst.
     pub api_per_second: u32,
     pub api_burst: u32,
+    /// Failed authentications (no, unknown or disabled bearer token) per
+    /// minute per client address; past it the address is refused before
+    /// any token lookup until the budget refills.
+    pub auth_failures_per_minute: u32,
+    /// Repeated authentication and webhook-signature failures from one
+    /// address are folded into one audit event with a count per window;
+    /// "0s" audits each one.
+    pub failure_audit_window: HumanDuration,
 }
 
 impl Default for LimitsSettings {
@@ -237,8 +256,12 @@ impl Default for LimitsSettings {
             lockout: HumanDuration(Duration::from_secs(3600)),
             webhook_per_second: 50,
             webhook_burst: 200,
+            webhook_signed_per_second: 200,
+            webhook_signed_burst: 400,
             api_per_second: 20,
             api_burst: 100,
+            auth_failures_per_minute: 10,
+            failure_audit_window: HumanDuration(Duration::from_secs(60)),
         }
     }
 }
@@ -265,6 +288,7 @@ impl Default for ServerSettings {
             data_dir: "data".into(),
             max_body_bytes: 64 * 1024,
             request_timeout: HumanDuration(Duration::from_secs(15)),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -338,6 +362,7 @@ impl Default for PinSettings {
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
             hash_concurrency: 2,
+            sweep_interval: HumanDuration(Duration::from_secs(5)),
         }
     }
 }

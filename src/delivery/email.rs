@@ -5,7 +5,7 @@ use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use super::SendError;
+use super::{FailureReason, SendError, failure};
 use crate::config::{EmailSettings, EmailTransport};
 
 pub enum EmailSender {
@@ -69,9 +69,9 @@ impl EmailSender {
         let from = match self {
             EmailSender::Smtp { from, .. } | EmailSender::File { from, .. } => from.clone(),
         };
-        let to: Mailbox = to
-            .parse()
-            .map_err(|_| SendError::Permanent("recipient is not an email address".into()))?;
+        let to: Mailbox = to.parse().map_err(|_| {
+            SendError::Permanent(FailureReason::new("recipient is not an email address"))
+        })?;
         let msg = Message::builder()
             .message_id(Some(format!("<{message_id}@{}>", from.email.domain())))
             .from(from)
@@ -79,20 +79,21 @@ impl EmailSender {
             .subject(subject)
             .header(ContentType::TEXT_PLAIN)
             .body(body.to_string())
-            .map_err(|e| SendError::Permanent(format!("cannot build message: {e}")))?;
+            .map_err(|e| {
+                SendError::Permanent(FailureReason::new(format!("cannot build message: {e}")))
+            })?;
         match self {
             EmailSender::Smtp { transport, .. } => match transport.send(msg).await {
                 Ok(resp) => Ok(resp.message().next().map(str::to_string)),
-                Err(e) if e.is_permanent() => {
-                    Err(SendError::Permanent(format!("SMTP refused: {e}")))
-                }
-                Err(e) => Err(SendError::Transient(format!("SMTP: {e}"))),
+                // The reply's text quotes the recipient: keep its code only.
+                Err(e) if e.is_permanent() => Err(SendError::Permanent(failure::smtp(&e))),
+                Err(e) => Err(SendError::Transient(failure::smtp(&e))),
             },
-            EmailSender::File { transport, .. } => transport
-                .send(msg)
-                .await
-                .map(Some)
-                .map_err(|e| SendError::Transient(format!("file transport: {e}"))),
+            EmailSender::File { transport, .. } => {
+                transport.send(msg).await.map(Some).map_err(|e| {
+                    SendError::Transient(FailureReason::new(format!("file transport: {e}")))
+                })
+            }
         }
     }
 }

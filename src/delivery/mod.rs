@@ -4,6 +4,7 @@
 //! jitter on transient errors, and finished as sent, failed or dead.
 
 pub mod email;
+pub mod failure;
 pub mod seal;
 pub mod sms;
 pub mod templates;
@@ -16,18 +17,19 @@ use crate::ids;
 use crate::store::messages::{self, MessageRow};
 use crate::store::{StoreError, WriteTx};
 
+pub use failure::FailureReason;
 pub use seal::Sealer;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SendError {
     #[error("transient: {0}")]
-    Transient(String),
+    Transient(FailureReason),
     /// Transient, and the provider said when to try again (`Retry-After`,
     /// in milliseconds): the next attempt is not made earlier.
     #[error("transient: {0}")]
-    Throttled(String, i64),
+    Throttled(FailureReason, i64),
     #[error("permanent: {0}")]
-    Permanent(String),
+    Permanent(FailureReason),
 }
 
 pub struct Senders {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::SendError;
+use super::{FailureReason, SendError, failure};
 use crate::config::{Secret, Settings, SmsTransport};
 
 pub enum SmsSender {
@@ -29,7 +29,6 @@ struct TwilioMessage {
 #[derive(Deserialize)]
 struct TwilioError {
     code: Option<u64>,
-    message: Option<String>,
 }
 
 impl SmsSender {
@@ -113,23 +112,24 @@ impl SmsSender {
                     .send()
                     .await
                     .map_err(|e| {
-                        SendError::Transient(format!("Twilio unreachable: {}", without_url(&e)))
+                        SendError::Transient(FailureReason::new(format!(
+                            "Twilio unreachable: {}",
+                            without_url(&e)
+                        )))
                     })?;
                 let status = resp.status();
                 let retry_after = retry_after_ms(resp.headers());
                 if status.is_success() {
                     let m: TwilioMessage = resp.json().await.map_err(|_| {
-                        SendError::Transient("Twilio answered with an unreadable body".into())
+                        SendError::Transient(FailureReason::new(
+                            "Twilio answered with an unreadable body",
+                        ))
                     })?;
                     return Ok(Some(m.sid));
                 }
+                // Twilio's message names the number: keep the code only.
                 let err: Option<TwilioError> = resp.json().await.ok();
-                let code = err
-                    .as_ref()
-                    .and_then(|e| e.code)
-                    .map_or("?".to_string(), |c| c.to_string());
-                let text = err.and_then(|e| e.message).unwrap_or_default();
-                let reason = format!("Twilio {status} code {code}: {text}");
+                let reason = failure::twilio(status.as_u16(), err.and_then(|e| e.code));
                 if status.as_u16() == 429 || status.is_server_error() {
                     Err(match retry_after {
                         Some(ms) => SendError::Throttled(reason, ms),
@@ -143,7 +143,9 @@ impl SmsSender {
                 let line = serde_json::json!({ "to": to, "body": body }).to_string();
                 tokio::fs::write(dir.join(format!("{message_id}.sms.json")), line)
                     .await
-                    .map_err(|e| SendError::Transient(format!("file transport: {e}")))?;
+                    .map_err(|e| {
+                        SendError::Transient(FailureReason::new(format!("file transport: {e}")))
+                    })?;
                 Ok(Some(message_id.to_string()))
             }
         }

@@ -81,12 +81,40 @@ pub struct PinVars<'a> {
     pub support_name: &'a str,
 }
 
+/// Substitutes every placeholder in one pass over the template: a value
+/// is never scanned again, so an org name like `Acme {pin}` stays literal.
+/// Unknown or unclosed braces are kept as written.
 fn fill(template: &str, v: &PinVars<'_>) -> String {
-    template
-        .replace("{org}", v.org_name)
-        .replace("{pin}", v.pin)
-        .replace("{minutes}", &v.minutes.to_string())
-        .replace("{support}", v.support_name)
+    let minutes = v.minutes.to_string();
+    let mut out = String::with_capacity(template.len() + 32);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open..];
+        let Some(close) = after.find('}') else {
+            rest = after;
+            break;
+        };
+        let value = match &after[1..close] {
+            "org" => Some(v.org_name),
+            "pin" => Some(v.pin),
+            "minutes" => Some(minutes.as_str()),
+            "support" => Some(v.support_name),
+            _ => None,
+        };
+        match value {
+            Some(value) => {
+                out.push_str(value);
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = &after[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 pub fn pin_email(v: &PinVars<'_>) -> Rendered {
@@ -292,6 +320,31 @@ mod tests {
         assert!(r.subject.contains("Contoso Ltd"));
         assert!(r.body.contains("493817") && r.body.contains("10 minutes"));
         assert!(r.body.contains("Contoso support desk"));
+    }
+
+    #[test]
+    fn a_placeholder_inside_a_substituted_value_stays_literal() {
+        // An org name that looks like a placeholder must not pull the PIN
+        // into the (unsealed) subject, nor a later variable into the body.
+        let e = pin_email(&vars(None, "Acme {pin}", "493817"));
+        assert_eq!(e.subject, "Acme {pin}: support verification code");
+        assert!(!e.subject.contains("493817"));
+        let v = PinVars {
+            support_name: "{minutes} desk",
+            ..vars(None, "Acme", "493817")
+        };
+        assert!(pin_email(&v).body.contains("{minutes} desk"));
+        assert!(
+            !pin_sms(&vars(None, "{pin}", "493817"))
+                .body
+                .starts_with("493817")
+        );
+    }
+
+    #[test]
+    fn fill_leaves_unknown_and_unclosed_braces_alone() {
+        let v = vars(None, "Acme", "1");
+        assert_eq!(fill("{nope} {org} {", &v), "{nope} Acme {");
     }
 
     #[test]

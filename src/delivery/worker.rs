@@ -14,7 +14,7 @@ use rand::RngExt;
 use secrecy::ExposeSecret;
 use tokio::sync::{Notify, watch};
 
-use super::{Sealer, SendError, Senders};
+use super::{FailureReason, Sealer, SendError, Senders};
 use crate::audit::event::{EventKind, NewEvent, Outcome};
 use crate::clock::Clock;
 use crate::store::challenges;
@@ -121,7 +121,7 @@ impl Worker {
             return tx.commit().await;
         };
         let result = match self.sealer.open(&sealed, &m.id) {
-            Err(e) => Err(SendError::Permanent(e.to_string())),
+            Err(e) => Err(SendError::Permanent(FailureReason::new(e.to_string()))),
             Ok(body) => {
                 let body = body.expose_secret();
                 match m.channel.as_str() {
@@ -132,7 +132,9 @@ impl Worker {
                             .await
                     }
                     "sms" => self.senders.sms.send(&m.id, &m.destination, body).await,
-                    other => Err(SendError::Permanent(format!("unknown channel {other}"))),
+                    other => Err(SendError::Permanent(FailureReason::new(format!(
+                        "unknown channel {other}"
+                    )))),
                 }
             }
         };

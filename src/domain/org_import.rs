@@ -300,6 +300,10 @@ fn validate_name(raw: Option<&str>, out: &mut EntryErrors<'_>) -> Option<String>
     } else if name.chars().any(char::is_control) {
         out.push("name", "contains control characters");
         None
+    } else if name.contains(['{', '}']) {
+        // Braces mark placeholders in message templates.
+        out.push("name", "must not contain braces ({ or })");
+        None
     } else {
         Some(name.to_owned())
     }

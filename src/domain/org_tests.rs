@@ -444,3 +444,20 @@ proptest! {
         let _ = parse_import(&text, ImportFormat::Json);
     }
 }
+
+#[test]
+fn org_names_with_braces_are_refused_so_no_name_can_name_a_placeholder() {
+    for name in ["Acme {pin}", "Acme }", "{org}"] {
+        let text = format!(
+            "[[org]]\nid = \"acme\"\nname = {name:?}\naccount_number = \"40012345\"\n\
+             channels = [\"email\"]\n[org.contacts]\nemail = \"it@acme.example\"\n"
+        );
+        let errors = errors_of(&text, ImportFormat::Toml);
+        assert_eq!(errors.len(), 1, "{name}: {errors:?}");
+        assert_eq!(
+            (errors[0].0.as_str(), errors[0].1.as_str()),
+            ("acme", "name")
+        );
+        assert!(errors[0].2.contains("brace"), "{errors:?}");
+    }
+}

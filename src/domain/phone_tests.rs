@@ -177,23 +177,56 @@ proptest! {
         let _ = classify(&s);
     }
 
+    /// Numbers of shapes every carrier plan allocates parse, and then
+    /// round-trip, classify as E.164 and mask to the country code and the
+    /// last digits.
     #[test]
-    fn any_e164_round_trips_through_parse(s in prop_oneof![
-        "\\+1(415|212|646|312) ?[2-9][0-9]{2}-?[0-9]{4}",
+    fn valid_numbers_parse_and_round_trip(s in prop_oneof![
+        "\\+1(415|212|646|312)[2-9][0-9]{6}",
+        "\\+1 (415|212|646|312) [2-9][0-9]{2}-[0-9]{4}",
         "\\+86 ?13[0-9]{9}",
-        "\\+49 ?15[1-9][0-9]{7,8}",
-        "\\+44 ?7[0-9]{9}",
-        "\\+39 ?0[0-9]{5,10}",
-        "\\+[1-9][0-9]{5,14}",
+        "\\+49 ?151[0-9]{8}",
     ]) {
-        if let Ok(n) = E164::parse(&s) {
-            let again = E164::parse(n.as_str());
-            prop_assert_eq!(again.as_ref(), Ok(&n));
-            prop_assert_eq!(classify(n.as_str()), CallerId::E164(n.clone()));
-            let mask = n.mask();
-            prop_assert!(mask.ends_with(n.last_digits(2)));
-            let prefix = format!("+{}", n.country_code());
-            prop_assert!(mask.starts_with(&prefix));
+        let n = E164::parse(&s);
+        prop_assert!(n.is_ok(), "{s} did not parse: {n:?}");
+        let n = n.unwrap();
+        prop_assert_round_trips(&n)?;
+    }
+
+    /// Any '+' and digits either parse (and round-trip) or are refused as
+    /// not a number of any plan, and then never classify as E.164.
+    #[test]
+    fn any_plus_digits_round_trip_or_are_refused(s in "\\+[1-9][0-9]{5,14}") {
+        match E164::parse(&s) {
+            Ok(n) => prop_assert_round_trips(&n)?,
+            Err(e) => {
+                prop_assert!(
+                    matches!(e, PhoneError::Invalid | PhoneError::Unparseable | PhoneError::WithheldSentinel),
+                    "{s}: {e:?}"
+                );
+                prop_assert!(classify(&s).as_e164().is_none(), "{s} classified as E.164");
+            }
         }
     }
+}
+
+fn prop_assert_round_trips(n: &E164) -> Result<(), proptest::test_runner::TestCaseError> {
+    let again = E164::parse(n.as_str());
+    prop_assert_eq!(again.as_ref(), Ok(n));
+    prop_assert_eq!(classify(n.as_str()), CallerId::E164(n.clone()));
+    // The mask keeps the country code and reveals exactly the last digits
+    // its rule allows (grouping may split them), every other digit a '*'.
+    let mask = n.mask();
+    let prefix = format!("+{}", n.country_code());
+    prop_assert!(mask.starts_with(&prefix), "{}", mask);
+    let national_len = n.as_str().len() - prefix.len();
+    let revealed: String = mask[prefix.len()..]
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    prop_assert_eq!(revealed.len(), revealed_digits(national_len), "{}", mask);
+    prop_assert_eq!(revealed.as_str(), n.last_digits(revealed.len()), "{}", mask);
+    let stars = mask.chars().filter(|&c| c == '*').count();
+    prop_assert_eq!(stars + revealed.len(), national_len, "{}", mask);
+    Ok(())
 }

@@ -1,17 +1,21 @@
 //! Bearer-token authentication and per-route roles. Each group of routes
 //! is wrapped in [`require`] with the roles it accepts; a token of another
-//! role gets 403, a missing or unknown token 401. Both are audited.
+//! role gets 403, a missing or unknown token 401. Both are audited (failed
+//! logins folded per address, see `failure_audit`), naming the route
+//! template, never the raw path. The flood shield charges the client
+//! address until a token verifies, the principal after.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use secrecy::SecretString;
 
+use super::client::{ClientKey, client_ip};
 use super::error::ApiError;
+use super::failure_audit::{self, Failure};
 use crate::app::AppState;
 use crate::audit::event::{EventKind, NewEvent, Outcome};
 use crate::service::principals;
@@ -27,11 +31,16 @@ fn bearer(req: &Request) -> Option<SecretString> {
     (!token.is_empty() && token.len() <= 256).then(|| SecretString::from(token))
 }
 
-pub fn client_addr(req: &Request) -> String {
+/// The client's address as the audit trail records it (see `client`).
+pub fn client_addr(state: &AppState, req: &Request) -> ClientKey {
+    ClientKey::of(client_ip(req, &state.settings.server.trusted_proxies))
+}
+
+/// The route template the request matched (`/v1/calls/{call_id}`).
+fn route_of(req: &Request) -> String {
     req.extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_default()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned())
 }
 
 /// Middleware: authenticate, check the role, put the `Principal` in the
@@ -41,8 +50,15 @@ pub async fn require(
     mut req: Request,
     next: Next,
 ) -> Response {
-    let path = req.uri().path().to_string();
-    let addr = client_addr(&req);
+    let route = route_of(&req);
+    let client = client_addr(&state, &req);
+    if let Err(refused) = state.shield.before_login(client) {
+        state
+            .shield
+            .folder
+            .refused(EventKind::AuthnTokenFail, client);
+        return refused.into_response();
+    }
     let principal = match bearer(&req) {
         None => None,
         Some(token) => match principals::authenticate(&state, &token).await {
@@ -51,25 +67,24 @@ pub async fn require(
         },
     };
     let Some(principal) = principal else {
-        audit_denial(
-            &state,
-            EventKind::AuthnTokenFail,
-            "anonymous".into(),
-            &path,
-            &addr,
-        )
-        .await;
+        state.shield.login_failed(client);
+        let failure = Failure {
+            kind: EventKind::AuthnTokenFail,
+            actor: "anonymous",
+            source: client,
+            path: &route,
+            reason: None,
+        };
+        let now = state.clock.now_ms();
+        let events = state.shield.folder.record(&failure, now);
+        failure_audit::write(&state.store, now, events).await;
         return ApiError::Unauthenticated.into_response();
     };
+    if let Err(refused) = state.shield.principal(&principal.id) {
+        return refused.into_response();
+    }
     if !roles.contains(&principal.role) {
-        audit_denial(
-            &state,
-            EventKind::AuthzFail,
-            principal.actor(),
-            &path,
-            &addr,
-        )
-        .await;
+        audit_denial(&state, principal.actor(), &route, client).await;
         let names = roles
             .iter()
             .map(|r| r.as_str())
@@ -81,18 +96,11 @@ pub async fn require(
     next.run(req).await
 }
 
-async fn audit_denial(state: &AppState, kind: EventKind, actor: String, path: &str, addr: &str) {
-    let result = async {
-        let mut tx = state.store.begin(state.clock.now_ms()).await?;
-        tx.audit(
-            NewEvent::new(kind, actor, Outcome::Failure)
-                .detail("path", path)
-                .detail("source", addr),
-        );
-        tx.commit().await
-    }
-    .await;
-    if let Err(e) = result {
-        tracing::warn!(error = %e, "could not audit a denied request");
-    }
+/// A verified principal on a route of another role: one event each (the
+/// principal's own flood budget bounds them).
+async fn audit_denial(state: &AppState, actor: String, route: &str, client: ClientKey) {
+    let event = NewEvent::new(EventKind::AuthzFail, actor, Outcome::Failure)
+        .detail("path", route)
+        .detail("source", client.to_string());
+    failure_audit::write(&state.store, state.clock.now_ms(), vec![event]).await;
 }

@@ -1,28 +1,81 @@
-//! The in-memory flood shield (governor) in front of the database quotas:
-//! per client address on webhooks, per bearer token on the API. It guards
-//! one instance; the quotas that must hold across instances are in the
-//! database (`service::limits`). Refusals are logged and counted, not
-//! audited: writing an event per flood request would be the flood.
+//! The in-memory flood shields (governor) in front of the database quotas.
+//! They key on what an attacker cannot vary for free: webhooks by client
+//! address, with a separate budget for requests whose signature verifies;
+//! the API by client address until a token verifies (failed logins), then
+//! by principal. They guard one instance; quotas that must hold across
+//! instances are in the database (`service::limits`). Refusals are logged
+//! and counted, not audited one by one (see `failure_audit`).
 
-use std::net::IpAddr;
+use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderValue, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::{DefaultKeyedRateLimiter, NotUntil, Quota, RateLimiter};
 
+use super::client::ClientKey;
+use super::error::ApiError;
+use super::failure_audit::FailureFolder;
 use crate::config::LimitsSettings;
 use crate::service::ServiceError;
 
-use super::error::ApiError;
+/// Which flood shield refused, for the answer and the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Webhook,
+    SignedWebhook,
+    Api,
+    FailedLogins,
+}
+
+impl Scope {
+    fn as_str(self) -> &'static str {
+        match self {
+            Scope::Webhook => "webhook",
+            Scope::SignedWebhook => "signed webhook",
+            Scope::Api => "API",
+            Scope::FailedLogins => "failed authentication",
+        }
+    }
+}
+
+/// A request the shield refused: answers 429 with `Retry-After`.
+#[derive(Debug, Clone, Copy)]
+pub struct Refused {
+    pub scope: Scope,
+    pub wait: Duration,
+}
+
+impl From<Refused> for ApiError {
+    fn from(r: Refused) -> ApiError {
+        let scope = r.scope.as_str();
+        metrics::counter!("pingate_flood_refusals_total", "scope" => scope).increment(1);
+        tracing::warn!(scope, "flood shield refused a request");
+        let secs = (r.wait.as_secs() + u64::from(r.wait.subsec_nanos() > 0)).max(1);
+        ApiError::from(ServiceError::TooMany {
+            detail: format!("too many {scope} requests; slow down"),
+            retry_after_secs: secs,
+        })
+    }
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        ApiError::from(self).into_response()
+    }
+}
 
 pub struct FloodShield {
-    webhooks: DefaultKeyedRateLimiter<IpAddr>,
-    api: DefaultKeyedRateLimiter<[u8; 32]>,
+    unsigned: DefaultKeyedRateLimiter<ClientKey>,
+    signed: DefaultKeyedRateLimiter<ClientKey>,
+    principals: DefaultKeyedRateLimiter<String>,
+    failures: DefaultKeyedRateLimiter<ClientKey>,
+    /// Addresses whose failed-login budget is spent, and until when: they
+    /// are refused before any token lookup.
+    blocked: Mutex<HashMap<ClientKey, Instant>>,
+    pub folder: FailureFolder,
 }
 
 fn quota(per_second: u32, burst: u32) -> Quota {
@@ -31,81 +84,86 @@ fn quota(per_second: u32, burst: u32) -> Quota {
     Quota::per_second(rate).allow_burst(burst)
 }
 
-impl FloodShield {
-    pub fn new(l: &LimitsSettings) -> FloodShield {
-        FloodShield {
-            webhooks: RateLimiter::keyed(quota(l.webhook_per_second, l.webhook_burst)),
-            api: RateLimiter::keyed(quota(l.api_per_second, l.api_burst)),
-        }
-    }
-}
+/// Keys of clients that went quiet are dropped so the maps stay small.
+const HOUSEKEEPING_AT: usize = 10_000;
 
-fn refuse(scope: &'static str, wait: std::time::Duration) -> Response {
-    metrics::counter!("pingate_flood_refusals_total", "scope" => scope).increment(1);
-    tracing::warn!(scope, "flood shield refused a request");
-    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    let mut resp = ApiError::from(ServiceError::TooMany {
-        detail: format!("too many {scope} requests; slow down"),
-        retry_after_secs: secs.max(1),
-    })
-    .into_response();
-    if let Ok(v) = HeaderValue::from_str(&secs.max(1).to_string()) {
-        resp.headers_mut().insert(header::RETRY_AFTER, v);
-    }
-    resp
-}
-
-fn housekeeping<K: std::hash::Hash + Eq + Clone>(l: &DefaultKeyedRateLimiter<K>) {
-    // Keys of clients that went quiet are dropped so the map stays small.
-    if l.len() > 10_000 {
+fn check<K: std::hash::Hash + Eq + Clone>(
+    l: &DefaultKeyedRateLimiter<K>,
+    key: &K,
+    scope: Scope,
+) -> Result<(), Refused> {
+    if l.len() > HOUSEKEEPING_AT {
         l.retain_recent();
     }
+    l.check_key(key).map_err(|n| refused(scope, &n))
 }
 
-pub async fn webhooks(
-    State(shield): State<Arc<FloodShield>>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let ip = req
-        .extensions()
-        .get::<ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip())
-        .unwrap_or(IpAddr::from([0, 0, 0, 0]));
-    housekeeping(&shield.webhooks);
-    if let Err(not_until) = shield.webhooks.check_key(&ip) {
-        return refuse(
-            "webhook",
-            not_until.wait_time_from(DefaultClock::default().now()),
-        );
+fn refused(scope: Scope, not_until: &NotUntil<governor::clock::QuantaInstant>) -> Refused {
+    Refused {
+        scope,
+        wait: not_until.wait_time_from(DefaultClock::default().now()),
     }
-    next.run(req).await
 }
 
-pub async fn api(State(shield): State<Arc<FloodShield>>, req: Request, next: Next) -> Response {
-    // Keyed by the token's hash (never the token); anonymous requests by
-    // their address, so they cannot exhaust a real token's allowance.
-    let key = match req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
-        Some(v) => crate::ids::token_hash(v),
-        None => {
-            let ip = req
-                .extensions()
-                .get::<ConnectInfo<std::net::SocketAddr>>()
-                .map(|c| c.0.ip().to_string())
-                .unwrap_or_default();
-            crate::ids::token_hash(&format!("anonymous {ip}"))
+impl FloodShield {
+    pub fn new(l: &LimitsSettings) -> FloodShield {
+        let failures = NonZeroU32::new(l.auth_failures_per_minute).unwrap_or(NonZeroU32::MIN);
+        FloodShield {
+            unsigned: RateLimiter::keyed(quota(l.webhook_per_second, l.webhook_burst)),
+            signed: RateLimiter::keyed(quota(l.webhook_signed_per_second, l.webhook_signed_burst)),
+            principals: RateLimiter::keyed(quota(l.api_per_second, l.api_burst)),
+            failures: RateLimiter::keyed(Quota::per_minute(failures).allow_burst(failures)),
+            blocked: Mutex::new(HashMap::new()),
+            folder: FailureFolder::new(l.failure_audit_window.0),
         }
-    };
-    housekeeping(&shield.api);
-    if let Err(not_until) = shield.api.check_key(&key) {
-        return refuse(
-            "API",
-            not_until.wait_time_from(DefaultClock::default().now()),
-        );
     }
-    next.run(req).await
+
+    /// A webhook from `client`, charged to the budget of signed or of
+    /// unsigned (and badly signed) requests.
+    pub fn webhook(&self, client: ClientKey, signed: bool) -> Result<(), Refused> {
+        if signed {
+            check(&self.signed, &client, Scope::SignedWebhook)
+        } else {
+            check(&self.unsigned, &client, Scope::Webhook)
+        }
+    }
+
+    /// An API request whose token verified as principal `id`.
+    pub fn principal(&self, id: &str) -> Result<(), Refused> {
+        check(&self.principals, &id.to_owned(), Scope::Api)
+    }
+
+    fn blocked(&self) -> std::sync::MutexGuard<'_, HashMap<ClientKey, Instant>> {
+        self.blocked.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Before a token is looked up: is `client` refused for failed logins?
+    pub fn before_login(&self, client: ClientKey) -> Result<(), Refused> {
+        let now = Instant::now();
+        let mut blocked = self.blocked();
+        match blocked.get(&client) {
+            Some(until) if *until > now => Err(Refused {
+                scope: Scope::FailedLogins,
+                wait: *until - now,
+            }),
+            Some(_) => {
+                blocked.remove(&client);
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// A token did not verify: charges `client`'s failed-login budget and,
+    /// once it is spent, refuses the address until it refills.
+    pub fn login_failed(&self, client: ClientKey) {
+        if let Err(r) = check(&self.failures, &client, Scope::FailedLogins) {
+            let now = Instant::now();
+            let mut blocked = self.blocked();
+            if blocked.len() > HOUSEKEEPING_AT {
+                blocked.retain(|_, until| *until > now);
+            }
+            blocked.insert(client, now + r.wait);
+        }
+    }
 }

@@ -27,8 +27,19 @@ async fn healthz() -> Json<serde_json::Value> {
 }
 
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    // A log that no longer extends the last signed checkpoint is reported
+    // (the instance still serves; reviewers and operators must look).
+    let checkpoints = match state.anchor.refusal() {
+        None => json!("ok"),
+        Some(_) => json!("refused"),
+    };
     match state.store.ping().await {
-        Ok(()) => Json(json!({ "status": "ready", "database": "ok" })).into_response(),
+        Ok(()) => Json(json!({
+            "status": "ready",
+            "database": "ok",
+            "audit_checkpoints": checkpoints,
+        }))
+        .into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             problem_response(

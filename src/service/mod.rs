@@ -12,6 +12,7 @@ pub mod notices;
 pub mod orgs;
 pub mod principals;
 pub mod resend;
+pub mod sweeper;
 pub mod views;
 
 use crate::store::StoreError;

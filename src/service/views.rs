@@ -83,7 +83,8 @@ pub fn message(m: &MessageRow) -> Value {
         "status": m.status,
         "attempts": m.attempts,
         "provider_message_id": m.provider_message_id,
-        "last_error": m.last_error,
+        // Rows written before reasons were redacted are masked on the way out.
+        "last_error": m.last_error.as_deref().map(crate::delivery::failure::redact),
         "updated_at": rfc3339(m.updated_at),
     })
 }

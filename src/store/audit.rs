@@ -17,13 +17,20 @@ pub(super) async fn append(
     at: Millis,
     events: Vec<NewEvent>,
 ) -> StoreResult<()> {
-    let head = sqlx::query("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+    let head = sqlx::query("SELECT seq, hash, at FROM audit_events ORDER BY seq DESC LIMIT 1")
         .fetch_optional(&mut *conn)
         .await?;
-    let (mut seq, mut prev) = match head {
-        Some(row) => (row.try_get::<i64, _>(0)?, to_hash(row.try_get(1)?)?),
-        None => (0, GENESIS),
+    let (mut seq, mut prev, last_at) = match head {
+        Some(row) => (
+            row.try_get::<i64, _>(0)?,
+            to_hash(row.try_get(1)?)?,
+            row.try_get::<i64, _>(2)?,
+        ),
+        None => (0, GENESIS, Millis::MIN),
     };
+    // A clock stepped back (NTP, another instance's skew) never makes `at`
+    // run backwards along `seq`.
+    let at = at.max(last_at);
     for new in events {
         seq += 1;
         let e = Event::from_new(seq, at, prev, new);

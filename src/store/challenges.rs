@@ -224,3 +224,41 @@ pub async fn pin_sealed(conn: &mut AnyConnection, id: &str) -> StoreResult<Optio
             .await?;
     Ok(row.and_then(|r| r.0))
 }
+
+/// A challenge the sweeper expired.
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct ExpiredChallenge {
+    pub id: String,
+    pub org_id: String,
+    pub call_id: String,
+}
+
+/// Marks up to `batch` pending challenges whose TTL has passed as expired
+/// and returns them. Conditional on `status = 'pending'`, so of several
+/// instances sweeping at once each challenge is expired by one; on
+/// PostgreSQL rows another transaction holds are skipped, not waited for.
+pub async fn expire_due(
+    conn: &mut AnyConnection,
+    backend: super::Backend,
+    now: Millis,
+    batch: i64,
+) -> StoreResult<Vec<ExpiredChallenge>> {
+    let skip_locked = match backend {
+        super::Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        super::Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "UPDATE challenges SET status = 'expired', decided_at = $1 \
+         WHERE status = 'pending' AND id IN (\
+           SELECT id FROM challenges WHERE status = 'pending' AND expires_at <= $1 \
+           ORDER BY expires_at LIMIT $2 {skip_locked}) \
+         RETURNING id, org_id, call_id"
+    );
+    Ok(
+        sqlx::query_as::<_, ExpiredChallenge>(sqlx::AssertSqlSafe(sql))
+            .bind(now)
+            .bind(batch)
+            .fetch_all(conn)
+            .await?,
+    )
+}

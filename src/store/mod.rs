@@ -16,13 +16,14 @@ pub mod quotas;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyConnection, AnyPool, Transaction};
 
 use crate::audit::event::NewEvent;
-use crate::clock::Millis;
+use crate::clock::{Clock, Millis, SystemClock};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -58,6 +59,8 @@ pub struct Store {
     /// PostgreSQL the same pool as `read`; an advisory lock orders the chain.
     write: AnyPool,
     backend: Backend,
+    /// Stamps audit events when they join the chain (see [`WriteTx::commit`]).
+    clock: Arc<dyn Clock>,
 }
 
 static MIGRATOR_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -96,6 +99,7 @@ impl Store {
                 read: pool.clone(),
                 write: pool,
                 backend: Backend::Postgres,
+                clock: Arc::new(SystemClock),
             })
         }
     }
@@ -145,11 +149,19 @@ impl Store {
             read,
             write,
             backend: Backend::Sqlite,
+            clock: Arc::new(SystemClock),
         })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The clock that stamps audit events (the application's, so tests
+    /// that move time move the stamps too).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Store {
+        self.clock = clock;
+        self
     }
 
     pub async fn migrate(&self) -> StoreResult<()> {
@@ -182,6 +194,7 @@ impl Store {
             events: Vec::new(),
             backend: self.backend,
             now,
+            clock: Arc::clone(&self.clock),
         })
     }
 
@@ -235,6 +248,7 @@ pub struct WriteTx {
     events: Vec<NewEvent>,
     backend: Backend,
     now: Millis,
+    clock: Arc<dyn Clock>,
 }
 
 impl WriteTx {
@@ -278,8 +292,10 @@ impl WriteTx {
                     .execute(&mut *self.tx)
                     .await?;
             }
+            // Stamped now, under the chain lock, so `at` follows `seq`
+            // however long the transaction ran or whoever began first.
             let events = std::mem::take(&mut self.events);
-            audit::append(&mut self.tx, self.now, events).await?;
+            audit::append(&mut self.tx, self.clock.now_ms(), events).await?;
         }
         self.tx.commit().await?;
         Ok(())

@@ -427,6 +427,9 @@ async fn the_flood_shield_answers_429_with_retry_after() {
         tweak: Box::new(|s| {
             s.limits.webhook_per_second = 1;
             s.limits.webhook_burst = 3;
+            // These webhooks are signed: their own budget is the one spent.
+            s.limits.webhook_signed_per_second = 1;
+            s.limits.webhook_signed_burst = 3;
             s.limits.api_per_second = 1;
             s.limits.api_burst = 3;
         }),

@@ -309,15 +309,28 @@ async fn a_forked_history_fails_consistency_with_the_checkpoint_held_before(
     rewrite_history(&app, 4).await;
     caught(&app, k, "does not match").await;
 
-    // With the stored checkpoints deleted, pingate signs the rewritten log
-    // as it grows: two validly signed checkpoints, two histories.
+    // With the stored checkpoints deleted, pingate still will not sign the
+    // rewrite: it keeps the last checkpoint it signed beside its key,
+    // outside the database (issue 8.13).
     sqlx::query("DELETE FROM audit_checkpoints")
         .execute(app.state().store.reader())
         .await
         .unwrap();
     append(&app, 4, "cli:root", app.state().clock.now_ms()).await;
+    let (status, refused) = app
+        .post(
+            &app.reviewer_token,
+            "/v1/audit/checkpoints",
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    // Someone who can also delete that file gets the rewritten log signed
+    // as it grows: two validly signed checkpoints, two histories.
+    std::fs::remove_file(app.state().anchor.path()).expect("anchor file");
     let fork = open(&take_checkpoint(&app).await, &key);
-    assert_eq!(fork.size, held.size + 4);
+    // The four appended events and the audited refusal.
+    assert_eq!(fork.size, held.size + 5);
     assert_eq!(
         verify_api(&app).await["ok"],
         true,

@@ -47,7 +47,12 @@ async fn a_delivery_report_before_the_send_is_recorded_is_applied_after(
         .await;
     assert_eq!(ev["items"].as_array().unwrap().len(), 1, "{ev}");
 
-    // A report for a SID nobody ever sends stays harmless.
+    // A report for a SID nobody ever sends stays harmless: it is kept for
+    // a send that never comes, and changes no message, challenge or event
+    // (the webhook runs any fallback before it answers).
+    let (_, call_before) = app
+        .get(&app.agent_token, &format!("/v1/calls/{call_id}"))
+        .await;
     let resp = app
         .webhook(
             "/webhooks/twilio/message-status",
@@ -58,6 +63,25 @@ async fn a_delivery_report_before_the_send_is_recorded_is_applied_after(
         )
         .await;
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    let (_, call_after) = app
+        .get(&app.agent_token, &format!("/v1/calls/{call_id}"))
+        .await;
+    assert_eq!(
+        call_after, call_before,
+        "the call and its deliveries are unchanged"
+    );
+    let (_, ev) = app
+        .get(
+            &app.reviewer_token,
+            "/v1/audit?kind=message_delivery_reported",
+        )
+        .await;
+    assert_eq!(ev["items"].as_array().unwrap().len(), 1, "{ev}");
+    let messages: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages")
+        .fetch_one(app.state().store.reader())
+        .await
+        .expect("count messages");
+    assert_eq!(messages, 1, "no message was queued by the stray report");
     app.shutdown().await;
 }
 on_both_engines!(

@@ -161,3 +161,93 @@ on_both_engines!(
     migrates_a_fresh_database_and_twice_is_a_no_op,
     migrates_a_fresh_database_and_twice_is_a_no_op
 );
+
+/// Every table's columns as (table, column, kind of value, nullable): the
+/// engines spell types differently, so each type is read as the kind of
+/// value it holds.
+async fn columns(pool: &AnyPool, engine: Engine) -> BTreeSet<String> {
+    let sql = match engine {
+        Engine::Sqlite => {
+            "SELECT m.name || '.' || p.name || ' ' || lower(p.type) || ' ' || \
+             CASE WHEN p.\"notnull\" = 1 OR p.pk > 0 THEN 'not null' ELSE 'null' END \
+             FROM sqlite_master m, pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations'"
+        }
+        Engine::Postgres => {
+            "SELECT CAST(table_name AS TEXT) || '.' || CAST(column_name AS TEXT) || ' ' || \
+             CAST(data_type AS TEXT) || ' ' || \
+             CASE WHEN is_nullable = 'NO' THEN 'not null' ELSE 'null' END \
+             FROM information_schema.columns WHERE table_schema = current_schema() \
+             AND table_name <> '_sqlx_migrations'"
+        }
+    };
+    let rows: Vec<String> = sqlx::query_scalar(sql)
+        .fetch_all(pool)
+        .await
+        .expect("read the columns");
+    rows.into_iter().map(|row| value_kind(&row)).collect()
+}
+
+/// `table.column type nullability` with the type replaced by its kind.
+fn value_kind(row: &str) -> String {
+    let (column, rest) = row.split_once(' ').expect("column and type");
+    let (ty, nullable) = rest
+        .rsplit_once(if rest.ends_with("not null") {
+            " not null"
+        } else {
+            " null"
+        })
+        .map(|(ty, _)| {
+            (
+                ty,
+                if rest.ends_with("not null") {
+                    "not null"
+                } else {
+                    "null"
+                },
+            )
+        })
+        .expect("nullability");
+    let kind = match ty {
+        "integer" | "bigint" | "smallint" | "int" | "int8" | "boolean" => "integer",
+        "text" | "character varying" | "varchar" => "text",
+        "blob" | "bytea" => "bytes",
+        "real" | "double precision" => "real",
+        other => other,
+    };
+    format!("{column} {kind} {nullable}")
+}
+
+/// The two migration sets build the same tables with the same columns,
+/// each holding the same kind of value with the same nullability.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(pingate_test_postgres),
+    ignore = "PostgreSQL only: set PINGATE_TEST_DATABASE_URL to run it"
+)]
+async fn both_migration_sets_build_the_same_schema() {
+    let test = "both_migration_sets_build_the_same_schema";
+    let mut schemas = Vec::new();
+    let mut keep = Vec::new();
+    for engine in [Engine::Sqlite, Engine::Postgres] {
+        let Some((url, dir, db)) = fresh_database(engine, test).await else {
+            return;
+        };
+        let store = Store::connect(&url, 2).await.expect("connect");
+        store.migrate().await.expect("migrate");
+        schemas.push(columns(store.reader(), engine).await);
+        store.close().await;
+        keep.push((dir, db));
+    }
+    let (sqlite, postgres) = (&schemas[0], &schemas[1]);
+    assert!(
+        sqlite.contains("calls.id text not null") && sqlite.len() > 50,
+        "the schema was read: {sqlite:#?}"
+    );
+    let only_sqlite: Vec<_> = sqlite.difference(postgres).collect();
+    let only_postgres: Vec<_> = postgres.difference(sqlite).collect();
+    assert!(
+        only_sqlite.is_empty() && only_postgres.is_empty(),
+        "the schemas differ:\nonly on SQLite: {only_sqlite:#?}\nonly on PostgreSQL: {only_postgres:#?}"
+    );
+}

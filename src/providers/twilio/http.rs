@@ -20,6 +20,7 @@ use crate::config::VoiceRoute;
 use crate::http::auth::client_addr;
 use crate::http::error::ApiError;
 use crate::http::extract::raw_body;
+use crate::http::failure_audit::{self, Failure};
 use crate::service::ServiceError;
 use crate::service::calls::{self, GatherDecision, InboundCall};
 use crate::store::{LockSpace, messages};
@@ -40,8 +41,10 @@ struct Signed {
     idempotency: Option<String>,
 }
 
-/// Verifies the request and returns its form. On failure the attempt is
-/// audited and the error answers 403.
+/// Verifies the request and returns its form. A bad signature answers 403
+/// and is audited (folded per address and window); then each request is
+/// charged to its address's budget of signed or of unsigned requests, so
+/// junk never spends what Twilio's real webhooks need.
 async fn signed_form(state: &AppState, req: Request) -> Result<Signed, ApiError> {
     let token = state
         .settings
@@ -49,7 +52,7 @@ async fn signed_form(state: &AppState, req: Request) -> Result<Signed, ApiError>
         .auth_token
         .clone()
         .ok_or_else(|| ApiError::NotConfigured("twilio.auth_token is not configured".into()))?;
-    let addr = client_addr(&req);
+    let client = client_addr(state, &req);
     let path_and_query = req
         .uri()
         .path_and_query()
@@ -84,31 +87,27 @@ async fn signed_form(state: &AppState, req: Request) -> Result<Signed, ApiError>
     );
     if let Err(reason) = verdict {
         metrics::counter!("pingate_webhook_rejected_total", "provider" => PROVIDER).increment(1);
-        let path = path_and_query
-            .split('?')
-            .next()
-            .unwrap_or_default()
-            .to_string();
-        let audited = async {
-            let mut tx = state.store.begin(state.clock.now_ms()).await?;
-            tx.audit(
-                NewEvent::new(
-                    EventKind::WebhookSignatureInvalid,
-                    format!("provider:{PROVIDER}"),
-                    Outcome::Failure,
-                )
-                .detail("path", path)
-                .detail("reason", reason.to_string())
-                .detail("source", addr),
-            );
-            tx.commit().await
+        if let Err(refused) = state.shield.webhook(client, false) {
+            let kind = EventKind::WebhookSignatureInvalid;
+            state.shield.folder.refused(kind, client);
+            return Err(refused.into());
         }
-        .await;
-        if let Err(e) = audited {
-            tracing::warn!(error = %e, "could not audit a rejected webhook");
-        }
+        let path = path_and_query.split('?').next().unwrap_or_default();
+        let actor = format!("provider:{PROVIDER}");
+        let reason = reason.to_string();
+        let failure = Failure {
+            kind: EventKind::WebhookSignatureInvalid,
+            actor: &actor,
+            source: client,
+            path,
+            reason: Some(&reason),
+        };
+        let now = state.clock.now_ms();
+        let events = state.shield.folder.record(&failure, now);
+        failure_audit::write(&state.store, now, events).await;
         return Err(ApiError::BadSignature);
     }
+    state.shield.webhook(client, true)?;
     // A signed JSON body (bodySHA256) is authentic but is not a form: its
     // text must not be read as one, whatever it happens to contain.
     let is_form = header_str("content-type").is_some_and(|ct| {

@@ -11,6 +11,7 @@
 mod fallback;
 mod metrics;
 mod notices;
+mod provider_errors;
 mod resends;
 mod retries;
 mod status_callbacks;

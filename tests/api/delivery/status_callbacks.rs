@@ -159,3 +159,48 @@ on_both_engines!(
     two_failure_reports_at_once_fall_back_once,
     two_failure_reports_at_once_fall_back_once
 );
+
+/// A report of `failed` (the carrier gave up before delivery) falls back
+/// like `undelivered`: the same PIN by email, once.
+async fn a_failed_report_falls_back_to_email_once(engine: Engine, test: &str) {
+    let opts = options(|s| s.delivery.auto_fallback = true);
+    let Some(app) = TestApp::spawn_with(engine, test, opts).await else {
+        return;
+    };
+    app.import_contoso().await;
+    let call_id = contoso_call(&app).await;
+    let challenge_id = app.challenge(&call_id, "sms").await;
+    let sms = app.sms.wait_for(1, WAIT).await;
+    delivery_reaches(&app, &call_id, &challenge_id, 0, "sent").await;
+    for _ in 0..2 {
+        let resp = app
+            .webhook(
+                "/webhooks/twilio/message-status",
+                &[
+                    ("MessageSid", sms[0].sid.as_str()),
+                    ("MessageStatus", "failed"),
+                    ("ErrorCode", "30008"),
+                ],
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    }
+    let d = deliveries(&app, &call_id, &challenge_id).await;
+    assert_eq!(d.len(), 2, "one fallback: {d:#?}");
+    assert_eq!(d[0]["status"], "failed", "{d:#?}");
+    assert_eq!(d[1]["channel"], "email", "{d:#?}");
+    let mails = app.smtp.wait_for(1, WAIT).await;
+    let len = app.settings.pin.length;
+    assert_eq!(
+        extract_pin(&mails[0].body_text(), len),
+        extract_pin(&sms[0].body, len)
+    );
+    let resent = events_for(&app, "challenge_resent", &challenge_id).await;
+    assert_eq!(resent.len(), 1, "{resent:#?}");
+    assert_eq!(resent[0]["actor"], "system:fallback");
+    app.shutdown().await;
+}
+on_both_engines!(
+    a_failed_report_falls_back_to_email_once,
+    a_failed_report_falls_back_to_email_once
+);

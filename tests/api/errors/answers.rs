@@ -111,6 +111,25 @@ on_both_engines!(
     health_readiness_and_metrics_answer_200
 );
 
+async fn readiness_is_503_problem_json_when_the_database_is_gone(engine: Engine, test: &str) {
+    let Some(app) = TestApp::spawn(engine, test).await else {
+        return;
+    };
+    app.lose_the_database().await;
+    let resp = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body = expect_problem(resp, StatusCode::SERVICE_UNAVAILABLE).await;
+    assert_eq!(body["type"], "urn:pingate:problem:not-ready", "{body}");
+    // Liveness is not readiness: the process still answers.
+    let resp = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    app.shutdown().await;
+}
+on_both_engines!(
+    readiness_is_503_problem_json_when_the_database_is_gone,
+    readiness_is_503_problem_json_when_the_database_is_gone
+);
+
 /// One request of each refusal the API makes, all checked for the
 /// problem+json shape and for leaked internals in one sweep.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -84,11 +84,14 @@ async fn every_route_enforces_its_role(engine: Engine, test: &str) {
             let status = resp.status();
             match cred {
                 Cred::Role(role) if r.allowed.contains(&role) => {
-                    assert!(
-                        status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN,
-                        "{what}: {status} {}",
-                        resp.text().await.unwrap_or_default()
-                    );
+                    let (expected, problem) = allowed_answer(&r);
+                    let body = resp.text().await.unwrap_or_default();
+                    assert_eq!(status, expected, "{what}: {body}");
+                    if let Some(kind) = problem {
+                        let body: serde_json::Value =
+                            serde_json::from_str(&body).expect("problem+json");
+                        assert_eq!(body["type"], kind, "{what}");
+                    }
                 }
                 Cred::Role(role) => {
                     assert!(!status.is_success(), "{what}: {status}");
@@ -270,3 +273,53 @@ async fn wrong_roles_change_nothing(engine: Engine, test: &str) {
     app.shutdown().await;
 }
 on_both_engines!(wrong_roles_change_nothing, wrong_roles_change_nothing);
+
+/// What an allowed role gets from a route with the fixture's state: the
+/// documented success, or (the trusted grant on a PIN-required call) the
+/// documented refusal with its type. A route missing here fails the test,
+/// so every new route states what success looks like.
+fn allowed_answer(r: &Route) -> (StatusCode, Option<&'static str>) {
+    match (r.method.as_str(), r.template) {
+        ("POST", "/v1/calls/{call_id}/grant") => (
+            StatusCode::CONFLICT,
+            Some("urn:pingate:problem:not-trusted"),
+        ),
+        ("POST", "/v1/calls/{call_id}/challenges")
+        | ("POST", "/v1/audit/checkpoints")
+        | ("POST", "/v1/orgs") => (StatusCode::CREATED, None),
+        ("DELETE", "/v1/orgs/{org_id}") => (StatusCode::NO_CONTENT, None),
+        (
+            "GET",
+            "/v1/calls"
+            | "/v1/calls/{call_id}"
+            | "/v1/challenges/{challenge_id}"
+            | "/v1/grants/{grant_id}"
+            | "/v1/audit"
+            | "/v1/audit/export"
+            | "/v1/audit/verify"
+            | "/v1/audit/checkpoints"
+            | "/v1/audit/checkpoints/latest"
+            | "/v1/audit/proof/inclusion"
+            | "/v1/audit/proof/consistency"
+            | "/v1/audit/public-key"
+            | "/v1/lockouts"
+            | "/v1/orgs"
+            | "/v1/orgs/{org_id}",
+        )
+        | (
+            "POST",
+            "/v1/calls/{call_id}/org"
+            | "/v1/challenges/{challenge_id}/resend"
+            | "/v1/challenges/{challenge_id}/check"
+            | "/v1/grants/introspect"
+            | "/v1/grants/{grant_id}/revoke"
+            | "/v1/lockouts/reset"
+            | "/v1/orgs/{org_id}/numbers",
+        )
+        | ("PUT", "/v1/orgs/{org_id}")
+        | ("DELETE", "/v1/orgs/{org_id}/numbers/{number}") => (StatusCode::OK, None),
+        (method, template) => {
+            panic!("{method} {template}: say in allowed_answer what an allowed role gets")
+        }
+    }
+}

@@ -69,6 +69,17 @@ enum Quiet {
     Alone(#[allow(dead_code)] OwnedRwLockWriteGuard<()>),
 }
 
+/// One second past the next top of the hour: quota and lockout windows are
+/// aligned to wall-clock hours, so every test starts at the same place in
+/// its window and crosses into the next one only when it advances the
+/// clock on purpose.
+fn just_past_the_next_hour() -> pingate::clock::Millis {
+    use pingate::clock::Clock;
+    const HOUR: i64 = 3_600_000;
+    let now = pingate::clock::SystemClock.now_ms();
+    (now / HOUR + 1) * HOUR + 1_000
+}
+
 /// Creates a fresh database on the server named by `base_url`.
 async fn fresh_postgres_db(base_url: &str) -> (String, String) {
     use sqlx::Connection;
@@ -236,6 +247,12 @@ impl TestApp {
         s.limits.webhook_burst = 100_000;
         s.limits.api_per_second = 100_000;
         s.limits.api_burst = 100_000;
+        s.limits.webhook_signed_per_second = 100_000;
+        s.limits.webhook_signed_burst = 100_000;
+        s.limits.auth_failures_per_minute = 100_000;
+        // Tests that count refusals in the audit trail see one event each;
+        // folding is tested on its own (hardening::floods).
+        s.limits.failure_audit_window = pingate::config::HumanDuration(Duration::ZERO);
         // A small pool makes hold-and-wait show at once on PostgreSQL (a
         // request that holds a transaction must never need a second
         // connection, or a busy pool deadlocks on itself), and keeps the
@@ -244,7 +261,7 @@ impl TestApp {
         (opts.tweak)(&mut s);
         s.validate().expect("test settings are valid");
 
-        let clock = OffsetClock::default();
+        let clock = OffsetClock::starting_at(just_past_the_next_hour());
         let server = pingate::start(s.clone(), Arc::new(clock.clone()), listener)
             .await
             .expect("server starts");
@@ -293,6 +310,16 @@ impl TestApp {
         }
         if let Some((server, name)) = self.pg_db.take() {
             drop_postgres_db(&server, &name).await;
+        }
+    }
+
+    /// Takes the database away from the running server: PostgreSQL's is
+    /// dropped (its connections cut); SQLite's pools are closed, since an
+    /// open file outlives its removal.
+    pub async fn lose_the_database(&self) {
+        match &self.pg_db {
+            Some((server, name)) => drop_postgres_db(server, name).await,
+            None => self.state().store.close().await,
         }
     }
 

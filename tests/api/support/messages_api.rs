@@ -221,7 +221,8 @@ fn message_for(code: u32) -> &'static str {
         20429 => "Too Many Requests",
         20500 => "An internal server error has occurred",
         20503 => "Service unavailable",
-        21211 => "Invalid 'To' Phone Number",
+        // Twilio's own wording names the number, as real error texts do.
+        21211 => "The 'To' number {to} is not a valid phone number.",
         21408 => {
             "Permission to send an SMS has not been enabled for the region indicated by the 'To' number"
         }
@@ -284,7 +285,13 @@ async fn create_message(
     }
     let fault = lock(&shared.faults).pop_front();
     if let Some(fault) = fault {
-        let mut response = twilio_error(fault.status, fault.code, message_for(fault.code));
+        let params: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+        let to = params
+            .iter()
+            .find(|(k, _)| k == "To")
+            .map_or("", |(_, v)| v.as_str());
+        let message = message_for(fault.code).replace("{to}", to);
+        let mut response = twilio_error(fault.status, fault.code, &message);
         if matches!(fault.status.as_u16(), 429 | 503) {
             let seconds = shared.retry_after_secs.load(Ordering::SeqCst);
             response

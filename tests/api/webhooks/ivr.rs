@@ -145,3 +145,38 @@ on_both_engines!(
     right_account_number_attaches_the_org_but_never_trusts,
     right_account_number_attaches_the_org_but_never_trusts
 );
+
+/// With the IVR off, an unknown caller is queued straight away: no
+/// account-number prompt, no org, a PIN required once the agent names one.
+async fn without_the_ivr_an_unknown_caller_is_enqueued_at_once(engine: Engine, test: &str) {
+    let opts = Options {
+        tweak: Box::new(|s| s.voice.ivr_enabled = false),
+        ..Options::default()
+    };
+    let Some(app) = TestApp::spawn_with(engine, test, opts).await else {
+        return;
+    };
+    app.import_contoso().await;
+    let sid = call_sid();
+    let twiml = app
+        .call(&sid, "+14155550123", Some("TN-Validation-Passed-A"))
+        .await;
+    assert!(!twiml.contains("<Gather"), "{twiml}");
+    assert!(
+        twiml.contains(&format!("<Enqueue>{}</Enqueue>", app.settings.voice.queue)),
+        "{twiml}"
+    );
+    let call = call_view(&app, &app.call_id_for(&sid).await).await;
+    assert_eq!(call["org_id"], Value::Null, "{call}");
+    assert_eq!(call["verification"], "pin_required", "{call}");
+    // A registered caller is still recognised by number.
+    let twiml = app
+        .call(&call_sid(), "+14155550100", Some("TN-Validation-Passed-A"))
+        .await;
+    assert!(!twiml.contains("<Gather"), "{twiml}");
+    app.shutdown().await;
+}
+on_both_engines!(
+    without_the_ivr_an_unknown_caller_is_enqueued_at_once,
+    without_the_ivr_an_unknown_caller_is_enqueued_at_once
+);
