@@ -151,14 +151,14 @@ pub async fn submit(
 /// The client address, for the sign-in limit and the audit trail.
 pub struct SourceAddr(String);
 
-impl<S: Send + Sync> FromRequestParts<S> for SourceAddr {
+impl FromRequestParts<Arc<AppState>> for SourceAddr {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
-        _: &S,
+        state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        Ok(SourceAddr(session::source(parts)))
+        Ok(SourceAddr(session::source(parts, state)))
     }
 }
 

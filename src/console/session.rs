@@ -2,7 +2,7 @@
 //! request, from the database, so sign-out holds on every instance), the
 //! role a page needs, and the CSRF check every state change goes through.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
@@ -17,6 +17,7 @@ use subtle::ConstantTimeEq;
 use super::error::ConsoleError;
 use crate::app::AppState;
 use crate::audit::event::{EventKind, NewEvent, Outcome};
+use crate::http::client::{ClientKey, resolve};
 use crate::service::console;
 use crate::store::principals::{Principal, Role};
 
@@ -48,13 +49,15 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<SecretString> {
         .map(|(_, v)| SecretString::from(v.to_string()))
 }
 
-/// The client address (the connection's peer).
-pub fn source(parts: &Parts) -> String {
-    parts
+/// The client address as the flood shields key it: the peer, or behind
+/// `server.trusted_proxies` the first hop outside them (IPv6 by /64).
+pub fn source(parts: &Parts, state: &AppState) -> String {
+    let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_default()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+    let ip = resolve(peer, &parts.headers, &state.settings.server.trusted_proxies);
+    ClientKey::of(ip).to_string()
 }
 
 /// A keyed hash of the session token: forms carry it, a forger cannot
@@ -97,7 +100,7 @@ impl FromRequestParts<Arc<AppState>> for Viewer {
             csrf: csrf_for(state, &token),
             principal,
             path: parts.uri.path().to_string(),
-            source: source(parts),
+            source: source(parts, state),
             session: token,
         })
     }

@@ -381,3 +381,52 @@ async fn each_role_opens_only_its_pages_and_refusals_are_audited() {
     );
     app.shutdown().await;
 }
+
+/// Behind a trusted proxy each client has its own sign-in budget.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_the_sign_in_limit_counts_each_client_apart() {
+    let opts = Options {
+        tweak: Box::new(|s| {
+            s.console.sign_in_attempts = 2;
+            s.server.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+        }),
+        ..Options::default()
+    };
+    let app = TestApp::spawn_with(Engine::Sqlite, "sign-in behind proxy", opts)
+        .await
+        .unwrap();
+    let client = no_redirects();
+    let attempt = |xff: &'static str| {
+        let client = client.clone();
+        let base = app.base.clone();
+        async move {
+            let (cookie, nonce) = super::client::login_form(&base, &client).await;
+            client
+                .post(format!("{base}/console/login"))
+                .header(COOKIE, cookie)
+                .header("x-forwarded-for", xff)
+                .form(&[
+                    ("access_token", "pga_wrong"),
+                    ("login_csrf", nonce.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(attempt("203.0.113.5").await, StatusCode::UNAUTHORIZED);
+    assert_eq!(attempt("203.0.113.5").await, StatusCode::UNAUTHORIZED);
+    assert_eq!(attempt("203.0.113.5").await, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        attempt("203.0.113.6").await,
+        StatusCode::UNAUTHORIZED,
+        "another client"
+    );
+    let fails = app.events("authn_token_fail").await;
+    assert!(
+        fails.iter().any(|e| e["detail"]["source"] == "203.0.113.6"),
+        "{fails:?}"
+    );
+    app.shutdown().await;
+}
