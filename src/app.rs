@@ -13,6 +13,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::delivery::{Sealer, Senders, email::EmailSender, sms::SmsSender};
 use crate::domain::pin::{Pin, PinHasher};
+use crate::domain::support::Desk;
 use crate::http::flood::FloodShield;
 use crate::keys::Keys;
 use crate::store::Store;
@@ -33,6 +34,8 @@ pub struct AppState {
     /// Turns true when the server shuts down: long-lived responses (the
     /// console's event streams) end so connections can drain.
     pub stopping: watch::Sender<bool>,
+    /// The support desk's lines and hours, when `[support]` is configured.
+    pub support: Option<Arc<Desk>>,
     /// This instance's flood shields and failure folding.
     pub shield: Arc<FloodShield>,
     /// The last signed checkpoint, kept beside the signing key.
@@ -87,7 +90,17 @@ impl AppState {
                 .map_err(BuildError::Setup)?,
             sms: SmsSender::from_settings(&settings).map_err(BuildError::Setup)?,
         };
+        // validate() has checked it; an error here names the same mistakes.
+        let support = match &settings.support {
+            Some(s) => {
+                Some(Arc::new(s.desk().map_err(|p| {
+                    BuildError::Setup(format!("support: {}", p.join("; ")))
+                })?))
+            }
+            None => None,
+        };
         Ok(Arc::new(AppState {
+            support,
             shield: Arc::new(FloodShield::new(&settings.limits)),
             anchor: Anchor::beside(&settings.signing_key_path()),
             hash_permits: Arc::new(Semaphore::new(settings.pin.hash_concurrency)),

@@ -3,6 +3,7 @@
 //! validated once so the rest of the program holds only sound values.
 
 mod sections;
+mod support;
 #[cfg(test)]
 mod tests;
 mod validate;
@@ -14,6 +15,7 @@ pub use sections::{
     PinSettings, SecuritySettings, ServerSettings, SmsSettings, SmsTransport, TwilioSettings,
     VoiceRoute, VoiceSettings,
 };
+pub use support::{HoursSettings, LineSettings, LocalText, SupportSettings};
 pub use values::{HumanDuration, Secret};
 
 use std::net::SocketAddr;
@@ -44,6 +46,9 @@ pub struct Settings {
     pub delivery: DeliverySettings,
     pub log: LogSettings,
     pub console: ConsoleSettings,
+    /// Support lines, severities and hours; without it calls go to
+    /// `voice.queue` as they always have.
+    pub support: Option<SupportSettings>,
 }
 
 /// What is wrong with a configuration, in words an operator can act on.

@@ -39,6 +39,9 @@ pub struct TwilioSettings {
     /// Shared keys for `X-Twilio-Webhooks-Signature-Settings` (HMAC-SHA256),
     /// by key id.
     pub webhook_keys: BTreeMap<String, Secret>,
+    /// TaskRouter workflow for support lines: calls are enqueued as tasks
+    /// carrying their line, severity and priority (plain queues without it).
+    pub workflow_sid: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -310,6 +313,7 @@ impl Default for TwilioSettings {
             api_base_url: "https://api.twilio.com".into(),
             sms_from: None,
             webhook_keys: BTreeMap::new(),
+            workflow_sid: None,
         }
     }
 }

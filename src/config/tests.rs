@@ -130,3 +130,100 @@ fn secrets_do_not_show_in_debug() {
     let s = from_toml("[twilio]\nauth_token = \"tok-very-secret-value\"\n").unwrap();
     assert!(!format!("{s:?}").contains("very-secret"));
 }
+
+#[test]
+fn the_support_desk_profile_is_valid_and_routes_the_seed_desk() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/support-desk.toml");
+    let s = Settings::from_figment(Figment::new().merge(Toml::file(path))).unwrap();
+    let support = s.support.expect("[support]");
+    let desk = support.desk().unwrap();
+    assert_eq!(desk.time_zone_name, "Asia/Shanghai");
+    assert_eq!(desk.lines.len(), 3);
+    assert!(s.limits.sms_countries.iter().any(|c| c == "CN"));
+}
+
+#[test]
+fn without_support_there_is_no_desk() {
+    assert!(from_toml("").unwrap().support.is_none());
+}
+
+#[test]
+fn every_support_mistake_is_explained() {
+    let err = from_toml(
+        r#"
+        [support]
+        time_zone = "Asia/Beijing"
+        holidays = ["2027-13-01"]
+        languages = ["en", "klingon"]
+        [[support.line]]
+        id = "technical"
+        digit = "1"
+        prompt = "For technical support, press 1."
+        severities = ["A", "B", "C", "D"]
+        queue = "technical"
+        [support.line.hours]
+        A = "24x7"
+        B = "daily 09:00-13:00, 12:00-24:00"
+        [[support.line]]
+        id = "billing"
+        digit = "1"
+        prompt = { en = "Billing: 2." }
+        hours = "mon-fri 18:00-09:00"
+        queue = ""
+        [[support.line]]
+        id = "presales"
+        digit = "12"
+        prompt = { en = "Presales: 3." }
+        hours = { A = "24x7" }
+        queue = "presales"
+        "#,
+    )
+    .unwrap_err()
+    .to_string();
+    for needle in [
+        "support.time_zone: \"Asia/Beijing\" is not an IANA time zone",
+        "support.holidays: \"2027-13-01\" is not a date",
+        "support.languages: \"klingon\" is not a language",
+        "support.line[technical].severities: \"D\" is not a severity",
+        "support.line[technical].hours.B: \"daily 09:00-13:00, 12:00-24:00\" 09:00-13:00 and 12:00-24:00 overlap on mon",
+        "support.line[technical].hours.C: severity C has no hours",
+        "support.line[billing].hours: \"mon-fri 18:00-09:00\" 18:00-09:00 is empty or runs backwards",
+        "support.line[billing].queue: must be a queue name",
+        "support.line[presales].digit: \"12\" must be one keypad digit",
+        "support.line[presales].hours: hours by severity need severities",
+    ] {
+        assert!(err.contains(needle), "{needle}\n missing from:\n{err}");
+    }
+}
+
+#[test]
+fn duplicate_digits_and_missing_translations_are_explained() {
+    let err = from_toml(
+        r#"
+        [support]
+        time_zone = "Etc/GMT-8"
+        languages = ["en", "zh-CN"]
+        [[support.line]]
+        id = "a"
+        digit = "1"
+        prompt = "Press 1."
+        hours = "24x7"
+        queue = "a"
+        [[support.line]]
+        id = "b"
+        digit = "1"
+        prompt = { en = "Press 1 too." }
+        hours = "24x7"
+        queue = "b"
+        "#,
+    )
+    .unwrap_err()
+    .to_string();
+    for needle in [
+        "lines a and b both use digit 1",
+        "support.line[a].prompt: support.languages offers 2 languages",
+        "support.line[b].prompt: no text in zh-CN",
+    ] {
+        assert!(err.contains(needle), "{needle}\n missing from:\n{err}");
+    }
+}

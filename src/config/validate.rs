@@ -198,6 +198,18 @@ impl Settings {
                 ));
             }
         }
+        if let Some(sid) = &self.twilio.workflow_sid
+            && !(sid.len() == 34
+                && sid.starts_with("WW")
+                && sid[2..].bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            problems.push("twilio.workflow_sid: must be WW followed by 32 hex digits".into());
+        }
+        if let Some(support) = &self.support
+            && let Err(more) = support.desk()
+        {
+            problems.extend(more);
+        }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             problems.push(format!(
                 "log.level: {:?} is not a tracing filter",

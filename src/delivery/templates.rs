@@ -47,6 +47,16 @@ fn pin_text(language: Option<&str>) -> PinText {
                     administrateur.\n\n{support}\n",
             sms_tail: " code support : {pin}. Expire dans {minutes} min. A donner au support seulement si vous avez appelé.",
         },
+        Some("zh") => PinText {
+            subject: "{org}：客服验证码",
+            email: "您在致电{org}客服时申请了验证码。\n\n\
+                    验证码：{pin}\n\n\
+                    {minutes}分钟内有效。仅在您本人致电客服时将其告知客服人员。客服绝不会通过电子邮件\
+                    或在非您发起的通话中索要此验证码。\n\n\
+                    如果您没有致电客服，请勿透露验证码，并告知您的管理员。\n\n{support}\n",
+            // UCS-2: the whole SMS, org name included, fits one 70-character segment.
+            sms_tail: "：客服验证码{pin}，{minutes}分钟内有效。仅在您本人致电客服时告知。",
+        },
         Some("es") => PinText {
             subject: "{org}: código de verificación de soporte",
             email: "Se pidió un código de verificación en una llamada al soporte de {org}.\n\n\
@@ -283,6 +293,31 @@ mod tests {
                 .subject
                 .contains("Bestätigungscode")
         );
+    }
+
+    #[test]
+    fn chinese_pin_messages_fit_one_ucs2_segment_with_code_and_expiry() {
+        for org in [
+            "Acme 科技",
+            "北京某某信息技术股份有限公司华东区域分公司客户服务中心",
+        ] {
+            let sms = pin_sms(&vars(Some("zh-CN"), org, "4938170012"));
+            assert!(!is_gsm7(&sms.body));
+            assert!(
+                sms.body.chars().count() <= 70,
+                "{} chars: {}",
+                sms.body.chars().count(),
+                sms.body
+            );
+            assert!(
+                sms.body.contains("4938170012") && sms.body.contains("10分钟"),
+                "{}",
+                sms.body
+            );
+        }
+        let email = pin_email(&vars(Some("zh"), "Acme 科技", "493817"));
+        assert!(email.subject.contains("客服验证码") && email.body.contains("493817"));
+        assert!(email.body.contains("10分钟"));
     }
 
     #[test]

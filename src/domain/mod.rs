@@ -3,6 +3,8 @@
 //! arguments, so every rule here is testable without a database or a network.
 
 pub mod email;
+pub mod language;
 pub mod org;
 pub mod phone;
 pub mod pin;
+pub mod support;

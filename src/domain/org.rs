@@ -155,6 +155,9 @@ pub struct OrgProfile {
     /// BCP 47-style tag ("en", "pt-BR") for messages to this org.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
+    /// The advanced support contract: Severity A (24×7) is open to this org.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub severity_a: bool,
 }
 
 impl OrgProfile {

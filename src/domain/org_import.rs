@@ -121,6 +121,7 @@ struct RawOrg {
     channels: Option<Vec<String>>,
     contacts: Option<RawContacts>,
     language: Option<String>,
+    severity_a: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -254,6 +255,7 @@ fn validate_entry(
         channels,
         contacts,
         language,
+        severity_a: raw.severity_a.unwrap_or(false),
     })
 }
 
@@ -498,6 +500,13 @@ fn diagnose_shape(fields: &Map<String, Value>, out: &mut EntryErrors<'_>) {
                     format!("expected a list of strings, found {}", kind(other)),
                 ),
             }
+        } else if key_str == "severity_a" {
+            if !value.is_boolean() && !value.is_null() {
+                out.mistyped(
+                    key_str,
+                    format!("expected true or false, found {}", kind(value)),
+                );
+            }
         } else if key_str == "contacts" {
             match value {
                 Value::Object(contacts) => {
@@ -553,6 +562,7 @@ fn lenient_raw(fields: &Map<String, Value>) -> RawOrg {
                 sms: string(contacts, "sms"),
             }),
         language: string(fields, "language"),
+        severity_a: fields.get("severity_a").and_then(Value::as_bool),
     }
 }
 

@@ -446,6 +446,28 @@ proptest! {
 }
 
 #[test]
+fn the_advanced_contract_is_read_from_the_profile_and_defaults_to_none() {
+    let without = parse_import(DESIGN_EXAMPLE, ImportFormat::Toml).expect("valid");
+    assert!(!without[0].severity_a);
+    let with = DESIGN_EXAMPLE.replace("[org.contacts]", "severity_a = true\n[org.contacts]");
+    let orgs = parse_import(&with, ImportFormat::Toml).expect("valid");
+    assert!(orgs[0].severity_a);
+    // It survives an export and a re-import.
+    let json = serde_json::to_string(&serde_json::json!({ "org": [&orgs[0]] })).unwrap();
+    assert!(parse_import(&json, ImportFormat::Json).expect("valid")[0].severity_a);
+    let wrong = DESIGN_EXAMPLE.replace("[org.contacts]", "severity_a = \"yes\"\n[org.contacts]");
+    let errors = errors_of(&wrong, ImportFormat::Toml);
+    assert_eq!(
+        errors,
+        [(
+            "contoso".to_owned(),
+            "severity_a".to_owned(),
+            "expected true or false, found a string".to_owned()
+        )]
+    );
+}
+
+#[test]
 fn org_names_with_braces_are_refused_so_no_name_can_name_a_placeholder() {
     for name in ["Acme {pin}", "Acme }", "{org}"] {
         let text = format!(

@@ -6,6 +6,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
+use crate::net::BodyError;
+use crate::providers::WebhookError;
 use crate::service::ServiceError;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -32,6 +34,37 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("{0}")]
     NotConfigured(String),
+}
+
+impl From<BodyError> for ApiError {
+    fn from(e: BodyError) -> Self {
+        match e {
+            BodyError::TooLarge => ApiError::PayloadTooLarge,
+            BodyError::Unreadable => ApiError::BadRequest(e.to_string()),
+        }
+    }
+}
+
+impl From<WebhookError> for ApiError {
+    fn from(e: WebhookError) -> Self {
+        match e {
+            WebhookError::NotConfigured(_) => ApiError::NotConfigured(e.to_string()),
+            WebhookError::BadSignature => ApiError::BadSignature,
+            WebhookError::Flooded(refused) => refused.into(),
+            WebhookError::Body(b) => b.into(),
+            WebhookError::Service(s) => ApiError::Service(s),
+            WebhookError::NotForm | WebhookError::Malformed(_) | WebhookError::UnknownStep(_) => {
+                ApiError::BadRequest(e.to_string())
+            }
+        }
+    }
+}
+
+/// Webhook handlers answer their refusals in the API's one format.
+impl IntoResponse for WebhookError {
+    fn into_response(self) -> Response {
+        ApiError::from(self).into_response()
+    }
 }
 
 struct Problem {

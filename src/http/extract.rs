@@ -71,20 +71,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 /// Reads the raw body under the configured limit (webhooks verify the
 /// signature over the exact bytes before parsing anything).
 pub async fn raw_body(req: Request, limit: usize) -> Result<axum::body::Bytes, ApiError> {
-    axum::body::to_bytes(req.into_body(), limit)
+    crate::net::read_body(req, limit)
         .await
-        .map_err(|e| {
-            // Only the length limit is a 413; a broken or aborted body is the
-            // client's malformed request.
-            let too_large =
-                std::iter::successors(Some(&e as &dyn std::error::Error), |e| e.source())
-                    .any(|e| e.is::<http_body_util::LengthLimitError>());
-            if too_large {
-                ApiError::PayloadTooLarge
-            } else {
-                ApiError::BadRequest("the request body could not be read".into())
-            }
-        })
+        .map_err(ApiError::from)
 }
 
 #[cfg(test)]

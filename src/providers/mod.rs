@@ -2,4 +2,7 @@
 //! request parsing, reply markup and webhook routes. The domain does not
 //! know which provider a call came through.
 
+pub mod error;
 pub mod twilio;
+
+pub use error::WebhookError;

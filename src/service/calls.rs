@@ -61,6 +61,11 @@ pub async fn receive(state: &AppState, inbound: InboundCall<'_>) -> ServiceResul
         created_at: now,
         updated_at: now,
         ended_at: None,
+        language: None,
+        line: None,
+        severity: None,
+        inside_hours: None,
+        menu_attempts: 0,
     };
     let mut tx = state.store.begin(now).await?;
     let inserted = calls::insert_if_new(tx.conn(), &row).await?;

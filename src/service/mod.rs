@@ -7,6 +7,7 @@ pub mod cancel;
 pub mod challenges;
 pub mod console;
 pub mod grants;
+pub mod ivr;
 pub mod limits;
 pub mod notices;
 pub mod orgs;

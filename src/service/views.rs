@@ -30,6 +30,10 @@ pub fn call(
         "org_source": c.org_source,
         "verification": c.verification,
         "status": c.status,
+        "language": c.language,
+        "line": c.line,
+        "severity": c.severity,
+        "inside_hours": c.inside_hours.map(|v| v == 1),
         "created_at": rfc3339(c.created_at),
         "ended_at": c.ended_at.map(rfc3339),
         "challenges": challenges.iter().map(|ch| {
@@ -53,6 +57,9 @@ pub fn call_summary(c: &CallRow) -> Value {
         "org_id": c.org_id,
         "verification": c.verification,
         "status": c.status,
+        "line": c.line,
+        "severity": c.severity,
+        "inside_hours": c.inside_hours.map(|v| v == 1),
         "created_at": rfc3339(c.created_at),
     })
 }

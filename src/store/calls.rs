@@ -23,10 +23,19 @@ pub struct CallRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub ended_at: Option<i64>,
+    /// IVR progress (support lines): the language, line and severity the
+    /// caller chose, whether the call arrived inside hours (1/0), and tries
+    /// on the menu being asked.
+    pub language: Option<String>,
+    pub line: Option<String>,
+    pub severity: Option<String>,
+    pub inside_hours: Option<i64>,
+    pub menu_attempts: i64,
 }
 
 const COLUMNS: &str = "id, provider, provider_call_id, from_raw, caller_kind, caller_e164, to_raw, \
-    attestation, org_id, org_source, verification, status, gather_attempts, created_at, updated_at, ended_at";
+    attestation, org_id, org_source, verification, status, gather_attempts, created_at, updated_at, ended_at, \
+    language, line, severity, inside_hours, menu_attempts";
 
 /// Inserts the call unless the provider already told us about it.
 /// Returns false for a replayed webhook.
@@ -182,4 +191,35 @@ pub async fn end(conn: &mut AnyConnection, id: &str, now: Millis) -> StoreResult
     .execute(conn)
     .await?;
     Ok(r.rows_affected() == 1)
+}
+
+/// What the IVR menus recorded for a call.
+pub struct MenuProgress<'a> {
+    pub language: Option<&'a str>,
+    pub line: Option<&'a str>,
+    pub severity: Option<&'a str>,
+    pub inside_hours: Option<bool>,
+    pub menu_attempts: i64,
+}
+
+pub async fn set_menu_progress(
+    conn: &mut AnyConnection,
+    id: &str,
+    p: &MenuProgress<'_>,
+    now: Millis,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE calls SET language = $2, line = $3, severity = $4, inside_hours = $5, \
+         menu_attempts = $6, updated_at = $7 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(p.language)
+    .bind(p.line)
+    .bind(p.severity)
+    .bind(p.inside_hours.map(i64::from))
+    .bind(p.menu_attempts)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
 }

@@ -15,7 +15,8 @@ pub enum Upserted {
     Updated,
 }
 
-const COLUMNS: &str = "id, name, account_number, channels, contact_email, contact_sms, language";
+const COLUMNS: &str =
+    "id, name, account_number, channels, contact_email, contact_sms, language, severity_a";
 
 /// Writes a profile: updates it, or creates it when it does not exist. With
 /// `create_only` an existing id is refused as a conflict on `id`, decided
@@ -35,7 +36,7 @@ pub async fn upsert(
     let email = org.contacts.email.as_ref().map(|e| e.as_str().to_string());
     let sms = org.contacts.sms.as_ref().map(|n| n.as_str().to_string());
     // $1 id, $2 name, $3 account_number, $4 channels, $5 email, $6 sms,
-    // $7 language, $8 now: the same for the update and the insert.
+    // $7 language, $8 now, $9 severity_a: the same for the update and the insert.
     let write = |sql: &'static str| {
         sqlx::query(sql)
             .bind(org.id.as_str())
@@ -46,6 +47,7 @@ pub async fn upsert(
             .bind(&sms)
             .bind(&org.language)
             .bind(now)
+            .bind(i64::from(org.severity_a))
     };
     let mut outcome = None;
     // Twice at most: an insert that loses to a concurrent create of the
@@ -54,7 +56,7 @@ pub async fn upsert(
         if !create_only {
             let updated = write(
                 "UPDATE orgs SET name = $2, account_number = $3, channels = $4, contact_email = $5, \
-                 contact_sms = $6, language = $7, updated_at = $8 WHERE id = $1",
+                 contact_sms = $6, language = $7, updated_at = $8, severity_a = $9 WHERE id = $1",
             )
             .execute(&mut *conn)
             .await
@@ -65,8 +67,8 @@ pub async fn upsert(
             }
         }
         let inserted = write(
-            "INSERT INTO orgs (id, name, account_number, channels, contact_email, contact_sms, language, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT DO NOTHING",
+            "INSERT INTO orgs (id, name, account_number, channels, contact_email, contact_sms, language, created_at, updated_at, severity_a) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) ON CONFLICT DO NOTHING",
         )
         .execute(&mut *conn)
         .await?;
@@ -263,5 +265,6 @@ fn from_row(row: &AnyRow, numbers: Vec<String>) -> StoreResult<OrgProfile> {
                 .transpose()?,
         },
         language: row.try_get("language")?,
+        severity_a: row.try_get::<i64, _>("severity_a")? == 1,
     })
 }

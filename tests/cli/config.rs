@@ -153,3 +153,57 @@ fn environment_overrides_the_configuration_file() {
     ws.run_env(&["config", "check"], &[("PINGATE__PIN__LENGTH", "8")])
         .ok();
 }
+
+#[test]
+fn config_check_accepts_the_support_desk_profile_and_explains_support_mistakes() {
+    let ws = Workspace::new();
+    let desk = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/config/support-desk.toml"
+    ))
+    .expect("example profile");
+    ws.write("desk.toml", &desk);
+    let run = ws.run(&["config", "check", "--config", "desk.toml"]);
+    assert!(
+        run.stdout.contains("configuration is valid"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    ws.write(
+        "bad.toml",
+        r#"
+[support]
+time_zone = "Asia/Beijing"
+[[support.line]]
+id = "technical"
+digit = "1"
+prompt = "For technical support, press 1."
+severities = ["A", "B"]
+queue = "technical"
+[support.line.hours]
+A = "24x7"
+[[support.line]]
+id = "billing"
+digit = "1"
+prompt = "For billing, press 2."
+hours = "mon-fri 09:00-13:00, 12:00-18:00"
+queue = "billing"
+"#,
+    );
+    let run = ws
+        .run(&["config", "check", "--config", "bad.toml"])
+        .refused();
+    for needle in [
+        "support.time_zone: \"Asia/Beijing\" is not an IANA time zone",
+        "support.line[technical].hours.B: severity B has no hours",
+        "09:00-13:00 and 12:00-18:00 overlap on mon",
+        "lines technical and billing both use digit 1",
+    ] {
+        assert!(
+            run.stderr.contains(needle),
+            "{needle} is not named in:\n{}",
+            run.stderr
+        );
+    }
+}

@@ -12,17 +12,19 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
 use super::form::{Form, GatherWebhook, MessageStatusWebhook, StatusWebhook, VoiceWebhook};
+use super::render::{self, Target};
 use super::signature::{self, SignedRequest, SigningKeys};
-use super::twiml::{self, Gather};
+use super::twiml;
 use crate::app::AppState;
 use crate::audit::event::{EventKind, NewEvent, Outcome};
-use crate::config::VoiceRoute;
 use crate::http::auth::client_addr;
-use crate::http::error::ApiError;
-use crate::http::extract::raw_body;
 use crate::http::failure_audit::{self, Failure};
+use crate::ivr::{Reply, Step};
+use crate::net::read_body;
+use crate::providers::WebhookError;
 use crate::service::ServiceError;
-use crate::service::calls::{self, GatherDecision, InboundCall};
+use crate::service::calls::{self, InboundCall};
+use crate::service::ivr;
 use crate::store::{LockSpace, messages};
 
 const PROVIDER: &str = "twilio";
@@ -45,13 +47,13 @@ struct Signed {
 /// and is audited (folded per address and window); then each request is
 /// charged to its address's budget of signed or of unsigned requests, so
 /// junk never spends what Twilio's real webhooks need.
-async fn signed_form(state: &AppState, req: Request) -> Result<Signed, ApiError> {
+async fn signed_form(state: &AppState, req: Request) -> Result<Signed, WebhookError> {
     let token = state
         .settings
         .twilio
         .auth_token
         .clone()
-        .ok_or_else(|| ApiError::NotConfigured("twilio.auth_token is not configured".into()))?;
+        .ok_or(WebhookError::NotConfigured("twilio.auth_token"))?;
     let client = client_addr(state, &req);
     let path_and_query = req
         .uri()
@@ -59,7 +61,7 @@ async fn signed_form(state: &AppState, req: Request) -> Result<Signed, ApiError>
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| req.uri().path().to_string());
     let headers: HeaderMap = req.headers().clone();
-    let body = raw_body(req, state.settings.server.max_body_bytes).await?;
+    let body = read_body(req, state.settings.server.max_body_bytes).await?;
     let url = format!(
         "{}{}",
         state.settings.server.public_base_url, path_and_query
@@ -90,7 +92,7 @@ async fn signed_form(state: &AppState, req: Request) -> Result<Signed, ApiError>
         if let Err(refused) = state.shield.webhook(client, false) {
             let kind = EventKind::WebhookSignatureInvalid;
             state.shield.folder.refused(kind, client);
-            return Err(refused.into());
+            return Err(WebhookError::Flooded(refused));
         }
         let path = path_and_query.split('?').next().unwrap_or_default();
         let actor = format!("provider:{PROVIDER}");
@@ -105,9 +107,12 @@ async fn signed_form(state: &AppState, req: Request) -> Result<Signed, ApiError>
         let now = state.clock.now_ms();
         let events = state.shield.folder.record(&failure, now);
         failure_audit::write(&state.store, now, events).await;
-        return Err(ApiError::BadSignature);
+        return Err(WebhookError::BadSignature);
     }
-    state.shield.webhook(client, true)?;
+    state
+        .shield
+        .webhook(client, true)
+        .map_err(WebhookError::Flooded)?;
     // A signed JSON body (bodySHA256) is authentic but is not a form: its
     // text must not be read as one, whatever it happens to contain.
     let is_form = header_str("content-type").is_some_and(|ct| {
@@ -115,19 +120,25 @@ async fn signed_form(state: &AppState, req: Request) -> Result<Signed, ApiError>
         media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded")
     });
     if !is_form && !body.is_empty() {
-        return Err(ApiError::BadRequest(
-            "webhook bodies must be application/x-www-form-urlencoded".into(),
-        ));
+        return Err(WebhookError::NotForm);
     }
-    let form = Form::parse(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let form = Form::parse(&body).map_err(WebhookError::malformed)?;
     let idempotency = header_str("i-twilio-idempotency-token")
         .filter(|t| !t.is_empty() && t.len() <= 200)
         .map(|t| format!("idem:{t}"));
     Ok(Signed { form, idempotency })
 }
 
-fn twiml(body: String) -> Response {
-    let mut resp = (StatusCode::OK, body).into_response();
+fn twiml(state: &AppState, reply: &Reply) -> Response {
+    let gather_url = format!(
+        "{}/webhooks/twilio/gather",
+        state.settings.server.public_base_url
+    );
+    let target = Target {
+        gather_url: &gather_url,
+        workflow_sid: state.settings.twilio.workflow_sid.as_deref(),
+    };
+    let mut resp = (StatusCode::OK, render::render(reply, &target)).into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(twiml::CONTENT_TYPE),
@@ -135,37 +146,10 @@ fn twiml(body: String) -> Response {
     resp
 }
 
-fn connect_to_agent(state: &AppState, r: twiml::Response) -> twiml::Response {
-    let v = &state.settings.voice;
-    match (v.route, v.dial_number.as_deref()) {
-        (VoiceRoute::Dial, Some(n)) => r.dial(n),
-        _ => r.enqueue(&v.queue),
-    }
-}
-
-fn ask_for_account(state: &AppState, r: twiml::Response, prompt: &str) -> twiml::Response {
-    let v = &state.settings.voice;
-    let action = format!(
-        "{}/webhooks/twilio/gather",
-        state.settings.server.public_base_url
-    );
-    let mut g = Gather::new(&action);
-    g.num_digits = None;
-    g.timeout_secs = 8;
-    g.finish_on_key = Some("#");
-    g.prompt = Some(twiml::Say {
-        text: prompt,
-        voice: None,
-        language: Some(&v.language),
-    });
-    // Falls through to the queue when the caller keys nothing.
-    connect_to_agent(state, r.gather(g))
-}
-
-async fn voice(State(state): State<Arc<AppState>>, req: Request) -> Result<Response, ApiError> {
+async fn voice(State(state): State<Arc<AppState>>, req: Request) -> Result<Response, WebhookError> {
     let form = signed_form(&state, req).await?.form;
-    let hook = VoiceWebhook::from_form(&form).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let decision = calls::receive(
+    let hook = VoiceWebhook::from_form(&form).map_err(WebhookError::malformed)?;
+    let reply = ivr::answer(
         &state,
         InboundCall {
             provider: PROVIDER,
@@ -176,64 +160,50 @@ async fn voice(State(state): State<Arc<AppState>>, req: Request) -> Result<Respo
         },
     )
     .await?;
-    let v = &state.settings.voice;
-    let r = twiml::Response::new().say(&v.greeting, None, Some(&v.language));
-    let r = if decision.ask_for_account {
-        ask_for_account(&state, r, &v.ivr_prompt)
-    } else {
-        connect_to_agent(&state, r)
-    };
-    Ok(twiml(r.render()))
+    Ok(twiml(&state, &reply))
 }
 
-async fn gather(State(state): State<Arc<AppState>>, req: Request) -> Result<Response, ApiError> {
-    let signed = signed_form(&state, req).await?;
-    let hook =
-        GatherWebhook::from_form(&signed.form).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let v = &state.settings.voice;
-    let decision = match calls::gather(
-        &state,
-        PROVIDER,
-        hook.call_sid.as_str(),
-        hook.digits.as_deref(),
-        signed.idempotency.as_deref(),
-    )
-    .await
-    {
-        Err(ServiceError::NotFound(_)) => GatherDecision::GiveUp,
-        other => other?,
-    };
-    let r = twiml::Response::new();
-    let r = match decision {
-        GatherDecision::Identified => connect_to_agent(
-            &state,
-            r.say(
-                "Thank you. Connecting you to support.",
-                None,
-                Some(&v.language),
-            ),
-        ),
-        GatherDecision::TryAgain => ask_for_account(
-            &state,
-            r,
-            "That account number was not recognised. Please enter it again, then press the pound key.",
-        ),
-        GatherDecision::GiveUp => connect_to_agent(
-            &state,
-            r.say(
-                "An agent will help you identify your organisation.",
-                None,
-                Some(&v.language),
-            ),
-        ),
-    };
-    Ok(twiml(r.render()))
+/// The step a gather answers, from the (signed) URL's `step` parameter;
+/// none is the account-number step.
+fn step_of(req: &Request) -> Result<Step, WebhookError> {
+    let query = req.uri().query().unwrap_or_default();
+    let step = url_pairs(query).find(|(k, _)| k == "step").map(|(_, v)| v);
+    match step {
+        None => Ok(Step::Account),
+        Some(name) => Step::parse(&name)
+            .ok_or_else(|| WebhookError::UnknownStep(name.chars().take(32).collect())),
+    }
 }
 
-async fn status(State(state): State<Arc<AppState>>, req: Request) -> Result<Response, ApiError> {
+fn url_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+        .unwrap_or_default()
+        .into_iter()
+}
+
+async fn gather(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+) -> Result<Response, WebhookError> {
+    let step = step_of(&req)?;
     let signed = signed_form(&state, req).await?;
-    let hook =
-        StatusWebhook::from_form(&signed.form).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let hook = GatherWebhook::from_form(&signed.form).map_err(WebhookError::malformed)?;
+    let call_sid = hook.call_sid.as_str();
+    let digits = hook.digits.as_deref();
+    let receipt = signed.idempotency.as_deref();
+    let reply = match step {
+        Step::Account => ivr::account_keys(&state, PROVIDER, call_sid, digits, receipt).await?,
+        menu => ivr::menu_keys(&state, PROVIDER, call_sid, menu, digits, receipt).await?,
+    };
+    Ok(twiml(&state, &reply))
+}
+
+async fn status(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+) -> Result<Response, WebhookError> {
+    let signed = signed_form(&state, req).await?;
+    let hook = StatusWebhook::from_form(&signed.form).map_err(WebhookError::malformed)?;
     // Twilio numbers each status callback of a call; the triple names one.
     let receipt = signed.idempotency.clone().or_else(|| {
         hook.sequence_number
@@ -253,10 +223,9 @@ async fn status(State(state): State<Arc<AppState>>, req: Request) -> Result<Resp
 async fn message_status(
     State(state): State<Arc<AppState>>,
     req: Request,
-) -> Result<Response, ApiError> {
+) -> Result<Response, WebhookError> {
     let form = signed_form(&state, req).await?.form;
-    let hook =
-        MessageStatusWebhook::from_form(&form).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let hook = MessageStatusWebhook::from_form(&form).map_err(WebhookError::malformed)?;
     let now = state.clock.now_ms();
     let mut tx = state.store.begin(now).await.map_err(ServiceError::from)?;
     // The worker may be recording this send right now (see delivery::worker).

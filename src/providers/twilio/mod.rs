@@ -3,5 +3,6 @@
 
 pub mod form;
 pub mod http;
+pub mod render;
 pub mod signature;
 pub mod twiml;

@@ -70,7 +70,19 @@ impl Response {
         self
     }
 
-    pub fn gather(mut self, gather: Gather<'_>) -> Self {
+    pub fn gather(self, gather: Gather<'_>) -> Self {
+        let prompts: Vec<Say<'_>> = gather.prompt.into_iter().collect();
+        self.gather_all(gather, &prompts, false)
+    }
+
+    /// A gather speaking several prompts (each in its own language);
+    /// `report_empty` posts a timeout without digits to the action too.
+    pub fn gather_all(
+        mut self,
+        gather: Gather<'_>,
+        prompts: &[Say<'_>],
+        report_empty: bool,
+    ) -> Self {
         let out = &mut self.verbs;
         out.push_str("<Gather");
         push_attr(out, "action", gather.action_url);
@@ -83,14 +95,35 @@ impl Response {
         if let Some(key) = gather.finish_on_key {
             push_attr(out, "finishOnKey", key);
         }
-        match &gather.prompt {
-            Some(prompt) => {
-                out.push('>');
-                write_say(out, prompt);
-                out.push_str("</Gather>");
-            }
-            None => out.push_str("/>"),
+        if report_empty {
+            push_attr(out, "actionOnEmptyResult", "true");
         }
+        if prompts.is_empty() {
+            out.push_str("/>");
+        } else {
+            out.push('>');
+            for prompt in prompts {
+                write_say(out, prompt);
+            }
+            out.push_str("</Gather>");
+        }
+        self
+    }
+
+    /// Hands the caller to a TaskRouter workflow as a task with these
+    /// attributes (a JSON object) at this priority.
+    pub fn enqueue_task(
+        mut self,
+        workflow_sid: &str,
+        priority: u32,
+        attributes_json: &str,
+    ) -> Self {
+        let out = &mut self.verbs;
+        out.push_str("<Enqueue");
+        push_attr(out, "workflowSid", workflow_sid);
+        let _ = write!(out, r#"><Task priority="{priority}">"#);
+        push_escaped(out, attributes_json, false);
+        out.push_str("</Task></Enqueue>");
         self
     }
 

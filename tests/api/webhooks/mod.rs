@@ -8,6 +8,7 @@
 mod calls;
 mod forgeries;
 mod ivr;
+mod lines;
 mod signatures;
 mod status;
 
