@@ -12,11 +12,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use pingate::app::AppState;
-use pingate::audit::checkpointer::{self, Checkpointer};
 use pingate::audit::event::{EventKind, NewEvent, Outcome};
-use pingate::audit::proofs;
 use pingate::clock::SystemClock;
 use pingate::config::{Secret, Settings};
+use pingate::service::checkpointer::{self, Checkpointer};
+use pingate::service::proofs;
 
 /// Events per write transaction: the fill is setup, not what is measured.
 const BATCH: usize = 1_000;

@@ -11,11 +11,12 @@ use crate::audit::anchor::Anchor;
 use crate::audit::pseudonym::Pseudonymiser;
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::delivery::SenderError;
 use crate::delivery::{Sealer, Senders, email::EmailSender, sms::SmsSender};
-use crate::domain::pin::{Pin, PinHasher};
+use crate::domain::pin::{Pin, PinError, PinHasher};
 use crate::domain::support::Desk;
 use crate::http::flood::FloodShield;
-use crate::keys::Keys;
+use crate::keys::{Keys, Missing};
 use crate::store::Store;
 
 pub struct AppState {
@@ -48,8 +49,26 @@ pub enum BuildError {
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
     Keys(#[from] crate::keys::KeyError),
-    #[error("{0}")]
-    Setup(String),
+    #[error("PIN hasher: {0}")]
+    Hasher(#[source] PinError),
+    #[error(transparent)]
+    Email(SenderError),
+    #[error(transparent)]
+    Sms(SenderError),
+    #[error("listener: {0}")]
+    Listener(#[source] std::io::Error),
+    /// `[support]` that does not make a desk (validate() names the same).
+    #[error("support: {}", .0.join("; "))]
+    Support(Vec<String>),
+}
+
+/// Argon2 work that did not run to the end.
+#[derive(Debug, thiserror::Error)]
+pub enum HashWorkError {
+    #[error("the hash pool is closed")]
+    Closed(#[from] tokio::sync::AcquireError),
+    #[error("a hash task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
 }
 
 impl AppState {
@@ -75,28 +94,49 @@ impl AppState {
     ) -> Result<Arc<AppState>, BuildError> {
         let store = store.with_clock(Arc::clone(&clock));
         let keys = Keys::load_or_create(&settings)?;
+        Self::assemble(settings, store, keys, clock, metrics)
+    }
+
+    /// What a command that only reads needs: the database and the keys
+    /// must already exist, and nothing is created, migrated or generated.
+    pub async fn open_existing(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Arc<AppState>, BuildError> {
+        let store = Store::open_existing(
+            settings.database.url.expose(),
+            settings.database.max_connections,
+        )
+        .await?;
+        let keys = Keys::load(&settings, Missing::Refuse)?;
+        Self::assemble(settings, store, keys, clock, None)
+    }
+
+    fn assemble(
+        settings: Settings,
+        store: Store,
+        keys: Keys,
+        clock: Arc<dyn Clock>,
+        metrics: Option<PrometheusHandle>,
+    ) -> Result<Arc<AppState>, BuildError> {
         let hasher = PinHasher::with_params(
             keys.pepper(),
             settings.pin.argon2_memory_kib,
             settings.pin.argon2_iterations,
             1,
         )
-        .map_err(|e| BuildError::Setup(format!("PIN hasher: {e}")))?;
+        .map_err(BuildError::Hasher)?;
         let sealer = Sealer::new(&keys.derive("pingate/outbox-seal/v1"));
         let pseudonyms =
             Pseudonymiser::new(*keys.derive("pingate/audit-pseudonym/v1").expose_secret());
         let senders = Senders {
             email: EmailSender::from_settings(&settings.email, &settings.email_file_dir())
-                .map_err(BuildError::Setup)?,
-            sms: SmsSender::from_settings(&settings).map_err(BuildError::Setup)?,
+                .map_err(BuildError::Email)?,
+            sms: SmsSender::from_settings(&settings).map_err(BuildError::Sms)?,
         };
         // validate() has checked it; an error here names the same mistakes.
         let support = match &settings.support {
-            Some(s) => {
-                Some(Arc::new(s.desk().map_err(|p| {
-                    BuildError::Setup(format!("support: {}", p.join("; ")))
-                })?))
-            }
+            Some(s) => Some(Arc::new(s.desk().map_err(BuildError::Support)?)),
             None => None,
         };
         Ok(Arc::new(AppState {
@@ -123,21 +163,15 @@ impl AppState {
     pub async fn hash_work<T: Send + 'static>(
         &self,
         f: impl FnOnce(&PinHasher) -> T + Send + 'static,
-    ) -> Result<T, String> {
-        let _permit = self
-            .hash_permits
-            .acquire()
-            .await
-            .map_err(|_| "hash pool closed".to_string())?;
+    ) -> Result<T, HashWorkError> {
+        let _permit = self.hash_permits.acquire().await?;
         let hasher = Arc::clone(&self.hasher);
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || span.in_scope(|| f(&hasher)))
-            .await
-            .map_err(|e| format!("hash task failed: {e}"))
+        Ok(tokio::task::spawn_blocking(move || span.in_scope(|| f(&hasher))).await?)
     }
 
     /// Verifies a PIN against a hash (or the dummy hash, for unknown ids).
-    pub async fn verify_pin(&self, pin: Pin, phc: Option<String>) -> Result<bool, String> {
+    pub async fn verify_pin(&self, pin: Pin, phc: Option<String>) -> Result<bool, HashWorkError> {
         self.hash_work(move |h| match phc {
             Some(phc) => h.verify(&pin, &phc),
             None => {

@@ -1,6 +1,8 @@
 //! The command line: `pingate serve | migrate | org ... | agent ... |
-//! audit ... | config check | demo`. Errors are printed in plain words and
+//! audit ... | backup | retention ... | config check | demo`. Errors are printed in plain words and
 //! end the process with a non-zero status.
+
+pub mod maintenance;
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -9,20 +11,27 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ed25519_dalek::VerifyingKey;
 use futures_util::StreamExt;
-use secrecy::ExposeSecret;
 
 use crate::app::AppState;
 use crate::audit::checkpoint;
-use crate::audit::checkpointer::{self, Expectation, Verified, VerifyError};
 use crate::audit::export;
 use crate::clock::SystemClock;
-use crate::config::{DEFAULT_CONFIG_PATH, Settings};
-use crate::domain::org::{ImportFormat, parse_import};
-use crate::keys::Keys;
-use crate::service::{ServiceError, orgs, principals};
+use crate::config::{ConfigError, DEFAULT_CONFIG_PATH, Loaded, Settings};
+use crate::domain::org::{ImportErrors, ImportFormat, parse_import};
+use crate::keys::{Keys, Missing};
+use crate::outln;
+use crate::service::checkpointer::{self, Expectation, Verified, VerifyError};
+use crate::service::{ServiceError, orgs};
 use crate::store::Store;
 use crate::store::audit::AuditFilter;
-use crate::store::principals::Role;
+
+mod agents;
+mod os_user;
+pub mod output;
+mod simulate;
+
+pub use agents::{AgentCommand, RoleArg};
+pub use simulate::CallCommand;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -41,9 +50,15 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP server (webhooks, API) and the delivery worker.
-    Serve,
-    /// Apply database migrations and exit.
-    Migrate,
+    Serve(DevArgs),
+    /// Apply database migrations and exit (`--check`: only say whether
+    /// any are pending).
+    Migrate(maintenance::MigrateArgs),
+    /// Take a consistent copy of the running SQLite database and verify it.
+    Backup(maintenance::BackupArgs),
+    /// Delete what the retention policy no longer keeps.
+    #[command(subcommand)]
+    Retention(maintenance::RetentionCommand),
     /// Organisation profiles.
     #[command(subcommand)]
     Org(OrgCommand),
@@ -56,6 +71,9 @@ pub enum Command {
     /// PIN lockouts.
     #[command(subcommand)]
     Lockout(LockoutCommand),
+    /// Try calls without a phone (signed webhooks to the running instance).
+    #[command(subcommand)]
+    Call(CallCommand),
     /// Configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -63,30 +81,25 @@ pub enum Command {
     Demo,
 }
 
+#[derive(Debug, Clone, Copy, Args)]
+pub struct DevArgs {
+    /// Accept a file transport (PINs written in clear) although
+    /// server.listen is not a loopback address. For development only.
+    #[arg(long)]
+    pub dev: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum OrgCommand {
     /// Import (create or update) profiles from a TOML or JSON file. Nothing
     /// is written unless every entry is valid.
-    Import { file: PathBuf },
+    Import {
+        /// A .toml or .json file of `[[org]]` profiles (see docs/operating.md).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
     /// List the profiles.
     List,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum RoleArg {
-    Agent,
-    Reviewer,
-    Admin,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum AgentCommand {
-    /// Create a principal; prints its bearer token alone on stdout, once.
-    Add {
-        name: String,
-        #[arg(long, value_enum)]
-        role: RoleArg,
-    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -133,7 +146,8 @@ pub enum LockoutCommand {
     /// End PIN lockouts of an org (one caller's, or all) and forget the
     /// failures behind them. Audited.
     Reset {
-        #[arg(long)]
+        /// The org whose lockouts end (its id, as in `pingate org list`).
+        #[arg(long, value_name = "ORG_ID")]
         org: String,
         /// The caller's E.164 number.
         #[arg(long)]
@@ -144,36 +158,51 @@ pub enum LockoutCommand {
 }
 
 pub async fn lockout(settings: Settings, cmd: LockoutCommand) -> Result<(), CliError> {
-    let st = state(settings).await?;
-    match cmd {
+    let st = match cmd {
+        LockoutCommand::List => read_only_state(settings).await?,
+        LockoutCommand::Reset { .. } => state(settings).await?,
+    };
+    let done = match cmd {
         LockoutCommand::Reset { org, caller } => {
-            let ended =
-                crate::service::limits::reset(&st, &cli_actor(), &org, caller.as_deref()).await?;
-            println!("{} lockout(s) reset", ended.len());
-        }
-        LockoutCommand::List => {
-            let rows = crate::store::quotas::active_lockouts(st.store.reader(), st.clock.now_ms())
-                .await
-                .map_err(|e| CliError(e.to_string()))?;
-            for l in rows {
-                println!(
-                    "{} org={} caller={} until={}",
-                    l.id,
-                    l.org_id,
-                    crate::service::limits::pseudonymous_key(&st, &l.caller_key),
-                    crate::clock::rfc3339(l.until)
-                );
+            match crate::service::limits::reset(&st, &cli_actor(), &org, caller.as_deref()).await {
+                Ok(ended) => outln!("{} lockout(s) reset", ended.len()).map_err(cannot_write),
+                Err(ServiceError::NotFound(_)) => Err(CliError(format!(
+                    "no org has the id {org:?} (see `pingate org list`)"
+                ))),
+                Err(e) => Err(e.into()),
             }
         }
-    }
+        LockoutCommand::List => list_lockouts(&st).await,
+    };
     st.store.close().await;
+    done
+}
+
+async fn list_lockouts(st: &AppState) -> Result<(), CliError> {
+    let rows = crate::store::quotas::active_lockouts(st.store.reader(), st.clock.now_ms())
+        .await
+        .map_err(|e| CliError(e.to_string()))?;
+    if rows.is_empty() {
+        eprintln!("no lockouts in force");
+    }
+    for l in rows {
+        outln!(
+            "{} org={} caller={} until={}",
+            l.id,
+            l.org_id,
+            crate::service::limits::pseudonymous_key(st, &l.caller_key),
+            crate::clock::rfc3339(l.until)
+        )
+        .map_err(cannot_write)?;
+    }
     Ok(())
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
-    /// Load and validate the configuration; say what is wrong, if anything.
-    Check,
+    /// Load and validate the configuration, the log filter and the
+    /// database connection; say what is wrong, if anything.
+    Check(DevArgs),
 }
 
 /// A command's failure, printed as `error: ...`.
@@ -187,12 +216,22 @@ impl From<ServiceError> for CliError {
     }
 }
 
-pub fn load_settings(cli: &Cli) -> Result<Settings, CliError> {
+/// The configuration and where it came from (`--config`, else the default
+/// file if it exists, else defaults; then the environment).
+pub fn load_config(cli: &Cli) -> Result<Loaded, CliError> {
+    load_config_from(cli).map_err(|e| CliError(e.to_string()))
+}
+
+fn load_config_from(cli: &Cli) -> Result<Loaded, ConfigError> {
     let (path, explicit) = match &cli.config {
         Some(p) => (p.clone(), true),
         None => (PathBuf::from(DEFAULT_CONFIG_PATH), false),
     };
-    Settings::load(&path, explicit).map_err(|e| CliError(e.to_string()))
+    Settings::load(&path, explicit)
+}
+
+pub fn load_settings(cli: &Cli) -> Result<Settings, CliError> {
+    load_config(cli).map(|l| l.settings)
 }
 
 async fn state(settings: Settings) -> Result<Arc<AppState>, CliError> {
@@ -201,12 +240,45 @@ async fn state(settings: Settings) -> Result<Arc<AppState>, CliError> {
         .map_err(|e| CliError(e.to_string()))
 }
 
+/// For commands that only read: the database and keys must exist already
+/// (the error says where it looked); nothing is created or migrated.
+pub async fn read_only_state(settings: Settings) -> Result<Arc<AppState>, CliError> {
+    AppState::open_existing(settings, Arc::new(SystemClock))
+        .await
+        .map_err(|e| CliError(e.to_string()))
+}
+
+/// The existing, migrated database alone (commands that need no keys).
+async fn existing_store(settings: &Settings) -> Result<Store, CliError> {
+    Store::open_existing(
+        settings.database.url.expose(),
+        settings.database.max_connections,
+    )
+    .await
+    .map_err(|e| CliError(e.to_string()))
+}
+
 /// The actor for CLI-made changes: the OS user, so the audit says who.
 fn cli_actor() -> String {
-    format!(
-        "cli:{}",
-        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
-    )
+    format!("cli:{}", os_user::name())
+}
+
+/// Which file the settings came from, in words for the log and the demo.
+pub fn config_source(cli: &Cli) -> String {
+    match &cli.config {
+        Some(p) => p.display().to_string(),
+        None if std::path::Path::new(DEFAULT_CONFIG_PATH).is_file() => DEFAULT_CONFIG_PATH.into(),
+        None => "none (built-in defaults and PINGATE__ variables)".into(),
+    }
+}
+
+/// `pingate demo`: the configured PIN and grant rules on a throwaway
+/// instance; the output names the file they came from.
+pub async fn demo(cli: &Cli) -> Result<(), CliError> {
+    let settings = load_settings(cli)?;
+    crate::demo::run(settings, &config_source(cli))
+        .await
+        .map_err(|e| CliError(e.to_string()))
 }
 
 pub async fn migrate(settings: Settings) -> Result<(), CliError> {
@@ -218,55 +290,65 @@ pub async fn migrate(settings: Settings) -> Result<(), CliError> {
     Ok(())
 }
 
+/// `org import FILE`: every mistake, whether in the file or against the
+/// database, is reported under the file's name; nothing is written then.
+async fn import_orgs(settings: Settings, file: &std::path::Path) -> Result<(), CliError> {
+    let shown = file.display();
+    let format = ImportFormat::for_file(file).ok_or_else(|| {
+        CliError(format!(
+            "{shown}: unknown file type; org profiles are read from .toml or .json files"
+        ))
+    })?;
+    let text =
+        std::fs::read_to_string(file).map_err(|e| CliError(format!("cannot read {shown}: {e}")))?;
+    let refused = |errors: &ImportErrors| {
+        CliError(format!(
+            "{shown} has {} error(s); nothing was imported:\n{errors}",
+            errors.len()
+        ))
+    };
+    let profiles = parse_import(&text, format).map_err(|e| refused(&e))?;
+    let st = state(settings).await?;
+    let saved = orgs::save_all(&st, &cli_actor(), &profiles).await;
+    st.store.close().await;
+    let report = saved.map_err(|e| match e {
+        ServiceError::InvalidMany(errors) => refused(&ImportErrors { errors }),
+        other => other.into(),
+    })?;
+    outln!(
+        "imported {} org(s): {} created, {} updated, {} unchanged",
+        profiles.len(),
+        report.created.len(),
+        report.updated.len(),
+        report.unchanged.len()
+    )
+    .map_err(cannot_write)
+}
+
+fn cannot_write(e: std::io::Error) -> CliError {
+    CliError(format!("cannot write: {e}"))
+}
+
 pub async fn org(settings: Settings, cmd: OrgCommand) -> Result<(), CliError> {
     match cmd {
-        OrgCommand::Import { file } => {
-            let text = std::fs::read_to_string(&file)
-                .map_err(|e| CliError(format!("cannot read {}: {e}", file.display())))?;
-            let profiles =
-                parse_import(&text, ImportFormat::from_path(&file)).map_err(|errors| {
-                    CliError(format!(
-                        "{} has {} error(s); nothing was imported:\n{errors}",
-                        file.display(),
-                        errors.len()
-                    ))
-                })?;
-            let st = state(settings).await?;
-            let report =
-                orgs::save_all(&st, &cli_actor(), &profiles)
-                    .await
-                    .map_err(|e| match e {
-                        ServiceError::InvalidMany(errs) => CliError(format!(
-                            "nothing was imported:\n{}",
-                            errs.iter()
-                                .map(|e| e.to_string())
-                                .collect::<Vec<_>>()
-                                .join("\n")
-                        )),
-                        other => other.into(),
-                    })?;
-            st.store.close().await;
-            println!(
-                "imported {} org(s): {} created, {} updated",
-                profiles.len(),
-                report.created.len(),
-                report.updated.len()
-            );
-            Ok(())
-        }
+        OrgCommand::Import { file } => import_orgs(settings, &file).await,
         OrgCommand::List => {
-            let st = state(settings).await?;
+            let store = existing_store(&settings).await?;
             let mut after: Option<String> = None;
-            println!(
+            outln!(
                 "{:<24} {:<32} {:<12} {:<10} NUMBERS",
-                "ID", "NAME", "ACCOUNT", "CHANNELS"
-            );
+                "ID",
+                "NAME",
+                "ACCOUNT",
+                "CHANNELS"
+            )
+            .map_err(cannot_write)?;
             loop {
-                let page = crate::store::orgs::list(st.store.reader(), after.as_deref(), 500)
+                let page = crate::store::orgs::list(store.reader(), after.as_deref(), 500)
                     .await
                     .map_err(|e| CliError(e.to_string()))?;
                 for o in &page {
-                    println!(
+                    outln!(
                         "{:<24} {:<32} {:<12} {:<10} {}",
                         o.id.as_str(),
                         o.name,
@@ -281,36 +363,26 @@ pub async fn org(settings: Settings, cmd: OrgCommand) -> Result<(), CliError> {
                             .map(|n| n.as_str())
                             .collect::<Vec<_>>()
                             .join(" ")
-                    );
+                    )
+                    .map_err(cannot_write)?;
                 }
                 match page.last() {
                     Some(last) if page.len() == 500 => after = Some(last.id.as_str().to_string()),
                     _ => break,
                 }
             }
-            st.store.close().await;
+            store.close().await;
             Ok(())
         }
     }
 }
 
+pub async fn call(settings: Settings, cmd: CallCommand) -> Result<(), CliError> {
+    simulate::run(settings, cmd).await
+}
+
 pub async fn agent(settings: Settings, cmd: AgentCommand) -> Result<(), CliError> {
-    let AgentCommand::Add { name, role } = cmd;
-    let role = match role {
-        RoleArg::Agent => Role::Agent,
-        RoleArg::Reviewer => Role::Reviewer,
-        RoleArg::Admin => Role::Admin,
-    };
-    let st = state(settings).await?;
-    let token = principals::add(&st, &cli_actor(), &name, role).await?;
-    st.store.close().await;
-    // The token alone on stdout, so `TOKEN=$(pingate agent add ...)` works.
-    println!("{}", token.expose_secret());
-    eprintln!(
-        "created {} {name}; the token above is shown only once",
-        role.as_str()
-    );
-    Ok(())
+    agents::run(settings, cmd).await
 }
 
 pub async fn audit(settings: Settings, cmd: AuditCommand) -> Result<(), CliError> {
@@ -320,18 +392,21 @@ pub async fn audit(settings: Settings, cmd: AuditCommand) -> Result<(), CliError
             None => verify_database(settings, &args).await,
         },
         AuditCommand::Export { format } => {
-            let st = state(settings).await?;
+            let store = existing_store(&settings).await?;
             let format = match format {
                 ExportFormat::Jsonl => export::Format::Jsonl,
                 ExportFormat::Csv => export::Format::Csv,
             };
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            let io = |e: std::io::Error| CliError(format!("cannot write: {e}"));
+            let io = |e: std::io::Error| {
+                let e = output::note::<()>(Err(e)).unwrap_err();
+                CliError(format!("cannot write: {e}"))
+            };
             if let Some(h) = export::header(format) {
                 out.write_all(&h).map_err(io)?;
             }
             let mut events =
-                crate::store::audit::stream(st.store.reader().clone(), AuditFilter::default());
+                crate::store::audit::stream(store.reader().clone(), AuditFilter::default());
             while let Some(e) = events.next().await {
                 let e = e.map_err(|e| CliError(e.to_string()))?;
                 out.write_all(&export::line(format, &e)).map_err(io)?;
@@ -340,12 +415,11 @@ pub async fn audit(settings: Settings, cmd: AuditCommand) -> Result<(), CliError
             Ok(())
         }
         AuditCommand::PublicKey => {
-            let keys = Keys::load_or_create(&settings).map_err(|e| CliError(e.to_string()))?;
-            let key = checkpoint::encode_public_key(
-                &settings.audit.origin,
-                &keys.signing.verifying_key(),
-            )
-            .map_err(|e| CliError(format!("audit.origin: {e}")))?;
+            let signing = Keys::signing_key(&settings, Missing::Refuse)
+                .map_err(|e| CliError(e.to_string()))?;
+            let key =
+                checkpoint::encode_public_key(&settings.audit.origin, &signing.verifying_key())
+                    .map_err(|e| CliError(format!("audit.origin: {e}")))?;
             println!("{key}");
             Ok(())
         }
@@ -405,24 +479,26 @@ fn verdict(result: Result<Verified, VerifyError>, held: Option<u64>) -> Result<(
 }
 
 async fn verify_database(settings: Settings, args: &VerifyArgs) -> Result<(), CliError> {
-    let st = state(settings).await?;
     let (name, key) = match pinned_key(args)? {
         Some(pinned) => pinned,
         None => (
-            st.settings.audit.origin.clone(),
-            st.keys.signing.verifying_key(),
+            settings.audit.origin.clone(),
+            Keys::signing_key(&settings, Missing::Refuse)
+                .map_err(|e| CliError(e.to_string()))?
+                .verifying_key(),
         ),
     };
+    let store = existing_store(&settings).await?;
     let held = held_checkpoint(args, &name, &key)?;
     let held_size = held.as_ref().map(|h| h.size);
-    let total = crate::store::audit::count(st.store.reader())
+    let total = crate::store::audit::count(store.reader())
         .await
         .map_err(|e| CliError(e.to_string()))?;
-    let result = checkpointer::verify_database(st.store.reader(), &name, &key, held, |n| {
+    let result = checkpointer::verify_database(store.reader(), &name, &key, held, |n| {
         progress(n, total as u64)
     })
     .await;
-    st.store.close().await;
+    store.close().await;
     verdict(result, held_size)
 }
 
@@ -461,27 +537,9 @@ async fn verify_export(file: &std::path::Path, args: &VerifyArgs) -> Result<(), 
     verdict(result, held_size)
 }
 
-pub fn config_check(cli: &Cli) -> Result<(), CliError> {
-    let settings = load_settings(cli)?;
-    let mut notes = Vec::new();
-    if settings.twilio.auth_token.is_none() {
-        notes.push("twilio.auth_token is not set: Twilio webhooks will answer 503 until it is");
-    }
-    if settings.email.transport == crate::config::EmailTransport::File
-        || settings.sms.transport == crate::config::SmsTransport::File
-    {
-        notes.push(
-            "a file transport is in use: PINs are written to disk in clear (development only)",
-        );
-    }
-    if settings.security.pepper.is_none() {
-        notes.push(
-            "security.pepper is not set: one is generated into the data directory on first start",
-        );
-    }
-    println!("configuration is valid");
-    for n in notes {
-        println!("note: {n}");
-    }
-    Ok(())
+/// `config check`: see [`crate::config_check`].
+pub async fn config_check(cli: &Cli, args: DevArgs) -> Result<(), CliError> {
+    crate::config_check::run(load_config_from(cli), args.dev)
+        .await
+        .map_err(|e| CliError(e.to_string()))
 }

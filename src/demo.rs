@@ -1,8 +1,12 @@
 //! `pingate demo`: starts a throwaway pingate (temp SQLite, file
-//! transports) and walks one call through the whole flow over real HTTP,
-//! printing each step: signed webhook, IVR, challenge, wrong and right PIN,
-//! grant, introspection, revocation, audit verification.
+//! transports, its own keys and server) and walks one call through the
+//! whole flow over real HTTP, printing each step: signed webhook, IVR,
+//! challenge, wrong and right PIN, grant, introspection, revocation, audit
+//! verification. The PIN and grant settings come from the configuration;
+//! everything else is the demo's own. The temporary directory is removed on
+//! every exit: success, error, panic, Ctrl-C or a closed stdout.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,9 +16,35 @@ use serde_json::{Value, json};
 use crate::clock::SystemClock;
 use crate::config::{Secret, Settings};
 use crate::domain::org::{ImportFormat, parse_import};
+use crate::outln;
 use crate::providers::twilio::signature;
 use crate::service::{orgs, principals};
 use crate::store::principals::Role;
+
+/// Why the demo stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("cannot write: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the demo server did not start: {0}")]
+    Start(#[from] crate::app::BuildError),
+    #[error("the demo settings are invalid: {0}")]
+    Settings(#[from] crate::config::ConfigError),
+    #[error("{0}")]
+    Service(#[from] crate::service::ServiceError),
+    #[error("the demo org profile is invalid: {0}")]
+    Profile(#[from] crate::domain::org::ImportErrors),
+    #[error("cannot reach the demo server: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("the demo server answered unexpectedly: {0}")]
+    Answer(Value),
+    #[error("the SMS did not arrive in the outbox")]
+    NoSms,
+    #[error("the audit trail of the demo does not verify: {0}")]
+    Audit(String),
+    #[error("interrupted; the demo's temporary directory was removed")]
+    Interrupted,
+}
 
 const DEMO_ORG: &str = r#"
 [[org]]
@@ -28,212 +58,289 @@ email = "it-admin@contoso.example"
 sms = "+14155550199"
 "#;
 
-fn step(title: &str) {
-    println!("\n== {title}");
+fn step(title: &str) -> std::io::Result<()> {
+    outln!("\n== {title}")
 }
 
-fn show(v: &Value) {
-    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+fn show(v: &Value) -> std::io::Result<()> {
+    outln!("{}", serde_json::to_string_pretty(v).unwrap_or_default())
 }
 
-pub async fn run() -> Result<(), String> {
-    let dir = tempfile_dir()?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| format!("cannot listen: {e}"))?;
-    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-    let base = format!("http://127.0.0.1:{port}");
-    let auth_token = format!("demo-{}", uuid::Uuid::new_v4().simple());
+/// Runs the demo with the PIN and grant settings of `configured` (read
+/// from `source`, named in the output), in a directory removed at the end.
+pub async fn run(configured: Settings, source: &str) -> Result<(), DemoError> {
+    let stop = interrupted();
+    let dir = tempfile::Builder::new().prefix("pingate-demo-").tempdir()?;
+    let outcome = tokio::select! {
+        r = walk(configured, source, dir.path()) => r,
+        () = stop => Err(DemoError::Interrupted),
+    };
+    // Explicit, so a failure to remove is not silent; a panic above still
+    // removes it when `dir` is dropped during unwinding.
+    let removed = dir.close();
+    outcome?;
+    removed.map_err(DemoError::from)
+}
 
-    let mut s = Settings::default();
+/// Registers for SIGINT (Ctrl-C) and SIGTERM at once (a signal sent the
+/// moment the demo prints must not kill it uncleaned); the future
+/// completes on either.
+fn interrupted() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    let signals = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        )
+    };
+    async move {
+        #[cfg(unix)]
+        match signals {
+            (Ok(mut int), Ok(mut term)) => {
+                tokio::select! {
+                    _ = int.recv() => {},
+                    _ = term.recv() => {},
+                }
+            }
+            _ => std::future::pending::<()>().await,
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+/// The demo's own settings: the configured PIN and grant rules, and a
+/// private server, database, transports and secrets under `dir`.
+fn demo_settings(configured: &Settings, dir: &Path, port: u16, auth_token: &str) -> Settings {
+    let mut s = Settings {
+        pin: configured.pin.clone(),
+        grant: configured.grant.clone(),
+        ..Settings::default()
+    };
     s.server.listen = format!("127.0.0.1:{port}");
-    s.server.public_base_url = base.clone();
+    s.server.public_base_url = format!("http://127.0.0.1:{port}");
     s.server.data_dir = dir.join("data");
     s.database.url = Secret::from(format!("sqlite://{}", dir.join("demo.db").display()).as_str());
-    s.twilio.auth_token = Some(Secret::from(auth_token.as_str()));
+    s.twilio.auth_token = Some(Secret::from(auth_token));
     s.email.file_dir = Some(dir.join("outbox"));
     s.sms.file_dir = Some(dir.join("outbox"));
-    s.validate().map_err(|e| e.to_string())?;
+    s
+}
 
-    println!(
+async fn walk(configured: Settings, source: &str, dir: &Path) -> Result<(), DemoError> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let port = listener.local_addr()?.port();
+    let base = format!("http://127.0.0.1:{port}");
+    let auth_token = format!("demo-{}", uuid::Uuid::new_v4().simple());
+    let s = demo_settings(&configured, dir, port, &auth_token);
+    s.validate()?;
+    let pin_length = s.pin.length;
+
+    outln!(
         "pingate demo: a throwaway instance at {base} (data in {})",
         dir.display()
-    );
-    let server = crate::start(s, Arc::new(SystemClock), listener)
-        .await
-        .map_err(|e| e.to_string())?;
+    )?;
+    outln!(
+        "PIN and grant settings from {source} (pin.length {}, pin.ttl {}s, grant.ttl {}s); \
+         the server, database, file transports and keys are the demo's own",
+        s.pin.length,
+        s.pin.ttl.0.as_secs(),
+        s.grant.ttl.0.as_secs()
+    )?;
+    let server = crate::start(s, Arc::new(SystemClock), listener).await?;
     let st = Arc::clone(&server.state);
-    let profiles = parse_import(DEMO_ORG, ImportFormat::Toml).map_err(|e| e.to_string())?;
-    orgs::save_all(&st, "demo", &profiles)
-        .await
-        .map_err(|e| e.to_string())?;
-    let agent = principals::add(&st, "demo", "alice", Role::Agent)
-        .await
-        .map_err(|e| e.to_string())?;
+    let profiles = parse_import(DEMO_ORG, ImportFormat::Toml)?;
+    orgs::save_all(&st, "demo", &profiles).await?;
+    let agent = principals::add(&st, "demo", "alice", Role::Agent).await?;
     let agent = agent.expose_secret().to_string();
-    println!("imported org contoso (account number 40012345); created agent alice");
+    outln!("imported org contoso (account number 40012345); created agent alice")?;
 
-    let http = reqwest::Client::new();
-    let call_sid = format!("CA{}", uuid::Uuid::new_v4().simple());
-    let webhook = |path: &str, params: Vec<(&str, String)>| {
-        let url = format!("{base}{path}");
-        let owned: Vec<(String, String)> = params
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect();
-        let sig = signature::sign(&url, &owned, auth_token.as_bytes());
-        http.post(url)
-            .header("x-twilio-signature", sig)
-            .form(&owned)
-            .send()
+    let demo = Demo {
+        http: reqwest::Client::new(),
+        base,
+        agent,
+        auth_token,
+        call_sid: format!("CA{}", uuid::Uuid::new_v4().simple()),
     };
-    let agent_api = Api {
-        http: http.clone(),
-        base: base.clone(),
-        token: agent,
-    };
-    let err = |e: reqwest::Error| e.to_string();
-
-    step("Twilio posts an inbound call from an unregistered number (signed webhook)");
-    let twiml = webhook(
-        "/webhooks/twilio/voice",
-        vec![
-            ("CallSid", call_sid.clone()),
-            ("AccountSid", "AC0123456789abcdef0123456789abcdef".into()),
-            ("From", "+14155550123".into()),
-            ("To", "+18005550100".into()),
-            ("StirVerstat", "TN-Validation-Passed-A".into()),
-        ],
-    )
-    .await
-    .map_err(err)?
-    .text()
-    .await
-    .map_err(err)?;
-    println!("{twiml}");
-
-    step("The caller keys the account number 40012345 into the IVR");
-    let twiml = webhook(
-        "/webhooks/twilio/gather",
-        vec![("CallSid", call_sid.clone()), ("Digits", "40012345".into())],
-    )
-    .await
-    .map_err(err)?
-    .text()
-    .await
-    .map_err(err)?;
-    println!("{twiml}");
-
-    step("The agent looks the call up");
-    let list = agent_api
-        .get(&format!("/v1/calls?provider_call_id={call_sid}"))
+    let call_id = demo.call_steps().await?;
+    let grant = demo
+        .pin_steps(&call_id, &dir.join("outbox"), pin_length)
         .await?;
-    let call_id = text(&list["items"][0]["call_id"])?;
-    show(&list["items"][0]);
-
-    step("The agent sends a PIN by SMS to the org's registered phone");
-    let ch = agent_api
-        .post(
-            &format!("/v1/calls/{call_id}/challenges"),
-            json!({"channel": "sms"}),
-        )
-        .await?;
-    show(&ch);
-    let challenge_id = text(&ch["challenge_id"])?;
-
-    let pin = read_sms_pin(&dir.join("outbox")).await?;
-    println!("(the SMS file transport wrote the message; the caller reads the code: {pin})");
-
-    let check = format!("/v1/challenges/{challenge_id}/check");
-    step("A wrong PIN");
-    let wrong = if pin == "000000" { "111111" } else { "000000" };
-    show(&agent_api.post(&check, json!({"pin": wrong})).await?);
-
-    step("The right PIN: approved, with a grant");
-    let ok = agent_api.post(&check, json!({"pin": pin})).await?;
-    show(&ok);
-    let token = text(&ok["grant"]["token"])?;
-    let grant_id = text(&ok["grant"]["grant_id"])?;
-
-    step("Support tooling asks: may alice act on contoso now?");
-    show(
-        &agent_api
-            .post("/v1/grants/introspect", json!({"token": token}))
-            .await?,
-    );
-
-    step("The grant is revoked; introspection says inactive");
-    agent_api
-        .post(&format!("/v1/grants/{grant_id}/revoke"), json!({}))
-        .await?;
-    show(
-        &agent_api
-            .post("/v1/grants/introspect", json!({"token": token}))
-            .await?,
-    );
-
-    step("The audit trail verifies");
-    let mut v = crate::audit::chain::ChainVerifier::new();
-    let events = crate::store::audit::list(st.store.reader(), &Default::default(), 10_000)
-        .await
-        .map_err(|e| e.to_string())?;
-    for e in &events {
-        println!(
-            "  {:>3} {:<28} {:<16} {}",
-            e.seq, e.kind, e.actor, e.outcome
-        );
-        v.push(e).map_err(|e| e.to_string())?;
-    }
-    println!("ok: {} events, root {}", v.size(), hex::encode(v.root()));
-
-    server.shutdown().await.map_err(|e| e.to_string())?;
-    let _ = std::fs::remove_dir_all(&dir);
+    demo.grant_steps(&grant).await?;
+    audit_steps(&st).await?;
+    server.shutdown().await?;
     Ok(())
 }
 
-/// The agent's side of the demo: JSON in, JSON out, errors as text.
-struct Api {
+/// The demo's client side: Twilio's signed webhooks and the agent's API.
+struct Demo {
     http: reqwest::Client,
     base: String,
+    agent: String,
+    auth_token: String,
+    call_sid: String,
+}
+
+/// The grant the right PIN earned.
+struct Earned {
+    grant_id: String,
     token: String,
 }
 
-impl Api {
-    async fn send(&self, req: reqwest::RequestBuilder) -> Result<Value, String> {
-        req.bearer_auth(&self.token)
+impl Demo {
+    /// Posts a webhook signed with the demo's auth token; answers the TwiML.
+    async fn webhook(&self, path: &str, params: &[(&str, &str)]) -> Result<String, DemoError> {
+        let url = format!("{}{path}", self.base);
+        let owned: Vec<(String, String)> = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let sig = signature::sign(&url, &owned, self.auth_token.as_bytes());
+        let resp = self
+            .http
+            .post(url)
+            .header("x-twilio-signature", sig)
+            .form(&owned)
             .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json::<Value>()
-            .await
-            .map_err(|e| e.to_string())
+            .await?;
+        Ok(resp.text().await?)
     }
 
-    async fn get(&self, path: &str) -> Result<Value, String> {
-        self.send(self.http.get(format!("{}{path}", self.base)))
+    async fn api(&self, req: reqwest::RequestBuilder) -> Result<Value, DemoError> {
+        Ok(req.bearer_auth(&self.agent).send().await?.json().await?)
+    }
+
+    async fn get(&self, path: &str) -> Result<Value, DemoError> {
+        self.api(self.http.get(format!("{}{path}", self.base)))
             .await
     }
 
-    async fn post(&self, path: &str, body: Value) -> Result<Value, String> {
-        self.send(self.http.post(format!("{}{path}", self.base)).json(&body))
+    async fn post(&self, path: &str, body: Value) -> Result<Value, DemoError> {
+        self.api(self.http.post(format!("{}{path}", self.base)).json(&body))
             .await
+    }
+
+    /// The call arrives and the caller names the org; answers the call id.
+    async fn call_steps(&self) -> Result<String, DemoError> {
+        step("Twilio posts an inbound call from an unregistered number (signed webhook)")?;
+        let sid = self.call_sid.as_str();
+        let twiml = self
+            .webhook(
+                "/webhooks/twilio/voice",
+                &[
+                    ("CallSid", sid),
+                    ("AccountSid", "AC0123456789abcdef0123456789abcdef"),
+                    ("From", "+14155550123"),
+                    ("To", "+18005550100"),
+                    ("StirVerstat", "TN-Validation-Passed-A"),
+                ],
+            )
+            .await?;
+        outln!("{twiml}")?;
+
+        step("The caller keys the account number 40012345 into the IVR")?;
+        let twiml = self
+            .webhook(
+                "/webhooks/twilio/gather",
+                &[("CallSid", sid), ("Digits", "40012345")],
+            )
+            .await?;
+        outln!("{twiml}")?;
+
+        step("The agent looks the call up")?;
+        let list = self
+            .get(&format!("/v1/calls?provider_call_id={sid}"))
+            .await?;
+        show(&list["items"][0])?;
+        text(&list["items"][0]["call_id"])
+    }
+
+    /// A PIN by SMS, a wrong guess, the right one.
+    async fn pin_steps(
+        &self,
+        call_id: &str,
+        outbox: &Path,
+        pin_length: usize,
+    ) -> Result<Earned, DemoError> {
+        step("The agent sends a PIN by SMS to the org's registered phone")?;
+        let ch = self
+            .post(
+                &format!("/v1/calls/{call_id}/challenges"),
+                json!({"channel": "sms"}),
+            )
+            .await?;
+        show(&ch)?;
+        let challenge_id = text(&ch["challenge_id"])?;
+        let pin = read_sms_pin(outbox, pin_length).await?;
+        outln!("(the SMS file transport wrote the message; the caller reads the code: {pin})")?;
+
+        let check = format!("/v1/challenges/{challenge_id}/check");
+        step("A wrong PIN")?;
+        let zeros = "0".repeat(pin_length);
+        let wrong = if pin == zeros {
+            "1".repeat(pin_length)
+        } else {
+            zeros
+        };
+        show(&self.post(&check, json!({"pin": wrong})).await?)?;
+
+        step("The right PIN: approved, with a grant")?;
+        let ok = self.post(&check, json!({"pin": pin})).await?;
+        show(&ok)?;
+        Ok(Earned {
+            grant_id: text(&ok["grant"]["grant_id"])?,
+            token: text(&ok["grant"]["token"])?,
+        })
+    }
+
+    async fn grant_steps(&self, grant: &Earned) -> Result<(), DemoError> {
+        let introspect = json!({"token": grant.token});
+        step("Support tooling asks: may alice act on contoso now?")?;
+        show(
+            &self
+                .post("/v1/grants/introspect", introspect.clone())
+                .await?,
+        )?;
+
+        step("The grant is revoked; introspection says inactive")?;
+        self.post(&format!("/v1/grants/{}/revoke", grant.grant_id), json!({}))
+            .await?;
+        show(&self.post("/v1/grants/introspect", introspect).await?)?;
+        Ok(())
     }
 }
 
-fn text(v: &Value) -> Result<String, String> {
+async fn audit_steps(st: &crate::app::AppState) -> Result<(), DemoError> {
+    step("The audit trail verifies")?;
+    let mut v = crate::audit::chain::ChainVerifier::new();
+    let events = crate::store::audit::list(st.store.reader(), &Default::default(), 10_000)
+        .await
+        .map_err(|e| DemoError::Audit(e.to_string()))?;
+    for e in &events {
+        outln!(
+            "  {:>3} {:<28} {:<16} {}",
+            e.seq,
+            e.kind,
+            e.actor,
+            e.outcome
+        )?;
+        v.push(e).map_err(|e| DemoError::Audit(e.to_string()))?;
+    }
+    outln!("ok: {} events, root {}", v.size(), hex::encode(v.root()))?;
+    Ok(())
+}
+
+fn text(v: &Value) -> Result<String, DemoError> {
     v.as_str()
         .map(str::to_string)
-        .ok_or_else(|| format!("unexpected answer: {v}"))
-}
-
-fn tempfile_dir() -> Result<std::path::PathBuf, String> {
-    let dir = std::env::temp_dir().join(format!("pingate-demo-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    Ok(dir)
+        .ok_or_else(|| DemoError::Answer(v.clone()))
 }
 
 /// Waits (bounded) for the delivery worker to write the SMS file.
-async fn read_sms_pin(outbox: &std::path::Path) -> Result<String, String> {
+async fn read_sms_pin(outbox: &Path, pin_length: usize) -> Result<String, DemoError> {
     for _ in 0..100 {
         if let Ok(mut entries) = tokio::fs::read_dir(outbox).await {
             while let Ok(Some(e)) = entries.next_entry().await {
@@ -243,7 +350,7 @@ async fn read_sms_pin(outbox: &std::path::Path) -> Result<String, String> {
                     && let Some(body) = v["body"].as_str()
                     && let Some(code) = body
                         .split(|c: char| !c.is_ascii_digit())
-                        .find(|w| w.len() == 6)
+                        .find(|w| w.len() == pin_length)
                 {
                     return Ok(code.to_string());
                 }
@@ -251,5 +358,5 @@ async fn read_sms_pin(outbox: &std::path::Path) -> Result<String, String> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Err("the SMS did not arrive in the outbox".into())
+    Err(DemoError::NoSms)
 }

@@ -1,7 +1,8 @@
 //! Server-side secrets: the pepper (argon2 secret key, and the root that
 //! outbox-sealing and pseudonym keys are derived from) and the audit
-//! checkpoint signing key. Generated into the data directory, mode 0600,
-//! on first start when the configuration does not provide them.
+//! checkpoint signing key. Taken from the configuration when it gives
+//! them, else generated into the data directory, mode 0600, on first start.
+//! Read-only commands load them without ever creating one.
 
 use std::io::Write;
 use std::path::Path;
@@ -14,6 +15,7 @@ use rand::TryRng;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 use sha2::Sha256;
 
+pub use crate::audit::checkpoint::parse_seed;
 use crate::config::Settings;
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +29,22 @@ pub enum KeyError {
     Invalid { path: String, why: String },
     #[error("the operating system's random generator failed")]
     Random,
+    /// A read-only command found no key where it looked (nothing was created).
+    #[error(
+        "no {what} at {path} (nothing was created): the first `pingate serve` (or a command that writes, such as `pingate agent add`) makes it; or set {key}, or point --config at the deployment's configuration"
+    )]
+    Absent {
+        what: &'static str,
+        path: String,
+        key: &'static str,
+    },
+}
+
+/// Whether a missing key file may be generated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    Create,
+    Refuse,
 }
 
 pub struct Keys {
@@ -42,10 +60,18 @@ impl std::fmt::Debug for Keys {
 
 impl Keys {
     pub fn load_or_create(settings: &Settings) -> Result<Keys, KeyError> {
+        Self::load(settings, Missing::Create)
+    }
+
+    /// Loads the keys; with [`Missing::Refuse`] a key that is neither
+    /// configured nor on disk is an error and nothing is written.
+    pub fn load(settings: &Settings, missing: Missing) -> Result<Keys, KeyError> {
         let pepper = match &settings.security.pepper {
             Some(p) => SecretString::from(p.expose()),
-            None => load_or_create_file(
+            None => load_file(
                 &settings.pepper_path(),
+                missing,
+                ("pepper", "security.pepper"),
                 |bytes| Ok(SecretString::from(hex::encode(bytes))),
                 |text| {
                     let t = text.trim();
@@ -56,20 +82,25 @@ impl Keys {
                 },
             )?,
         };
-        let signing = load_or_create_file(
-            &settings.signing_key_path(),
-            |bytes| Ok(SigningKey::from_bytes(bytes)),
-            |text| {
-                let raw = STANDARD
-                    .decode(text.trim())
-                    .map_err(|_| "not base64".to_string())?;
-                let seed: [u8; 32] = raw
-                    .try_into()
-                    .map_err(|_| "not a 32-byte ed25519 seed".to_string())?;
-                Ok(SigningKey::from_bytes(&seed))
-            },
-        )?;
+        let signing = Self::signing_key(settings, missing)?;
         Ok(Keys { pepper, signing })
+    }
+
+    /// The checkpoint signing key alone (what `audit public-key` needs).
+    pub fn signing_key(settings: &Settings, missing: Missing) -> Result<SigningKey, KeyError> {
+        if let Some(seed) = &settings.audit.signing_key {
+            return parse_seed(seed.expose()).map_err(|why| KeyError::Invalid {
+                path: "audit.signing_key".into(),
+                why,
+            });
+        }
+        load_file(
+            &settings.signing_key_path(),
+            missing,
+            ("audit signing key", "audit.signing_key"),
+            |bytes| Ok(SigningKey::from_bytes(bytes)),
+            parse_seed,
+        )
     }
 
     pub fn pepper(&self) -> &[u8] {
@@ -86,10 +117,13 @@ impl Keys {
     }
 }
 
-/// Reads the key file, or creates it from 32 fresh random bytes. The file
-/// holds the value as text: hex for the pepper, base64 for the seed.
-fn load_or_create_file<T>(
+/// Reads the key file, or (when allowed) creates it from 32 fresh random
+/// bytes. The file holds the value as text: hex for the pepper, base64 for
+/// the seed. `names` is what the key is called and the setting that gives it.
+fn load_file<T>(
     path: &Path,
+    missing: Missing,
+    names: (&'static str, &'static str),
     from_random: impl Fn(&[u8; 32]) -> Result<T, String>,
     parse: impl Fn(&str) -> Result<T, String>,
 ) -> Result<T, KeyError> {
@@ -102,6 +136,13 @@ fn load_or_create_file<T>(
             path: path.display().to_string(),
             why,
         }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && missing == Missing::Refuse => {
+            Err(KeyError::Absent {
+                what: names.0,
+                path: path.display().to_string(),
+                key: names.1,
+            })
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).map_err(io)?;

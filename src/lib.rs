@@ -7,6 +7,7 @@ pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod config_check;
 pub mod console;
 pub mod delivery;
 pub mod demo;
@@ -16,10 +17,11 @@ pub mod ids;
 pub mod ivr;
 pub mod keys;
 pub mod net;
+pub mod private_fs;
 pub mod providers;
 pub mod service;
+pub mod startup_log;
 pub mod store;
-pub mod verification;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -34,6 +36,7 @@ use crate::app::{AppState, BuildError};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::delivery::worker::Worker;
+use crate::domain::org::Channel;
 
 /// The process-wide Prometheus recorder (one per process, however many
 /// servers a test starts).
@@ -45,10 +48,10 @@ pub fn metrics_handle() -> Option<PrometheusHandle> {
 }
 
 fn fallback_hook(state: Arc<AppState>) -> crate::delivery::worker::PinFailedHook {
-    Arc::new(move |challenge_id: String, channel: String| {
+    Arc::new(move |challenge_id: String, channel: Channel| {
         let state = Arc::clone(&state);
         Box::pin(
-            async move { service::resend::auto_fallback(&state, &challenge_id, &channel).await },
+            async move { service::resend::auto_fallback(&state, &challenge_id, channel).await },
         )
     })
 }
@@ -58,27 +61,51 @@ pub struct RunningServer {
     pub addr: SocketAddr,
     pub state: Arc<AppState>,
     shutdown: watch::Sender<bool>,
+    /// Sent when the grace period ends: requests still running are cut short.
+    hard_stop: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
     worker: JoinHandle<()>,
     checkpointer: JoinHandle<()>,
+    retention: JoinHandle<()>,
     failure_audit: JoinHandle<()>,
     sweeper: JoinHandle<()>,
 }
 
 impl RunningServer {
     /// Stops accepting, lets in-flight requests finish (bounded), stops
-    /// the outbox worker, the audit checkpointer and the expiry sweeper,
-    /// writes the folded failure counts and closes the database.
+    /// the outbox worker, the audit checkpointer, the expiry sweeper and
+    /// the retention job, writes the folded failure counts and closes the
+    /// database.
     pub async fn shutdown(self) -> std::io::Result<()> {
+        self.shutdown_within(http::SHUTDOWN_GRACE).await
+    }
+
+    /// [`RunningServer::shutdown`] with a given grace period for requests
+    /// in flight; those still running when it ends are answered 503 and
+    /// logged as cut short.
+    pub async fn shutdown_within(self, grace: Duration) -> std::io::Result<()> {
         let _ = self.shutdown.send(true);
         self.state.stopping.send_replace(true);
-        let served = match tokio::time::timeout(http::SHUTDOWN_GRACE, self.server).await {
+        let mut server = self.server;
+        let served = match tokio::time::timeout(grace, &mut server).await {
             Ok(Ok(r)) => r,
             Ok(Err(e)) => Err(std::io::Error::other(e)),
-            Err(_) => Ok(()),
+            Err(_) => {
+                tracing::warn!(
+                    grace_ms = grace.as_millis() as u64,
+                    "shutdown grace period ended with requests in flight; cutting them short"
+                );
+                let _ = self.hard_stop.send(true);
+                match tokio::time::timeout(Duration::from_secs(2), server).await {
+                    Ok(Ok(r)) => r,
+                    Ok(Err(e)) => Err(std::io::Error::other(e)),
+                    Err(_) => Ok(()),
+                }
+            }
         };
         let _ = tokio::time::timeout(Duration::from_secs(10), self.worker).await;
         let _ = tokio::time::timeout(Duration::from_secs(10), self.checkpointer).await;
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.retention).await;
         let _ = tokio::time::timeout(Duration::from_secs(10), self.failure_audit).await;
         let _ = tokio::time::timeout(Duration::from_secs(10), self.sweeper).await;
         self.state.store.close().await;
@@ -100,9 +127,7 @@ pub async fn start_with_state(
     state: Arc<AppState>,
     listener: TcpListener,
 ) -> Result<RunningServer, BuildError> {
-    let addr = listener
-        .local_addr()
-        .map_err(|e| BuildError::Setup(format!("listener: {e}")))?;
+    let addr = listener.local_addr().map_err(BuildError::Listener)?;
     let (shutdown, rx) = watch::channel(false);
     let d = &state.settings.delivery;
     let worker = Worker {
@@ -119,10 +144,12 @@ pub async fn start_with_state(
         on_pin_failed: Some(fallback_hook(Arc::clone(&state))),
     };
     let worker = tokio::spawn(worker.run(rx.clone()));
-    let checkpointer = tokio::spawn(audit::checkpointer::run(Arc::clone(&state), rx.clone()));
+    let checkpointer = tokio::spawn(service::checkpointer::run(Arc::clone(&state), rx.clone()));
+    let retention = tokio::spawn(service::retention::job(Arc::clone(&state), rx.clone()));
     let failure_audit = tokio::spawn(http::failure_audit::run(Arc::clone(&state), rx.clone()));
     let sweeper = tokio::spawn(service::sweeper::run(Arc::clone(&state), rx.clone()));
-    let app = http::router(Arc::clone(&state));
+    let (hard_stop, hard_rx) = watch::channel(false);
+    let app = http::router(Arc::clone(&state), hard_rx);
     let mut rx_server = rx;
     let server = tokio::spawn(async move {
         axum::serve(
@@ -134,14 +161,20 @@ pub async fn start_with_state(
         })
         .await
     });
-    tracing::info!(%addr, "pingate listening");
+    tracing::info!(
+        %addr,
+        public_base_url = %state.settings.server.public_base_url,
+        "pingate listening"
+    );
     Ok(RunningServer {
         addr,
         state,
         shutdown,
+        hard_stop,
         server,
         worker,
         checkpointer,
+        retention,
         failure_audit,
         sweeper,
     })

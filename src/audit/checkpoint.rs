@@ -263,6 +263,18 @@ fn canonical_decimal<T: std::str::FromStr + ToString>(s: &str) -> Option<T> {
     (value.to_string() == s).then_some(value)
 }
 
+/// An ed25519 seed written as base64 of its 32 bytes (`audit.signing_key`
+/// or the key file's text).
+pub fn parse_seed(text: &str) -> Result<SigningKey, String> {
+    let raw = STANDARD
+        .decode(text.trim())
+        .map_err(|_| "not base64 (make one with `openssl rand -base64 32`)".to_string())?;
+    let seed: [u8; 32] = raw.try_into().map_err(|_| {
+        "not a 32-byte ed25519 seed (make one with `openssl rand -base64 32`)".to_string()
+    })?;
+    Ok(SigningKey::from_bytes(&seed))
+}
+
 #[cfg(test)]
 #[path = "checkpoint_tests.rs"]
 mod tests;

@@ -8,35 +8,20 @@
 //! absent ids as `null`, `prev_hash` as lowercase hex, `detail` an object
 //! whose keys are sorted at every depth, strings escaped as serde_json does.
 
-use serde::Serialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::clock::{Millis, rfc3339};
+use crate::domain::string_enum::string_enum;
 
 pub type Hash = [u8; 32];
 
 /// The `prev_hash` of the first event.
 pub const GENESIS: Hash = [0u8; 32];
 
-macro_rules! event_kinds {
-    ($($variant:ident => $s:literal),+ $(,)?) => {
-        /// Every kind of event, with its one stable string form.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum EventKind { $($variant),+ }
-        impl EventKind {
-            pub const ALL: &'static [EventKind] = &[$(EventKind::$variant),+];
-            pub fn as_str(self) -> &'static str {
-                match self { $(EventKind::$variant => $s),+ }
-            }
-            pub fn parse(s: &str) -> Option<EventKind> {
-                match s { $($s => Some(EventKind::$variant),)+ _ => None }
-            }
-        }
-    };
-}
-
-event_kinds! {
+string_enum! {
+    /// Every kind of event, with its one stable string form.
+    pub EventKind {
     WebhookSignatureInvalid => "authn_webhook_signature_fail",
     CallReceived => "call_received",
     CallOrgIdentified => "call_org_identified",
@@ -67,6 +52,8 @@ event_kinds! {
     OrgUpdated => "org_updated",
     OrgDeleted => "org_deleted",
     PrincipalCreated => "principal_created",
+    PrincipalDisabled => "principal_disabled",
+    PrincipalRotated => "principal_rotated",
     RateLimitExceeded => "excess_rate_limit_exceeded",
     PinLockout => "authn_pin_lockout",
     LockoutReset => "authn_pin_lockout_reset",
@@ -75,12 +62,8 @@ event_kinds! {
     AuthzFail => "authz_fail",
     ConsoleSignedIn => "console_signed_in",
     ConsoleSignedOut => "console_signed_out",
+    RetentionRun => "retention_run",
     AuditCheckpointRefused => "audit_checkpoint_refused",
-}
-
-impl Serialize for EventKind {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
     }
 }
 
@@ -334,73 +317,5 @@ pub fn push_canonical(out: &mut String, v: &Value) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn sample() -> Event {
-        let e = NewEvent::new(EventKind::ChallengeCreated, "agent:alice", Outcome::Success)
-            .org("contoso")
-            .call("call_1")
-            .detail("z", 1)
-            .detail("a", serde_json::json!({"y": true, "b": "x"}));
-        Event::from_new(7, 1_700_000_000_123, GENESIS, e)
-    }
-
-    #[test]
-    fn canonical_encoding_is_fixed() {
-        let got = String::from_utf8(sample().canonical_bytes()).unwrap();
-        assert_eq!(
-            got,
-            concat!(
-                r#"{"actor":"agent:alice","at":"2023-11-14T22:13:20.123Z","call_id":"call_1","#,
-                r#""challenge_id":null,"detail":{"a":{"b":"x","y":true},"z":1},"grant_id":null,"#,
-                r#""kind":"challenge_created","org_id":"contoso","outcome":"success","#,
-                r#""prev_hash":"0000000000000000000000000000000000000000000000000000000000000000","seq":7}"#
-            )
-        );
-    }
-
-    #[test]
-    fn json_round_trip_keeps_the_hash() {
-        let e = sample();
-        let back = Event::from_json(&e.to_json()).unwrap();
-        assert_eq!(back, e);
-        assert_eq!(back.compute_hash(), e.hash);
-    }
-
-    #[test]
-    fn any_field_change_changes_the_hash() {
-        let e = sample();
-        let mut edits: Vec<Event> = Vec::new();
-        let mut x = e.clone();
-        x.seq += 1;
-        edits.push(x);
-        let mut x = e.clone();
-        x.at += 1;
-        edits.push(x);
-        let mut x = e.clone();
-        x.actor.push('!');
-        edits.push(x);
-        let mut x = e.clone();
-        x.org_id = None;
-        edits.push(x);
-        let mut x = e.clone();
-        x.detail = serde_json::json!({});
-        edits.push(x);
-        let mut x = e.clone();
-        x.prev_hash[0] ^= 1;
-        edits.push(x);
-        for edited in edits {
-            assert_ne!(edited.compute_hash(), e.hash, "{edited:?}");
-        }
-    }
-
-    #[test]
-    fn kinds_have_unique_round_tripping_names() {
-        let mut seen = std::collections::HashSet::new();
-        for k in EventKind::ALL {
-            assert!(seen.insert(k.as_str()));
-            assert_eq!(EventKind::parse(k.as_str()), Some(*k));
-        }
-    }
-}
+#[path = "event_tests.rs"]
+mod tests;

@@ -5,10 +5,8 @@
 pub mod anchor;
 pub mod chain;
 pub mod checkpoint;
-pub mod checkpointer;
 pub mod event;
 pub mod export;
 pub mod export_line;
 pub mod merkle;
-pub mod proofs;
 pub mod pseudonym;

@@ -1,14 +1,24 @@
 //! Typed settings: loaded from `config/pingate.toml` (every key documented
 //! there), overridden by `PINGATE__SECTION__KEY` environment variables, and
-//! validated once so the rest of the program holds only sound values.
+//! validated once so the rest of the program holds only sound values. A
+//! problem names the key, what is wrong, and the file line or variable.
 
+mod de;
+#[cfg(test)]
+mod documented;
+mod instances;
+mod problem;
+mod retention;
 mod sections;
 mod support;
 #[cfg(test)]
 mod tests;
+mod tree;
 mod validate;
 mod values;
 
+pub use problem::{Problem, ProblemKind};
+pub use retention::RetentionSettings;
 pub use sections::{
     AuditSettings, CallerIdTrust, ConsoleSettings, DatabaseSettings, DeliverySettings,
     EmailSettings, EmailTransport, GrantSettings, LimitsSettings, LogFormat, LogSettings,
@@ -16,13 +26,12 @@ pub use sections::{
     VoiceRoute, VoiceSettings,
 };
 pub use support::{HoursSettings, LineSettings, LocalText, SupportSettings};
+pub use tree::{ENV_PREFIX, Origin};
 pub use values::{HumanDuration, Secret};
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use figment::Figment;
-use figment::providers::{Env, Format, Json, Toml};
 use serde::{Deserialize, Serialize};
 
 /// The file read when no `--config` is given; a missing default file is
@@ -46,65 +55,131 @@ pub struct Settings {
     pub delivery: DeliverySettings,
     pub log: LogSettings,
     pub console: ConsoleSettings,
+    pub retention: RetentionSettings,
     /// Support lines, severities and hours; without it calls go to
     /// `voice.queue` as they always have.
     pub support: Option<SupportSettings>,
 }
 
-/// What is wrong with a configuration, in words an operator can act on.
+/// Why a configuration cannot be used, in words an operator can act on.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("configuration file {0} does not exist")]
     Missing(PathBuf),
-    #[error("{0}")]
-    Parse(String),
-    #[error("configuration is invalid:\n{}", .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
-    Invalid(Vec<String>),
+    #[error(
+        "configuration file {0} is a directory; --config takes a file such as {0}/pingate.toml"
+    )]
+    NotAFile(PathBuf),
+    #[error("cannot read configuration file {path}: {source}")]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the configuration has {} problem(s):\n{}", .0.len(), .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<Problem>),
+}
+
+/// Settings and where they came from, for `config check` and the start-up log.
+#[derive(Debug)]
+pub struct Loaded {
+    pub settings: Settings,
+    /// The file read, or `None` when there was none and defaults apply.
+    pub file: Option<PathBuf>,
+    /// The `PINGATE__...` variables that set keys (names only: values may
+    /// be secrets).
+    pub env_vars: Vec<String>,
+}
+
+impl Loaded {
+    /// One line: which file was read, or that defaults apply.
+    pub fn source(&self) -> String {
+        let file = match &self.file {
+            Some(f) => format!("configuration file {}", f.display()),
+            None => format!(
+                "no configuration file ({DEFAULT_CONFIG_PATH} does not exist); defaults apply"
+            ),
+        };
+        match self.env_vars.len() {
+            0 => file,
+            _ => format!("{file}; overridden by {}", self.env_vars.join(", ")),
+        }
+    }
 }
 
 impl Settings {
-    /// Loads the file (TOML, or JSON by extension) and the environment.
-    /// `explicit` says whether the path was named by the operator.
-    pub fn load(path: &Path, explicit: bool) -> Result<Settings, ConfigError> {
-        if explicit && !path.exists() {
-            return Err(ConfigError::Missing(path.to_path_buf()));
-        }
-        let mut figment = Figment::new();
-        if path.exists() {
-            figment = if path.extension().is_some_and(|e| e == "json") {
-                figment.merge(Json::file(path))
-            } else {
-                figment.merge(Toml::file(path))
-            };
-        }
-        let figment = figment.merge(Env::prefixed("PINGATE__").split("__"));
-        Self::from_figment(figment)
+    /// Loads the file (TOML, or JSON by extension) and the process's
+    /// environment. `explicit` says whether the operator named the path: a
+    /// missing default file means defaults, a missing named one is an error.
+    pub fn load(path: &Path, explicit: bool) -> Result<Loaded, ConfigError> {
+        Self::load_with_env(path, explicit, std::env::vars())
     }
 
-    /// Extracts and validates. Unknown keys are reported with every other
-    /// problem (not just the first), then left out so the values that are
-    /// there can still be checked.
-    pub fn from_figment(figment: Figment) -> Result<Settings, ConfigError> {
-        let raw: serde_json::Value = figment
-            .extract()
-            .map_err(|e| ConfigError::Parse(figment_errors(e).join("\n")))?;
-        let known = serde_json::to_value(Settings::default()).unwrap_or_default();
+    pub fn load_with_env(
+        path: &Path,
+        explicit: bool,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Loaded, ConfigError> {
+        let text = read_file(path, explicit)?;
+        let mut tree = match &text {
+            None => tree::Node::empty_table(),
+            Some(text) if path.extension().is_some_and(|e| e == "json") => {
+                tree::from_json(text, path).map_err(|p| ConfigError::Invalid(vec![p]))?
+            }
+            Some(text) => tree::from_toml(text, path).map_err(|p| ConfigError::Invalid(vec![p]))?,
+        };
+        let env: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(tree::ENV_PREFIX))
+            .collect();
+        let env_vars = env.iter().map(|(k, _)| k.clone()).collect();
+        tree::merge_env(&mut tree, env);
+        let settings = Self::from_tree(tree)?;
+        Ok(Loaded {
+            settings,
+            file: text.map(|_| path.to_path_buf()),
+            env_vars,
+        })
+    }
+
+    /// Parses a TOML text as if it were the file `name` (no environment).
+    pub fn from_toml_str(text: &str, name: &Path) -> Result<Settings, ConfigError> {
+        let tree = tree::from_toml(text, name).map_err(|p| ConfigError::Invalid(vec![p]))?;
+        Self::from_tree(tree)
+    }
+
+    /// Types and validates the tree. Every problem is reported, not just
+    /// the first: a key that cannot be typed is noted and left out (its
+    /// default applies) so the rest can still be typed and checked.
+    fn from_tree(mut tree: tree::Node) -> Result<Settings, ConfigError> {
         let mut problems = Vec::new();
-        let cleaned = strip_unknown(raw, &known, "", &mut problems);
-        let settings = match Figment::from(figment::providers::Serialized::defaults(cleaned))
-            .extract::<Settings>()
-        {
-            Ok(s) => Some(s),
-            Err(e) => {
-                problems.extend(figment_errors(e));
-                None
+        let settings = loop {
+            match Settings::deserialize(de::NodeDe::root(&tree)) {
+                Ok(s) => break Some(s),
+                Err(e) => {
+                    let key = e.key().unwrap_or_default().to_string();
+                    problems.push(e.into_problem());
+                    if key.is_empty() || !tree.remove(&key) {
+                        break None;
+                    }
+                }
             }
         };
-        if let Some(s) = &settings
-            && let Err(ConfigError::Invalid(more)) = s.validate()
-        {
-            problems.extend(more);
+        if let Some(s) = &settings {
+            problems.extend(s.problems().into_iter().map(|mut p| {
+                p.origin = tree.origin_of(&p.key).cloned();
+                p
+            }));
         }
+        for p in &mut problems {
+            p.add_range_hint();
+        }
+        // In the order the operator reads them: the file line by line,
+        // then the environment.
+        problems.sort_by_key(|p| match &p.origin {
+            Some(Origin::File { line, .. }) => (0, line.unwrap_or(usize::MAX)),
+            Some(Origin::Env { .. }) => (1, 0),
+            None => (2, 0),
+        });
         match settings {
             Some(s) if problems.is_empty() => Ok(s),
             _ => Err(ConfigError::Invalid(problems)),
@@ -147,43 +222,28 @@ impl Settings {
     }
 }
 
-/// Figment's messages, without its profile prefix ("default.").
-fn figment_errors(e: figment::Error) -> Vec<String> {
-    e.into_iter()
-        .map(|e| e.to_string().replace("for key \"default.", "for key \""))
-        .collect()
-}
-
-/// Removes keys the settings do not have, naming each. An empty object in
-/// `known` is an open map (e.g. `twilio.webhook_keys`).
-fn strip_unknown(
-    value: serde_json::Value,
-    known: &serde_json::Value,
-    path: &str,
-    problems: &mut Vec<String>,
-) -> serde_json::Value {
-    use serde_json::Value;
-    match (value, known) {
-        (Value::Object(map), Value::Object(k)) if !k.is_empty() => Value::Object(
-            map.into_iter()
-                .filter_map(|(key, v)| {
-                    let here = if path.is_empty() {
-                        key.clone()
-                    } else {
-                        format!("{path}.{key}")
-                    };
-                    match k.get(&key) {
-                        Some(kv) => Some((key, strip_unknown(v, kv, &here, problems))),
-                        None => {
-                            problems.push(format!(
-                                "{here}: unknown key (not a pingate setting; check the spelling)"
-                            ));
-                            None
-                        }
-                    }
+/// The file's text; `None` when the default file is absent.
+fn read_file(path: &Path, explicit: bool) -> Result<Option<String>, ConfigError> {
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if explicit {
+                Err(ConfigError::Missing(path.to_path_buf()))
+            } else {
+                Ok(None)
+            }
+        }
+        Err(source) => Err(ConfigError::Unreadable {
+            path: path.to_path_buf(),
+            source,
+        }),
+        Ok(meta) if meta.is_dir() => Err(ConfigError::NotAFile(path.to_path_buf())),
+        Ok(_) => {
+            std::fs::read_to_string(path)
+                .map(Some)
+                .map_err(|source| ConfigError::Unreadable {
+                    path: path.to_path_buf(),
+                    source,
                 })
-                .collect(),
-        ),
-        (v, _) => v,
+        }
     }
 }

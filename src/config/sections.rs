@@ -27,6 +27,9 @@ pub struct ServerSettings {
 pub struct DatabaseSettings {
     pub url: Secret,
     pub max_connections: u32,
+    /// `/readyz` fails when the database's file system has less free space
+    /// than this share (SQLite only; 0 turns the check off).
+    pub min_free_disk_percent: u8,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -122,14 +125,8 @@ pub struct GrantSettings {
     pub ttl: HumanDuration,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CallerIdTrust {
-    /// Only `TN-Validation-Passed-A` (full STIR/SHAKEN attestation).
-    AttestedA,
-    /// The registered number alone, whatever the carrier says.
-    Any,
-}
+/// Defined by the rule that reads it; configured here.
+pub use crate::domain::verification::CallerIdTrust;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -141,6 +138,9 @@ pub struct SecuritySettings {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuditSettings {
+    /// The ed25519 seed itself (base64 of 32 bytes), instead of a file:
+    /// how several instances are given the same key from a secret store.
+    pub signing_key: Option<Secret>,
     pub signing_key_file: Option<PathBuf>,
     /// The name in signed checkpoints; reviewers pin it with the public key.
     pub origin: String,
@@ -301,6 +301,7 @@ impl Default for DatabaseSettings {
         Self {
             url: Secret::from("sqlite://data/pingate.db"),
             max_connections: 8,
+            min_free_disk_percent: 5,
         }
     }
 }
@@ -391,6 +392,7 @@ impl Default for SecuritySettings {
 impl Default for AuditSettings {
     fn default() -> Self {
         Self {
+            signing_key: None,
             signing_key_file: None,
             origin: "pingate".into(),
             checkpoint_every_events: 1000,

@@ -1,13 +1,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use figment::Figment;
-use figment::providers::{Format, Serialized, Toml};
-
 use super::*;
 
 fn from_toml(s: &str) -> Result<Settings, ConfigError> {
-    Settings::from_figment(Figment::new().merge(Toml::string(s)))
+    Settings::from_toml_str(s, Path::new("test.toml"))
 }
 
 #[test]
@@ -28,7 +25,7 @@ fn defaults_are_valid_and_match_the_design() {
 #[test]
 fn the_shipped_config_file_is_valid() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_CONFIG_PATH);
-    Settings::from_figment(Figment::new().merge(Toml::file(path))).unwrap();
+    Settings::load_with_env(&path, true, []).unwrap();
 }
 
 #[test]
@@ -120,8 +117,13 @@ fn open_maps_take_any_key() {
 
 #[test]
 fn numeric_secrets_from_the_environment_are_accepted() {
-    let figment = Figment::new().merge(Serialized::default("twilio.auth_token", 12345));
-    let s = Settings::from_figment(figment).unwrap();
+    let env = [(
+        "PINGATE__TWILIO__AUTH_TOKEN".to_string(),
+        "12345".to_string(),
+    )];
+    let s = Settings::load_with_env(Path::new("absent.toml"), false, env)
+        .unwrap()
+        .settings;
     assert_eq!(s.twilio.auth_token.unwrap().expose(), "12345");
 }
 
@@ -131,10 +133,189 @@ fn secrets_do_not_show_in_debug() {
     assert!(!format!("{s:?}").contains("very-secret"));
 }
 
+fn with_env(file: &str, env: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pingate.toml");
+    std::fs::write(&path, file).unwrap();
+    let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+    Settings::load_with_env(&path, true, env).map(|l| l.settings)
+}
+
+#[test]
+fn environment_text_stays_text_for_string_keys() {
+    let s = with_env(
+        "",
+        &[
+            ("PINGATE__TWILIO__SMS_FROM", "+15005550006"),
+            ("PINGATE__EMAIL__FROM", "true"),
+            ("PINGATE__VOICE__QUEUE", "0042"),
+            ("PINGATE__DELIVERY__SUPPORT_NAME", "1e3"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(s.twilio.sms_from.as_deref(), Some("+15005550006"));
+    assert_eq!(s.email.from.as_deref(), Some("true"));
+    assert_eq!(s.voice.queue, "0042");
+    assert_eq!(s.delivery.support_name, "1e3");
+}
+
+#[test]
+fn environment_text_parses_for_numbers_durations_flags_and_lists() {
+    let s = with_env(
+        "",
+        &[
+            ("PINGATE__PIN__LENGTH", "8"),
+            ("PINGATE__PIN__TTL", "90s"),
+            ("PINGATE__GRANT__TTL", "120"),
+            ("PINGATE__DELIVERY__AUTO_FALLBACK", "true"),
+            ("PINGATE__LIMITS__SMS_COUNTRIES", "US,GB"),
+            ("PINGATE__SECURITY__CALLER_ID_TRUST", "any"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(s.pin.length, 8);
+    assert_eq!(s.pin.ttl.0, Duration::from_secs(90));
+    assert_eq!(s.grant.ttl.0, Duration::from_secs(120));
+    assert!(s.delivery.auto_fallback);
+    assert_eq!(s.limits.sms_countries, ["US", "GB"]);
+    assert_eq!(s.security.caller_id_trust, CallerIdTrust::Any);
+    let s = with_env(
+        "",
+        &[("PINGATE__LIMITS__SMS_COUNTRIES", "[\"US\", \"CA\"]")],
+    )
+    .unwrap();
+    assert_eq!(s.limits.sms_countries, ["US", "CA"]);
+}
+
+#[test]
+fn the_environment_overrides_the_file_key_by_key() {
+    let s = with_env(
+        "[pin]\nlength = 7\nmax_sends = 2\n",
+        &[("PINGATE__PIN__LENGTH", "9")],
+    )
+    .unwrap();
+    assert_eq!((s.pin.length, s.pin.max_sends), (9, 2));
+}
+
+#[test]
+fn every_type_problem_is_reported_with_its_line() {
+    let err = with_env(
+        "[pin]\nlength = \"six\"\nttl = \"2 hours\"\n\n[email]\ntransport = \"smpt\"\nfrom = 5\n",
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    for needle in [
+        "pin.length: must be a whole number from 6 to 10, got \"six\" (",
+        "pingate.toml, line 2)",
+        "pin.ttl: must be a duration like 500ms, 30s, 10m or 2h, got \"2 hours\"",
+        "line 3)",
+        "email.transport: must be \"smtp\" or \"file\", got \"smpt\"",
+        "line 6)",
+        "email.from: must be text (in quotes), got 5",
+        "line 7)",
+    ] {
+        assert!(err.contains(needle), "{needle:?} missing from: {err}");
+    }
+}
+
+#[test]
+fn problems_name_the_variable_they_came_from_and_suggest_keys() {
+    let err = with_env(
+        "",
+        &[
+            ("PINGATE__PIN__LENGHT", "6"),
+            ("PINGATE__PIN__MAX_ATTEMPTS", "lots"),
+            ("PINGATE__PIN__LENGTH", "4"),
+        ],
+    )
+    .unwrap_err()
+    .to_string();
+    for needle in [
+        "PINGATE__PIN__LENGHT: unknown key pin.lenght; did you mean pin.length?",
+        "PINGATE__PIN__MAX_ATTEMPTS: pin.max_attempts: must be a whole number from 1 to 10, got \"lots\"",
+        "PINGATE__PIN__LENGTH: pin.length: must be a whole number from 6 to 10, got 4",
+    ] {
+        assert!(err.contains(needle), "{needle:?} missing from: {err}");
+    }
+}
+
+#[test]
+fn no_problem_speaks_rust_or_serde() {
+    let err = with_env(
+        "server = 3\n[pin]\nlength = -1\nmax_sends = 1.5\n[limits]\nsms_countries = \"US\"\n[email]\ntimeout = true\n[twilio]\nwebhook_keys = 5\n",
+        &[("PINGATE__SERVER", "x"), ("PINGATE__LOG__FORMAT", "xml")],
+    )
+    .unwrap_err()
+    .to_string();
+    for word in [
+        "struct",
+        "usize",
+        "u32",
+        "u64",
+        "i64",
+        "invalid type",
+        "expected",
+        "variant",
+        "Value",
+        ".rs:",
+        "serde",
+        "default.",
+    ] {
+        assert!(!err.contains(word), "{word:?} appears in: {err}");
+    }
+    for key in [
+        "server:",
+        "pin.length:",
+        "pin.max_sends:",
+        "limits.sms_countries:",
+        "email.timeout:",
+        "twilio.webhook_keys:",
+        "log.format:",
+    ] {
+        assert!(err.contains(key), "{key} missing from: {err}");
+    }
+}
+
+#[test]
+fn a_configured_signing_key_must_be_a_base64_seed() {
+    let err = with_env("[audit]\nsigning_key = \"short\"\n", &[])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("audit.signing_key: is not"), "{err}");
+    let seed = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    with_env(&format!("[audit]\nsigning_key = \"{seed}\"\n"), &[]).unwrap();
+}
+
+#[test]
+fn postgres_needs_the_shared_secrets_named() {
+    let pg = "[database]\nurl = \"postgres://u@db:5432/pingate\"\n";
+    let s = with_env(pg, &[]).unwrap();
+    let keys: Vec<String> = s
+        .shared_secret_problems()
+        .into_iter()
+        .map(|p| p.key)
+        .collect();
+    assert_eq!(keys, ["security.pepper", "audit.signing_key"]);
+    let s = with_env(
+        pg,
+        &[
+            ("PINGATE__SECURITY__PEPPER", &"p".repeat(32)),
+            (
+                "PINGATE__AUDIT__SIGNING_KEY",
+                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+            ),
+        ],
+    )
+    .unwrap();
+    assert!(s.shared_secret_problems().is_empty());
+    assert!(Settings::default().shared_secret_problems().is_empty());
+}
+
 #[test]
 fn the_support_desk_profile_is_valid_and_routes_the_seed_desk() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/support-desk.toml");
-    let s = Settings::from_figment(Figment::new().merge(Toml::file(path))).unwrap();
+    let s = Settings::load_with_env(&path, true, []).unwrap().settings;
     let support = s.support.expect("[support]");
     let desk = support.desk().unwrap();
     assert_eq!(desk.time_zone_name, "Asia/Shanghai");

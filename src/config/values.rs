@@ -6,8 +6,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-/// A secret read from configuration. Accepts any scalar (an environment
-/// variable like `PINGATE__TWILIO__AUTH_TOKEN=12345` arrives as a number).
+/// A secret read from configuration: text, kept as written.
 #[derive(Clone)]
 pub struct Secret(SecretString);
 
@@ -39,18 +38,30 @@ impl Serialize for Secret {
 
 impl<'de> Deserialize<'de> for Secret {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Scalar {
-            S(String),
-            I(i64),
-            U(u64),
-        }
-        Ok(match Scalar::deserialize(d)? {
-            Scalar::S(s) => Secret(s.into()),
-            Scalar::I(i) => Secret(i.to_string().into()),
-            Scalar::U(u) => Secret(u.to_string().into()),
-        })
+        d.deserialize_any(SecretVisitor)
+    }
+}
+
+/// Takes text as it is, and a number's digits (a TOML `auth_token = 12345`).
+struct SecretVisitor;
+
+impl serde::de::Visitor<'_> for SecretVisitor {
+    type Value = Secret;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("text")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Secret, E> {
+        Ok(Secret::from(s))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Secret, E> {
+        Ok(Secret(n.to_string().into()))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Secret, E> {
+        Ok(Secret(n.to_string().into()))
     }
 }
 
@@ -65,7 +76,7 @@ impl HumanDuration {
         let (digits, unit) = s.split_at(split);
         let n: u64 = digits
             .parse()
-            .map_err(|_| format!("{s:?} is not a duration (use e.g. 30s, 10m, 2h)"))?;
+            .map_err(|_| format!("must be a duration like 500ms, 30s, 10m or 2h, got {s:?}"))?;
         let d = match unit.trim() {
             "ms" => Duration::from_millis(n),
             "" | "s" => Duration::from_secs(n),
@@ -74,7 +85,7 @@ impl HumanDuration {
             "d" => Duration::from_secs(n.saturating_mul(86_400)),
             other => {
                 return Err(format!(
-                    "{s:?} has unknown unit {other:?} (use ms, s, m, h or d)"
+                    "must be a duration like 500ms, 30s, 10m or 2h, got {s:?} (unknown unit {other:?}; use ms, s, m, h or d)"
                 ));
             }
         };
@@ -82,23 +93,59 @@ impl HumanDuration {
     }
 }
 
+/// Written back in the largest unit that is exact (`600s` as `"10m"`), as
+/// an operator would write it.
 impl Serialize for HumanDuration {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format!("{}ms", self.0.as_millis()))
+        let ms = self.0.as_millis();
+        let text = [
+            (86_400_000, "d"),
+            (3_600_000, "h"),
+            (60_000, "m"),
+            (1000, "s"),
+        ]
+        .into_iter()
+        .find(|(unit, _)| ms > 0 && ms.is_multiple_of(*unit))
+        .map_or(format!("{ms}ms"), |(unit, name)| {
+            format!("{}{name}", ms / unit)
+        });
+        s.serialize_str(&text)
     }
 }
 
 impl<'de> Deserialize<'de> for HumanDuration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            S(String),
-            U(u64),
-        }
-        match Raw::deserialize(d)? {
-            Raw::U(n) => Ok(HumanDuration(Duration::from_secs(n))),
-            Raw::S(s) => HumanDuration::parse(&s).map_err(serde::de::Error::custom),
-        }
+        d.deserialize_any(DurationVisitor)
+    }
+}
+
+/// `"30s"`, `"10m"`, or a whole number of seconds.
+struct DurationVisitor;
+
+impl serde::de::Visitor<'_> for DurationVisitor {
+    type Value = HumanDuration;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a duration like 30s, 10m or 2h")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<HumanDuration, E> {
+        HumanDuration::parse(s).map_err(E::custom)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<HumanDuration, E> {
+        Ok(HumanDuration(Duration::from_secs(n)))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<HumanDuration, E> {
+        u64::try_from(n)
+            .map(|n| HumanDuration(Duration::from_secs(n)))
+            .map_err(|_| E::custom(format!("must be a duration like 30s, 10m or 2h, got {n}")))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, x: f64) -> Result<HumanDuration, E> {
+        Err(E::custom(format!(
+            "must be a duration like 500ms, 30s, 10m or 2h, got {x}"
+        )))
     }
 }

@@ -297,7 +297,7 @@ pub async fn principals(
     viewer: Viewer,
 ) -> Result<Markup, ConsoleError> {
     viewer.require(&state, ADMIN).await?;
-    let rows = store::principals::list(state.store.reader()).await?;
+    let rows = all_principals(&state).await?;
     Ok(page::layout(
         &viewer,
         "/console/principals",
@@ -319,4 +319,21 @@ pub async fn principals(
             }
         },
     ))
+}
+
+/// Every principal, by name, a page of the store's listing at a time.
+async fn all_principals(
+    state: &AppState,
+) -> Result<Vec<store::principals::PrincipalRow>, ConsoleError> {
+    const BATCH: i64 = 500;
+    let mut rows: Vec<store::principals::PrincipalRow> = Vec::new();
+    loop {
+        let after = rows.last().map(|r| r.name.clone());
+        let page = store::principals::list(state.store.reader(), after.as_deref(), BATCH).await?;
+        let done = (page.len() as i64) < BATCH;
+        rows.extend(page);
+        if done {
+            return Ok(rows);
+        }
+    }
 }

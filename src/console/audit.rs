@@ -14,10 +14,10 @@ use super::error::ConsoleError;
 use super::page::{self, time};
 use super::session::Viewer;
 use crate::app::AppState;
-use crate::audit::checkpointer::{self, VerifyError};
 use crate::audit::event::{Event, EventKind};
 use crate::clock::parse_rfc3339;
 use crate::service::ServiceError;
+use crate::service::checkpointer::{self, VerifyError};
 use crate::store::audit::{self, AuditFilter};
 use crate::store::checkpoints;
 use crate::store::principals::Role;
@@ -268,7 +268,7 @@ pub async fn verify(
             }
             p { a href={ "/console/audit/events/" (err.seq) } { "Open event " (err.seq) } }
         },
-        Err(VerifyError::Read(e)) => return Err(ServiceError::Internal(e).into()),
+        Err(e @ VerifyError::Read(_)) => return Err(ServiceError::Internal(e.into()).into()),
     };
     Ok(page::layout(
         &viewer,

@@ -17,14 +17,14 @@ use super::words;
 use crate::app::AppState;
 use crate::clock::{Millis, rfc3339};
 use crate::domain::org::OrgProfile;
-use crate::service::challenges::{destination, effective_status};
+use crate::domain::verification::{CallStatus, ChallengeStatus, Verification, grant_active};
+use crate::service::challenges::effective_status;
 use crate::store::calls::CallRow;
 use crate::store::challenges::ChallengeRow;
 use crate::store::grants::GrantRow;
 use crate::store::messages::MessageRow;
 use crate::store::principals::Role;
 use crate::store::{self};
-use crate::verification::{ChallengeStatus, Verification, grant_active};
 
 pub const AGENT: &[Role] = &[Role::Agent];
 
@@ -64,7 +64,7 @@ impl CallModel {
     }
 
     fn active(&self) -> bool {
-        self.call.status == "active"
+        self.call.status == CallStatus::Active
     }
 
     fn latest_challenge(&self) -> Option<&ChallengeRow> {
@@ -187,7 +187,7 @@ pub fn fragment(viewer: &Viewer, m: &CallModel, feedback: Option<&Feedback>) -> 
 
 fn summary(m: &CallModel) -> Markup {
     let c = &m.call;
-    let badge = words::verdict(&c.verification);
+    let badge = words::verdict(c.verification);
     let org_name = m.org.as_ref().map(|o| o.name.as_str());
     html! {
         h1 { "Call from " (words::caller(c)) " " span class={ "badge " (badge.tone) } { (badge.text) } }
@@ -250,7 +250,7 @@ fn verification(
     pin_fb: Option<&Feedback>,
 ) -> Markup {
     let Some(org) = &m.org else { return html! {} };
-    let v = Verification::parse(&m.call.verification);
+    let v = Some(m.call.verification);
     if v == Some(Verification::TrustedNumber) {
         return html! {};
     }
@@ -298,7 +298,7 @@ fn send_buttons(viewer: &Viewer, m: &CallModel, org: &OrgProfile) -> Markup {
     html! {
         div.row {
             @for ch in &org.channels {
-                @if let Some((_, masked)) = destination(org, *ch) {
+                @if let Some((_, masked)) = org.destination(*ch).map(|d| (d.address, d.masked)) {
                     form.inline method="post" action={ "/console/calls/" (m.call.id) "/challenges" } {
                         (csrf(viewer))
                         input type="hidden" name="channel" value=(ch.as_str());
@@ -327,7 +327,7 @@ fn challenge_panel(
     html! {
         p id="challenge-status" {
             span class={ "badge " (badge.tone) } { (badge.text) }
-            " sent by " (words::channel(&ch.channel)) " to " strong { (ch.destination) }
+            " sent by " (words::channel(ch.channel.as_str())) " to " strong { (ch.destination) }
         }
         dl.facts {
             dt { "Expires" } dd { span.countdown data-countdown-to=(rfc3339(ch.expires_at)) { "…" } " (" (time(ch.expires_at)) ")" }
@@ -352,8 +352,8 @@ fn challenge_panel(
                 (csrf(viewer))
                 button.secondary type="submit" { "Resend" }
             }
-            @for other in org.channels.iter().filter(|c| c.as_str() != ch.channel) {
-                @if let Some((_, masked)) = destination(org, *other) {
+            @for other in org.channels.iter().filter(|c| **c != ch.channel) {
+                @if let Some((_, masked)) = org.destination(*other).map(|d| (d.address, d.masked)) {
                     form.inline method="post" action={ "/console/challenges/" (ch.id) "/resend" } {
                         (csrf(viewer))
                         input type="hidden" name="channel" value=(other.as_str());
@@ -374,7 +374,7 @@ fn delivery(m: &CallModel, ch: &ChallengeRow) -> Markup {
     let rows: Vec<&MessageRow> = m
         .messages
         .iter()
-        .filter(|x| x.challenge_id.as_deref() == Some(ch.id.as_str()) && x.kind == "pin")
+        .filter(|x| x.challenge_id.as_deref() == Some(ch.id.as_str()) && x.kind.as_str() == "pin")
         .collect();
     html! {
         h3 { "Delivery" }
@@ -382,7 +382,7 @@ fn delivery(m: &CallModel, ch: &ChallengeRow) -> Markup {
             @for x in rows {
                 @let (badge, class) = words::delivery(x);
                 li {
-                    (words::channel(&x.channel)) " to " (x.destination_masked) ": "
+                    (words::channel(x.channel.as_str())) " to " (x.destination_masked) ": "
                     span class={ "badge " (badge.tone) } data-delivery=(x.status) { (badge.text) }
                     @if let Some(c) = class { " — " (c) }
                     " " span.muted { "(" (time(x.updated_at)) ")" }
@@ -401,14 +401,14 @@ fn grants(viewer: &Viewer, m: &CallModel, fb: Option<&Feedback>) -> Markup {
         .iter()
         .filter(|g| grant_active(m.now, g.expires_at, g.revoked_at))
         .collect();
-    let trusted = m.call.verification == Verification::TrustedNumber.as_str();
+    let trusted = m.call.verification == Verification::TrustedNumber;
     let mine = active.iter().any(|g| &g.agent == me);
     html! {
         section.panel aria-labelledby="grant-heading" {
             h2 id="grant-heading" { "Access" }
             (feedback_line(fb, "grant-error"))
             @for g in &active {
-                @if g.basis == "pin" { p.verified id="verified" { "Verified" } }
+                @if g.basis.as_str() == "pin" { p.verified id="verified" { "Verified" } }
                 p {
                     "Access to " strong { (m.org.as_ref().map_or(g.org_id.as_str(), |o| o.name.as_str())) }
                     " for " (g.agent) ", ends in "
@@ -445,7 +445,7 @@ fn history(m: &CallModel) -> Markup {
                 ul {
                     @for c in &m.challenges {
                         @let b = words::challenge_status(effective_status(c, m.now));
-                        li { "PIN by " (words::channel(&c.channel)) " at " (time(c.created_at)) ": "
+                        li { "PIN by " (words::channel(c.channel.as_str())) " at " (time(c.created_at)) ": "
                              span class={ "badge " (b.tone) } { (b.text) } }
                     }
                     @for g in &m.grants {

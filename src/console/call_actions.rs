@@ -161,7 +161,7 @@ pub async fn check(
             challenges::CheckResult::Wrong { .. } => "wrong",
             challenges::CheckResult::Locked => "locked",
         }),
-        Err(e) => Err(ServiceError::Internal(format!("PIN check task: {e}"))),
+        Err(e) => Err(ServiceError::Internal(e.into())),
     };
     answer(&state, &p.viewer, &call_id, Field::Pin, result).await
 }

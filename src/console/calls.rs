@@ -101,7 +101,7 @@ fn table(rows: &[(CallRow, Option<String>)], id: &str, caption: &str) -> Markup 
             } }
             tbody {
                 @for (c, org) in rows {
-                    @let badge = words::verdict(&c.verification);
+                    @let badge = words::verdict(c.verification);
                     tr data-call-id=(c.id) {
                         td data-label="Caller" { a href={ "/console/calls/" (c.id) } { (words::caller(c)) } }
                         td data-label="Kind" { (words::caller_kind(&c.caller_kind)) }

@@ -42,9 +42,8 @@ fn login_page(state: &AppState, status: StatusCode, error: Option<&str>) -> Resp
     // A fresh anti-forgery value with each form shown.
     let nonce = match ids::new_token("pgl_") {
         Ok(t) => t.secret,
-        Err(_) => {
-            return ConsoleError::Service(ServiceError::Internal("random generator".into()))
-                .into_response();
+        Err(e) => {
+            return ConsoleError::Service(ServiceError::Internal(e.into())).into_response();
         }
     };
     let body = page::bare("Sign in", form_markup(nonce.expose_secret(), error));

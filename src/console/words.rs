@@ -4,10 +4,10 @@
 
 use axum::http::StatusCode;
 
+use crate::domain::verification::{ChallengeStatus, FULL_ATTESTATION, Verification};
 use crate::service::ServiceError;
 use crate::store::calls::CallRow;
 use crate::store::messages::MessageRow;
-use crate::verification::{ChallengeStatus, FULL_ATTESTATION, Verification};
 
 /// A label and its tone (the CSS class that repeats it in colour).
 pub struct Badge {
@@ -15,8 +15,8 @@ pub struct Badge {
     pub tone: &'static str,
 }
 
-pub fn verdict(v: &str) -> Badge {
-    match Verification::parse(v) {
+pub fn verdict(v: Verification) -> Badge {
+    match Some(v) {
         Some(Verification::TrustedNumber) => Badge {
             text: "Trusted number",
             tone: "ok",
@@ -75,7 +75,7 @@ pub fn caller_kind(kind: &str) -> &'static str {
 /// the attached org's.
 pub fn reason(c: &CallRow, org_name: Option<&str>, registered: bool) -> String {
     let level = attestation(c.attestation.as_deref());
-    let verdict = verdict(&c.verification).text;
+    let verdict = verdict(c.verification).text;
     let why = match (c.caller_kind.as_str(), org_name) {
         ("withheld", _) => "caller ID withheld".to_string(),
         ("e164", None) => "organisation not known yet".to_string(),
@@ -89,7 +89,7 @@ pub fn reason(c: &CallRow, org_name: Option<&str>, registered: bool) -> String {
         ("e164", Some(name)) => format!("number not registered to {name}"),
         (kind, _) => format!("caller is a {}, not a phone number", caller_kind(kind)),
     };
-    match Verification::parse(&c.verification) {
+    match Some(c.verification) {
         Some(Verification::Verified) => format!("{why}; the caller read back the PIN: {verdict}"),
         Some(Verification::Failed) => {
             format!("{why}; too many wrong PINs: {verdict}, no more PINs on this call")
@@ -161,7 +161,7 @@ const DELIVERY: &[(&str, &str, &str, Option<&str>)] = &[
 ];
 
 pub fn delivery(m: &MessageRow) -> (Badge, Option<&'static str>) {
-    if m.status == "queued" && m.attempts > 0 {
+    if m.status.as_str() == "queued" && m.attempts > 0 {
         return (
             Badge {
                 text: "Queued",
@@ -172,7 +172,7 @@ pub fn delivery(m: &MessageRow) -> (Badge, Option<&'static str>) {
     }
     DELIVERY
         .iter()
-        .find(|(status, ..)| *status == m.status)
+        .find(|(status, ..)| *status == m.status.as_str())
         .map_or(
             (
                 Badge {

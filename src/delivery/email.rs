@@ -3,9 +3,11 @@
 
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::path::PathBuf;
 
-use super::{FailureReason, SendError, failure};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use super::{FailureReason, SendError, SenderError, failure};
 use crate::config::{EmailSettings, EmailTransport};
 
 pub enum EmailSender {
@@ -13,10 +15,9 @@ pub enum EmailSender {
         transport: AsyncSmtpTransport<Tokio1Executor>,
         from: Mailbox,
     },
-    File {
-        transport: AsyncFileTransport<Tokio1Executor>,
-        from: Mailbox,
-    },
+    /// Each message as `<id>.eml` in a directory only the service's user
+    /// may read (made when the first message is written).
+    File { dir: PathBuf, from: Mailbox },
 }
 
 impl EmailSender {
@@ -24,35 +25,27 @@ impl EmailSender {
     pub fn from_settings(
         s: &EmailSettings,
         file_dir: &std::path::Path,
-    ) -> Result<EmailSender, String> {
+    ) -> Result<EmailSender, SenderError> {
         let from: Mailbox = s
             .from
             .as_deref()
             .unwrap_or("pingate <pingate@localhost>")
             .parse()
-            .map_err(|e| format!("email.from is not an address: {e}"))?;
+            .map_err(SenderError::FromAddress)?;
         match s.transport {
             EmailTransport::Smtp => {
-                let url = s
-                    .smtp_url
-                    .as_ref()
-                    .ok_or("email.smtp_url is required for the smtp transport")?;
+                let url = s.smtp_url.as_ref().ok_or(SenderError::SmtpUrlMissing)?;
                 // The URL may carry credentials: never echo it.
                 let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
-                    .map_err(|_| "email.smtp_url is not a valid SMTP URL".to_string())?
+                    .map_err(|_| SenderError::SmtpUrl)?
                     .timeout(Some(s.timeout.0))
                     .build();
                 Ok(EmailSender::Smtp { transport, from })
             }
-            EmailTransport::File => {
-                std::fs::create_dir_all(file_dir).map_err(|e| {
-                    format!("cannot create email.file_dir {}: {e}", file_dir.display())
-                })?;
-                Ok(EmailSender::File {
-                    transport: AsyncFileTransport::new(file_dir),
-                    from,
-                })
-            }
+            EmailTransport::File => Ok(EmailSender::File {
+                dir: file_dir.to_path_buf(),
+                from,
+            }),
         }
     }
 
@@ -89,10 +82,16 @@ impl EmailSender {
                 Err(e) if e.is_permanent() => Err(SendError::Permanent(failure::smtp(&e))),
                 Err(e) => Err(SendError::Transient(failure::smtp(&e))),
             },
-            EmailSender::File { transport, .. } => {
-                transport.send(msg).await.map(Some).map_err(|e| {
+            EmailSender::File { dir, .. } => {
+                let id = uuid::Uuid::new_v4().to_string();
+                let failed = |e: std::io::Error| {
                     SendError::Transient(FailureReason::new(format!("file transport: {e}")))
-                })
+                };
+                crate::private_fs::ensure_dir(dir).map_err(failed)?;
+                crate::private_fs::write(&dir.join(format!("{id}.eml")), &msg.formatted())
+                    .await
+                    .map_err(failed)?;
+                Ok(Some(id))
             }
         }
     }

@@ -5,6 +5,7 @@
 
 pub mod email;
 pub mod failure;
+pub mod reports;
 pub mod seal;
 pub mod sms;
 pub mod templates;
@@ -12,6 +13,7 @@ pub mod worker;
 
 use crate::audit::event::{EventKind, NewEvent, Outcome};
 use crate::clock::Millis;
+use crate::domain::message::{MessageKind, MessageStatus};
 use crate::domain::org::Channel;
 use crate::ids;
 use crate::store::messages::{self, MessageRow};
@@ -32,6 +34,31 @@ pub enum SendError {
     Permanent(FailureReason),
 }
 
+/// A sender that cannot be built from the settings.
+#[derive(Debug, thiserror::Error)]
+pub enum SenderError {
+    #[error("{0} is required")]
+    Missing(&'static str),
+    #[error("email.from is not an address: {0}")]
+    FromAddress(#[source] lettre::address::AddressError),
+    #[error("email.smtp_url is required for the smtp transport")]
+    SmtpUrlMissing,
+    /// The URL may carry credentials: never echoed.
+    #[error("email.smtp_url is not a valid SMTP URL")]
+    SmtpUrl,
+    #[error("cannot build HTTP client: {0}")]
+    HttpClient(#[source] reqwest::Error),
+}
+
+/// A message that could not be queued.
+#[derive(Debug, thiserror::Error)]
+pub enum EnqueueError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("sealing a message body: {0}")]
+    Seal(#[from] seal::SealError),
+}
+
 pub struct Senders {
     pub email: email::EmailSender,
     pub sms: sms::SmsSender,
@@ -39,7 +66,7 @@ pub struct Senders {
 
 /// What to queue: everything but the sealed body is stored in clear.
 pub struct Outgoing<'a> {
-    pub kind: &'static str,
+    pub kind: MessageKind,
     pub channel: Channel,
     pub org_id: &'a str,
     pub call_id: Option<&'a str>,
@@ -56,11 +83,9 @@ pub async fn enqueue(
     tx: &mut WriteTx,
     sealer: &Sealer,
     out: Outgoing<'_>,
-) -> Result<String, StoreError> {
+) -> Result<String, EnqueueError> {
     let id = ids::message_id();
-    let sealed = sealer
-        .seal(out.body, &id)
-        .map_err(|e| StoreError::Setup(e.to_string()))?;
+    let sealed = sealer.seal(out.body, &id)?;
     insert_sealed(tx, &id, &out, sealed).await?;
     Ok(id)
 }
@@ -74,8 +99,8 @@ async fn insert_sealed(
     let now: Millis = tx.now();
     let row = MessageRow {
         id: id.to_string(),
-        kind: out.kind.to_string(),
-        channel: out.channel.as_str().to_string(),
+        kind: out.kind,
+        channel: out.channel,
         org_id: out.org_id.to_string(),
         call_id: out.call_id.map(str::to_string),
         challenge_id: out.challenge_id.map(str::to_string),
@@ -84,7 +109,7 @@ async fn insert_sealed(
         destination_masked: out.destination_masked.to_string(),
         subject: out.subject.to_string(),
         body_sealed: Some(sealed),
-        status: "queued".into(),
+        status: MessageStatus::Queued,
         attempts: 0,
         next_attempt_at: now,
         lease_until: None,
@@ -97,7 +122,7 @@ async fn insert_sealed(
     let mut ev = NewEvent::new(EventKind::MessageQueued, "system", Outcome::Success)
         .org(out.org_id)
         .detail("message_id", id)
-        .detail("message_kind", out.kind)
+        .detail("message_kind", out.kind.as_str())
         .detail("channel", out.channel.as_str())
         .detail("destination", out.destination_masked);
     if let Some(c) = out.call_id {
@@ -112,3 +137,6 @@ async fn insert_sealed(
     tx.audit(ev);
     Ok(())
 }
+
+#[cfg(test)]
+mod file_outbox_tests;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::{FailureReason, SendError, failure};
+use super::{FailureReason, SendError, SenderError, failure};
 use crate::config::{Secret, Settings, SmsTransport};
 
 pub enum SmsSender {
@@ -32,28 +32,28 @@ struct TwilioError {
 }
 
 impl SmsSender {
-    pub fn from_settings(s: &Settings) -> Result<SmsSender, String> {
+    pub fn from_settings(s: &Settings) -> Result<SmsSender, SenderError> {
         match s.sms.transport {
             SmsTransport::Twilio => {
                 let account_sid = s
                     .twilio
                     .account_sid
                     .clone()
-                    .ok_or("twilio.account_sid is required")?;
+                    .ok_or(SenderError::Missing("twilio.account_sid"))?;
                 let auth_token = s
                     .twilio
                     .auth_token
                     .clone()
-                    .ok_or("twilio.auth_token is required")?;
+                    .ok_or(SenderError::Missing("twilio.auth_token"))?;
                 let from = s
                     .twilio
                     .sms_from
                     .clone()
-                    .ok_or("twilio.sms_from is required")?;
+                    .ok_or(SenderError::Missing("twilio.sms_from"))?;
                 let client = reqwest::Client::builder()
                     .timeout(s.sms.timeout.0)
                     .build()
-                    .map_err(|e| format!("cannot build HTTP client: {e}"))?;
+                    .map_err(SenderError::HttpClient)?;
                 Ok(SmsSender::Twilio {
                     client,
                     endpoint: format!(
@@ -69,12 +69,10 @@ impl SmsSender {
                     ),
                 })
             }
-            SmsTransport::File => {
-                let dir = s.sms_file_dir();
-                std::fs::create_dir_all(&dir)
-                    .map_err(|e| format!("cannot create sms.file_dir {}: {e}", dir.display()))?;
-                Ok(SmsSender::File { dir })
-            }
+            // The directory is made (0700) when the first message is written.
+            SmsTransport::File => Ok(SmsSender::File {
+                dir: s.sms_file_dir(),
+            }),
         }
     }
 
@@ -94,12 +92,7 @@ impl SmsSender {
                 from,
                 status_callback,
             } => {
-                // A messaging service id goes in its own parameter.
-                let from_key = if from.starts_with("MG") {
-                    "MessagingServiceSid"
-                } else {
-                    "From"
-                };
+                let from_key = from_parameter(from);
                 let resp = client
                     .post(endpoint)
                     .basic_auth(account_sid, Some(auth_token.expose()))
@@ -139,17 +132,37 @@ impl SmsSender {
                     Err(SendError::Permanent(reason))
                 }
             }
-            SmsSender::File { dir } => {
-                let line = serde_json::json!({ "to": to, "body": body }).to_string();
-                tokio::fs::write(dir.join(format!("{message_id}.sms.json")), line)
-                    .await
-                    .map_err(|e| {
-                        SendError::Transient(FailureReason::new(format!("file transport: {e}")))
-                    })?;
-                Ok(Some(message_id.to_string()))
-            }
+            SmsSender::File { dir } => write_file(dir, message_id, to, body).await,
         }
     }
+}
+
+/// A messaging service id goes in its own parameter.
+fn from_parameter(from: &str) -> &'static str {
+    if from.starts_with("MG") {
+        "MessagingServiceSid"
+    } else {
+        "From"
+    }
+}
+
+/// The file transport: one JSON file per message, named by its id, in a
+/// private directory made (0700) at the first write.
+async fn write_file(
+    dir: &std::path::Path,
+    message_id: &str,
+    to: &str,
+    body: &str,
+) -> Result<Option<String>, SendError> {
+    let line = serde_json::json!({ "to": to, "body": body }).to_string();
+    let failed = |e: std::io::Error| {
+        SendError::Transient(FailureReason::new(format!("file transport: {e}")))
+    };
+    crate::private_fs::ensure_dir(dir).map_err(failed)?;
+    crate::private_fs::write(&dir.join(format!("{message_id}.sms.json")), line.as_bytes())
+        .await
+        .map_err(failed)?;
+    Ok(Some(message_id.to_string()))
 }
 
 /// The longest `Retry-After` honoured; a longer one counts as this long

@@ -14,18 +14,21 @@ use rand::RngExt;
 use secrecy::ExposeSecret;
 use tokio::sync::{Notify, watch};
 
+use super::reports::{self, DeliveryReport};
 use super::{FailureReason, Sealer, SendError, Senders};
 use crate::audit::event::{EventKind, NewEvent, Outcome};
-use crate::clock::Clock;
+use crate::clock::{Clock, Millis};
+use crate::domain::message::{MessageKind, MessageStatus};
+use crate::domain::org::Channel;
 use crate::store::challenges;
 use crate::store::messages::{self, MessageRow};
-use crate::store::{LockSpace, Store, StoreResult};
+use crate::store::{LockSpace, Store, StoreResult, WriteTx};
 
 const BATCH: i64 = 16;
 
 /// Called after a PIN message failed for good (for the fallback channel):
 /// (challenge id, channel that failed).
-pub type PinFailedHook = Arc<dyn Fn(String, String) -> BoxFuture<'static, ()> + Send + Sync>;
+pub type PinFailedHook = Arc<dyn Fn(String, Channel) -> BoxFuture<'static, ()> + Send + Sync>;
 
 pub struct Worker {
     pub store: Store,
@@ -49,6 +52,25 @@ pub fn backoff_ms(attempt: i64, base_ms: i64, cap_ms: i64, unit: f64) -> i64 {
     let exp = base_ms.saturating_mul(1i64 << (attempt.clamp(1, 30) - 1));
     let ceiling = exp.min(cap_ms).max(1);
     (ceiling as f64 * unit.clamp(0.0, 1.0)) as i64
+}
+
+/// What the worker records after one send.
+struct SendOutcome {
+    status: MessageStatus,
+    provider_id: Option<String>,
+    reason: Option<String>,
+    next_attempt_at: Option<Millis>,
+}
+
+/// Whether the worker may send a claimed message, decided right before.
+enum Lease {
+    /// Another worker took the message over.
+    Lost,
+    /// Ours, but there is nothing to send (its PIN was wiped, or its
+    /// challenge no longer wants it).
+    Empty,
+    /// Ours, with the body as it is now.
+    Held(Vec<u8>),
 }
 
 impl Worker {
@@ -90,96 +112,164 @@ impl Worker {
     }
 
     async fn deliver(&self, m: MessageRow) -> StoreResult<()> {
-        // Messages of a batch wait for the sends before them: take the lease
-        // again (and the body as it is now) or leave the message alone.
+        let held = self.clock.now_ms() + self.lease_ms;
+        let sealed = match self.renew(&m, held).await? {
+            Lease::Lost => {
+                tracing::info!(message_id = %m.id, "lease lost to another worker; not sending");
+                return Ok(());
+            }
+            Lease::Empty => return self.cancel(&m, held).await,
+            Lease::Held(sealed) => sealed,
+        };
+        let result = self.send(&m, &sealed).await;
+        // One instant for the outcome and its record: a retry is due
+        // exactly its backoff after the attempt is recorded.
         let now = self.clock.now_ms();
-        let held = now + self.lease_ms;
+        let outcome = self.outcome(&m, result, now);
+        let Some(early_failure) = self.record(&m, held, &outcome, now).await? else {
+            tracing::info!(message_id = %m.id, "lease lost to another worker; outcome not recorded");
+            return Ok(());
+        };
+        self.count(&m, outcome.status);
+        let failed_for_good = outcome.status.failed_for_good() || early_failure;
+        if failed_for_good
+            && m.kind == MessageKind::Pin
+            && let (Some(hook), Some(challenge)) = (&self.on_pin_failed, &m.challenge_id)
+        {
+            hook(challenge.clone(), m.channel).await;
+        }
+        Ok(())
+    }
+
+    /// Messages of a batch wait for the sends before them: takes the lease
+    /// again (and the body as it is now) or leaves the message alone.
+    async fn renew(&self, m: &MessageRow, held: Millis) -> StoreResult<Lease> {
+        let now = self.clock.now_ms();
         let mut tx = self.store.begin(now).await?;
-        let mut renewed = match m.lease_until {
+        let renewed = match m.lease_until {
             Some(claimed) => messages::renew_lease(tx.conn(), &m.id, claimed, held, now).await?,
             None => None,
         };
-        // A PIN whose challenge has expired (a long Retry-After, a long
-        // outage) would only confuse the caller: send nothing.
-        if let (Some(Some(_)), "pin", Some(challenge)) =
-            (&renewed, m.kind.as_str(), m.challenge_id.as_deref())
-            && !challenges::wants_pin(tx.conn(), challenge, now).await?
-        {
-            renewed = Some(None);
-        }
+        let lease = match renewed {
+            None => Lease::Lost,
+            Some(None) => Lease::Empty,
+            // A PIN whose challenge has expired (a long Retry-After, a long
+            // outage) would only confuse the caller: send nothing.
+            Some(Some(_)) if !self.still_wanted(&mut tx, m, now).await? => Lease::Empty,
+            Some(Some(sealed)) => Lease::Held(sealed),
+        };
         tx.commit().await?;
-        let Some(body_sealed) = renewed else {
-            tracing::info!(message_id = %m.id, "lease lost to another worker; not sending");
-            return Ok(());
+        Ok(lease)
+    }
+
+    async fn still_wanted(
+        &self,
+        tx: &mut WriteTx,
+        m: &MessageRow,
+        now: Millis,
+    ) -> StoreResult<bool> {
+        let (MessageKind::Pin, Some(challenge)) = (m.kind, m.challenge_id.as_deref()) else {
+            return Ok(true);
         };
-        let Some(sealed) = body_sealed else {
-            // The challenge ended (its PIN wiped) while this waited.
-            let now = self.clock.now_ms();
-            let mut tx = self.store.begin(now).await?;
-            let reason = Some("the challenge ended before it was sent");
-            messages::finish(tx.conn(), &m.id, held, "cancelled", None, reason, None, now).await?;
-            return tx.commit().await;
-        };
-        let result = match self.sealer.open(&sealed, &m.id) {
-            Err(e) => Err(SendError::Permanent(FailureReason::new(e.to_string()))),
-            Ok(body) => {
-                let body = body.expose_secret();
-                match m.channel.as_str() {
-                    "email" => {
-                        self.senders
-                            .email
-                            .send(&m.id, &m.destination, &m.subject, body)
-                            .await
-                    }
-                    "sms" => self.senders.sms.send(&m.id, &m.destination, body).await,
-                    other => Err(SendError::Permanent(FailureReason::new(format!(
-                        "unknown channel {other}"
-                    )))),
-                }
-            }
-        };
+        Ok(challenges::get_on(tx.conn(), challenge)
+            .await?
+            .is_some_and(|c| c.model().wants_pin(now)))
+    }
+
+    /// The challenge ended (its PIN wiped) while this waited.
+    async fn cancel(&self, m: &MessageRow, held: Millis) -> StoreResult<()> {
         let now = self.clock.now_ms();
         let mut tx = self.store.begin(now).await?;
-        let event = |kind, outcome| {
-            let mut e = NewEvent::new(kind, "system", outcome)
-                .org(&m.org_id)
-                .detail("message_id", m.id.as_str())
-                .detail("channel", m.channel.as_str())
-                .detail("attempt", m.attempts);
-            if let Some(c) = &m.call_id {
-                e = e.call(c);
+        let reason = Some("the challenge ended before it was sent");
+        messages::finish(
+            tx.conn(),
+            &m.id,
+            held,
+            MessageStatus::Cancelled,
+            None,
+            reason,
+            None,
+            now,
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    async fn send(&self, m: &MessageRow, sealed: &[u8]) -> Result<Option<String>, SendError> {
+        let body = self
+            .sealer
+            .open(sealed, &m.id)
+            .map_err(|e| SendError::Permanent(FailureReason::new(e.to_string())))?;
+        let body = body.expose_secret();
+        match m.channel {
+            Channel::Email => {
+                self.senders
+                    .email
+                    .send(&m.id, &m.destination, &m.subject, body)
+                    .await
             }
-            if let Some(c) = &m.challenge_id {
-                e = e.challenge(c);
-            }
-            e
+            Channel::Sms => self.senders.sms.send(&m.id, &m.destination, body).await,
+        }
+    }
+
+    /// What a send's result means for the message: sent, retried later
+    /// (with backoff, never before the provider's Retry-After), dead once
+    /// the retries are spent, or failed.
+    fn outcome(
+        &self,
+        m: &MessageRow,
+        result: Result<Option<String>, SendError>,
+        now: Millis,
+    ) -> SendOutcome {
+        let done = |status, provider_id, reason: Option<String>| SendOutcome {
+            status,
+            provider_id,
+            reason,
+            next_attempt_at: None,
         };
-        let retry = matches!(
-            result,
-            Err(SendError::Transient(_) | SendError::Throttled(..))
-        ) && m.attempts < self.max_attempts;
-        let (status, provider_id, reason, next) = match &result {
-            Ok(provider_id) => ("sent", provider_id.as_deref(), None, None),
-            Err(SendError::Transient(reason) | SendError::Throttled(reason, _)) if retry => {
-                let unit: f64 = rand::rng().random_range(0.0..=1.0);
-                let backoff =
-                    backoff_ms(m.attempts, self.backoff_base_ms, self.backoff_cap_ms, unit);
-                let asked = match &result {
-                    Err(SendError::Throttled(_, ms)) => *ms,
-                    _ => 0,
-                };
-                (
-                    "queued",
-                    None,
-                    Some(reason.as_str()),
-                    Some(now + backoff.max(asked)),
-                )
+        match result {
+            Ok(provider_id) => done(MessageStatus::Sent, provider_id, None),
+            Err(SendError::Transient(reason) | SendError::Throttled(reason, _))
+                if m.attempts >= self.max_attempts =>
+            {
+                done(MessageStatus::Dead, None, Some(reason.as_str().to_string()))
             }
-            Err(SendError::Transient(reason) | SendError::Throttled(reason, _)) => {
-                ("dead", None, Some(reason.as_str()), None)
+            Err(SendError::Transient(reason)) => self.retry(m, now, reason.as_str().to_string(), 0),
+            Err(SendError::Throttled(reason, asked)) => {
+                self.retry(m, now, reason.as_str().to_string(), asked)
             }
-            Err(SendError::Permanent(reason)) => ("failed", None, Some(reason.as_str()), None),
-        };
+            Err(SendError::Permanent(reason)) => done(
+                MessageStatus::Failed,
+                None,
+                Some(reason.as_str().to_string()),
+            ),
+        }
+    }
+
+    fn retry(&self, m: &MessageRow, now: Millis, reason: String, asked_ms: i64) -> SendOutcome {
+        let unit: f64 = rand::rng().random_range(0.0..=1.0);
+        let backoff = backoff_ms(m.attempts, self.backoff_base_ms, self.backoff_cap_ms, unit);
+        SendOutcome {
+            status: MessageStatus::Queued,
+            provider_id: None,
+            reason: Some(reason),
+            next_attempt_at: Some(now + backoff.max(asked_ms)),
+        }
+    }
+
+    /// Records the outcome while we still hold the lease, with its audit
+    /// event, and applies a delivery report that came in before this
+    /// commit. `None` if the lease was lost (nothing recorded); else
+    /// whether an early report said the message failed.
+    async fn record(
+        &self,
+        m: &MessageRow,
+        held: Millis,
+        o: &SendOutcome,
+        now: Millis,
+    ) -> StoreResult<Option<bool>> {
+        let mut tx = self.store.begin(now).await?;
+        let provider_id = o.provider_id.as_deref();
         // A delivery report for this id may be on its way in: take turns
         // with it, so one of the two sees the other's commit.
         if let Some(pid) = provider_id {
@@ -187,89 +277,81 @@ impl Worker {
         }
         // Only the lease holder records an outcome: a worker that was
         // overtaken leaves the message to the one that took it.
+        let reason = o.reason.as_deref();
         if !messages::finish(
             tx.conn(),
             &m.id,
             held,
-            status,
+            o.status,
             provider_id,
             reason,
-            next,
+            o.next_attempt_at,
             now,
         )
         .await?
         {
-            drop(tx);
-            tracing::info!(message_id = %m.id, "lease lost to another worker; outcome not recorded");
-            return Ok(());
+            return Ok(None);
         }
-        let outcome = if status == "sent" {
-            Outcome::Success
-        } else {
-            Outcome::Failure
-        };
-        let kind = match status {
-            "sent" => EventKind::MessageSent,
-            "queued" => EventKind::MessageRetry,
-            _ => EventKind::MessageFailed,
-        };
-        let mut ev = event(kind, outcome);
-        if let Some(reason) = reason {
-            ev = ev.detail("reason", reason);
-        }
-        if matches!(status, "dead" | "failed") {
-            ev = ev.detail("final", status);
-        }
-        tx.audit(ev);
-        // A delivery report may have come in before this commit.
+        tx.audit(sent_event(m, o));
         let mut early_failure = false;
-        if status == "sent"
+        if o.status == MessageStatus::Sent
             && let Some(pid) = provider_id
-            && let Some((moved, report)) = messages::apply_early_report(tx.conn(), pid, now).await?
+            && let Some((status, error_code)) = messages::take_early_report(tx.conn(), pid).await?
         {
-            early_failure = matches!(moved.status.as_str(), "undelivered" | "failed");
-            tx.audit(
-                event(
-                    EventKind::MessageDeliveryReported,
-                    if early_failure {
-                        Outcome::Failure
-                    } else {
-                        Outcome::Success
-                    },
-                )
-                .detail("provider_status", report),
-            );
+            let report = DeliveryReport {
+                provider_message_id: pid.to_string(),
+                provider_status: status,
+                error_code,
+            };
+            early_failure = reports::apply(&mut tx, &report, "system")
+                .await?
+                .is_some_and(|moved| moved.status.failed_for_good());
         }
         tx.commit().await?;
-        let metric_outcome = if status == "queued" { "retry" } else { status };
-        metrics::counter!("pingate_messages_total", "channel" => m.channel.clone(), "outcome" => metric_outcome)
+        Ok(Some(early_failure))
+    }
+
+    fn count(&self, m: &MessageRow, status: MessageStatus) {
+        let metric_outcome = match status {
+            MessageStatus::Queued => "retry",
+            other => other.as_str(),
+        };
+        metrics::counter!("pingate_messages_total", "channel" => m.channel.as_str(), "outcome" => metric_outcome)
             .increment(1);
-        let failed_for_good = matches!(status, "dead" | "failed") || early_failure;
-        if status == "sent" || failed_for_good {
-            metrics::histogram!("pingate_message_attempts", "channel" => m.channel.clone())
+        if status == MessageStatus::Sent || status.failed_for_good() {
+            metrics::histogram!("pingate_message_attempts", "channel" => m.channel.as_str())
                 .record(m.attempts as f64);
         }
-        if failed_for_good
-            && m.kind == "pin"
-            && let (Some(hook), Some(challenge)) = (&self.on_pin_failed, &m.challenge_id)
-        {
-            hook(challenge.clone(), m.channel.clone()).await;
-        }
-        Ok(())
     }
+}
+
+/// The audit event of one send's outcome.
+fn sent_event(m: &MessageRow, o: &SendOutcome) -> NewEvent {
+    let (kind, outcome) = match o.status {
+        MessageStatus::Sent => (EventKind::MessageSent, Outcome::Success),
+        MessageStatus::Queued => (EventKind::MessageRetry, Outcome::Failure),
+        _ => (EventKind::MessageFailed, Outcome::Failure),
+    };
+    let mut ev = NewEvent::new(kind, "system", outcome)
+        .org(&m.org_id)
+        .detail("message_id", m.id.as_str())
+        .detail("channel", m.channel.as_str())
+        .detail("attempt", m.attempts);
+    if let Some(c) = &m.call_id {
+        ev = ev.call(c);
+    }
+    if let Some(c) = &m.challenge_id {
+        ev = ev.challenge(c);
+    }
+    if let Some(reason) = &o.reason {
+        ev = ev.detail("reason", reason.as_str());
+    }
+    if matches!(o.status, MessageStatus::Dead | MessageStatus::Failed) {
+        ev = ev.detail("final", o.status.as_str());
+    }
+    ev
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_is_capped_and_jittered() {
-        assert_eq!(backoff_ms(1, 1000, 60_000, 1.0), 1000);
-        assert_eq!(backoff_ms(3, 1000, 60_000, 1.0), 4000);
-        assert_eq!(backoff_ms(20, 1000, 60_000, 1.0), 60_000);
-        assert_eq!(backoff_ms(3, 1000, 60_000, 0.5), 2000);
-        assert_eq!(backoff_ms(3, 1000, 60_000, 0.0), 0);
-        assert_eq!(backoff_ms(99, i64::MAX / 2, 60_000, 1.0), 60_000);
-    }
-}
+#[path = "worker_tests.rs"]
+mod tests;

@@ -1,6 +1,6 @@
 //! Organisation profiles and the validation of `pingate org import` files.
 //!
-//! The types live here; `org_import.rs` checks an import entry by entry and
+//! The types live here; `org/import.rs` checks an import entry by entry and
 //! collects every mistake, so an administrator fixes a file in one round.
 //! Checks against what the database already holds are the caller's job.
 
@@ -12,8 +12,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::domain::email::EmailAddress;
 use crate::domain::phone::E164;
+use crate::domain::string_enum::string_enum;
 
-#[path = "org_import.rs"]
 mod import;
 
 pub use import::{parse_import, parse_org_json};
@@ -89,44 +89,26 @@ impl<'de> Deserialize<'de> for OrgId {
     }
 }
 
-/// A challenge channel. One string form each, shared by the database, the
-/// API and the audit log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Channel {
-    Email,
-    Sms,
+string_enum! {
+    /// A challenge channel. One string form each, shared by the database,
+    /// the API and the audit log.
+    #[derive(PartialOrd, Ord, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub Channel {
+        Email => "email",
+        Sms => "sms",
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("unknown channel: expected \"email\" or \"sms\"")]
 pub struct UnknownChannel;
 
-impl Channel {
-    pub const ALL: [Channel; 2] = [Channel::Email, Channel::Sms];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Email => "email",
-            Channel::Sms => "sms",
-        }
-    }
-}
-
-impl fmt::Display for Channel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 impl FromStr for Channel {
     type Err = UnknownChannel;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Channel::ALL
-            .into_iter()
-            .find(|c| c.as_str() == s)
-            .ok_or(UnknownChannel)
+        Channel::parse(s).ok_or(UnknownChannel)
     }
 }
 
@@ -170,6 +152,29 @@ impl OrgProfile {
     pub fn accepts(&self, channel: Channel) -> bool {
         self.channels.contains(&channel)
     }
+
+    /// The registered destination for a channel, if the profile has one.
+    /// PINs and notices go here and nowhere else.
+    pub fn destination(&self, channel: Channel) -> Option<Destination> {
+        match channel {
+            Channel::Email => self.contacts.email.as_ref().map(|e| Destination {
+                address: e.as_str().to_string(),
+                masked: e.mask(),
+            }),
+            Channel::Sms => self.contacts.sms.as_ref().map(|n| Destination {
+                address: n.as_str().to_string(),
+                masked: n.mask(),
+            }),
+        }
+    }
+}
+
+/// Where a message to an org goes: the address, and the masked form that
+/// logs, audit events and API answers show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Destination {
+    pub address: String,
+    pub masked: String,
 }
 
 /// The format of an import file.
@@ -181,11 +186,23 @@ pub enum ImportFormat {
 
 impl ImportFormat {
     /// `.json` (any case) is JSON; everything else is read as TOML, the
-    /// documented format.
+    /// documented format. Import uses [`ImportFormat::for_file`], which
+    /// refuses extensions it does not read.
     pub fn from_path(path: &Path) -> ImportFormat {
-        match path.extension().and_then(|e| e.to_str()) {
-            Some(ext) if ext.eq_ignore_ascii_case("json") => ImportFormat::Json,
-            _ => ImportFormat::Toml,
+        Self::for_file(path).unwrap_or(ImportFormat::Toml)
+    }
+
+    /// `.toml` or no extension is TOML, `.json` JSON (any case); anything
+    /// else (`orgs.yaml`) is None, so it is refused rather than misread.
+    pub fn for_file(path: &Path) -> Option<ImportFormat> {
+        match path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        {
+            None => Some(ImportFormat::Toml),
+            Some(ext) if ext == "toml" => Some(ImportFormat::Toml),
+            Some(ext) if ext == "json" => Some(ImportFormat::Json),
+            Some(_) => None,
         }
     }
 }

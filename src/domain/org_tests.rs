@@ -384,6 +384,25 @@ fn import_format_from_path() {
 }
 
 #[test]
+fn import_refuses_extensions_it_does_not_read() {
+    assert_eq!(
+        ImportFormat::for_file(Path::new("orgs.TOML")),
+        Some(ImportFormat::Toml)
+    );
+    assert_eq!(
+        ImportFormat::for_file(Path::new("orgs.json")),
+        Some(ImportFormat::Json)
+    );
+    assert_eq!(
+        ImportFormat::for_file(Path::new("orgs")),
+        Some(ImportFormat::Toml)
+    );
+    for other in ["orgs.yaml", "orgs.yml", "orgs.txt", "orgs.toml.bak"] {
+        assert_eq!(ImportFormat::for_file(Path::new(other)), None, "{other}");
+    }
+}
+
+#[test]
 fn org_id_rules() {
     for ok in ["a", "contoso", "contoso-eu-1", "9", &"a".repeat(64)] {
         assert!(OrgId::parse(ok).is_ok(), "{ok}");
@@ -408,7 +427,7 @@ fn org_id_rules() {
 
 #[test]
 fn channel_string_forms() {
-    for channel in Channel::ALL {
+    for &channel in Channel::ALL {
         assert_eq!(channel.as_str().parse::<Channel>(), Ok(channel));
         let json = serde_json::to_string(&channel).expect("ser");
         assert_eq!(json, format!("\"{}\"", channel.as_str()));

@@ -17,12 +17,12 @@ use serde_json::{Value, json};
 use super::error::{ApiError, ApiResult};
 use super::extract::ApiQuery;
 use crate::app::AppState;
-use crate::audit::checkpointer::{self, VerifyError};
 use crate::audit::export;
-use crate::audit::proofs;
 use crate::clock::parse_rfc3339;
 use crate::clock::rfc3339;
 use crate::service::ServiceError;
+use crate::service::checkpointer::{self, VerifyError};
+use crate::service::proofs;
 use crate::store::audit::{self, AuditFilter};
 use crate::store::checkpoints::{self, StoredCheckpoint};
 
@@ -87,12 +87,10 @@ async fn list(
     if !(1..=1000).contains(&limit) {
         return Err(ServiceError::invalid("limit", "between 1 and 1000").into());
     }
-    let events = audit::list(state.store.reader(), &q.filter()?, limit)
+    let events = audit::list(state.store.reader(), &q.filter()?, limit + 1)
         .await
         .map_err(ServiceError::from)?;
-    let next = (events.len() as i64 == limit)
-        .then(|| events.last().map(|e| e.seq))
-        .flatten();
+    let (events, next) = super::page::split(events, limit, |e| e.seq);
     Ok(Json(json!({
         "items": events.iter().map(|e| e.to_json()).collect::<Vec<_>>(),
         "next": next,
@@ -150,7 +148,7 @@ async fn verify(State(state): State<Arc<AppState>>) -> ApiResult<Json<Value>> {
             "first_bad_seq": err.seq,
             "reason": err.reason,
         }),
-        Err(VerifyError::Read(e)) => return Err(ServiceError::Internal(e).into()),
+        Err(e @ VerifyError::Read(_)) => return Err(ServiceError::from(e).into()),
     }))
 }
 
@@ -179,12 +177,10 @@ async fn list_checkpoints(
     if !(1..=1000).contains(&limit) {
         return Err(ServiceError::invalid("limit", "between 1 and 1000").into());
     }
-    let page = checkpoints::list(state.store.reader(), q.after_size, limit)
+    let page = checkpoints::list(state.store.reader(), q.after_size, limit + 1)
         .await
         .map_err(ServiceError::from)?;
-    let next = (page.len() as i64 == limit)
-        .then(|| page.last().map(|c| c.size))
-        .flatten();
+    let (page, next) = super::page::split(page, limit, |c| c.size);
     Ok(Json(json!({
         "items": page.iter().map(checkpoint_json).collect::<Vec<_>>(),
         "next": next,

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
@@ -10,9 +10,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::error::ApiResult;
-use super::extract::{ApiJson, ApiQuery};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::app::AppState;
 use crate::domain::org::Channel;
+use crate::domain::verification::{CallStatus, ChallengeStatus};
 use crate::service::{ServiceError, calls, cancel, challenges, grants, resend, views};
 use crate::store;
 use crate::store::calls::CallFilter;
@@ -48,7 +49,7 @@ async fn list_calls(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Value>> {
     if let Some(s) = &q.status
-        && !matches!(s.as_str(), "active" | "ended")
+        && CallStatus::parse(s).is_none()
     {
         return Err(ServiceError::invalid("status", "use active or ended").into());
     }
@@ -69,12 +70,10 @@ async fn list_calls(
         provider_call_id: q.provider_call_id,
         before,
     };
-    let rows = store::calls::list(state.store.reader(), &filter, limit)
+    let rows = store::calls::list(state.store.reader(), &filter, limit + 1)
         .await
         .map_err(ServiceError::from)?;
-    let next = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|c| format!("{}.{}", c.created_at, c.id)))
-        .flatten();
+    let (rows, next) = super::page::split(rows, limit, |c| format!("{}.{}", c.created_at, c.id));
     Ok(Json(json!({
         "items": rows.iter().map(views::call_summary).collect::<Vec<_>>(),
         "next": next,
@@ -94,7 +93,7 @@ pub(crate) async fn call_view(state: &AppState, call_id: &str) -> Result<Value, 
 
 async fn get_call(
     State(state): State<Arc<AppState>>,
-    Path(call_id): Path<String>,
+    ApiPath(call_id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
     Ok(Json(call_view(&state, &call_id).await?))
 }
@@ -108,7 +107,7 @@ struct AttachOrg {
 async fn attach_org(
     State(state): State<Arc<AppState>>,
     Extension(agent): Extension<Principal>,
-    Path(call_id): Path<String>,
+    ApiPath(call_id): ApiPath<String>,
     ApiJson(body): ApiJson<AttachOrg>,
 ) -> ApiResult<Json<Value>> {
     calls::attach_org(&state, &agent, &call_id, &body.org_id).await?;
@@ -126,7 +125,7 @@ struct CreateChallenge {
 async fn create_challenge(
     State(state): State<Arc<AppState>>,
     Extension(agent): Extension<Principal>,
-    Path(call_id): Path<String>,
+    ApiPath(call_id): ApiPath<String>,
     ApiJson(body): ApiJson<CreateChallenge>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let channel: Channel = body
@@ -148,14 +147,17 @@ async fn challenge_view(state: &AppState, id: &str) -> Result<Value, ServiceErro
     let msgs = store::messages::for_call(pool, &row.call_id).await?;
     let mine: Vec<_> = msgs
         .iter()
-        .filter(|m| m.challenge_id.as_deref() == Some(id) && m.kind == "pin")
+        .filter(|m| {
+            m.challenge_id.as_deref() == Some(id)
+                && m.kind == crate::domain::message::MessageKind::Pin
+        })
         .collect();
     Ok(views::challenge(&row, &mine, state.clock.now_ms()))
 }
 
 async fn get_challenge(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
     if !crate::ids::looks_like("chl", &id) {
         return Err(ServiceError::NotFound("challenge").into());
@@ -174,7 +176,7 @@ struct Resend {
 async fn resend(
     State(state): State<Arc<AppState>>,
     Extension(agent): Extension<Principal>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<Json<Value>> {
     // The plain `Bytes` rejection is text/plain; answer problem+json.
@@ -182,14 +184,13 @@ async fn resend(
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             super::error::ApiError::PayloadTooLarge
         } else {
-            super::error::ApiError::BadRequest(e.body_text())
+            super::error::ApiError::BadRequest("the request body could not be read".into())
         }
     })?;
     let req: Resend = if body.iter().all(u8::is_ascii_whitespace) {
         Resend::default()
     } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| super::error::ApiError::BadRequest(format!("invalid JSON body: {e}")))?
+        super::extract::json_body(&body)?
     };
     let channel = req
         .channel
@@ -216,7 +217,7 @@ struct Check {
 async fn check(
     State(state): State<Arc<AppState>>,
     Extension(agent): Extension<Principal>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<Check>,
 ) -> ApiResult<Json<Value>> {
     use secrecy::ExposeSecret;
@@ -227,21 +228,19 @@ async fn check(
         let state = Arc::clone(&state);
         async move { challenges::check(&state, &agent, &id, body.pin.expose_secret()).await }
     });
-    let result = task
-        .await
-        .map_err(|e| ServiceError::Internal(format!("PIN check task: {e}")))??;
+    let result = task.await.map_err(ServiceError::from)??;
     let now = state.clock.now_ms();
     Ok(Json(match result {
         challenges::CheckResult::Approved(g) => json!({
-            "status": "approved",
+            "status": ChallengeStatus::Approved,
             "grant": grant_with_token(&g, now),
         }),
         challenges::CheckResult::Wrong { attempts_left } => json!({
-            "status": "pending",
+            "status": ChallengeStatus::Pending,
             "attempts_left": attempts_left,
         }),
         challenges::CheckResult::Locked => json!({
-            "status": "locked",
+            "status": ChallengeStatus::Locked,
             "attempts_left": 0,
         }),
     }))
@@ -262,12 +261,14 @@ pub(crate) fn grant_with_token(g: &grants::IssuedGrant, now: i64) -> Value {
 async fn trusted_grant(
     State(state): State<Arc<AppState>>,
     Extension(agent): Extension<Principal>,
-    Path(call_id): Path<String>,
+    ApiPath(call_id): ApiPath<String>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let g = grants::issue_for_trusted_call(&state, &agent, &call_id).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "status": "approved", "grant": grant_with_token(&g, state.clock.now_ms()) })),
+        Json(
+            json!({ "status": ChallengeStatus::Approved, "grant": grant_with_token(&g, state.clock.now_ms()) }),
+        ),
     ))
 }
 
@@ -282,7 +283,7 @@ struct Cancel {}
 async fn cancel_challenge(
     State(state): State<Arc<AppState>>,
     Extension(agent): Extension<Principal>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<Json<Value>> {
     let body = body.map_err(|e| {

@@ -24,6 +24,10 @@ pub enum ApiError {
     BadSignature,
     #[error("{0}")]
     BadRequest(String),
+    /// A request field (body, query or path) that is malformed: named, with
+    /// what it must be, never with the value sent.
+    #[error("{field}: {message}")]
+    BadField { field: String, message: String },
     #[error("request body is larger than the limit")]
     PayloadTooLarge,
     #[error("{0}")]
@@ -111,6 +115,19 @@ impl ApiError {
                 "Malformed request",
                 d.clone(),
             ),
+            ApiError::BadField { field, message } => {
+                let mut pr = p(
+                    StatusCode::BAD_REQUEST,
+                    "bad-request",
+                    "Malformed request",
+                    self.to_string(),
+                );
+                pr.extra.insert(
+                    "errors".into(),
+                    json!([{ "field": field, "message": message }]),
+                );
+                pr
+            }
             ApiError::PayloadTooLarge => p(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload-too-large",

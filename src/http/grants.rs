@@ -2,14 +2,14 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::error::ApiResult;
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ApiPath};
 use crate::app::AppState;
 use crate::clock::rfc3339;
 use crate::service::{grants, views};
@@ -24,7 +24,7 @@ pub fn router() -> Router<Arc<AppState>> {
 
 async fn get_grant(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
     let g = grants::get(&state, &id).await?;
     Ok(Json(views::grant(&g, state.clock.now_ms())))
@@ -33,7 +33,7 @@ async fn get_grant(
 async fn revoke(
     State(state): State<Arc<AppState>>,
     Extension(by): Extension<Principal>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
     let g = grants::revoke(&state, &by, &id).await?;
     Ok(Json(views::grant(&g, state.clock.now_ms())))

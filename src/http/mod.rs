@@ -2,6 +2,7 @@
 //! behind the role it needs, and the cross-cutting layers (request ids,
 //! tracing, body limit, timeout, panic catcher).
 
+pub mod access_log;
 pub mod audit;
 pub mod auth;
 pub mod calls;
@@ -14,6 +15,9 @@ pub mod grants;
 pub mod lockouts;
 pub mod ops;
 pub mod orgs;
+pub mod page;
+pub mod principals;
+pub mod request_id;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,8 +56,9 @@ fn guarded(
     ))
 }
 
-/// The whole application router.
-pub fn router(state: Arc<AppState>) -> Router {
+/// The whole application router. `hard_stop` cuts requests short when the
+/// shutdown grace period ends (see [`access_log`]).
+pub fn router(state: Arc<AppState>, hard_stop: tokio::sync::watch::Receiver<bool>) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let limit = state.settings.server.max_body_bytes;
     let timeout = state.settings.server.request_timeout.0;
@@ -66,34 +71,55 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(guarded(&state, AGENT_OR_ADMIN, grants::router()))
         .merge(guarded(&state, REVIEWER, audit::router()))
         .merge(guarded(&state, ADMIN, orgs::router()))
-        .merge(guarded(&state, ADMIN, lockouts::router()));
+        .merge(guarded(&state, ADMIN, lockouts::router()))
+        .merge(guarded(&state, ADMIN, principals::router()));
     Router::new()
         .merge(ops::router())
         .merge(webhooks)
         .merge(api)
         .merge(crate::console::router())
+        .route_layer(axum::middleware::from_fn(access_log::tag_route))
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(limit))
         .layer(
             ServiceBuilder::new()
+                .layer(axum::middleware::map_request(request_id::sanitize))
                 .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
                 .layer(
-                    TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-                        let id = req
-                            .headers()
-                            .get("x-request-id")
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or("");
-                        // The path only: query strings may carry tokens.
-                        tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-                    }),
+                    TraceLayer::new_for_http()
+                        .make_span_with(|req: &Request<_>| {
+                            let id = req
+                                .headers()
+                                .get("x-request-id")
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or("");
+                            // The route template only (recorded once matched): raw
+                            // paths and queries may carry numbers or tokens.
+                            tracing::info_span!(
+                                "request",
+                                method = %req.method(),
+                                route = tracing::field::Empty,
+                                request_id = %id
+                            )
+                        })
+                        // The access log below writes the one line per request.
+                        .on_request(())
+                        .on_response(()),
                 )
+                .layer(axum::middleware::from_fn_with_state(
+                    hard_stop,
+                    access_log::log,
+                ))
                 .layer(PropagateRequestIdLayer::new(request_id))
                 .layer(CatchPanicLayer::custom(|_| panic_response()))
                 // Outside the timeout, so its bare 408 becomes problem+json.
                 .layer(axum::middleware::map_response(timeout_problem))
-                .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout)),
+                .layer(axum::middleware::map_response(plain_rejection_problem))
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    timeout,
+                )),
         )
         .with_state(state)
 }
@@ -112,6 +138,27 @@ async fn timeout_problem(resp: Response) -> Response {
         );
     }
     resp
+}
+
+/// The safety net under our extractors: any other text/plain refusal
+/// (a framework rejection) is answered as problem+json, in our words.
+async fn plain_rejection_problem(resp: Response) -> Response {
+    let status = resp.status();
+    let plain = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("text/plain"));
+    if !plain || !status.is_client_error() {
+        return resp;
+    }
+    let title = status.canonical_reason().unwrap_or("Client error");
+    problem_response(
+        status,
+        "bad-request",
+        title,
+        "the request was refused before it reached pingate's handlers; see the API reference for its shape",
+    )
 }
 
 fn panic_response() -> Response {

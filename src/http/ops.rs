@@ -11,6 +11,7 @@ use serde_json::json;
 
 use super::error::problem_response;
 use crate::app::AppState;
+use crate::service::health;
 
 pub const OPENAPI: &str = include_str!("openapi.json");
 
@@ -26,6 +27,8 @@ async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
+/// Ready when the database answers, is fully migrated and its disk is not
+/// nearly full; otherwise 503 naming every reason.
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     // A log that no longer extends the last signed checkpoint is reported
     // (the instance still serves; reviewers and operators must look).
@@ -33,23 +36,24 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
         None => json!("ok"),
         Some(_) => json!("refused"),
     };
-    match state.store.ping().await {
-        Ok(()) => Json(json!({
+    let r = health::readiness(&state).await;
+    if r.problems.is_empty() {
+        return Json(json!({
             "status": "ready",
             "database": "ok",
+            "migrations": "up to date",
+            "disk_free_percent": r.disk_free_percent,
             "audit_checkpoints": checkpoints,
         }))
-        .into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness check failed");
-            problem_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "not-ready",
-                "Not ready",
-                "the database is not reachable",
-            )
-        }
+        .into_response();
     }
+    tracing::warn!(problems = ?r.problems, "not ready");
+    problem_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not-ready",
+        "Not ready",
+        &r.problems.join("; "),
+    )
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
@@ -59,6 +63,7 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         metrics::gauge!("pingate_outbox_queued").set(depth.0 as f64);
         metrics::gauge!("pingate_outbox_oldest_age_seconds").set(depth.1 as f64 / 1000.0);
     }
+    health::record_database_metrics(&state).await;
     let body = state
         .metrics
         .as_ref()

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Extension, Json, Router};
@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::error::ApiResult;
-use super::extract::{ApiJson, ApiQuery};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::app::AppState;
 use crate::domain::org::{OrgProfile, parse_org_json};
 use crate::domain::phone::E164;
@@ -41,16 +41,20 @@ async fn list(
     if !(1..=500).contains(&limit) {
         return Err(ServiceError::invalid("limit", "between 1 and 500").into());
     }
-    let rows = store::orgs::list(state.store.reader(), q.cursor.as_deref(), limit)
+    let rows = store::orgs::list(state.store.reader(), q.cursor.as_deref(), limit + 1)
         .await
         .map_err(ServiceError::from)?;
-    let next = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|o| o.id.as_str().to_string()))
-        .flatten();
+    let (rows, next) = super::page::split(rows, limit, |o| o.id.as_str().to_string());
     Ok(Json(json!({ "items": rows, "next": next })))
 }
 
 fn parse(body: &Value) -> Result<OrgProfile, ServiceError> {
+    if !body.is_object() {
+        return Err(ServiceError::invalid(
+            "body",
+            "must be a JSON object: one org profile",
+        ));
+    }
     parse_org_json(body).map_err(|e| ServiceError::InvalidMany(e.errors))
 }
 
@@ -69,7 +73,7 @@ async fn create(
 
 async fn read(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<OrgProfile>> {
     Ok(Json(orgs::get(&state, &id).await?))
 }
@@ -77,7 +81,7 @@ async fn read(
 async fn replace(
     State(state): State<Arc<AppState>>,
     Extension(admin): Extension<Principal>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(mut body): ApiJson<Value>,
 ) -> ApiResult<Json<OrgProfile>> {
     if let Value::Object(m) = &mut body {
@@ -99,7 +103,7 @@ async fn replace(
 async fn remove(
     State(state): State<Arc<AppState>>,
     Extension(admin): Extension<Principal>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     orgs::delete(&state, &admin.actor(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -114,7 +118,7 @@ struct AddNumber {
 async fn add_number(
     State(state): State<Arc<AppState>>,
     Extension(admin): Extension<Principal>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<AddNumber>,
 ) -> ApiResult<Json<OrgProfile>> {
     let number =
@@ -130,7 +134,7 @@ async fn add_number(
 async fn remove_number(
     State(state): State<Arc<AppState>>,
     Extension(admin): Extension<Principal>,
-    Path((id, number)): Path<(String, String)>,
+    ApiPath((id, number)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<OrgProfile>> {
     let mut profile = orgs::get(&state, &id).await?;
     let before = profile.registered_numbers.len();

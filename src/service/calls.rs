@@ -3,16 +3,16 @@
 
 use crate::app::AppState;
 use crate::audit::event::{EventKind, NewEvent, Outcome};
+use crate::domain::challenge::{Ending, Step};
+use crate::domain::org::OrgProfile;
 use crate::domain::phone::{CallerId, classify};
+use crate::domain::verification::{CallStatus, Verification, classify_call, is_final_call_status};
 use crate::ids;
 use crate::store::calls::{self, CallRow};
 use crate::store::principals::Principal;
 use crate::store::{WriteTx, challenges, messages, orgs, quotas};
-use crate::verification::{
-    CallStatus, ChallengeStatus, Verification, classify_call, is_final_call_status,
-};
 
-use super::{ServiceError, ServiceResult};
+use super::{InternalError, ServiceError, ServiceResult};
 
 /// An inbound call as any provider reports it.
 pub struct InboundCall<'a> {
@@ -44,7 +44,37 @@ pub async fn receive(state: &AppState, inbound: InboundCall<'_>) -> ServiceResul
         inbound.attestation,
         state.settings.security.caller_id_trust,
     );
-    let row = CallRow {
+    let row = new_call_row(&inbound, &caller, registered_org, verification, now);
+    let mut tx = state.store.begin(now).await?;
+    let inserted = calls::insert_if_new(tx.conn(), &row).await?;
+    let call = if inserted {
+        tx.audit(received_event(state, &inbound, &caller, &row));
+        row
+    } else {
+        calls::by_provider_id_in(tx.conn(), inbound.provider, inbound.provider_call_id)
+            .await?
+            .ok_or(InternalError::Invariant("a replayed call vanished"))?
+    };
+    tx.commit().await?;
+    metrics::counter!("pingate_calls_total", "verification" => call.verification.as_str(), "replay" => if inserted { "no" } else { "yes" }).increment(1);
+    Ok(VoiceDecision {
+        ask_for_account: call.org_id.is_none()
+            && call.status == CallStatus::Active
+            && state.settings.voice.ivr_enabled,
+        call,
+        replay: !inserted,
+    })
+}
+
+/// The row of a call first heard of now.
+fn new_call_row(
+    inbound: &InboundCall<'_>,
+    caller: &CallerId,
+    registered_org: Option<String>,
+    verification: Verification,
+    now: i64,
+) -> CallRow {
+    CallRow {
         id: ids::call_id(),
         provider: inbound.provider.to_string(),
         provider_call_id: inbound.provider_call_id.to_string(),
@@ -55,8 +85,8 @@ pub async fn receive(state: &AppState, inbound: InboundCall<'_>) -> ServiceResul
         attestation: inbound.attestation.map(str::to_string),
         org_id: registered_org.clone(),
         org_source: registered_org.as_ref().map(|_| "number".to_string()),
-        verification: verification.as_str().to_string(),
-        status: CallStatus::Active.as_str().to_string(),
+        verification,
+        status: CallStatus::Active,
         gather_attempts: 0,
         created_at: now,
         updated_at: now,
@@ -66,39 +96,27 @@ pub async fn receive(state: &AppState, inbound: InboundCall<'_>) -> ServiceResul
         severity: None,
         inside_hours: None,
         menu_attempts: 0,
-    };
-    let mut tx = state.store.begin(now).await?;
-    let inserted = calls::insert_if_new(tx.conn(), &row).await?;
-    let call = if inserted {
-        tx.audit(
-            NewEvent::new(
-                EventKind::CallReceived,
-                format!("provider:{}", inbound.provider),
-                Outcome::Success,
-            )
-            .org_opt(row.org_id.clone())
-            .call(&row.id)
-            .detail("provider_call_id", inbound.provider_call_id)
-            .detail("caller", caller_pseudonym(state, &caller))
-            .detail("caller_kind", caller.kind())
-            .detail("attestation", inbound.attestation.unwrap_or(""))
-            .detail("verification", verification.as_str()),
-        );
-        row
-    } else {
-        calls::by_provider_id_in(tx.conn(), inbound.provider, inbound.provider_call_id)
-            .await?
-            .ok_or(ServiceError::Internal("call vanished during replay".into()))?
-    };
-    tx.commit().await?;
-    metrics::counter!("pingate_calls_total", "verification" => call.verification.clone(), "replay" => if inserted { "no" } else { "yes" }).increment(1);
-    Ok(VoiceDecision {
-        ask_for_account: call.org_id.is_none()
-            && call.status == CallStatus::Active.as_str()
-            && state.settings.voice.ivr_enabled,
-        call,
-        replay: !inserted,
-    })
+    }
+}
+
+fn received_event(
+    state: &AppState,
+    inbound: &InboundCall<'_>,
+    caller: &CallerId,
+    row: &CallRow,
+) -> NewEvent {
+    NewEvent::new(
+        EventKind::CallReceived,
+        format!("provider:{}", inbound.provider),
+        Outcome::Success,
+    )
+    .org_opt(row.org_id.clone())
+    .call(&row.id)
+    .detail("provider_call_id", inbound.provider_call_id)
+    .detail("caller", caller_pseudonym(state, caller))
+    .detail("caller_kind", caller.kind())
+    .detail("attestation", inbound.attestation.unwrap_or(""))
+    .detail("verification", row.verification.as_str())
 }
 
 pub enum GatherDecision {
@@ -118,13 +136,10 @@ pub async fn gather(
     receipt: Option<&str>,
 ) -> ServiceResult<GatherDecision> {
     let now = state.clock.now_ms();
-    let digits = digits.unwrap_or("").trim().trim_end_matches('#');
-    let org =
-        if !digits.is_empty() && digits.len() <= 20 && digits.bytes().all(|b| b.is_ascii_digit()) {
-            orgs::org_for_account_number(state.store.reader(), digits).await?
-        } else {
-            None
-        };
+    let org = match account_number(digits) {
+        Some(digits) => orgs::org_for_account_number(state.store.reader(), digits).await?,
+        None => None,
+    };
     let mut tx = state.store.begin(now).await?;
     let Some(found) = calls::by_provider_id_in(tx.conn(), provider, provider_call_id).await? else {
         return Err(ServiceError::NotFound("call"));
@@ -134,66 +149,73 @@ pub async fn gather(
     if call.org_id.is_some() {
         return Ok(GatherDecision::Identified);
     }
+    let more_tries = |attempts: i64| {
+        if attempts < i64::from(state.settings.voice.ivr_attempts) {
+            GatherDecision::TryAgain
+        } else {
+            GatherDecision::GiveUp
+        }
+    };
     if let Some(key) = receipt
         && !quotas::first_receipt(tx.conn(), provider, key, now).await?
     {
-        return Ok(
-            if call.gather_attempts < i64::from(state.settings.voice.ivr_attempts) {
-                GatherDecision::TryAgain
-            } else {
-                GatherDecision::GiveUp
-            },
-        );
+        return Ok(more_tries(call.gather_attempts));
     }
     let decision = match org {
         Some(org_id) => {
-            // An org named by keypad is never trusted: the caller must read a PIN.
-            let set = calls::set_org(
-                tx.conn(),
-                &call.id,
-                &org_id,
-                "ivr",
-                Verification::PinRequired.as_str(),
-                now,
-            )
-            .await?;
-            if !set {
+            if !identify_by_keypad(&mut tx, &call, &org_id, provider).await? {
                 // The call ended while the caller was keying.
                 return Ok(GatherDecision::GiveUp);
             }
-            tx.audit(
-                NewEvent::new(
-                    EventKind::CallOrgIdentified,
-                    format!("provider:{provider}"),
-                    Outcome::Success,
-                )
-                .org(&org_id)
-                .call(&call.id)
-                .detail("source", "ivr"),
-            );
             GatherDecision::Identified
         }
         None => {
             let attempts = calls::bump_gather_attempts(tx.conn(), &call.id, now).await?;
+            let actor = format!("provider:{provider}");
             tx.audit(
-                NewEvent::new(
-                    EventKind::CallOrgNotFound,
-                    format!("provider:{provider}"),
-                    Outcome::Failure,
-                )
-                .call(&call.id)
-                .detail("source", "ivr")
-                .detail("attempt", attempts),
+                NewEvent::new(EventKind::CallOrgNotFound, actor, Outcome::Failure)
+                    .call(&call.id)
+                    .detail("source", "ivr")
+                    .detail("attempt", attempts),
             );
-            if attempts < i64::from(state.settings.voice.ivr_attempts) {
-                GatherDecision::TryAgain
-            } else {
-                GatherDecision::GiveUp
-            }
+            more_tries(attempts)
         }
     };
     tx.commit().await?;
     Ok(decision)
+}
+
+/// Attaches the org whose account number the caller keyed. An org named
+/// by keypad is never trusted: the caller must read a PIN. False if the
+/// call is no longer active.
+async fn identify_by_keypad(
+    tx: &mut WriteTx,
+    call: &CallRow,
+    org_id: &str,
+    provider: &str,
+) -> ServiceResult<bool> {
+    let now = tx.now();
+    let pin = Verification::PinRequired;
+    if !calls::set_org(tx.conn(), &call.id, org_id, "ivr", pin, now).await? {
+        return Ok(false);
+    }
+    let actor = format!("provider:{provider}");
+    tx.audit(
+        NewEvent::new(EventKind::CallOrgIdentified, actor, Outcome::Success)
+            .org(org_id)
+            .call(&call.id)
+            .detail("source", "ivr"),
+    );
+    Ok(true)
+}
+
+/// What the caller keyed, if it can be an account number: digits only,
+/// 1 to 20 of them, a trailing `#` dropped.
+fn account_number(digits: Option<&str>) -> Option<&str> {
+    let digits = digits.unwrap_or("").trim().trim_end_matches('#');
+    let plausible =
+        !digits.is_empty() && digits.len() <= 20 && digits.bytes().all(|b| b.is_ascii_digit());
+    plausible.then_some(digits)
 }
 
 /// A call status callback; a final status ends the call and its challenges.
@@ -218,7 +240,7 @@ pub async fn status(
         return Ok(());
     };
     if calls::end(tx.conn(), &call.id, now).await? {
-        end_challenges(&mut tx, &call, ChallengeStatus::Cancelled, "call ended").await?;
+        end_challenges(&mut tx, &call, Ending::Cancelled, "call ended").await?;
         tx.audit(
             NewEvent::new(
                 EventKind::CallEnded,
@@ -246,38 +268,52 @@ pub(crate) async fn lock_call(tx: &mut WriteTx, call_id: &str) -> ServiceResult<
 }
 
 pub(crate) fn ensure_active(call: &CallRow) -> ServiceResult<()> {
-    if call.status == CallStatus::Active.as_str() {
+    if call.status == CallStatus::Active {
         return Ok(());
     }
     Err(ServiceError::conflict(
         "call-ended",
         "the call has ended",
-        Some(&call.status),
+        Some(call.status.as_str()),
     ))
 }
 
-/// Ends a call's pending challenges (cancelled or superseded), wiping
-/// their queued PINs, with one audit event each.
+/// Ends a call's pending challenges (cancelled or superseded; expired if
+/// their TTL has passed, as the model says), wiping their queued PINs,
+/// with one audit event each. The caller holds the call's lock.
 pub(crate) async fn end_challenges(
     tx: &mut WriteTx,
     call: &CallRow,
-    to: ChallengeStatus,
+    how: Ending,
     reason: &str,
 ) -> ServiceResult<()> {
     let now = tx.now();
-    let ended = challenges::end_pending_for_call(tx.conn(), &call.id, to.as_str(), now).await?;
-    let kind = match to {
-        ChallengeStatus::Superseded => EventKind::ChallengeSuperseded,
-        _ => EventKind::ChallengeCancelled,
-    };
-    for id in ended {
-        messages::wipe_for_challenge(tx.conn(), &id, now).await?;
+    for row in challenges::pending_for_call(tx.conn(), &call.id).await? {
+        let Some(step) = row.model().ending(now, how) else {
+            continue;
+        };
+        if challenges::apply(tx.conn(), &row.id, step, now)
+            .await?
+            .is_none()
+        {
+            continue;
+        }
+        messages::wipe_for_challenge(tx.conn(), &row.id, now).await?;
+        let ev = match step {
+            Step::End(Ending::Superseded) => {
+                NewEvent::new(EventKind::ChallengeSuperseded, "system", Outcome::Success)
+                    .detail("reason", reason)
+            }
+            Step::End(Ending::Cancelled) => {
+                NewEvent::new(EventKind::ChallengeCancelled, "system", Outcome::Success)
+                    .detail("reason", reason)
+            }
+            _ => NewEvent::new(EventKind::ChallengeExpired, "system", Outcome::Success),
+        };
         tx.audit(
-            NewEvent::new(kind, "system", Outcome::Success)
-                .org_opt(call.org_id.clone())
+            ev.org_opt(call.org_id.clone())
                 .call(&call.id)
-                .challenge(&id)
-                .detail("reason", reason),
+                .challenge(&row.id),
         );
     }
     Ok(())
@@ -313,29 +349,21 @@ pub async fn attach_org(
             None,
         ));
     }
-    let caller = classify(&call.from_raw);
-    let registered = caller
-        .as_e164()
-        .is_some_and(|n| org.registered_numbers.iter().any(|r| r == n));
-    let verification = classify_call(
-        &caller,
-        registered,
-        call.attestation.as_deref(),
-        state.settings.security.caller_id_trust,
-    );
+    let verification = verification_with(state, &call, &org);
     if !calls::set_org(
         tx.conn(),
         &call.id,
         org.id.as_str(),
         "agent",
-        verification.as_str(),
+        verification,
         now,
     )
     .await?
     {
-        return Err(ServiceError::Internal(
-            "a locked active call without an org refused its org".into(),
-        ));
+        return Err(InternalError::Invariant(
+            "a locked active call without an org refused its org",
+        )
+        .into());
     }
     tx.audit(
         NewEvent::new(
@@ -352,6 +380,21 @@ pub async fn attach_org(
     calls::get(state.store.reader(), call_id)
         .await?
         .ok_or(ServiceError::NotFound("call"))
+}
+
+/// How far the call is verified once `org` is attached: trusted only for
+/// a number registered to that org, with acceptable attestation.
+fn verification_with(state: &AppState, call: &CallRow, org: &OrgProfile) -> Verification {
+    let caller = classify(&call.from_raw);
+    let registered = caller
+        .as_e164()
+        .is_some_and(|n| org.registered_numbers.iter().any(|r| r == n));
+    classify_call(
+        &caller,
+        registered,
+        call.attestation.as_deref(),
+        state.settings.security.caller_id_trust,
+    )
 }
 
 pub fn caller_pseudonym(state: &AppState, caller: &CallerId) -> String {

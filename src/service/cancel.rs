@@ -4,10 +4,11 @@
 
 use crate::app::AppState;
 use crate::audit::event::{EventKind, NewEvent, Outcome};
+use crate::domain::challenge::{Ending, Step};
+use crate::domain::verification::ChallengeStatus;
 use crate::store::challenges::{self, ChallengeRow};
 use crate::store::messages;
 use crate::store::principals::Principal;
-use crate::verification::ChallengeStatus;
 
 use super::challenges::{effective_status, load, not_pending};
 use super::{ServiceError, ServiceResult};
@@ -24,7 +25,9 @@ pub async fn cancel(
     super::calls::lock_call(&mut tx, &row.call_id).await?;
     let pending = effective_status(&row, now) == ChallengeStatus::Pending;
     if !pending
-        || !challenges::settle(tx.conn(), &row.id, ChallengeStatus::Cancelled.as_str(), now).await?
+        || challenges::apply(tx.conn(), &row.id, Step::End(Ending::Cancelled), now)
+            .await?
+            .is_none()
     {
         drop(tx);
         let current = load(state, challenge_id).await?;

@@ -1,47 +1,32 @@
-//! PIN challenges: create (PIN to the org's registered contact only),
-//! resend (the same PIN), and check (the one verifier every PIN goes
-//! through: budget reserved atomically before any hashing).
+//! PIN challenges: create (PIN to the org's registered contact only) and
+//! check (the one verifier every PIN goes through: budget reserved
+//! atomically before any hashing). What a challenge may do next is the
+//! domain model's decision (`domain::challenge`); the store applies it.
 
 use crate::app::AppState;
 use crate::audit::event::{EventKind, NewEvent, Outcome};
-use crate::delivery::{self, Outgoing, templates};
-use crate::domain::org::{Channel, OrgProfile};
+use crate::domain::challenge::{CheckGate, CheckOutcome, Ending, Step};
+use crate::domain::org::{Channel, Destination, OrgProfile};
 use crate::domain::pin::Pin;
+use crate::domain::verification::{ChallengeStatus, GrantBasis, Verification};
 use crate::ids;
 use crate::store::calls::{self, CallRow};
 use crate::store::challenges::{self, ChallengeRow};
 use crate::store::principals::Principal;
-use crate::store::{messages, orgs};
-use crate::verification::{ChallengeStatus, GrantBasis, Verification};
+use crate::store::{WriteTx, messages, orgs};
 
 use super::grants::{self, IssuedGrant};
-use super::limits::{self, Charge, Context};
-use super::{ServiceError, ServiceResult};
-
-/// The org's registered destination for a channel: (address, masked).
-pub fn destination(org: &OrgProfile, channel: Channel) -> Option<(String, String)> {
-    match channel {
-        Channel::Email => org
-            .contacts
-            .email
-            .as_ref()
-            .map(|e| (e.as_str().to_string(), e.mask())),
-        Channel::Sms => org
-            .contacts
-            .sms
-            .as_ref()
-            .map(|n| (n.as_str().to_string(), n.mask())),
-    }
-}
+use super::limits::{self, Admission, Charge, Context, Distinct, Quota};
+use super::{InternalError, ServiceError, ServiceResult, pin_message};
 
 /// The org a new PIN for this call goes to, if the call may have one.
 fn pin_may_be_sent(call: &CallRow) -> ServiceResult<String> {
     super::calls::ensure_active(call)?;
-    if call.verification == Verification::Failed.as_str() {
+    if call.verification == Verification::Failed {
         return Err(ServiceError::conflict(
             "verification-failed",
             "PIN verification failed on this call; no further PINs are sent",
-            Some(&call.verification),
+            Some(call.verification.as_str()),
         ));
     }
     call.org_id.clone().ok_or_else(|| {
@@ -53,13 +38,40 @@ fn pin_may_be_sent(call: &CallRow) -> ServiceResult<String> {
     })
 }
 
+/// A new challenge's PIN, ready before any transaction: argon2 runs
+/// outside one.
+struct NewPin {
+    challenge_id: String,
+    body: crate::delivery::templates::Rendered,
+    sealed: Vec<u8>,
+    hash: String,
+}
+
+async fn new_pin(state: &AppState, org: &OrgProfile, channel: Channel) -> ServiceResult<NewPin> {
+    let pin = Pin::generate(
+        state.settings.pin.length,
+        &mut rand::rand_core::UnwrapErr(rand::rngs::SysRng),
+    )?;
+    let body = pin_message::render(state, org, channel, pin.expose());
+    let challenge_id = ids::challenge_id();
+    let sealed = state.sealer.seal(pin.expose(), &challenge_id)?;
+    let hash = state
+        .hash_work(move |h| h.hash(&pin, &mut rand::rand_core::UnwrapErr(rand::rngs::SysRng)))
+        .await??;
+    Ok(NewPin {
+        challenge_id,
+        body,
+        sealed,
+        hash,
+    })
+}
+
 pub async fn create(
     state: &AppState,
     agent: &Principal,
     call_id: &str,
     channel: Channel,
 ) -> ServiceResult<ChallengeRow> {
-    let s = &state.settings;
     let call = calls::get(state.store.reader(), call_id)
         .await?
         .ok_or(ServiceError::NotFound("call"))?;
@@ -68,46 +80,33 @@ pub async fn create(
     let org = orgs::get(state.store.reader(), &org_id)
         .await?
         .ok_or(ServiceError::NotFound("organisation"))?;
-    if !org.channels.contains(&channel) {
-        return Err(ServiceError::invalid(
-            "channel",
-            format!(
-                "organisation {org_id} does not accept {} challenges",
-                channel.as_str()
-            ),
-        ));
-    }
-    let (dest, masked) = destination(&org, channel).ok_or_else(|| {
-        ServiceError::invalid(
-            "channel",
-            format!("organisation {org_id} has no {} contact", channel.as_str()),
-        )
-    })?;
-
+    let dest = pin_message::destination(&org, channel)?;
     if channel == Channel::Sms {
-        sms_country_allowed(state, &agent.actor(), &org, &call.id, &dest).await?;
+        pin_message::sms_region_allowed(state, &agent.actor(), &org, &call.id, &dest).await?;
     }
-    let caller_key = limits::caller_key(call.caller_e164.as_deref(), &call.id);
+    let pin = new_pin(state, &org, channel).await?;
+    let tx = state.store.begin(state.clock.now_ms()).await?;
+    let (mut tx, call) =
+        admit_challenge(state, tx, agent, &call.id, &org_id, (channel, &dest)).await?;
+    let row = insert_challenge(state, &mut tx, agent, &call, channel, &dest, &pin).await?;
+    pin_message::enqueue(state, &mut tx, &row, channel, &dest, &pin.body).await?;
+    tx.commit().await?;
+    state.wake_outbox();
+    metrics::counter!("pingate_challenges_total", "channel" => channel.as_str()).increment(1);
+    Ok(row)
+}
 
-    let pin_len = s.pin.length;
-    let pin = Pin::generate(pin_len, &mut rand::rand_core::UnwrapErr(rand::rngs::SysRng))
-        .map_err(|e| ServiceError::Internal(e.to_string()))?;
-    let body = render_pin(state, &org, channel, pin.expose());
-    let challenge_id = ids::challenge_id();
-    let pin_sealed = state
-        .sealer
-        .seal(pin.expose(), &challenge_id)
-        .map_err(|e| ServiceError::Internal(e.to_string()))?;
-    let pin_hash = state
-        .hash_work(move |h| h.hash(&pin, &mut rand::rand_core::UnwrapErr(rand::rngs::SysRng)))
-        .await
-        .map_err(ServiceError::Internal)?
-        .map_err(|e| ServiceError::Internal(e.to_string()))?;
-
-    let now = state.clock.now_ms();
-    let agent_actor = agent.actor();
-    let mut tx = state.store.begin(now).await?;
-    let call = super::calls::lock_call(&mut tx, &call.id).await?;
+/// Takes the call, checks it may still have a PIN for `org_id`, and charges
+/// the challenge quotas.
+async fn admit_challenge(
+    state: &AppState,
+    mut tx: WriteTx,
+    agent: &Principal,
+    call_id: &str,
+    org_id: &str,
+    (channel, dest): (Channel, &Destination),
+) -> ServiceResult<(WriteTx, CallRow)> {
+    let call = super::calls::lock_call(&mut tx, call_id).await?;
     if pin_may_be_sent(&call)? != org_id {
         return Err(ServiceError::conflict(
             "org-changed",
@@ -115,72 +114,44 @@ pub async fn create(
             None,
         ));
     }
-    let ctx = || Context {
-        actor: &agent_actor,
-        org_id: Some(&org_id),
-        call_id: Some(&call.id),
-        challenge_id: None,
-    };
-    if let Some(r) = limits::lockout_refusal(&mut tx, &org_id, &caller_key).await? {
-        drop(tx);
-        return Err(limits::refused(state, r, ctx()).await);
-    }
-    let org_caller = limits::org_caller(&org_id, &caller_key);
-    let l = &s.limits;
+    let caller_key = limits::caller_key(call.caller_e164.as_deref(), &call.id);
+    let org_caller = limits::org_caller(org_id, &caller_key);
     let mut charges = vec![
-        Charge {
-            quota: "challenges_per_caller",
-            key: &org_caller,
-            limit: l.challenges_per_caller,
-        },
-        Charge {
-            quota: "challenges_per_org",
-            key: &org_id,
-            limit: l.challenges_per_org,
-        },
-        Charge {
-            quota: "challenges_per_agent",
-            key: &agent.name,
-            limit: l.challenges_per_agent,
-        },
-        Charge {
-            quota: "sends_per_destination",
-            key: &dest,
-            limit: l.sends_per_destination,
-        },
+        Charge::new(Quota::ChallengesPerCaller, &org_caller),
+        Charge::new(Quota::ChallengesPerOrg, org_id),
+        Charge::new(Quota::ChallengesPerAgent, &agent.name),
+        Charge::new(Quota::SendsPerDestination, &dest.address),
     ];
     if channel == Channel::Sms {
-        charges.push(Charge {
-            quota: "sms_global",
-            key: "all",
-            limit: l.sms_global,
-        });
+        charges.push(Charge::new(Quota::SmsGlobal, "all"));
     }
-    let verdict = match limits::charge(state, &mut tx, &charges).await? {
-        Ok(()) => {
-            limits::charge_distinct(
-                state,
-                &mut tx,
-                "orgs_per_agent",
-                &agent.name,
-                &org_id,
-                l.orgs_per_agent,
-            )
-            .await?
-        }
-        refused => refused,
+    let admission = Admission {
+        lockout: Some((org_id, &caller_key)),
+        charges,
+        distinct: Some(Distinct::new(Quota::OrgsPerAgent, &agent.name, org_id)),
     };
-    if let Err(r) = verdict {
-        drop(tx);
-        return Err(limits::refused(state, r, ctx()).await);
-    }
-    super::calls::end_challenges(
-        &mut tx,
-        &call,
-        ChallengeStatus::Superseded,
-        "a new challenge was created",
-    )
-    .await?;
+    let actor = agent.actor();
+    let ctx = Context::on_call(&actor, org_id, &call.id);
+    let tx = limits::admit(state, tx, admission, ctx).await?;
+    Ok((tx, call))
+}
+
+/// Supersedes the call's pending challenge and inserts the new one, which
+/// inherits the attempts the call has spent.
+async fn insert_challenge(
+    state: &AppState,
+    tx: &mut WriteTx,
+    agent: &Principal,
+    call: &CallRow,
+    channel: Channel,
+    dest: &Destination,
+    pin: &NewPin,
+) -> ServiceResult<ChallengeRow> {
+    let s = &state.settings;
+    let now = tx.now();
+    let org_id = call.org_id.clone().unwrap_or_default();
+    super::calls::end_challenges(tx, call, Ending::Superseded, "a new challenge was created")
+        .await?;
     // The budget follows the call: a new challenge inherits spent attempts.
     let spent = challenges::attempts_spent_on_call(tx.conn(), &call.id).await?;
     let max = i64::from(s.pin.max_attempts);
@@ -192,15 +163,15 @@ pub async fn create(
         ));
     }
     let row = ChallengeRow {
-        id: challenge_id,
+        id: pin.challenge_id.clone(),
         call_id: call.id.clone(),
         org_id: org_id.clone(),
         caller_e164: call.caller_e164.clone(),
         agent: agent.name.clone(),
-        channel: channel.as_str().to_string(),
-        destination: masked.clone(),
-        pin_hash,
-        status: ChallengeStatus::Pending.as_str().to_string(),
+        channel,
+        destination: dest.masked.clone(),
+        pin_hash: pin.hash.clone(),
+        status: ChallengeStatus::Pending,
         attempts: spent,
         max_attempts: max,
         sends: 1,
@@ -209,104 +180,17 @@ pub async fn create(
         decided_at: None,
     };
     challenges::insert(tx.conn(), &row).await?;
-    challenges::set_pin_sealed(tx.conn(), &row.id, &pin_sealed).await?;
+    challenges::set_pin_sealed(tx.conn(), &row.id, &pin.sealed).await?;
     tx.audit(
         NewEvent::new(EventKind::ChallengeCreated, agent.actor(), Outcome::Success)
             .org(&org_id)
             .call(&call.id)
             .challenge(&row.id)
             .detail("channel", channel.as_str())
-            .detail("destination", masked.as_str())
+            .detail("destination", dest.masked.as_str())
             .detail("attempts_inherited", spent),
     );
-    enqueue_pin(state, &mut tx, &row, channel, (&dest, &masked), &body).await?;
-    tx.commit().await?;
-    state.wake_outbox();
-    metrics::counter!("pingate_challenges_total", "channel" => channel.as_str()).increment(1);
     Ok(row)
-}
-
-/// SMS goes only to regions on the allow-list (SMS pumping to premium
-/// ranges is paid by the deployment). The refusal is audited.
-pub(crate) async fn sms_country_allowed(
-    state: &AppState,
-    actor: &str,
-    org: &OrgProfile,
-    call_id: &str,
-    dest: &str,
-) -> ServiceResult<()> {
-    let allowed = &state.settings.limits.sms_countries;
-    if allowed.iter().any(|c| c == "*") {
-        return Ok(());
-    }
-    let region = crate::domain::phone::E164::parse(dest)
-        .ok()
-        .and_then(|n| n.region())
-        .unwrap_or_default();
-    if allowed.contains(&region) {
-        return Ok(());
-    }
-    let mut tx = state.store.begin(state.clock.now_ms()).await?;
-    tx.audit(
-        NewEvent::new(EventKind::SmsDestinationRefused, actor, Outcome::Failure)
-            .org(org.id.as_str())
-            .call(call_id)
-            .detail("region", region.as_str()),
-    );
-    tx.commit().await?;
-    Err(ServiceError::invalid(
-        "channel",
-        format!("SMS to region {region:?} is not allowed here (limits.sms_countries)"),
-    ))
-}
-
-/// Queues a challenge's PIN message to `to` = (destination, masked).
-pub(crate) async fn enqueue_pin(
-    state: &AppState,
-    tx: &mut crate::store::WriteTx,
-    row: &ChallengeRow,
-    channel: Channel,
-    to: (&str, &str),
-    body: &templates::Rendered,
-) -> ServiceResult<()> {
-    delivery::enqueue(
-        tx,
-        &state.sealer,
-        Outgoing {
-            kind: "pin",
-            channel,
-            org_id: &row.org_id,
-            call_id: Some(&row.call_id),
-            challenge_id: Some(&row.id),
-            grant_id: None,
-            destination: to.0,
-            destination_masked: to.1,
-            subject: &body.subject,
-            body: &body.body,
-        },
-    )
-    .await?;
-    Ok(())
-}
-
-/// The PIN message for a channel, in the org's language.
-pub(crate) fn render_pin(
-    state: &AppState,
-    org: &OrgProfile,
-    channel: Channel,
-    pin: &str,
-) -> templates::Rendered {
-    let vars = templates::PinVars {
-        language: org.language.as_deref(),
-        org_name: &org.name,
-        pin,
-        minutes: state.settings.pin.ttl.0.as_secs() / 60,
-        support_name: &state.settings.delivery.support_name,
-    };
-    match channel {
-        Channel::Email => templates::pin_email(&vars),
-        Channel::Sms => templates::pin_sms(&vars),
-    }
 }
 
 pub(crate) async fn load(state: &AppState, id: &str) -> ServiceResult<ChallengeRow> {
@@ -318,13 +202,9 @@ pub(crate) async fn load(state: &AppState, id: &str) -> ServiceResult<ChallengeR
         .ok_or(ServiceError::NotFound("challenge"))
 }
 
+/// The status as of `now` (a pending challenge past its TTL is expired).
 pub fn effective_status(row: &ChallengeRow, now: i64) -> ChallengeStatus {
-    let status = ChallengeStatus::parse(&row.status).unwrap_or(ChallengeStatus::Cancelled);
-    if status == ChallengeStatus::Pending && now >= row.expires_at {
-        ChallengeStatus::Expired
-    } else {
-        status
-    }
+    row.model().effective_status(now)
 }
 
 pub(crate) fn not_pending(status: ChallengeStatus) -> ServiceError {
@@ -361,92 +241,103 @@ pub async fn check(
             return Err(e);
         }
     };
+    let attempt = reserve_attempt(state, agent, &row).await?;
+    let matched = state.verify_pin(pin, Some(row.pin_hash.clone())).await?;
+    settle(state, agent, &row, attempt, matched).await
+}
+
+/// The caller of a challenge, as the failure budget and lockouts follow it.
+fn caller_key(row: &ChallengeRow) -> String {
+    limits::caller_key(row.caller_e164.as_deref(), &row.call_id)
+}
+
+/// Charges the check quotas and reserves one attempt, as the model
+/// decides and the store's guard enforces. Returns the attempt's number.
+async fn reserve_attempt(
+    state: &AppState,
+    agent: &Principal,
+    row: &ChallengeRow,
+) -> ServiceResult<u32> {
     let now = state.clock.now_ms();
-    let mut tx = state.store.begin(now).await?;
-    let agent_actor = agent.actor();
-    let ctx = || Context {
-        actor: &agent_actor,
-        org_id: Some(&row.org_id),
-        call_id: Some(&row.call_id),
+    let tx = state.store.begin(now).await?;
+    let caller_key = caller_key(row);
+    let org_caller = limits::org_caller(&row.org_id, &caller_key);
+    let admission = Admission {
+        lockout: Some((&row.org_id, &caller_key)),
+        charges: vec![
+            Charge::new(Quota::ChecksPerCaller, &org_caller),
+            Charge::new(Quota::ChecksPerOrg, &row.org_id),
+            Charge::new(Quota::ChecksPerAgent, &agent.name),
+        ],
+        distinct: Some(Distinct::new(Quota::OrgsPerAgent, &agent.name, &row.org_id)),
+    };
+    let actor = agent.actor();
+    let ctx = Context {
         challenge_id: Some(&row.id),
+        ..Context::on_call(&actor, &row.org_id, &row.call_id)
     };
-    let caller_key = limits::caller_key(row.caller_e164.as_deref(), &row.call_id);
-    let l = &state.settings.limits;
-    let verdict = match limits::lockout_refusal(&mut tx, &row.org_id, &caller_key).await? {
-        Some(r) => Err(r),
-        None => match limits::charge(
-            state,
-            &mut tx,
-            &[
-                Charge {
-                    quota: "checks_per_caller",
-                    key: &limits::org_caller(&row.org_id, &caller_key),
-                    limit: l.checks_per_caller,
-                },
-                Charge {
-                    quota: "checks_per_org",
-                    key: &row.org_id,
-                    limit: l.checks_per_org,
-                },
-                Charge {
-                    quota: "checks_per_agent",
-                    key: &agent.name,
-                    limit: l.checks_per_agent,
-                },
-            ],
-        )
-        .await?
-        {
-            Ok(()) => {
-                limits::charge_distinct(
-                    state,
-                    &mut tx,
-                    "orgs_per_agent",
-                    &agent.name,
-                    &row.org_id,
-                    l.orgs_per_agent,
-                )
-                .await?
+    let mut tx = limits::admit(state, tx, admission, ctx).await?;
+    let refusal = match row.model().gate(now) {
+        // The model's attempt number assumes the row as read; the store's
+        // count is the one that holds under concurrency.
+        CheckGate::Evaluate { .. } => {
+            if let Some(c) =
+                challenges::apply(tx.conn(), &row.id, Step::ReserveAttempt, now).await?
+            {
+                tx.commit().await?;
+                return Ok(u32::try_from(c.attempts).unwrap_or(u32::MAX));
             }
-            refused => refused,
-        },
-    };
-    if let Err(r) = verdict {
-        drop(tx);
-        return Err(limits::refused(state, r, ctx()).await);
-    }
-    let reserved = challenges::reserve_attempt(tx.conn(), &row.id, now).await?;
-    let Some((used, max)) = reserved else {
-        let status = effective_status(&row, now);
-        if status == ChallengeStatus::Expired
-            && challenges::expire_if_due(tx.conn(), &row.id, now).await?
-        {
-            messages::wipe_for_challenge(tx.conn(), &row.id, now).await?;
-            tx.audit(
-                NewEvent::new(EventKind::ChallengeExpired, "system", Outcome::Success)
-                    .org(&row.org_id)
-                    .call(&row.call_id)
-                    .challenge(&row.id),
-            );
+            // Another check took the last attempt since we read the row.
+            no_attempts_left()
+        }
+        CheckGate::NoAttemptsLeft => no_attempts_left(),
+        CheckGate::Expired => {
+            record_expiry(&mut tx, row, now).await?;
             tx.commit().await?;
+            not_pending(ChallengeStatus::Expired)
         }
-        if status == ChallengeStatus::Pending {
-            // Every attempt is reserved by requests still being evaluated.
-            return Err(ServiceError::conflict(
-                "no-attempts-left",
-                "no attempts are left on this challenge",
-                Some(ChallengeStatus::Pending.as_str()),
-            ));
-        }
-        return Err(not_pending(status));
+        CheckGate::Refuse(status) => not_pending(status),
     };
-    tx.commit().await?;
+    Err(refusal)
+}
 
-    let matched = state
-        .verify_pin(pin, Some(row.pin_hash.clone()))
-        .await
-        .map_err(ServiceError::Internal)?;
+/// Every attempt is reserved by checks still being evaluated.
+fn no_attempts_left() -> ServiceError {
+    ServiceError::conflict(
+        "no-attempts-left",
+        "no attempts are left on this challenge",
+        Some(ChallengeStatus::Pending.as_str()),
+    )
+}
 
+/// A pending challenge past its TTL is recorded as expired (once) and its
+/// PIN wiped.
+async fn record_expiry(tx: &mut WriteTx, row: &ChallengeRow, now: i64) -> ServiceResult<()> {
+    if challenges::apply(tx.conn(), &row.id, Step::Expire, now)
+        .await?
+        .is_some()
+    {
+        messages::wipe_for_challenge(tx.conn(), &row.id, now).await?;
+        tx.audit(
+            NewEvent::new(EventKind::ChallengeExpired, "system", Outcome::Success)
+                .org(&row.org_id)
+                .call(&row.call_id)
+                .challenge(&row.id),
+        );
+    }
+    Ok(())
+}
+
+/// Records an evaluated attempt: approval and its grant, or a failure
+/// counted against the caller (which may lock them out) and the lock once
+/// the budget is spent.
+async fn settle(
+    state: &AppState,
+    agent: &Principal,
+    row: &ChallengeRow,
+    attempt: u32,
+    matched: bool,
+) -> ServiceResult<CheckResult> {
     let now = state.clock.now_ms();
     let mut tx = state.store.begin(now).await?;
     // The call before the challenge, as a hang-up takes them.
@@ -456,72 +347,113 @@ pub async fn check(
             .org(&row.org_id)
             .call(&row.call_id)
             .challenge(&row.id)
-            .detail("attempt", used)
-            .detail("max_attempts", max)
+            .detail("attempt", attempt)
+            .detail("max_attempts", row.max_attempts)
     };
     if matched {
-        if !challenges::settle(tx.conn(), &row.id, ChallengeStatus::Approved.as_str(), now).await? {
-            drop(tx);
-            let current = load(state, challenge_id).await?;
-            return Err(not_pending(effective_status(&current, now)));
-        }
-        messages::wipe_for_challenge(tx.conn(), &row.id, now).await?;
-        calls::set_verification(
-            tx.conn(),
-            &row.call_id,
-            Verification::Verified.as_str(),
-            now,
-        )
-        .await?;
-        tx.audit(event(EventKind::PinCheckApproved, Outcome::Success));
-        let grant = grants::issue_in(
-            state,
-            &mut tx,
-            agent,
-            &row.org_id,
-            &row.call_id,
-            Some(&row.id),
-            GrantBasis::Pin,
-        )
-        .await?;
-        tx.commit().await?;
-        state.wake_outbox();
-        metrics::counter!("pingate_pin_checks_total", "outcome" => "approved").increment(1);
-        return Ok(CheckResult::Approved(Box::new(grant)));
+        let approved = event(EventKind::PinCheckApproved, Outcome::Success);
+        return approve(state, tx, agent, row, approved).await;
     }
-    let lockout = limits::count_failure(state, &mut tx, &row.org_id, &caller_key).await?;
-    if let Some(l) = &lockout {
-        tx.audit(
-            event(EventKind::PinLockout, Outcome::Failure)
-                .detail("lockout_id", l.id.as_str())
-                .detail("caller", limits::pseudonymous_key(state, &caller_key))
-                .detail("until", crate::clock::rfc3339(l.until)),
-        );
-        super::notices::lockout(state, &mut tx, &row.org_id, &row.call_id, l.until).await?;
-    }
-    let result = if used >= max || lockout.is_some() {
-        let locked = if lockout.is_some() {
-            challenges::settle(tx.conn(), &row.id, ChallengeStatus::Locked.as_str(), now).await?
-        } else {
-            challenges::lock_if_exhausted(tx.conn(), &row.id, now).await?
-        };
-        if locked {
-            messages::wipe_for_challenge(tx.conn(), &row.id, now).await?;
-            calls::set_verification(tx.conn(), &row.call_id, Verification::Failed.as_str(), now)
-                .await?;
+    let locked_out = event(EventKind::PinLockout, Outcome::Failure);
+    let lockout = count_failure(state, &mut tx, row, locked_out).await?;
+    // The model's copy as the reservation left it: pending, `attempt` used.
+    let mut model = row.model();
+    model.status = ChallengeStatus::Pending;
+    model.attempts = attempt;
+    let result = match model.settle(attempt, false, lockout).map_err(not_pending)? {
+        CheckOutcome::Locked { step } => {
+            lock(&mut tx, row, step).await?;
+            tx.audit(event(EventKind::PinCheckLocked, Outcome::Failure));
+            CheckResult::Locked
         }
-        tx.audit(event(EventKind::PinCheckLocked, Outcome::Failure));
-        CheckResult::Locked
-    } else {
-        tx.audit(event(EventKind::PinCheckFailed, Outcome::Failure));
-        CheckResult::Wrong {
-            attempts_left: max - used,
+        CheckOutcome::Wrong { attempts_left } => {
+            tx.audit(event(EventKind::PinCheckFailed, Outcome::Failure));
+            CheckResult::Wrong {
+                attempts_left: i64::from(attempts_left),
+            }
+        }
+        CheckOutcome::Approved => {
+            return Err(InternalError::Invariant("a wrong PIN was approved").into());
         }
     };
     tx.commit().await?;
-    if lockout.is_some() {
+    if lockout {
         state.wake_outbox();
     }
     metrics::counter!("pingate_pin_checks_total", "outcome" => "wrong").increment(1);
     Ok(result)
+}
+
+/// Locks the challenge with `step` (if its guard still holds), wiping its
+/// PIN and failing the call's verification.
+async fn lock(tx: &mut WriteTx, row: &ChallengeRow, step: Step) -> ServiceResult<()> {
+    let now = tx.now();
+    if challenges::apply(tx.conn(), &row.id, step, now)
+        .await?
+        .is_some()
+    {
+        messages::wipe_for_challenge(tx.conn(), &row.id, now).await?;
+        calls::set_verification(tx.conn(), &row.call_id, Verification::Failed, now).await?;
+    }
+    Ok(())
+}
+
+/// A right PIN: approves the challenge if it is still pending (so two
+/// right answers approve once), verifies the call and issues the grant.
+async fn approve(
+    state: &AppState,
+    mut tx: WriteTx,
+    agent: &Principal,
+    row: &ChallengeRow,
+    approved: NewEvent,
+) -> ServiceResult<CheckResult> {
+    let now = tx.now();
+    if challenges::apply(tx.conn(), &row.id, Step::Approve, now)
+        .await?
+        .is_none()
+    {
+        drop(tx);
+        let current = load(state, &row.id).await?;
+        return Err(not_pending(effective_status(&current, now)));
+    }
+    messages::wipe_for_challenge(tx.conn(), &row.id, now).await?;
+    calls::set_verification(tx.conn(), &row.call_id, Verification::Verified, now).await?;
+    tx.audit(approved);
+    let grant = grants::issue_in(
+        state,
+        &mut tx,
+        agent,
+        &row.org_id,
+        &row.call_id,
+        Some(&row.id),
+        GrantBasis::Pin,
+    )
+    .await?;
+    tx.commit().await?;
+    state.wake_outbox();
+    metrics::counter!("pingate_pin_checks_total", "outcome" => "approved").increment(1);
+    Ok(CheckResult::Approved(Box::new(grant)))
+}
+
+/// Counts a wrong PIN against the caller; when that locks them out, the
+/// lockout is audited (`locked_out` is the event to complete) and the
+/// org's contacts are told. Returns whether a lockout started.
+async fn count_failure(
+    state: &AppState,
+    tx: &mut WriteTx,
+    row: &ChallengeRow,
+    locked_out: NewEvent,
+) -> ServiceResult<bool> {
+    let caller_key = caller_key(row);
+    let Some(l) = limits::count_failure(state, tx, &row.org_id, &caller_key).await? else {
+        return Ok(false);
+    };
+    tx.audit(
+        locked_out
+            .detail("lockout_id", l.id.as_str())
+            .detail("caller", limits::pseudonymous_key(state, &caller_key))
+            .detail("until", crate::clock::rfc3339(l.until)),
+    );
+    super::notices::lockout(state, tx, &row.org_id, &row.call_id, l.until).await?;
+    Ok(true)
 }

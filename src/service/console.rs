@@ -62,8 +62,7 @@ pub async fn sign_in(
         tx.commit().await?;
         return Ok(None);
     };
-    let token =
-        ids::new_token("pgs_").map_err(|_| ServiceError::Internal("random generator".into()))?;
+    let token = ids::new_token("pgs_").map_err(|e| ServiceError::Internal(e.into()))?;
     console_sessions::insert(tx.conn(), &token.hash, &principal.id, now).await?;
     tx.audit(
         NewEvent::new(

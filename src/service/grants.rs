@@ -6,13 +6,13 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::app::AppState;
 use crate::audit::event::{EventKind, NewEvent, Outcome};
 use crate::clock::rfc3339;
+use crate::domain::verification::{GrantBasis, Verification, grant_active};
 use crate::ids;
 use crate::store::WriteTx;
 use crate::store::grants::{self, GrantRow};
 use crate::store::principals::{Principal, Role};
-use crate::verification::{GrantBasis, Verification, grant_active};
 
-use super::{ServiceError, ServiceResult};
+use super::{InternalError, ServiceError, ServiceResult};
 
 /// A grant and its bearer token, which is shown once and never stored.
 pub struct IssuedGrant {
@@ -40,8 +40,7 @@ pub(crate) async fn issue_in(
     basis: GrantBasis,
 ) -> ServiceResult<IssuedGrant> {
     let now = tx.now();
-    let token =
-        ids::new_token("pgg_").map_err(|_| ServiceError::Internal("random generator".into()))?;
+    let token = ids::new_token("pgg_")?;
     let ttl = state.settings.grant.ttl.0;
     let row = GrantRow {
         id: ids::grant_id(),
@@ -49,7 +48,7 @@ pub(crate) async fn issue_in(
         org_id: org_id.to_string(),
         call_id: call_id.to_string(),
         challenge_id: challenge_id.map(str::to_string),
-        basis: basis.as_str().to_string(),
+        basis,
         created_at: now,
         expires_at: now + ttl.as_millis() as i64,
         revoked_at: None,
@@ -85,17 +84,17 @@ pub async fn issue_for_trusted_call(
     let mut tx = state.store.begin(state.clock.now_ms()).await?;
     let call = super::calls::lock_call(&mut tx, call_id).await?;
     super::calls::ensure_active(&call)?;
-    if call.verification != Verification::TrustedNumber.as_str() {
+    if call.verification != Verification::TrustedNumber {
         return Err(ServiceError::conflict(
             "not-trusted",
             "only a call from a registered, attested number gets a grant without a PIN",
-            Some(&call.verification),
+            Some(call.verification.as_str()),
         ));
     }
     let org_id = call
         .org_id
         .clone()
-        .ok_or(ServiceError::Internal("trusted call without org".into()))?;
+        .ok_or(InternalError::Invariant("a trusted call without an org"))?;
     let grant = issue_in(
         state,
         &mut tx,

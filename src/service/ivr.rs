@@ -284,7 +284,7 @@ fn caller<'a>(call: &'a CallRow, org: &OrgFacts) -> Caller<'a> {
         org_id: call.org_id.as_deref(),
         terms: org.terms,
         org_language: org.language,
-        verification: &call.verification,
+        verification: call.verification.as_str(),
     }
 }
 

@@ -4,25 +4,92 @@
 
 use crate::app::AppState;
 use crate::audit::event::{EventKind, NewEvent, Outcome};
+use crate::config::LimitsSettings;
 use crate::domain::phone::E164;
+use crate::domain::string_enum::string_enum;
 use crate::ids;
 use crate::store::quotas::{self, LockoutRow};
 use crate::store::{LockSpace, WriteTx};
 
 use super::{ServiceError, ServiceResult};
 
-/// One quota to charge: its name (shown to clients and in the audit), the
-/// key it counts per, and its limit per window.
+string_enum! {
+    /// A database quota, by the name clients and the audit trail see.
+    pub Quota {
+        ChallengesPerCaller => "challenges_per_caller",
+        ChallengesPerOrg => "challenges_per_org",
+        ChallengesPerAgent => "challenges_per_agent",
+        SendsPerDestination => "sends_per_destination",
+        SmsGlobal => "sms_global",
+        OrgsPerAgent => "orgs_per_agent",
+        ChecksPerCaller => "checks_per_caller",
+        ChecksPerOrg => "checks_per_org",
+        ChecksPerAgent => "checks_per_agent",
+        /// Not counted: a lockout in force refuses under this name.
+        PinLockout => "pin_lockout",
+        /// Wrong PINs per (org, caller); reaching the limit locks out.
+        PinFailures => "pin_failures",
+    }
+}
+
+impl Quota {
+    /// Its limit per window.
+    pub fn limit(self, l: &LimitsSettings) -> u32 {
+        match self {
+            Quota::ChallengesPerCaller => l.challenges_per_caller,
+            Quota::ChallengesPerOrg => l.challenges_per_org,
+            Quota::ChallengesPerAgent => l.challenges_per_agent,
+            Quota::SendsPerDestination => l.sends_per_destination,
+            Quota::SmsGlobal => l.sms_global,
+            Quota::OrgsPerAgent => l.orgs_per_agent,
+            Quota::ChecksPerCaller => l.checks_per_caller,
+            Quota::ChecksPerOrg => l.checks_per_org,
+            Quota::ChecksPerAgent => l.checks_per_agent,
+            Quota::PinLockout => 0,
+            Quota::PinFailures => l.failures_per_caller,
+        }
+    }
+}
+
+/// One quota to charge and the key it counts per.
 pub struct Charge<'a> {
-    pub quota: &'static str,
+    pub quota: Quota,
     pub key: &'a str,
-    pub limit: u32,
+}
+
+impl<'a> Charge<'a> {
+    pub fn new(quota: Quota, key: &'a str) -> Self {
+        Charge { quota, key }
+    }
+}
+
+/// A distinct member (an org an agent touched) counted against a quota.
+pub struct Distinct<'a> {
+    pub quota: Quota,
+    pub key: &'a str,
+    pub member: &'a str,
+}
+
+impl<'a> Distinct<'a> {
+    pub fn new(quota: Quota, key: &'a str, member: &'a str) -> Self {
+        Distinct { quota, key, member }
+    }
+}
+
+/// What an action must pass before it writes anything: no lockout in
+/// force for the caller, then every quota, then the distinct-member quota.
+#[derive(Default)]
+pub struct Admission<'a> {
+    /// (org, caller key) whose lockout refuses.
+    pub lockout: Option<(&'a str, &'a str)>,
+    pub charges: Vec<Charge<'a>>,
+    pub distinct: Option<Distinct<'a>>,
 }
 
 /// Why an action was refused.
 #[derive(Debug, Clone)]
 pub struct Refusal {
-    pub quota: &'static str,
+    pub quota: Quota,
     pub retry_after_secs: u64,
 }
 
@@ -34,45 +101,54 @@ fn retry_after(now: i64, until: i64) -> u64 {
     ((until - now).max(1000) + 999) as u64 / 1000
 }
 
-/// Charges every quota; the first one over its limit refuses.
-pub async fn charge(
+/// Runs the admission inside `tx` and hands the transaction back. A
+/// refusal rolls `tx` back (the charges with it), is audited in a
+/// transaction of its own, and becomes the 429 the client sees.
+pub async fn admit(
     state: &AppState,
-    tx: &mut WriteTx,
-    charges: &[Charge<'_>],
-) -> ServiceResult<Result<(), Refusal>> {
-    let now = tx.now();
-    let w = window_ms(state);
-    for c in charges {
-        let used = quotas::bump(tx.conn(), c.quota, c.key, w, now).await?;
-        if used > i64::from(c.limit) {
-            return Ok(Err(Refusal {
-                quota: c.quota,
-                retry_after_secs: retry_after(now, quotas::window_end(now, w)),
-            }));
+    mut tx: WriteTx,
+    admission: Admission<'_>,
+    ctx: Context<'_>,
+) -> ServiceResult<WriteTx> {
+    match refusal(state, &mut tx, &admission).await? {
+        None => Ok(tx),
+        Some(r) => {
+            drop(tx);
+            Err(refused(state, r, ctx).await)
         }
     }
-    Ok(Ok(()))
 }
 
-/// Counts a distinct member (an org an agent touched) against a limit.
-pub async fn charge_distinct(
+async fn refusal(
     state: &AppState,
     tx: &mut WriteTx,
-    quota: &'static str,
-    key: &str,
-    member: &str,
-    limit: u32,
-) -> ServiceResult<Result<(), Refusal>> {
+    admission: &Admission<'_>,
+) -> ServiceResult<Option<Refusal>> {
+    if let Some((org_id, caller_key)) = admission.lockout
+        && let Some(r) = lockout_refusal(tx, org_id, caller_key).await?
+    {
+        return Ok(Some(r));
+    }
     let now = tx.now();
     let w = window_ms(state);
-    let n = quotas::add_member(tx.conn(), quota, key, member, w, now).await?;
-    if n > i64::from(limit) {
-        return Ok(Err(Refusal {
+    let limits = &state.settings.limits;
+    let over = |quota: Quota, used: i64| {
+        (used > i64::from(quota.limit(limits))).then(|| Refusal {
             quota,
             retry_after_secs: retry_after(now, quotas::window_end(now, w)),
-        }));
+        })
+    };
+    for c in &admission.charges {
+        let used = quotas::bump(tx.conn(), c.quota.as_str(), c.key, w, now).await?;
+        if let Some(r) = over(c.quota, used) {
+            return Ok(Some(r));
+        }
     }
-    Ok(Ok(()))
+    if let Some(d) = &admission.distinct {
+        let n = quotas::add_member(tx.conn(), d.quota.as_str(), d.key, d.member, w, now).await?;
+        return Ok(over(d.quota, n));
+    }
+    Ok(None)
 }
 
 /// Where a refusal is audited: who, and on what.
@@ -83,14 +159,26 @@ pub struct Context<'a> {
     pub challenge_id: Option<&'a str>,
 }
 
+impl<'a> Context<'a> {
+    /// `actor` acting on a call of an org (and on no challenge yet).
+    pub fn on_call(actor: &'a str, org_id: &'a str, call_id: &'a str) -> Self {
+        Context {
+            actor,
+            org_id: Some(org_id),
+            call_id: Some(call_id),
+            challenge_id: None,
+        }
+    }
+}
+
 /// Audits the refusal in its own transaction (the refused one was rolled
 /// back) and turns it into the 429 the client sees.
-pub async fn refused(state: &AppState, r: Refusal, ctx: Context<'_>) -> ServiceError {
+async fn refused(state: &AppState, r: Refusal, ctx: Context<'_>) -> ServiceError {
     let result = async {
         let mut tx = state.store.begin(state.clock.now_ms()).await?;
         let mut ev = NewEvent::new(EventKind::RateLimitExceeded, ctx.actor, Outcome::Failure)
             .org_opt(ctx.org_id)
-            .detail("quota", r.quota)
+            .detail("quota", r.quota.as_str())
             .detail("retry_after_secs", r.retry_after_secs);
         if let Some(c) = ctx.call_id {
             ev = ev.call(c);
@@ -105,7 +193,7 @@ pub async fn refused(state: &AppState, r: Refusal, ctx: Context<'_>) -> ServiceE
     if let Err(e) = result {
         tracing::warn!(error = %e, "could not audit a quota refusal");
     }
-    metrics::counter!("pingate_quota_refusals_total", "quota" => r.quota).increment(1);
+    metrics::counter!("pingate_quota_refusals_total", "quota" => r.quota.as_str()).increment(1);
     ServiceError::TooMany {
         detail: format!("quota {} exceeded; try again later", r.quota),
         retry_after_secs: r.retry_after_secs,
@@ -127,7 +215,7 @@ pub fn org_caller(org_id: &str, caller_key: &str) -> String {
 }
 
 /// A lockout in force for this caller of this org, as a refusal.
-pub async fn lockout_refusal(
+async fn lockout_refusal(
     tx: &mut WriteTx,
     org_id: &str,
     caller_key: &str,
@@ -136,7 +224,7 @@ pub async fn lockout_refusal(
     Ok(quotas::active_lockout(tx.conn(), org_id, caller_key, now)
         .await?
         .map(|l| Refusal {
-            quota: "pin_lockout",
+            quota: Quota::PinLockout,
             retry_after_secs: retry_after(now, l.until),
         }))
 }
@@ -156,13 +244,13 @@ pub async fn count_failure(
     tx.serialize_on(LockSpace::OrgPinFailures, org_id).await?;
     let failures = quotas::bump(
         tx.conn(),
-        "pin_failures",
+        Quota::PinFailures.as_str(),
         &org_caller(org_id, caller_key),
         window_ms(state),
         now,
     )
     .await?;
-    if failures < i64::from(l.failures_per_caller)
+    if failures < i64::from(Quota::PinFailures.limit(l))
         || quotas::active_lockout(tx.conn(), org_id, caller_key, now)
             .await?
             .is_some()
@@ -202,6 +290,13 @@ pub async fn reset(
     };
     let now = state.clock.now_ms();
     let mut tx = state.store.begin(now).await?;
+    // "0 reset" for an org id with a typo would read as success.
+    if crate::store::orgs::get_on(tx.conn(), org_id)
+        .await?
+        .is_none()
+    {
+        return Err(ServiceError::NotFound("organisation"));
+    }
     // A check that is locking this caller out right now commits first, so
     // its lockout is one this reset sees and ends.
     tx.serialize_on(LockSpace::OrgPinFailures, org_id).await?;
@@ -210,7 +305,7 @@ pub async fn reset(
     for l in &ended {
         quotas::clear(
             tx.conn(),
-            "pin_failures",
+            Quota::PinFailures.as_str(),
             &org_caller(&l.org_id, &l.caller_key),
         )
         .await?;
@@ -225,7 +320,12 @@ pub async fn reset(
         && ended.is_empty()
     {
         // No lockout yet, but the operator wants the failures forgotten.
-        quotas::clear(tx.conn(), "pin_failures", &org_caller(org_id, k)).await?;
+        quotas::clear(
+            tx.conn(),
+            Quota::PinFailures.as_str(),
+            &org_caller(org_id, k),
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(ended)

@@ -5,17 +5,30 @@
 pub mod calls;
 pub mod cancel;
 pub mod challenges;
+pub mod checkpointer;
 pub mod console;
+pub mod delivery_reports;
 pub mod grants;
+pub mod health;
 pub mod ivr;
 pub mod limits;
 pub mod notices;
 pub mod orgs;
+pub mod pin_message;
 pub mod principals;
+pub mod proofs;
 pub mod resend;
+pub mod retention;
 pub mod sweeper;
 pub mod views;
 
+use crate::app::HashWorkError;
+use crate::audit::anchor::AnchorError;
+use crate::audit::checkpoint::CheckpointError;
+use crate::audit::merkle::ProofError;
+use crate::delivery::seal::SealError;
+use crate::domain::pin::PinError;
+use crate::service::checkpointer::VerifyError;
 use crate::store::StoreError;
 
 /// A use case's failure; `http::error` maps each to a problem+json type.
@@ -48,9 +61,67 @@ pub enum ServiceError {
     Unavailable(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The server failed: logged with its source, never shown.
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(#[from] InternalError),
 }
+
+/// What went wrong inside the server, with the cause as its source.
+#[derive(Debug, thiserror::Error)]
+pub enum InternalError {
+    #[error("PIN hashing: {0}")]
+    Hashing(#[from] HashWorkError),
+    #[error("PIN: {0}")]
+    Pin(#[from] PinError),
+    #[error("sealing: {0}")]
+    Seal(#[from] SealError),
+    #[error("random generator: {0}")]
+    Random(#[from] rand::rngs::SysError),
+    #[error("checkpoint: {0}")]
+    Checkpoint(#[from] CheckpointError),
+    #[error("audit checkpoint anchor: {0}")]
+    Anchor(#[from] AnchorError),
+    #[error("proof generation: {0}")]
+    Proof(#[from] ProofError),
+    #[error("a task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+    #[error("audit log: {0}")]
+    AuditLog(#[from] VerifyError),
+    /// A state the code rules out was found (the message says which).
+    #[error("broken invariant: {0}")]
+    Invariant(&'static str),
+}
+
+/// `?` on any internal cause gives `ServiceError::Internal`.
+macro_rules! internal_from {
+    ($($t:ty),+) => {$(
+        impl From<$t> for ServiceError {
+            fn from(e: $t) -> Self {
+                ServiceError::Internal(InternalError::from(e))
+            }
+        }
+    )+};
+}
+impl From<crate::delivery::EnqueueError> for ServiceError {
+    fn from(e: crate::delivery::EnqueueError) -> Self {
+        match e {
+            crate::delivery::EnqueueError::Store(e) => ServiceError::Store(e),
+            crate::delivery::EnqueueError::Seal(e) => ServiceError::from(e),
+        }
+    }
+}
+
+internal_from!(
+    HashWorkError,
+    PinError,
+    SealError,
+    rand::rngs::SysError,
+    CheckpointError,
+    AnchorError,
+    ProofError,
+    tokio::task::JoinError,
+    VerifyError
+);
 
 impl ServiceError {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {

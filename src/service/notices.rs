@@ -7,13 +7,13 @@
 use crate::app::AppState;
 use crate::clock::{Millis, rfc3339};
 use crate::delivery::{self, Outgoing, templates};
+use crate::domain::message::MessageKind;
 use crate::domain::org::{Channel, OrgProfile};
+use crate::domain::verification::GrantBasis;
 use crate::store::grants::GrantRow;
 use crate::store::{WriteTx, orgs};
-use crate::verification::GrantBasis;
 
 use super::ServiceResult;
-use super::challenges::destination;
 
 pub async fn grant(
     state: &AppState,
@@ -35,7 +35,7 @@ pub async fn grant(
         basis: basis.as_str(),
     };
     let refs = Refs {
-        kind: "grant_notice",
+        kind: MessageKind::GrantNotice,
         call_id: &g.call_id,
         challenge_id: g.challenge_id.as_deref(),
         grant_id: Some(&g.id),
@@ -59,7 +59,7 @@ pub async fn lockout(
     };
     let until = rfc3339(until);
     let refs = Refs {
-        kind: "lockout_notice",
+        kind: MessageKind::LockoutNotice,
         call_id,
         challenge_id: None,
         grant_id: None,
@@ -73,7 +73,7 @@ pub async fn lockout(
 
 /// What a notice is about.
 struct Refs<'a> {
-    kind: &'static str,
+    kind: MessageKind,
     call_id: &'a str,
     challenge_id: Option<&'a str>,
     grant_id: Option<&'a str>,
@@ -88,7 +88,7 @@ async fn to_every_contact(
     render: impl Fn(Channel) -> templates::Rendered,
 ) -> ServiceResult<()> {
     for channel in [Channel::Email, Channel::Sms] {
-        let Some((dest, masked)) = destination(org, channel) else {
+        let Some(dest) = org.destination(channel) else {
             continue;
         };
         let text = render(channel);
@@ -102,8 +102,8 @@ async fn to_every_contact(
                 call_id: Some(refs.call_id),
                 challenge_id: refs.challenge_id,
                 grant_id: refs.grant_id,
-                destination: &dest,
-                destination_masked: &masked,
+                destination: &dest.address,
+                destination_masked: &dest.masked,
                 subject: &text.subject,
                 body: &text.body,
             },

@@ -13,11 +13,14 @@ use super::{ServiceError, ServiceResult};
 pub struct ImportReport {
     pub created: Vec<String>,
     pub updated: Vec<String>,
+    /// Profiles identical to what is stored: not written, not audited.
+    pub unchanged: Vec<String>,
 }
 
 /// Writes already-validated profiles in one transaction, after checking
-/// them against the database (a number registered to an org outside the
-/// batch). Nothing is written unless everything passes.
+/// them against the database (a number or account number of an org outside
+/// the batch). Nothing is written unless everything passes; a profile that
+/// is already stored as it is changes nothing and records nothing.
 pub async fn save_all(
     state: &AppState,
     actor: &str,
@@ -32,18 +35,14 @@ pub async fn create(state: &AppState, actor: &str, profile: &OrgProfile) -> Serv
     Ok(())
 }
 
-async fn save(
-    state: &AppState,
-    actor: &str,
-    profiles: &[OrgProfile],
-    create_only: bool,
-) -> ServiceResult<ImportReport> {
-    let mut tx = state.store.begin(state.clock.now_ms()).await?;
+/// What in the batch collides with orgs outside it.
+async fn conflicts(tx: &mut WriteTx, profiles: &[OrgProfile]) -> ServiceResult<Vec<ImportError>> {
     let batch: Vec<&str> = profiles.iter().map(|p| p.id.as_str()).collect();
     let mut errors = Vec::new();
     for p in profiles {
+        let id = p.id.as_str();
         for (number, owner) in
-            orgs::numbers_taken_elsewhere(tx.conn(), p.id.as_str(), &p.registered_numbers).await?
+            orgs::numbers_taken_elsewhere(tx.conn(), id, &p.registered_numbers).await?
         {
             if !batch.contains(&owner.as_str()) {
                 let idx = p
@@ -52,23 +51,67 @@ async fn save(
                     .position(|n| n.as_str() == number)
                     .unwrap_or(0);
                 errors.push(ImportError {
-                    org: p.id.as_str().to_string(),
+                    org: id.to_string(),
                     field: format!("registered_numbers[{idx}]"),
                     message: format!("{number} is already registered to org {owner}"),
                 });
             }
         }
+        if let Some(owner) = orgs::account_number_owner(tx.conn(), id, &p.account_number).await?
+            && !batch.contains(&owner.as_str())
+        {
+            errors.push(ImportError {
+                org: id.to_string(),
+                field: "account_number".into(),
+                message: format!(
+                    "{} is already the account number of org {owner}",
+                    p.account_number
+                ),
+            });
+        }
     }
+    Ok(errors)
+}
+
+/// The profile as compared for "unchanged": numbers and channels as sets.
+fn normalised(p: &OrgProfile) -> (OrgProfile, Vec<&'static str>) {
+    let mut p = p.clone();
+    p.registered_numbers
+        .sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    let mut channels: Vec<&'static str> = p.channels.iter().map(|c| c.as_str()).collect();
+    channels.sort_unstable();
+    p.channels.clear();
+    (p, channels)
+}
+
+async fn save(
+    state: &AppState,
+    actor: &str,
+    profiles: &[OrgProfile],
+    create_only: bool,
+) -> ServiceResult<ImportReport> {
+    let mut tx = state.store.begin(state.clock.now_ms()).await?;
+    let errors = conflicts(&mut tx, profiles).await?;
     if !errors.is_empty() {
         return Err(ServiceError::InvalidMany(errors));
     }
+    let mut report = ImportReport::default();
+    let mut changed = Vec::new();
+    for p in profiles {
+        let stored = orgs::get_on(tx.conn(), p.id.as_str()).await?;
+        match stored {
+            Some(s) if !create_only && normalised(&s) == normalised(p) => {
+                report.unchanged.push(p.id.as_str().to_string());
+            }
+            _ => changed.push(p),
+        }
+    }
     // Release the batch's numbers first so numbers can move between orgs
     // of the same batch.
-    for p in profiles {
+    for p in &changed {
         orgs::clear_numbers(tx.conn(), p.id.as_str()).await?;
     }
-    let mut report = ImportReport::default();
-    for p in profiles {
+    for p in changed {
         match upsert(&mut tx, actor, p, create_only).await? {
             Upserted::Created => report.created.push(p.id.as_str().to_string()),
             Upserted::Updated => report.updated.push(p.id.as_str().to_string()),

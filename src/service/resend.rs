@@ -6,16 +6,14 @@ use secrecy::ExposeSecret;
 
 use crate::app::AppState;
 use crate::audit::event::{EventKind, NewEvent, Outcome};
-use crate::domain::org::Channel;
+use crate::domain::challenge::{ResendRefusal, Step};
+use crate::domain::org::{Channel, Destination, OrgProfile};
 use crate::store::challenges::{self, ChallengeRow};
-use crate::store::{messages, orgs};
-use crate::verification::ChallengeStatus;
+use crate::store::{WriteTx, messages, orgs};
 
-use super::challenges::{
-    destination, effective_status, enqueue_pin, load, not_pending, render_pin, sms_country_allowed,
-};
-use super::limits::{self, Charge, Context};
-use super::{ServiceError, ServiceResult};
+use super::challenges::{load, not_pending};
+use super::limits::{self, Admission, Charge, Context, Quota};
+use super::{ServiceError, ServiceResult, pin_message};
 
 /// Who asks for the resend: an agent, or the system's fallback.
 pub struct Requester<'a> {
@@ -31,38 +29,14 @@ pub async fn resend(
     channel: Option<Channel>,
 ) -> ServiceResult<ChallengeRow> {
     let row = load(state, challenge_id).await?;
-    let current: Channel = row
-        .channel
-        .parse()
-        .map_err(|_| ServiceError::Internal("stored channel".into()))?;
-    let target = channel.unwrap_or(current);
+    let target = channel.unwrap_or(row.channel);
     let org = orgs::get(state.store.reader(), &row.org_id)
         .await?
         .ok_or(ServiceError::NotFound("organisation"))?;
-    if !org.channels.contains(&target) {
-        return Err(ServiceError::invalid(
-            "channel",
-            format!(
-                "organisation {} does not accept {} challenges",
-                row.org_id,
-                target.as_str()
-            ),
-        ));
-    }
-    let (dest, masked) = destination(&org, target).ok_or_else(|| {
-        ServiceError::invalid(
-            "channel",
-            format!(
-                "organisation {} has no {} contact",
-                row.org_id,
-                target.as_str()
-            ),
-        )
-    })?;
+    let dest = pin_message::destination(&org, target)?;
     if target == Channel::Sms {
-        sms_country_allowed(state, who.actor, &org, &row.call_id, &dest).await?;
+        pin_message::sms_region_allowed(state, who.actor, &org, &row.call_id, &dest).await?;
     }
-
     let now = state.clock.now_ms();
     let mut tx = state.store.begin(now).await?;
     // The call before the challenge and the quotas, as `create` and a
@@ -70,67 +44,100 @@ pub async fn resend(
     super::calls::lock_call(&mut tx, &row.call_id).await?;
     // Decided under the call's lock, so two fallbacks for one challenge
     // (two failure reports at once) send one PIN.
-    if who.once_per_channel
-        && messages::pin_channels_for_challenge(tx.conn(), &row.id)
-            .await?
-            .iter()
-            .any(|c| c == target.as_str())
-    {
+    if who.once_per_channel {
+        not_sent_by(&mut tx, &row, target).await?;
+    }
+    let ctx = || Context {
+        challenge_id: Some(&row.id),
+        ..Context::on_call(who.actor, &row.org_id, &row.call_id)
+    };
+    let caller_key = limits::caller_key(row.caller_e164.as_deref(), &row.call_id);
+    let lockout = Admission {
+        lockout: Some((&row.org_id, &caller_key)),
+        ..Admission::default()
+    };
+    let mut tx = limits::admit(state, tx, lockout, ctx()).await?;
+    let sends = reserve_send(state, &mut tx, &row, now).await?;
+    let mut tx = limits::admit(state, tx, send_quotas(target, &dest), ctx()).await?;
+    send_again(state, &mut tx, &row, &org, (target, &dest)).await?;
+    tx.audit(
+        NewEvent::new(EventKind::ChallengeResent, who.actor, Outcome::Success)
+            .org(&row.org_id)
+            .call(&row.call_id)
+            .challenge(&row.id)
+            .detail("send", sends)
+            .detail("channel", target.as_str())
+            .detail("destination", dest.masked.as_str())
+            .detail("fallback", target != row.channel),
+    );
+    tx.commit().await?;
+    state.wake_outbox();
+    load(state, challenge_id).await
+}
+
+/// The quotas one more message charges: per destination, and SMS
+/// deployment-wide.
+fn send_quotas(channel: Channel, dest: &Destination) -> Admission<'_> {
+    let mut charges = vec![Charge::new(Quota::SendsPerDestination, &dest.address)];
+    if channel == Channel::Sms {
+        charges.push(Charge::new(Quota::SmsGlobal, "all"));
+    }
+    Admission {
+        charges,
+        ..Admission::default()
+    }
+}
+
+/// Refuses when the challenge's PIN already went out on `channel`.
+async fn not_sent_by(tx: &mut WriteTx, row: &ChallengeRow, channel: Channel) -> ServiceResult<()> {
+    let sent = messages::pin_channels_for_challenge(tx.conn(), &row.id).await?;
+    if sent.contains(&channel) {
         return Err(ServiceError::conflict(
             "already-sent",
-            format!("this PIN already went out by {}", target.as_str()),
+            format!("this PIN already went out by {}", channel.as_str()),
             None,
         ));
     }
-    let ctx = || Context {
-        actor: who.actor,
-        org_id: Some(&row.org_id),
-        call_id: Some(&row.call_id),
-        challenge_id: Some(&row.id),
-    };
-    let caller_key = limits::caller_key(row.caller_e164.as_deref(), &row.call_id);
-    if let Some(r) = limits::lockout_refusal(&mut tx, &row.org_id, &caller_key).await? {
-        drop(tx);
-        return Err(limits::refused(state, r, ctx()).await);
+    Ok(())
+}
+
+/// Counts one more send, as the model decides and the store's guard
+/// enforces; refuses at `pin.max_sends` or once the challenge is over.
+async fn reserve_send(
+    state: &AppState,
+    tx: &mut WriteTx,
+    row: &ChallengeRow,
+    now: i64,
+) -> ServiceResult<i64> {
+    let max_sends = state.settings.pin.max_sends;
+    let decided = row.model().resend(now, max_sends);
+    if decided.is_ok()
+        && let Some(c) =
+            challenges::apply(tx.conn(), &row.id, Step::ReserveSend { max_sends }, now).await?
+    {
+        return Ok(c.sends);
     }
-    let Some(sends) = challenges::reserve_send(
-        tx.conn(),
-        &row.id,
-        i64::from(state.settings.pin.max_sends),
-        now,
-    )
-    .await?
-    else {
-        drop(tx);
-        let status = effective_status(&row, now);
-        if status == ChallengeStatus::Pending {
-            return Err(ServiceError::TooMany {
-                detail: format!(
-                    "this PIN was already sent {} times (pin.max_sends)",
-                    row.sends
-                ),
-                retry_after_secs: ((row.expires_at - now).max(1000) / 1000) as u64,
-            });
-        }
-        return Err(not_pending(status));
-    };
-    let l = &state.settings.limits;
-    let mut charges = vec![Charge {
-        quota: "sends_per_destination",
-        key: &dest,
-        limit: l.sends_per_destination,
-    }];
-    if target == Channel::Sms {
-        charges.push(Charge {
-            quota: "sms_global",
-            key: "all",
-            limit: l.sms_global,
-        });
+    match decided {
+        // The row moved since it was read: another resend took the last one.
+        Ok(_) | Err(ResendRefusal::LimitReached) => Err(ServiceError::TooMany {
+            detail: format!(
+                "this PIN was already sent {} times (pin.max_sends)",
+                row.sends
+            ),
+            retry_after_secs: ((row.expires_at - now).max(1000) / 1000) as u64,
+        }),
+        Err(ResendRefusal::NotPending(status)) => Err(not_pending(status)),
     }
-    if let Err(r) = limits::charge(state, &mut tx, &charges).await? {
-        drop(tx);
-        return Err(limits::refused(state, r, ctx()).await);
-    }
+}
+
+/// Queues the challenge's PIN (as sealed when it was created) to `to`.
+async fn send_again(
+    state: &AppState,
+    tx: &mut WriteTx,
+    row: &ChallengeRow,
+    org: &OrgProfile,
+    (channel, to): (Channel, &Destination),
+) -> ServiceResult<()> {
     let sealed = challenges::pin_sealed(tx.conn(), &row.id)
         .await?
         .ok_or_else(|| {
@@ -140,37 +147,21 @@ pub async fn resend(
                 None,
             )
         })?;
-    let pin = state
-        .sealer
-        .open(&sealed, &row.id)
-        .map_err(|e| ServiceError::Internal(e.to_string()))?;
-    let body = render_pin(state, &org, target, pin.expose_secret());
-    enqueue_pin(state, &mut tx, &row, target, (&dest, &masked), &body).await?;
-    tx.audit(
-        NewEvent::new(EventKind::ChallengeResent, who.actor, Outcome::Success)
-            .org(&row.org_id)
-            .call(&row.call_id)
-            .challenge(&row.id)
-            .detail("send", sends)
-            .detail("channel", target.as_str())
-            .detail("destination", masked.as_str())
-            .detail("fallback", target != current),
-    );
-    tx.commit().await?;
-    state.wake_outbox();
-    load(state, challenge_id).await
+    let pin = state.sealer.open(&sealed, &row.id)?;
+    let body = pin_message::render(state, org, channel, pin.expose_secret());
+    pin_message::enqueue(state, tx, row, channel, to, &body).await
 }
 
 /// With `delivery.auto_fallback`, a PIN message that failed for good (or
 /// was reported undelivered) is followed by the same PIN on the org's
 /// other registered channel, once per challenge.
-pub async fn auto_fallback(state: &AppState, challenge_id: &str, failed_channel: &str) {
+pub async fn auto_fallback(state: &AppState, challenge_id: &str, failed_channel: Channel) {
     if !state.settings.delivery.auto_fallback {
         return;
     }
     let other = match failed_channel {
-        "email" => Channel::Sms,
-        _ => Channel::Email,
+        Channel::Email => Channel::Sms,
+        Channel::Sms => Channel::Email,
     };
     let who = Requester {
         actor: "system:fallback",

@@ -3,11 +3,12 @@
 use serde_json::{Value, json};
 
 use crate::clock::{Millis, rfc3339};
+use crate::domain::message::MessageKind;
+use crate::domain::verification::grant_active;
 use crate::store::calls::CallRow;
 use crate::store::challenges::ChallengeRow;
 use crate::store::grants::GrantRow;
 use crate::store::messages::MessageRow;
-use crate::verification::grant_active;
 
 use super::challenges::effective_status;
 
@@ -37,11 +38,11 @@ pub fn call(
         "created_at": rfc3339(c.created_at),
         "ended_at": c.ended_at.map(rfc3339),
         "challenges": challenges.iter().map(|ch| {
-            let msgs: Vec<&MessageRow> = messages.iter().filter(|m| m.challenge_id.as_deref() == Some(&ch.id) && m.kind == "pin").collect();
+            let msgs: Vec<&MessageRow> = messages.iter().filter(|m| m.challenge_id.as_deref() == Some(&ch.id) && m.kind == MessageKind::Pin).collect();
             challenge(ch, &msgs, now)
         }).collect::<Vec<_>>(),
         "grants": grants.iter().map(|g| grant(g, now)).collect::<Vec<_>>(),
-        "notices": messages.iter().filter(|m| m.kind == "grant_notice").map(message).collect::<Vec<_>>(),
+        "notices": messages.iter().filter(|m| m.kind == MessageKind::GrantNotice).map(message).collect::<Vec<_>>(),
     })
 }
 

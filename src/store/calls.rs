@@ -4,6 +4,7 @@ use sqlx::{AnyConnection, AnyPool, FromRow};
 
 use super::StoreResult;
 use crate::clock::Millis;
+use crate::domain::verification::{CallStatus, Verification};
 
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
 pub struct CallRow {
@@ -17,8 +18,8 @@ pub struct CallRow {
     pub attestation: Option<String>,
     pub org_id: Option<String>,
     pub org_source: Option<String>,
-    pub verification: String,
-    pub status: String,
+    pub verification: Verification,
+    pub status: CallStatus,
     pub gather_attempts: i64,
     pub created_at: i64,
     pub updated_at: i64,
@@ -56,8 +57,8 @@ pub async fn insert_if_new(conn: &mut AnyConnection, c: &CallRow) -> StoreResult
     .bind(&c.attestation)
     .bind(&c.org_id)
     .bind(&c.org_source)
-    .bind(&c.verification)
-    .bind(&c.status)
+    .bind(c.verification)
+    .bind(c.status)
     .bind(c.gather_attempts)
     .bind(c.created_at)
     .bind(c.updated_at)
@@ -133,18 +134,19 @@ pub async fn set_org(
     id: &str,
     org_id: &str,
     source: &str,
-    verification: &str,
+    verification: Verification,
     now: Millis,
 ) -> StoreResult<bool> {
     let r = sqlx::query(
         "UPDATE calls SET org_id = $2, org_source = $3, verification = $4, updated_at = $5 \
-         WHERE id = $1 AND org_id IS NULL AND status = 'active'",
+         WHERE id = $1 AND org_id IS NULL AND status = $6",
     )
     .bind(id)
     .bind(org_id)
     .bind(source)
     .bind(verification)
     .bind(now)
+    .bind(CallStatus::Active)
     .execute(conn)
     .await?;
     Ok(r.rows_affected() == 1)
@@ -153,7 +155,7 @@ pub async fn set_org(
 pub async fn set_verification(
     conn: &mut AnyConnection,
     id: &str,
-    verification: &str,
+    verification: Verification,
     now: Millis,
 ) -> StoreResult<()> {
     sqlx::query("UPDATE calls SET verification = $2, updated_at = $3 WHERE id = $1")
@@ -184,10 +186,12 @@ pub async fn bump_gather_attempts(
 /// Marks an active call ended; false if it already was.
 pub async fn end(conn: &mut AnyConnection, id: &str, now: Millis) -> StoreResult<bool> {
     let r = sqlx::query(
-        "UPDATE calls SET status = 'ended', ended_at = $2, updated_at = $2 WHERE id = $1 AND status = 'active'",
+        "UPDATE calls SET status = $3, ended_at = $2, updated_at = $2 WHERE id = $1 AND status = $4",
     )
     .bind(id)
     .bind(now)
+    .bind(CallStatus::Ended)
+    .bind(CallStatus::Active)
     .execute(conn)
     .await?;
     Ok(r.rows_affected() == 1)

@@ -1,10 +1,14 @@
-//! PIN challenges. Every rule that concurrent requests could race is one
-//! conditional UPDATE here: the database, not the process, holds the budget.
+//! PIN challenges. A step the domain model chose is applied here as one
+//! conditional UPDATE whose WHERE is the step's guard: the database, not
+//! the process, holds the budget, so concurrent requests cannot race it.
 
 use sqlx::{AnyConnection, AnyPool, FromRow};
 
 use super::StoreResult;
 use crate::clock::Millis;
+use crate::domain::challenge::{Budget, Challenge, Guard, Step, Ttl};
+use crate::domain::org::Channel;
+use crate::domain::verification::ChallengeStatus;
 
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
 pub struct ChallengeRow {
@@ -13,16 +17,30 @@ pub struct ChallengeRow {
     pub org_id: String,
     pub caller_e164: Option<String>,
     pub agent: String,
-    pub channel: String,
+    pub channel: Channel,
     pub destination: String,
     pub pin_hash: String,
-    pub status: String,
+    pub status: ChallengeStatus,
     pub attempts: i64,
     pub max_attempts: i64,
     pub sends: i64,
     pub created_at: i64,
     pub expires_at: i64,
     pub decided_at: Option<i64>,
+}
+
+impl ChallengeRow {
+    /// The row as the state machine sees it.
+    pub fn model(&self) -> Challenge {
+        let count = |n: i64| u32::try_from(n.max(0)).unwrap_or(u32::MAX);
+        Challenge {
+            status: self.status,
+            attempts: count(self.attempts),
+            max_attempts: count(self.max_attempts),
+            sends: count(self.sends),
+            expires_at: self.expires_at,
+        }
+    }
 }
 
 const COLUMNS: &str = "id, call_id, org_id, caller_e164, agent, channel, destination, pin_hash, status, \
@@ -39,10 +57,10 @@ pub async fn insert(conn: &mut AnyConnection, c: &ChallengeRow) -> StoreResult<(
     .bind(&c.org_id)
     .bind(&c.caller_e164)
     .bind(&c.agent)
-    .bind(&c.channel)
+    .bind(c.channel)
     .bind(&c.destination)
     .bind(&c.pin_hash)
-    .bind(&c.status)
+    .bind(c.status)
     .bind(c.attempts)
     .bind(c.max_attempts)
     .bind(c.sends)
@@ -79,133 +97,108 @@ pub async fn for_call(pool: &AnyPool, call_id: &str) -> StoreResult<Vec<Challeng
 /// Failed attempts already spent on this call: a new challenge inherits
 /// them, so asking for another PIN never resets the budget.
 pub async fn attempts_spent_on_call(conn: &mut AnyConnection, call_id: &str) -> StoreResult<i64> {
-    let row: (Option<i64>,) = sqlx::query_as(
-        "SELECT MAX(attempts) FROM challenges WHERE call_id = $1 AND status <> 'approved'",
-    )
-    .bind(call_id)
-    .fetch_one(conn)
-    .await?;
+    let row: (Option<i64>,) =
+        sqlx::query_as("SELECT MAX(attempts) FROM challenges WHERE call_id = $1 AND status <> $2")
+            .bind(call_id)
+            .bind(ChallengeStatus::Approved)
+            .fetch_one(conn)
+            .await?;
     Ok(row.0.unwrap_or(0))
 }
 
-/// Ends every pending challenge of a call; returns their ids.
-pub async fn end_pending_for_call(
+/// The pending challenges of a call, read inside the caller's transaction.
+pub async fn pending_for_call(
     conn: &mut AnyConnection,
     call_id: &str,
-    to_status: &str,
-    now: Millis,
-) -> StoreResult<Vec<String>> {
-    let rows: Vec<(String,)> = sqlx::query_as(
-        "UPDATE challenges SET status = $2, decided_at = $3 WHERE call_id = $1 AND status = 'pending' RETURNING id",
-    )
+) -> StoreResult<Vec<ChallengeRow>> {
+    Ok(sqlx::query_as::<_, ChallengeRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM challenges WHERE call_id = $1 AND status = $2 ORDER BY created_at, id"
+    )))
     .bind(call_id)
-    .bind(to_status)
-    .bind(now)
+    .bind(ChallengeStatus::Pending)
     .fetch_all(conn)
-    .await?;
-    Ok(rows.into_iter().map(|r| r.0).collect())
-}
-
-/// Reserves one attempt: succeeds only while pending, unexpired and within
-/// budget. Returns (attempts used, budget).
-pub async fn reserve_attempt(
-    conn: &mut AnyConnection,
-    id: &str,
-    now: Millis,
-) -> StoreResult<Option<(i64, i64)>> {
-    Ok(sqlx::query_as(
-        "UPDATE challenges SET attempts = attempts + 1 \
-         WHERE id = $1 AND status = 'pending' AND attempts < max_attempts AND expires_at > $2 \
-         RETURNING attempts, max_attempts",
-    )
-    .bind(id)
-    .bind(now)
-    .fetch_optional(conn)
     .await?)
 }
 
-/// Moves a pending challenge to `to_status`; false if it was not pending
-/// (so of two right answers only one approves).
-pub async fn settle(
-    conn: &mut AnyConnection,
-    id: &str,
-    to_status: &str,
-    now: Millis,
-) -> StoreResult<bool> {
-    let r = sqlx::query(
-        "UPDATE challenges SET status = $2, decided_at = $3 WHERE id = $1 AND status = 'pending'",
+/// A challenge read inside the caller's transaction.
+pub async fn get_on(conn: &mut AnyConnection, id: &str) -> StoreResult<Option<ChallengeRow>> {
+    Ok(
+        sqlx::query_as::<_, ChallengeRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM challenges WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?,
     )
-    .bind(id)
-    .bind(to_status)
-    .bind(now)
-    .execute(conn)
-    .await?;
-    Ok(r.rows_affected() == 1)
 }
 
-/// Marks a pending challenge whose TTL has passed as expired.
-pub async fn expire_if_due(conn: &mut AnyConnection, id: &str, now: Millis) -> StoreResult<bool> {
-    let r = sqlx::query(
-        "UPDATE challenges SET status = 'expired', decided_at = $2 \
-         WHERE id = $1 AND status = 'pending' AND expires_at <= $2",
-    )
-    .bind(id)
-    .bind(now)
-    .execute(conn)
-    .await?;
-    Ok(r.rows_affected() == 1)
+/// The counters of a challenge after a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromRow)]
+pub struct Counters {
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub sends: i64,
 }
 
-/// Locks a pending challenge whose budget is spent.
-pub async fn lock_if_exhausted(
+/// Applies `step` if the row satisfies the step's guard at `now`, in one
+/// statement. Returns the counters after it, or `None` if the guard did
+/// not hold (another request got there first, or the model's copy was
+/// stale) and nothing changed.
+pub async fn apply(
     conn: &mut AnyConnection,
     id: &str,
+    step: Step,
     now: Millis,
-) -> StoreResult<bool> {
-    let r = sqlx::query(
-        "UPDATE challenges SET status = 'locked', decided_at = $2 \
-         WHERE id = $1 AND status = 'pending' AND attempts >= max_attempts",
-    )
-    .bind(id)
-    .bind(now)
-    .execute(conn)
-    .await?;
-    Ok(r.rows_affected() == 1)
+) -> StoreResult<Option<Counters>> {
+    let guard = step.guard(now);
+    let sql = step_sql(step, &guard);
+    let mut q = sqlx::query_as::<_, Counters>(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(now)
+        .bind(guard.status);
+    if let Some(target) = step.target() {
+        q = q.bind(target);
+    }
+    if let Some(n) = guard.sends_below {
+        q = q.bind(i64::from(n));
+    }
+    Ok(q.fetch_optional(conn).await?)
 }
 
-/// Counts one more send while pending, unexpired and under `max_sends`.
-pub async fn reserve_send(
-    conn: &mut AnyConnection,
-    id: &str,
-    max_sends: i64,
-    now: Millis,
-) -> StoreResult<Option<i64>> {
-    let row: Option<(i64,)> = sqlx::query_as(
-        "UPDATE challenges SET sends = sends + 1 \
-         WHERE id = $1 AND status = 'pending' AND sends < $2 AND expires_at > $3 RETURNING sends",
-    )
-    .bind(id)
-    .bind(max_sends)
-    .bind(now)
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.map(|r| r.0))
+/// The UPDATE for a step: `$1` id, `$2` now, `$3` the guard's status, then
+/// the target status and the send limit when the step has them. Built from
+/// fixed fragments only.
+fn step_sql(step: Step, guard: &Guard) -> String {
+    let mut n = 3;
+    let mut next = || {
+        n += 1;
+        n
+    };
+    let set = match step {
+        Step::ReserveAttempt => "attempts = attempts + 1".to_string(),
+        Step::ReserveSend { .. } => "sends = sends + 1".to_string(),
+        _ => format!("status = ${}, decided_at = $2", next()),
+    };
+    let mut sql = format!("UPDATE challenges SET {set} WHERE id = $1 AND status = $3");
+    match guard.ttl {
+        Some(Ttl::Running(_)) => sql.push_str(" AND expires_at > $2"),
+        Some(Ttl::Passed(_)) => sql.push_str(" AND expires_at <= $2"),
+        None => {}
+    }
+    match guard.budget {
+        Some(Budget::Left) => sql.push_str(" AND attempts < max_attempts"),
+        Some(Budget::Spent) => sql.push_str(" AND attempts >= max_attempts"),
+        None => {}
+    }
+    if guard.sends_below.is_some() {
+        sql.push_str(&format!(" AND sends < ${}", next()));
+    }
+    // Every statement names $2; those without a TTL in the guard set it.
+    sql.push_str(" RETURNING attempts, max_attempts, sends");
+    sql
 }
 
 /// Stores the sealed PIN of a new challenge.
-/// Whether the challenge still wants its PIN delivered: pending and not
-/// yet expired (expiry is otherwise only recorded when someone looks).
-pub async fn wants_pin(conn: &mut AnyConnection, id: &str, now: Millis) -> StoreResult<bool> {
-    Ok(sqlx::query(
-        "SELECT 1 FROM challenges WHERE id = $1 AND status = 'pending' AND expires_at > $2",
-    )
-    .bind(id)
-    .bind(now)
-    .fetch_optional(conn)
-    .await?
-    .is_some())
-}
-
 pub async fn set_pin_sealed(conn: &mut AnyConnection, id: &str, sealed: &[u8]) -> StoreResult<()> {
     sqlx::query("UPDATE challenges SET pin_sealed = $2 WHERE id = $1")
         .bind(id)
@@ -218,8 +211,9 @@ pub async fn set_pin_sealed(conn: &mut AnyConnection, id: &str, sealed: &[u8]) -
 /// The sealed PIN of a challenge that is still pending.
 pub async fn pin_sealed(conn: &mut AnyConnection, id: &str) -> StoreResult<Option<Vec<u8>>> {
     let row: Option<(Option<Vec<u8>>,)> =
-        sqlx::query_as("SELECT pin_sealed FROM challenges WHERE id = $1 AND status = 'pending'")
+        sqlx::query_as("SELECT pin_sealed FROM challenges WHERE id = $1 AND status = $2")
             .bind(id)
+            .bind(ChallengeStatus::Pending)
             .fetch_optional(conn)
             .await?;
     Ok(row.and_then(|r| r.0))

@@ -4,6 +4,7 @@ use sqlx::{AnyConnection, AnyPool, FromRow};
 
 use super::StoreResult;
 use crate::clock::Millis;
+use crate::domain::verification::GrantBasis;
 
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
 pub struct GrantRow {
@@ -12,7 +13,7 @@ pub struct GrantRow {
     pub org_id: String,
     pub call_id: String,
     pub challenge_id: Option<String>,
-    pub basis: String,
+    pub basis: GrantBasis,
     pub created_at: i64,
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
@@ -36,7 +37,7 @@ pub async fn insert(
     .bind(&g.org_id)
     .bind(&g.call_id)
     .bind(&g.challenge_id)
-    .bind(&g.basis)
+    .bind(g.basis)
     .bind(g.created_at)
     .bind(g.expires_at)
     .execute(conn)

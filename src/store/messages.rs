@@ -5,12 +5,14 @@ use sqlx::{AnyConnection, AnyPool, FromRow};
 
 use super::{Backend, StoreResult};
 use crate::clock::Millis;
+use crate::domain::message::{MessageKind, MessageStatus};
+use crate::domain::org::Channel;
 
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
 pub struct MessageRow {
     pub id: String,
-    pub kind: String,
-    pub channel: String,
+    pub kind: MessageKind,
+    pub channel: Channel,
     pub org_id: String,
     pub call_id: Option<String>,
     pub challenge_id: Option<String>,
@@ -19,7 +21,7 @@ pub struct MessageRow {
     pub destination_masked: String,
     pub subject: String,
     pub body_sealed: Option<Vec<u8>>,
-    pub status: String,
+    pub status: MessageStatus,
     pub attempts: i64,
     pub next_attempt_at: i64,
     pub lease_until: Option<i64>,
@@ -41,8 +43,8 @@ pub async fn insert(conn: &mut AnyConnection, m: &MessageRow) -> StoreResult<()>
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
     )
     .bind(&m.id)
-    .bind(&m.kind)
-    .bind(&m.channel)
+    .bind(m.kind)
+    .bind(m.channel)
     .bind(&m.org_id)
     .bind(&m.call_id)
     .bind(&m.challenge_id)
@@ -51,7 +53,7 @@ pub async fn insert(conn: &mut AnyConnection, m: &MessageRow) -> StoreResult<()>
     .bind(&m.destination_masked)
     .bind(&m.subject)
     .bind(&m.body_sealed)
-    .bind(&m.status)
+    .bind(m.status)
     .bind(m.attempts)
     .bind(m.next_attempt_at)
     .bind(m.lease_until)
@@ -81,16 +83,18 @@ pub async fn claim_due(
         Backend::Sqlite => "",
     };
     let mut batch = sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(format!(
-        "UPDATE messages SET status = 'sending', attempts = attempts + 1, lease_until = $2, updated_at = $1 \
+        "UPDATE messages SET status = $4, attempts = attempts + 1, lease_until = $2, updated_at = $1 \
          WHERE id IN (SELECT id FROM messages \
-                      WHERE (status = 'queued' AND next_attempt_at <= $1) \
-                         OR (status = 'sending' AND lease_until < $1) \
+                      WHERE (status = $5 AND next_attempt_at <= $1) \
+                         OR (status = $4 AND lease_until < $1) \
                       ORDER BY next_attempt_at LIMIT $3 {lock}) \
          RETURNING {COLUMNS}"
     )))
     .bind(now)
     .bind(now + lease_ms)
     .bind(limit)
+    .bind(MessageStatus::Sending)
+    .bind(MessageStatus::Queued)
     .fetch_all(conn)
     .await?;
     batch.sort_by(|a, b| {
@@ -102,7 +106,8 @@ pub async fn claim_due(
 /// The earliest time a queued message falls due, to sleep until then.
 pub async fn next_due(pool: &AnyPool) -> StoreResult<Option<i64>> {
     let row: (Option<i64>,) =
-        sqlx::query_as("SELECT MIN(next_attempt_at) FROM messages WHERE status = 'queued'")
+        sqlx::query_as("SELECT MIN(next_attempt_at) FROM messages WHERE status = $1")
+            .bind(MessageStatus::Queued)
             .fetch_one(pool)
             .await?;
     Ok(row.0)
@@ -123,12 +128,13 @@ pub async fn renew_lease(
 ) -> StoreResult<Option<Option<Vec<u8>>>> {
     let row: Option<(Option<Vec<u8>>,)> = sqlx::query_as(
         "UPDATE messages SET lease_until = $3, updated_at = $4 \
-         WHERE id = $1 AND status = 'sending' AND lease_until = $2 RETURNING body_sealed",
+         WHERE id = $1 AND status = $5 AND lease_until = $2 RETURNING body_sealed",
     )
     .bind(id)
     .bind(held)
     .bind(until)
     .bind(now)
+    .bind(MessageStatus::Sending)
     .fetch_optional(conn)
     .await?;
     Ok(row.map(|r| r.0))
@@ -144,7 +150,7 @@ pub async fn finish(
     conn: &mut AnyConnection,
     id: &str,
     held: Millis,
-    status: &str,
+    status: MessageStatus,
     provider_message_id: Option<&str>,
     error: Option<&str>,
     next_attempt_at: Option<Millis>,
@@ -153,8 +159,8 @@ pub async fn finish(
     let done = sqlx::query(
         "UPDATE messages SET status = $2, provider_message_id = COALESCE($3, provider_message_id), \
          last_error = $4, next_attempt_at = COALESCE($5, next_attempt_at), lease_until = NULL, updated_at = $6, \
-         body_sealed = CASE WHEN kind = 'pin' OR $2 IN ('queued', 'sending') THEN body_sealed ELSE NULL END \
-         WHERE id = $1 AND status = 'sending' AND lease_until = $7",
+         body_sealed = CASE WHEN kind = $9 OR $10 THEN body_sealed ELSE NULL END \
+         WHERE id = $1 AND status = $8 AND lease_until = $7",
     )
     .bind(id)
     .bind(status)
@@ -163,6 +169,9 @@ pub async fn finish(
     .bind(next_attempt_at)
     .bind(now)
     .bind(held)
+    .bind(MessageStatus::Sending)
+    .bind(MessageKind::Pin)
+    .bind(status.awaits_sending())
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -181,11 +190,14 @@ pub async fn wipe_for_challenge(
         .await?;
     sqlx::query(
         "UPDATE messages SET body_sealed = NULL, updated_at = $2, \
-         status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END \
-         WHERE challenge_id = $1 AND kind = 'pin' AND body_sealed IS NOT NULL",
+         status = CASE WHEN status = $3 THEN $4 ELSE status END \
+         WHERE challenge_id = $1 AND kind = $5 AND body_sealed IS NOT NULL",
     )
     .bind(challenge_id)
     .bind(now)
+    .bind(MessageStatus::Queued)
+    .bind(MessageStatus::Cancelled)
+    .bind(MessageKind::Pin)
     .execute(conn)
     .await?;
     Ok(())
@@ -195,11 +207,12 @@ pub async fn wipe_for_challenge(
 pub async fn pin_channels_for_challenge(
     conn: &mut AnyConnection,
     challenge_id: &str,
-) -> StoreResult<Vec<String>> {
-    let rows: Vec<(String,)> = sqlx::query_as(
-        "SELECT DISTINCT channel FROM messages WHERE challenge_id = $1 AND kind = 'pin'",
+) -> StoreResult<Vec<Channel>> {
+    let rows: Vec<(Channel,)> = sqlx::query_as(
+        "SELECT DISTINCT channel FROM messages WHERE challenge_id = $1 AND kind = $2",
     )
     .bind(challenge_id)
+    .bind(MessageKind::Pin)
     .fetch_all(conn)
     .await?;
     Ok(rows.into_iter().map(|r| r.0).collect())
@@ -224,40 +237,37 @@ pub async fn get(pool: &AnyPool, id: &str) -> StoreResult<Option<MessageRow>> {
 }
 
 /// A provider's delivery report, applied only forward: `sent` may become
-/// `delivered`, `undelivered` or `failed`; nothing moves back, and a repeated
-/// or late report changes nothing. Returns the message when it moved.
+/// `target` (delivered, undelivered or failed); nothing moves back, and a
+/// repeated or late report changes nothing. Returns the message when it
+/// moved.
 pub async fn advance_provider_status(
     conn: &mut AnyConnection,
     provider_message_id: &str,
-    provider_status: &str,
+    target: MessageStatus,
     error_code: Option<&str>,
     now: Millis,
 ) -> StoreResult<Option<MessageRow>> {
-    let target = match provider_status {
-        "delivered" | "read" => "delivered",
-        "undelivered" => "undelivered",
-        "failed" => "failed",
-        _ => return Ok(None),
-    };
     Ok(sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(format!(
         "UPDATE messages SET status = $2, last_error = COALESCE($3, last_error), updated_at = $4 \
-         WHERE provider_message_id = $1 AND status = 'sent' RETURNING {COLUMNS}"
+         WHERE provider_message_id = $1 AND status = $5 RETURNING {COLUMNS}"
     )))
     .bind(provider_message_id)
     .bind(target)
     .bind(error_code.map(|c| format!("provider error {c}")))
     .bind(now)
+    .bind(MessageStatus::Sent)
     .fetch_optional(conn)
     .await?)
 }
 
 /// (messages waiting, age in ms of the oldest one) for the metrics.
 pub async fn queue_depth(pool: &AnyPool, now: Millis) -> StoreResult<(i64, i64)> {
-    let row: (i64, Option<i64>) = sqlx::query_as(
-        "SELECT COUNT(*), MIN(created_at) FROM messages WHERE status IN ('queued', 'sending')",
-    )
-    .fetch_one(pool)
-    .await?;
+    let row: (i64, Option<i64>) =
+        sqlx::query_as("SELECT COUNT(*), MIN(created_at) FROM messages WHERE status IN ($1, $2)")
+            .bind(MessageStatus::Queued)
+            .bind(MessageStatus::Sending)
+            .fetch_one(pool)
+            .await?;
     Ok((row.0, row.1.map_or(0, |t| (now - t).max(0))))
 }
 
@@ -271,12 +281,6 @@ pub async fn keep_early_report(
     error_code: Option<&str>,
     now: Millis,
 ) -> StoreResult<bool> {
-    if !matches!(
-        provider_status,
-        "delivered" | "read" | "undelivered" | "failed"
-    ) {
-        return Ok(false);
-    }
     let known: Option<(String,)> =
         sqlx::query_as("SELECT id FROM messages WHERE provider_message_id = $1")
             .bind(provider_message_id)
@@ -298,29 +302,16 @@ pub async fn keep_early_report(
     Ok(true)
 }
 
-/// Applies (and forgets) a report that arrived before the send was
-/// recorded; returns the message when it moved.
-pub async fn apply_early_report(
+/// Takes (and forgets) a report that arrived before the send was
+/// recorded: (provider status, error code).
+pub async fn take_early_report(
     conn: &mut AnyConnection,
     provider_message_id: &str,
-    now: Millis,
-) -> StoreResult<Option<(MessageRow, String)>> {
-    let report: Option<(String, Option<String>)> = sqlx::query_as(
+) -> StoreResult<Option<(String, Option<String>)>> {
+    Ok(sqlx::query_as(
         "DELETE FROM early_delivery_reports WHERE provider_message_id = $1 RETURNING status, error_code",
     )
     .bind(provider_message_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some((status, error_code)) = report else {
-        return Ok(None);
-    };
-    Ok(advance_provider_status(
-        conn,
-        provider_message_id,
-        &status,
-        error_code.as_deref(),
-        now,
-    )
-    .await?
-    .map(|m| (m, status)))
+    .fetch_optional(conn)
+    .await?)
 }

@@ -7,12 +7,16 @@ pub mod audit_tiles;
 pub mod calls;
 pub mod challenges;
 pub mod checkpoints;
+pub mod codec;
 pub mod console_sessions;
 pub mod grants;
+pub mod maintenance;
 pub mod messages;
+pub mod open;
 pub mod orgs;
 pub mod principals;
 pub mod quotas;
+pub mod retention;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -31,8 +35,24 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot create {what} {}: {source}", path.display())]
+    CreatePath {
+        what: &'static str,
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Setup(String),
+    #[error("{0}")]
+    Unreachable(open::Unreachable),
+    /// A read-only command found no database file (nothing was created).
+    #[error(
+        "no database at {0} (nothing was created); create it with `pingate migrate`, or point database.url (or --config) at the existing one"
+    )]
+    Absent(String),
+    #[error("the database lacks {0} migration(s); apply them with `pingate migrate`")]
+    NotMigrated(usize),
     #[error("{entity} already exists ({field})")]
     Conflict {
         entity: &'static str,
@@ -40,6 +60,8 @@ pub enum StoreError {
     },
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error("the path {} is not valid UTF-8", .0.display())]
+    NonUtf8Path(std::path::PathBuf),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -63,8 +85,9 @@ pub struct Store {
     clock: Arc<dyn Clock>,
 }
 
-static MIGRATOR_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
-static MIGRATOR_POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+pub(crate) static MIGRATOR_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+pub(crate) static MIGRATOR_POSTGRES: sqlx::migrate::Migrator =
+    sqlx::migrate!("migrations/postgres");
 
 /// Namespaces of [`WriteTx::serialize_on`].
 #[derive(Debug, Clone, Copy)]
@@ -85,16 +108,28 @@ impl Store {
     pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Store> {
         sqlx::any::install_default_drivers();
         if url.starts_with("sqlite:") {
-            Self::connect_sqlite(url, max_connections).await
+            Self::connect_sqlite(url, max_connections, true).await
         } else {
-            let opts = AnyConnectOptions::from_str(url)?;
+            // One quick connection first: a pool would retry a refused
+            // connection for its whole acquire timeout and then say only
+            // that it timed out.
+            open::probe_postgres(url)
+                .await
+                .map_err(StoreError::Unreachable)?;
+            let target = open::PgTarget::from_url(url);
+            let unreachable = |e: sqlx::Error| match &target {
+                Some(t) => StoreError::Unreachable(open::diagnose(t, &e)),
+                None => StoreError::Db(e),
+            };
+            let opts = AnyConnectOptions::from_str(url).map_err(unreachable)?;
             let pool = AnyPoolOptions::new()
                 .max_connections(max_connections.max(2))
                 // Longer than a request may take: under load a request ends
                 // with the request timeout rather than a pool error.
                 .acquire_timeout(Duration::from_secs(20))
                 .connect_with(opts)
-                .await?;
+                .await
+                .map_err(unreachable)?;
             Ok(Store {
                 read: pool.clone(),
                 write: pool,
@@ -104,33 +139,32 @@ impl Store {
         }
     }
 
-    async fn connect_sqlite(url: &str, max_connections: u32) -> StoreResult<Store> {
-        let path = url
-            .trim_start_matches("sqlite://")
-            .trim_start_matches("sqlite:")
-            .split('?')
-            .next()
-            .unwrap_or_default();
-        if path != ":memory:"
+    /// `create`: make the file (private) and its directory when missing,
+    /// else open only a file that exists.
+    async fn connect_sqlite(url: &str, max_connections: u32, create: bool) -> StoreResult<Store> {
+        let path = sqlite_path(url);
+        let path = path.as_str();
+        if create
+            && path != ":memory:"
             && let Some(dir) = Path::new(path).parent()
             && !dir.as_os_str().is_empty()
         {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                StoreError::Setup(format!(
-                    "cannot create database directory {}: {e}",
-                    dir.display()
-                ))
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreatePath {
+                what: "database directory",
+                path: dir.to_path_buf(),
+                source,
             })?;
         }
-        if path != ":memory:" && !path.is_empty() {
+        if create && path != ":memory:" && !path.is_empty() {
             create_private(Path::new(path))?;
         }
+        let mode = if create { "rwc" } else { "rw" };
         let url = if url.contains("mode=") {
             url.to_string()
         } else if url.contains('?') {
-            format!("{url}&mode=rwc")
+            format!("{url}&mode={mode}")
         } else {
-            format!("{url}?mode=rwc")
+            format!("{url}?mode={mode}")
         };
         let opts = AnyConnectOptions::from_str(&url)?;
         let write = AnyPoolOptions::new()
@@ -204,6 +238,16 @@ impl Store {
     }
 }
 
+/// The file of a `sqlite:` URL.
+fn sqlite_path(url: &str) -> String {
+    url.trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:")
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// Creates the database file readable by its owner only (it holds org
 /// contacts, caller numbers and token hashes); SQLite gives its -wal and
 /// -shm files the same mode. An existing file is left as it is.
@@ -218,10 +262,11 @@ fn create_private(path: &Path) -> StoreResult<()> {
     match opts.open(path) {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(StoreError::Setup(format!(
-            "cannot create database {}: {e}",
-            path.display()
-        ))),
+        Err(source) => Err(StoreError::CreatePath {
+            what: "database",
+            path: path.to_path_buf(),
+            source,
+        }),
     }
 }
 

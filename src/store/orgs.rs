@@ -234,6 +234,20 @@ pub async fn numbers_taken_elsewhere(
     Ok(taken)
 }
 
+/// The org other than `org` that has `account_number`, if any.
+pub async fn account_number_owner(
+    conn: &mut AnyConnection,
+    org: &str,
+    account_number: &str,
+) -> StoreResult<Option<String>> {
+    let row = sqlx::query("SELECT id FROM orgs WHERE account_number = $1 AND id <> $2")
+        .bind(account_number)
+        .bind(org)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.map(|r| r.try_get(0)).transpose()?)
+}
+
 fn corrupt(what: &str, id: &str) -> StoreError {
     StoreError::Corrupt(format!("org {id}: stored {what} does not parse"))
 }

@@ -40,6 +40,34 @@ fn both_engines_have_the_same_migration_files() {
     }
 }
 
+#[test]
+fn every_migration_runs_in_a_transaction_and_has_no_down_step() {
+    use pingate::store::Backend;
+    use pingate::store::maintenance::migration_kinds;
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let kinds = migration_kinds(backend);
+        assert!(!kinds.is_empty());
+        for (version, in_tx, forward_only) in kinds {
+            assert!(
+                in_tx,
+                "{backend:?} migration {version} opts out of its transaction"
+            );
+            assert!(
+                forward_only,
+                "{backend:?} migration {version} is reversible; migrations are forward-only"
+            );
+        }
+    }
+    for engine in ["sqlite", "postgres"] {
+        for name in migration_files(engine) {
+            assert!(
+                !name.contains(".down.") && !name.contains(".up."),
+                "{engine}/{name}: forward-only"
+            );
+        }
+    }
+}
+
 /// A database of its own: a temp SQLite file, or a fresh PostgreSQL
 /// database (dropped with the guard). Both live as long as the URL is used.
 async fn fresh_database(
@@ -160,6 +188,88 @@ async fn migrates_a_fresh_database_and_twice_is_a_no_op(engine: Engine, test: &s
 on_both_engines!(
     migrates_a_fresh_database_and_twice_is_a_no_op,
     migrates_a_fresh_database_and_twice_is_a_no_op
+);
+
+/// Migration 0020 rebuilds (SQLite) or constrains (PostgreSQL) the tables
+/// whose columns hold enums: a database with rows from before keeps them,
+/// and from then on a value no enum spells is refused by the database.
+async fn enum_checks_keep_existing_rows_and_refuse_unknown_values(engine: Engine, test: &str) {
+    let Some((url, _dir, _db)) = fresh_database(engine, test).await else {
+        return;
+    };
+    let store = Store::connect(&url, 2).await.expect("connect");
+    let pool = store.reader().clone();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(match engine {
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres => "postgres",
+        });
+    let mut before_checks = sqlx::migrate::Migrator::new(dir).await.expect("migrator");
+    before_checks.migrations = before_checks
+        .migrations
+        .iter()
+        .filter(|m| m.version < 20)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    before_checks
+        .run(&pool)
+        .await
+        .expect("migrations before 0020");
+    for sql in [
+        "INSERT INTO orgs (id, name, account_number, channels, created_at, updated_at) \
+         VALUES ('o', 'O Ltd', '4001', 'email', 1, 1)",
+        "INSERT INTO calls (id, provider, provider_call_id, from_raw, caller_kind, to_raw, org_id, \
+         verification, status, created_at, updated_at) \
+         VALUES ('cal_1', 'twilio', 'CA1', '+14155550100', 'e164', '+1', 'o', 'pin_required', 'active', 1, 1)",
+        "INSERT INTO challenges (id, call_id, org_id, agent, channel, destination, pin_hash, status, \
+         max_attempts, created_at, expires_at) \
+         VALUES ('chl_1', 'cal_1', 'o', 'alice', 'email', 'a***', 'h', 'pending', 5, 1, 2)",
+        "INSERT INTO messages (id, kind, channel, org_id, call_id, challenge_id, destination, \
+         destination_masked, subject, status, next_attempt_at, created_at, updated_at) \
+         VALUES ('msg_1', 'pin', 'email', 'o', 'cal_1', 'chl_1', 'a@o.example', 'a***', 's', 'sent', 1, 1, 1)",
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&pool)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    store
+        .migrate()
+        .await
+        .expect("migration 0020 on a database with rows");
+    for table in ["calls", "challenges", "messages"] {
+        let n: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+                .fetch_one(&pool)
+                .await
+                .expect("count");
+        assert_eq!(n, 1, "{table} lost its row");
+    }
+    for bad in [
+        "UPDATE messages SET status = 'bogus' WHERE id = 'msg_1'",
+        "UPDATE messages SET kind = 'test' WHERE id = 'msg_1'",
+        "UPDATE challenges SET status = 'Pending' WHERE id = 'chl_1'",
+        "UPDATE challenges SET channel = 'fax' WHERE id = 'chl_1'",
+        "UPDATE calls SET status = 'gone' WHERE id = 'cal_1'",
+        "UPDATE calls SET verification = 'maybe' WHERE id = 'cal_1'",
+    ] {
+        let refused = sqlx::query(sqlx::AssertSqlSafe(bad)).execute(&pool).await;
+        assert!(refused.is_err(), "the database accepted: {bad}");
+    }
+    let fine = sqlx::query("UPDATE challenges SET status = 'superseded' WHERE id = 'chl_1'")
+        .execute(&pool)
+        .await;
+    assert!(
+        fine.is_ok(),
+        "a status the enum spells is refused: {fine:?}"
+    );
+    store.close().await;
+}
+on_both_engines!(
+    enum_checks_keep_existing_rows_and_refuse_unknown_values,
+    enum_checks_keep_existing_rows_and_refuse_unknown_values
 );
 
 /// Every table's columns as (table, column, kind of value, nullable): the

@@ -84,3 +84,53 @@ fn audit_verify_and_export_after_cli_actions() {
     assert!(run.stdout.starts_with("seq,at,kind,"), "{}", run.stdout);
     assert_eq!(run.stdout.lines().count(), 4, "{}", run.stdout);
 }
+
+/// `pingate audit export | head`: the reader goes away and the export ends
+/// quietly (no `error: cannot write: Broken pipe`, exit 0).
+#[test]
+fn audit_export_into_a_closed_pipe_ends_quietly() {
+    let ws = Workspace::new();
+    ws.config("pingate.toml", free_port());
+    for name in ["alice", "bob", "carol"] {
+        ws.run(&[
+            "--config",
+            "pingate.toml",
+            "agent",
+            "add",
+            name,
+            "--role",
+            "agent",
+        ])
+        .ok();
+    }
+    for format in ["jsonl", "csv"] {
+        let mut child = ws
+            .command(
+                &[
+                    "--config",
+                    "pingate.toml",
+                    "audit",
+                    "export",
+                    "--format",
+                    format,
+                ],
+                &[],
+            )
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn export");
+        // Closed before the first line: every write finds no reader.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait");
+        let run = super::Run {
+            what: format!("pingate audit export --format {format} | head"),
+            status: out.status,
+            stdout: String::new(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+        .ok();
+        assert_eq!(run.stderr, "", "nothing on stderr");
+    }
+}

@@ -154,6 +154,198 @@ fn environment_overrides_the_configuration_file() {
         .ok();
 }
 
+/// Words that mean the message was written for a Rust programmer.
+const NOT_OPERATOR_WORDS: &[&str] = &[
+    "expected struct",
+    "expected usize",
+    "expected a string",
+    "invalid type",
+    "serde",
+    ".rs:",
+    "found unsigned int",
+    "Value",
+    "default.",
+];
+
+#[track_caller]
+fn assert_in_words(text: &str) {
+    for word in NOT_OPERATOR_WORDS {
+        assert!(!text.contains(word), "{word:?} in:\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn a_config_directory_is_an_error_wherever_the_option_stands() {
+    let ws = Workspace::new();
+    // The directory holds a pingate.toml that is itself invalid: it must
+    // not be read, nor the directory taken for "no file, defaults".
+    ws.write("conf/pingate.toml", "[pin]\nlength = 3\n");
+    for args in [
+        &["--config", "conf", "config", "check"][..],
+        &["config", "check", "--config", "conf"][..],
+        &["--config", "conf", "serve"][..],
+        &["serve", "--config", "conf"][..],
+        &["--config", "conf", "migrate"][..],
+    ] {
+        let run = ws
+            .run_env(args, &[("PINGATE__SERVER__LISTEN", "127.0.0.1:1")])
+            .refused();
+        assert!(
+            run.stderr.contains("conf") && run.stderr.contains("directory"),
+            "`{}` should say conf is a directory:\n{}",
+            run.what,
+            run.stderr
+        );
+        assert!(
+            !run.stdout.contains("configuration is valid"),
+            "{}",
+            run.stdout
+        );
+    }
+    assert!(
+        !ws.path("data").exists(),
+        "defaults were used despite --config"
+    );
+}
+
+#[tokio::test]
+async fn config_check_and_the_start_up_log_say_which_file_was_loaded() {
+    let ws = Workspace::new();
+    let run = ws.run(&["config", "check"]).ok();
+    assert!(
+        run.stdout.contains("no configuration file") && run.stdout.contains("defaults apply"),
+        "{}",
+        run.stdout
+    );
+    let port = free_port();
+    ws.config("site.toml", port);
+    let run = ws
+        .run_env(
+            &["config", "check", "--config", "site.toml"],
+            &[("PINGATE__PIN__LENGTH", "8")],
+        )
+        .ok();
+    assert!(
+        run.stdout.contains("configuration file site.toml"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("PINGATE__PIN__LENGTH"),
+        "{}",
+        run.stdout
+    );
+    let server = ws
+        .serve(&["serve", "--config", "site.toml"], &[], port)
+        .await;
+    let log = server.stderr();
+    server.terminate().await;
+    assert!(log.contains("configuration file site.toml"), "{log}");
+}
+
+#[test]
+fn environment_overrides_keep_text_for_text_keys_and_parse_numbers() {
+    let ws = Workspace::new();
+    ws.config("pingate.toml", free_port());
+    let run = ws
+        .run_env(
+            &["config", "check", "--config", "pingate.toml"],
+            &[
+                ("PINGATE__TWILIO__SMS_FROM", "+15005550006"),
+                ("PINGATE__EMAIL__FROM", "true"),
+                ("PINGATE__VOICE__QUEUE", "12345"),
+                ("PINGATE__PIN__LENGTH", "8"),
+                ("PINGATE__PIN__TTL", "5m"),
+                ("PINGATE__DELIVERY__AUTO_FALLBACK", "true"),
+            ],
+        )
+        .ok();
+    assert!(
+        run.stdout.contains("configuration is valid"),
+        "{}",
+        run.stdout
+    );
+    // A number where a number is wanted still has to be one.
+    let run = ws
+        .run_env(
+            &["config", "check", "--config", "pingate.toml"],
+            &[("PINGATE__PIN__LENGTH", "eight")],
+        )
+        .refused();
+    assert!(
+        run.stderr.contains(
+            "PINGATE__PIN__LENGTH: pin.length: must be a whole number from 6 to 10, got \"eight\""
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_in_words(&run.stderr);
+}
+
+#[test]
+fn config_check_reports_every_type_error_in_words_with_its_line() {
+    let ws = Workspace::new();
+    ws.write(
+        "three.toml",
+        "[server]\nlisten = 8080\n\n[email]\ntransport = \"smpt\"\n\n[pin]\nlength = \"six\"\n",
+    );
+    let run = ws
+        .run(&["config", "check", "--config", "three.toml"])
+        .refused();
+    for needle in [
+        "server.listen: must be text (in quotes), got 8080 (three.toml, line 2)",
+        "email.transport: must be \"smtp\" or \"file\", got \"smpt\" (three.toml, line 5)",
+        "pin.length: must be a whole number from 6 to 10, got \"six\" (three.toml, line 8)",
+    ] {
+        assert!(
+            run.stderr.contains(needle),
+            "{needle:?} not in:\n{}",
+            run.stderr
+        );
+    }
+    assert_in_words(&run.stderr);
+}
+
+#[test]
+fn an_unknown_key_names_its_variable_and_the_key_meant() {
+    let ws = Workspace::new();
+    let run = ws
+        .run_env(&["config", "check"], &[("PINGATE__PIN__LENGHT", "8")])
+        .refused();
+    assert!(
+        run.stderr
+            .contains("PINGATE__PIN__LENGHT: unknown key pin.lenght; did you mean pin.length?"),
+        "{}",
+        run.stderr
+    );
+    ws.write("typo.toml", "[pin]\nmax_attempt = 3\n");
+    let run = ws
+        .run(&["config", "check", "--config", "typo.toml"])
+        .refused();
+    assert!(
+        run.stderr.contains(
+            "pin.max_attempt: unknown key; did you mean pin.max_attempts? (typo.toml, line 2)"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn config_check_refuses_a_log_filter_that_does_not_parse() {
+    let ws = Workspace::new();
+    let run = ws
+        .run_env(&["config", "check"], &[("PINGATE_LOG", "pingate=[")])
+        .refused();
+    assert!(run.stderr.contains("PINGATE_LOG"), "{}", run.stderr);
+    assert!(run.stderr.contains("pingate=["), "{}", run.stderr);
+    ws.run_env(
+        &["config", "check"],
+        &[("PINGATE_LOG", "pingate=debug,info")],
+    )
+    .ok();
+}
+
 #[test]
 fn config_check_accepts_the_support_desk_profile_and_explains_support_mistakes() {
     let ws = Workspace::new();

@@ -141,16 +141,16 @@ async fn postgres_migrate_and_agent_add() {
 
 /// A PostgreSQL database of this test's own, dropped when the guard goes
 /// (also on a panic: its own thread and runtime, since `Drop` cannot await).
-struct ScratchDatabase {
-    url: String,
-    server: String,
+pub(super) struct ScratchDatabase {
+    pub(super) url: String,
+    pub(super) server: String,
     name: String,
 }
 
 impl ScratchDatabase {
     /// None, with a line saying so, when no server is configured (and a
     /// failure under CI, where every variant must run).
-    async fn create() -> Option<ScratchDatabase> {
+    pub(super) async fn create() -> Option<ScratchDatabase> {
         use sqlx::Connection;
         let server = match std::env::var("PINGATE_TEST_DATABASE_URL") {
             Ok(url) if !url.trim().is_empty() => url,

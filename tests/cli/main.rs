@@ -7,7 +7,15 @@ mod agents;
 mod audit;
 mod config;
 mod database;
+mod demo;
+mod logs;
+mod operator;
 mod orgs;
+mod postgres;
+mod read_only;
+mod simulate;
+mod transports;
+mod upkeep;
 
 use std::net::TcpListener;
 use std::path::PathBuf;

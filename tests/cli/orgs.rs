@@ -169,3 +169,104 @@ email = "security@fabrikam.example"
     );
     assert_eq!(org_list(&ws), before, "a refused import wrote something");
 }
+
+fn audit_kinds(ws: &Workspace) -> Vec<String> {
+    let export = ws
+        .run(&["--config", "pingate.toml", "audit", "export"])
+        .ok();
+    export
+        .stdout
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("JSONL");
+            v["kind"].as_str().expect("kind").to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn reimporting_an_unchanged_file_reports_and_audits_nothing() {
+    let ws = workspace_with_contoso();
+    let before = audit_kinds(&ws);
+    // The same profiles, numbers listed in another order.
+    ws.write(
+        "same.toml",
+        &CONTOSO.replace(
+            r#"["+14155550100", "+8613800138000"]"#,
+            r#"["+8613800138000", "+14155550100"]"#,
+        ),
+    );
+    for file in ["orgs.toml", "same.toml"] {
+        let run = org_import(&ws, file).ok();
+        assert!(
+            run.stdout.contains("0 created, 0 updated, 1 unchanged"),
+            "{}",
+            run.stdout
+        );
+    }
+    assert_eq!(
+        audit_kinds(&ws),
+        before,
+        "an unchanged import is not audited"
+    );
+    ws.write(
+        "orgs.toml",
+        &CONTOSO.replace("Contoso Ltd", "Contoso Group"),
+    );
+    let run = org_import(&ws, "orgs.toml").ok();
+    assert!(
+        run.stdout.contains("1 updated, 0 unchanged"),
+        "{}",
+        run.stdout
+    );
+    let after = audit_kinds(&ws);
+    assert_eq!(after.len(), before.len() + 1);
+    assert_eq!(after.last().map(String::as_str), Some("org_updated"));
+}
+
+#[test]
+fn import_errors_found_in_the_database_name_the_file_and_the_other_org() {
+    let ws = workspace_with_contoso();
+    ws.write(
+        "fabrikam.toml",
+        r#"
+[[org]]
+id = "fabrikam"
+name = "Fabrikam Inc"
+account_number = "40012345"
+registered_numbers = ["+442071838750"]
+channels = ["email"]
+[org.contacts]
+email = "security@fabrikam.example"
+"#,
+    );
+    let run = org_import(&ws, "fabrikam.toml").refused();
+    assert!(
+        run.stderr
+            .starts_with("error: fabrikam.toml has 1 error(s); nothing was imported"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(
+            "org fabrikam: account_number: 40012345 is already the account number of org contoso"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!org_list(&ws).contains("fabrikam"));
+}
+
+#[test]
+fn org_import_refuses_a_file_type_it_does_not_read() {
+    let ws = Workspace::new();
+    ws.config("pingate.toml", free_port());
+    // Valid TOML under a YAML name: refused, not silently read as TOML.
+    ws.write("orgs.yaml", CONTOSO);
+    let run = org_import(&ws, "orgs.yaml").refused();
+    assert!(run.stderr.contains("orgs.yaml"), "{}", run.stderr);
+    assert!(run.stderr.contains(".toml or .json"), "{}", run.stderr);
+    // Nothing was imported (nor a database created to import into).
+    let list = ws.run(&["org", "list", "--config", "pingate.toml"]);
+    assert!(!list.stdout.contains("contoso"), "{}", list.stdout);
+}

@@ -16,16 +16,15 @@ use super::render::{self, Target};
 use super::signature::{self, SignedRequest, SigningKeys};
 use super::twiml;
 use crate::app::AppState;
-use crate::audit::event::{EventKind, NewEvent, Outcome};
+use crate::audit::event::EventKind;
+use crate::delivery::reports::DeliveryReport;
 use crate::http::auth::client_addr;
 use crate::http::failure_audit::{self, Failure};
 use crate::ivr::{Reply, Step};
 use crate::net::read_body;
 use crate::providers::WebhookError;
-use crate::service::ServiceError;
 use crate::service::calls::{self, InboundCall};
-use crate::service::ivr;
-use crate::store::{LockSpace, messages};
+use crate::service::{delivery_reports, ivr};
 
 const PROVIDER: &str = "twilio";
 
@@ -226,65 +225,11 @@ async fn message_status(
 ) -> Result<Response, WebhookError> {
     let form = signed_form(&state, req).await?.form;
     let hook = MessageStatusWebhook::from_form(&form).map_err(WebhookError::malformed)?;
-    let now = state.clock.now_ms();
-    let mut tx = state.store.begin(now).await.map_err(ServiceError::from)?;
-    // The worker may be recording this send right now (see delivery::worker).
-    tx.serialize_on(LockSpace::ProviderMessage, hook.message_sid.as_str())
-        .await
-        .map_err(ServiceError::from)?;
-    let moved = messages::advance_provider_status(
-        tx.conn(),
-        hook.message_sid.as_str(),
-        &hook.message_status,
-        hook.error_code.as_deref(),
-        now,
-    )
-    .await
-    .map_err(ServiceError::from)?;
-    if moved.is_none() {
-        // Twilio can call back before the worker recorded the send.
-        messages::keep_early_report(
-            tx.conn(),
-            hook.message_sid.as_str(),
-            &hook.message_status,
-            hook.error_code.as_deref(),
-            now,
-        )
-        .await
-        .map_err(ServiceError::from)?;
-    }
-    if let Some(m) = &moved {
-        let outcome = if matches!(hook.message_status.as_str(), "undelivered" | "failed") {
-            Outcome::Failure
-        } else {
-            Outcome::Success
-        };
-        let mut ev = NewEvent::new(
-            EventKind::MessageDeliveryReported,
-            format!("provider:{PROVIDER}"),
-            outcome,
-        )
-        .org(&m.org_id)
-        .detail("message_id", m.id.as_str())
-        .detail("provider_status", hook.message_status.as_str());
-        if let Some(code) = &hook.error_code {
-            ev = ev.detail("error_code", code.as_str());
-        }
-        if let Some(c) = &m.call_id {
-            ev = ev.call(c);
-        }
-        if let Some(c) = &m.challenge_id {
-            ev = ev.challenge(c);
-        }
-        tx.audit(ev);
-    }
-    tx.commit().await.map_err(ServiceError::from)?;
-    if let Some(m) = moved
-        && m.kind == "pin"
-        && matches!(m.status.as_str(), "undelivered" | "failed")
-        && let Some(challenge) = &m.challenge_id
-    {
-        crate::service::resend::auto_fallback(&state, challenge, &m.channel).await;
-    }
+    let report = DeliveryReport {
+        provider_message_id: hook.message_sid.as_str().to_string(),
+        provider_status: hook.message_status,
+        error_code: hook.error_code,
+    };
+    delivery_reports::receive(&state, PROVIDER, report).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

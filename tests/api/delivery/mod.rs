@@ -12,9 +12,9 @@ mod fallback;
 mod metrics;
 mod notices;
 mod provider_errors;
+mod reports;
 mod resends;
 mod retries;
-mod status_callbacks;
 mod workers;
 
 use std::future::Future;

@@ -69,11 +69,12 @@ async fn two_workers_on_postgres_never_send_one_message_twice() {
 
     app.smtp.wait_for(N, WAIT).await;
     let pending = eventually("every message is finished", || async {
-        let rows: Vec<(String, String, i64)> =
-            sqlx::query_as("SELECT id, status, attempts FROM messages WHERE kind = 'test'")
-                .fetch_all(state.store.reader())
-                .await
-                .map_err(|e| e.to_string())?;
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT id, status, attempts FROM messages WHERE kind = 'lockout_notice'",
+        )
+        .fetch_all(state.store.reader())
+        .await
+        .map_err(|e| e.to_string())?;
         if rows.len() == N && rows.iter().all(|(_, s, _)| s == "sent") {
             Ok(rows)
         } else {
@@ -131,7 +132,7 @@ async fn enqueue_plain_at(
             &mut tx,
             &state.sealer,
             pingate::delivery::Outgoing {
-                kind: "test",
+                kind: pingate::domain::message::MessageKind::LockoutNotice,
                 channel: pingate::domain::org::Channel::Email,
                 org_id: "contoso",
                 call_id: None,
@@ -258,11 +259,12 @@ async fn a_worker_that_lost_its_lease_sends_nothing_more(engine: Engine, test: &
         .collect();
     got.sort();
     assert_eq!(got, subjects, "each message once");
-    let rows: Vec<(String, i64, Option<String>)> =
-        sqlx::query_as("SELECT status, attempts, last_error FROM messages WHERE kind = 'test'")
-            .fetch_all(state.store.reader())
-            .await
-            .unwrap();
+    let rows: Vec<(String, i64, Option<String>)> = sqlx::query_as(
+        "SELECT status, attempts, last_error FROM messages WHERE kind = 'lockout_notice'",
+    )
+    .fetch_all(state.store.reader())
+    .await
+    .unwrap();
     assert_eq!(rows.len(), 2);
     for (status, attempts, error) in &rows {
         assert_eq!(

@@ -5,6 +5,7 @@
 
 mod answers;
 mod pin_lifecycle;
+mod rejections;
 mod requests;
 
 use reqwest::StatusCode;

@@ -529,7 +529,8 @@ async fn no_secret_appears_in_logs_answers_audit_or_database(engine: Engine, tes
         "the server's own events were not captured"
     );
     assert!(
-        contains(&log, &format!("/v1/challenges/{email_challenge}/check")),
+        // Spans carry the route template, never the raw path (issue 13.6).
+        contains(&log, "/v1/challenges/{challenge_id}/check"),
         "request spans were not captured"
     );
     assert!(dump.text.contains(&email_challenge) && dump.text.contains("it-admin@contoso.example"));

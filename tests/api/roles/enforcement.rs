@@ -286,7 +286,8 @@ fn allowed_answer(r: &Route) -> (StatusCode, Option<&'static str>) {
         ),
         ("POST", "/v1/calls/{call_id}/challenges")
         | ("POST", "/v1/audit/checkpoints")
-        | ("POST", "/v1/orgs") => (StatusCode::CREATED, None),
+        | ("POST", "/v1/orgs")
+        | ("POST", "/v1/principals") => (StatusCode::CREATED, None),
         ("DELETE", "/v1/orgs/{org_id}") => (StatusCode::NO_CONTENT, None),
         (
             "GET",
@@ -304,7 +305,8 @@ fn allowed_answer(r: &Route) -> (StatusCode, Option<&'static str>) {
             | "/v1/audit/public-key"
             | "/v1/lockouts"
             | "/v1/orgs"
-            | "/v1/orgs/{org_id}",
+            | "/v1/orgs/{org_id}"
+            | "/v1/principals",
         )
         | (
             "POST",
@@ -315,7 +317,9 @@ fn allowed_answer(r: &Route) -> (StatusCode, Option<&'static str>) {
             | "/v1/grants/introspect"
             | "/v1/grants/{grant_id}/revoke"
             | "/v1/lockouts/reset"
-            | "/v1/orgs/{org_id}/numbers",
+            | "/v1/orgs/{org_id}/numbers"
+            | "/v1/principals/{name}/rotate"
+            | "/v1/principals/{name}/disable",
         )
         | ("PUT", "/v1/orgs/{org_id}")
         | ("DELETE", "/v1/orgs/{org_id}/numbers/{number}") => (StatusCode::OK, None),

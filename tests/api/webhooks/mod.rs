@@ -1,7 +1,7 @@
 //! Twilio's webhooks against the running server: signatures (random
 //! inputs, every forgery, port variants, HMAC-SHA256 shared keys, JSON
 //! bodies), idempotent calls, caller classification and trust, the IVR, call
-//! status and SMS delivery status. Requests are signed by the independent
+//! status (SMS delivery status is in `delivery::reports`). Requests are signed by the independent
 //! signer in `support::twilio_signer` (and, for HMAC-SHA256, by the few lines
 //! in `signatures`), never by pingate's own code.
 
@@ -21,7 +21,7 @@ use crate::support::app::{ACCOUNT_SID, TestApp};
 const VOICE: &str = "/webhooks/twilio/voice";
 const GATHER: &str = "/webhooks/twilio/gather";
 const STATUS: &str = "/webhooks/twilio/status";
-const MESSAGE_STATUS: &str = "/webhooks/twilio/message-status";
+pub(crate) const MESSAGE_STATUS: &str = "/webhooks/twilio/message-status";
 const FORM: &str = "application/x-www-form-urlencoded";
 
 /// Posts `body` to `request_url` with the given extra headers.
@@ -79,7 +79,7 @@ async fn all_calls(app: &TestApp) -> Vec<Value> {
     }
 }
 
-async fn call_view(app: &TestApp, call_id: &str) -> Value {
+pub(crate) async fn call_view(app: &TestApp, call_id: &str) -> Value {
     let (status, call) = app
         .get(&app.agent_token, &format!("/v1/calls/{call_id}"))
         .await;

@@ -1,16 +1,16 @@
-//! Call status (a completed call ends and cancels its pending challenge) and
-//! SMS delivery status (it moves forward only).
+//! Call status: a completed call ends and cancels its pending challenge
+//! (SMS delivery status is in `delivery::reports`).
 
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::errors::{audit_events, expect_problem, without_delivery};
 use crate::on_both_engines;
 use crate::support::app::{ACCOUNT_SID, Engine, TestApp, call_sid};
 
-use super::{MESSAGE_STATUS, STATUS, call_view, calls_for, gather};
+use super::{STATUS, call_view, calls_for, gather};
 
 async fn status(app: &TestApp, sid: &str, call_status: &str) {
     let resp = app
@@ -29,6 +29,40 @@ async fn status(app: &TestApp, sid: &str, call_status: &str) {
         resp.status()
     );
 }
+
+/// A challenge whose TTL ran out before the hang-up stays what it already
+/// was, expired (the challenge model: a terminal state is final), and its
+/// sealed PIN is wiped with it.
+async fn a_hang_up_after_the_ttl_records_the_challenge_expired(engine: Engine, test: &str) {
+    let Some(app) = TestApp::spawn(engine, test).await else {
+        return;
+    };
+    app.import_contoso().await;
+    let sid = call_sid();
+    app.call(&sid, "+14155550100", None).await;
+    let call_id = app.call_id_for(&sid).await;
+    let challenge_id = app.challenge(&call_id, "email").await;
+    let ttl = app.state().settings.pin.ttl.0;
+    app.clock.advance(ttl + Duration::from_secs(1));
+
+    status(&app, &sid, "completed").await;
+    let call = call_view(&app, &call_id).await;
+    assert_eq!(call["challenges"][0]["status"], "expired", "{call}");
+    assert!(audit_events(&app, "challenge_cancelled").await.is_empty());
+    assert_eq!(audit_events(&app, "challenge_expired").await.len(), 1);
+    let sealed: Option<Vec<u8>> =
+        sqlx::query_scalar("SELECT pin_sealed FROM challenges WHERE id = $1")
+            .bind(&challenge_id)
+            .fetch_one(app.state().store.reader())
+            .await
+            .unwrap();
+    assert_eq!(sealed, None, "the expired challenge's PIN is wiped");
+    app.shutdown().await;
+}
+on_both_engines!(
+    a_hang_up_after_the_ttl_records_the_challenge_expired,
+    a_hang_up_after_the_ttl_records_the_challenge_expired
+);
 
 async fn completed_call_ends_and_cancels_its_pending_challenge(engine: Engine, test: &str) {
     let Some(app) = TestApp::spawn(engine, test).await else {
@@ -112,112 +146,4 @@ async fn completed_call_ends_and_cancels_its_pending_challenge(engine: Engine, t
 on_both_engines!(
     completed_call_ends_and_cancels_its_pending_challenge,
     completed_call_ends_and_cancels_its_pending_challenge
-);
-
-// ---------------------------------------------------------------------------
-// SMS delivery status
-
-/// Polls the call until its first PIN message has `status` (the outbox
-/// worker records the provider's answer just after the API received it).
-async fn wait_for_delivery(app: &TestApp, call_id: &str, status: &str) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let call = call_view(app, call_id).await;
-        let delivery = &call["challenges"][0]["delivery"][0];
-        if delivery["status"] == status {
-            return delivery.clone();
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "delivery never became {status}: {call}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-async fn message_status_moves_delivery_forward_only(engine: Engine, test: &str) {
-    let Some(app) = TestApp::spawn(engine, test).await else {
-        return;
-    };
-    app.import_contoso().await;
-    let call_id = app.new_call("+14155550100", None).await;
-    app.challenge(&call_id, "sms").await;
-    let sms = app.sms.wait_for(1, Duration::from_secs(20)).await;
-    let message_sid = sms[0].sid.clone();
-    let delivery = wait_for_delivery(&app, &call_id, "sent").await;
-    assert_eq!(
-        delivery["provider_message_id"],
-        message_sid.as_str(),
-        "{delivery}"
-    );
-
-    let report = |status: &'static str| {
-        let message_sid = message_sid.clone();
-        let app = &app;
-        async move {
-            let resp = app
-                .webhook(
-                    MESSAGE_STATUS,
-                    &[
-                        ("AccountSid", ACCOUNT_SID),
-                        ("MessageSid", &message_sid),
-                        ("SmsSid", &message_sid),
-                        ("MessageStatus", status),
-                        ("SmsStatus", status),
-                        ("To", "+14155550199"),
-                        ("From", "+15005550006"),
-                    ],
-                )
-                .await;
-            assert!(resp.status().is_success(), "{status}: {}", resp.status());
-        }
-    };
-    // Earlier stages than what is recorded are ignored.
-    report("queued").await;
-    report("sending").await;
-    assert_eq!(
-        call_view(&app, &call_id).await["challenges"][0]["delivery"][0]["status"],
-        "sent"
-    );
-
-    report("delivered").await;
-    let call = call_view(&app, &call_id).await;
-    assert_eq!(
-        call["challenges"][0]["delivery"][0]["status"], "delivered",
-        "{call}"
-    );
-
-    // A late "sent", a repeat, or a contradicting failure do not move it.
-    report("sent").await;
-    report("delivered").await;
-    report("undelivered").await;
-    let again = call_view(&app, &call_id).await;
-    assert_eq!(
-        again["challenges"][0]["delivery"][0]["status"], "delivered",
-        "{again}"
-    );
-    let reported = audit_events(&app, "message_delivery_reported").await;
-    assert_eq!(reported.len(), 1, "{reported:?}");
-    assert_eq!(reported[0]["call_id"], call_id.as_str());
-
-    // A report for a message pingate never sent changes nothing.
-    let resp = app
-        .webhook(
-            MESSAGE_STATUS,
-            &[
-                ("MessageSid", "SM00000000000000000000000000000000"),
-                ("MessageStatus", "failed"),
-            ],
-        )
-        .await;
-    assert!(resp.status().is_success(), "{}", resp.status());
-    assert_eq!(
-        audit_events(&app, "message_delivery_reported").await.len(),
-        1
-    );
-    app.shutdown().await;
-}
-on_both_engines!(
-    message_status_moves_delivery_forward_only,
-    message_status_moves_delivery_forward_only
 );

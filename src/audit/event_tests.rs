@@ -1,0 +1,68 @@
+use super::*;
+
+fn sample() -> Event {
+    let e = NewEvent::new(EventKind::ChallengeCreated, "agent:alice", Outcome::Success)
+        .org("contoso")
+        .call("call_1")
+        .detail("z", 1)
+        .detail("a", serde_json::json!({"y": true, "b": "x"}));
+    Event::from_new(7, 1_700_000_000_123, GENESIS, e)
+}
+
+#[test]
+fn canonical_encoding_is_fixed() {
+    let got = String::from_utf8(sample().canonical_bytes()).unwrap();
+    assert_eq!(
+        got,
+        concat!(
+            r#"{"actor":"agent:alice","at":"2023-11-14T22:13:20.123Z","call_id":"call_1","#,
+            r#""challenge_id":null,"detail":{"a":{"b":"x","y":true},"z":1},"grant_id":null,"#,
+            r#""kind":"challenge_created","org_id":"contoso","outcome":"success","#,
+            r#""prev_hash":"0000000000000000000000000000000000000000000000000000000000000000","seq":7}"#
+        )
+    );
+}
+
+#[test]
+fn json_round_trip_keeps_the_hash() {
+    let e = sample();
+    let back = Event::from_json(&e.to_json()).unwrap();
+    assert_eq!(back, e);
+    assert_eq!(back.compute_hash(), e.hash);
+}
+
+#[test]
+fn any_field_change_changes_the_hash() {
+    let e = sample();
+    let mut edits: Vec<Event> = Vec::new();
+    let mut x = e.clone();
+    x.seq += 1;
+    edits.push(x);
+    let mut x = e.clone();
+    x.at += 1;
+    edits.push(x);
+    let mut x = e.clone();
+    x.actor.push('!');
+    edits.push(x);
+    let mut x = e.clone();
+    x.org_id = None;
+    edits.push(x);
+    let mut x = e.clone();
+    x.detail = serde_json::json!({});
+    edits.push(x);
+    let mut x = e.clone();
+    x.prev_hash[0] ^= 1;
+    edits.push(x);
+    for edited in edits {
+        assert_ne!(edited.compute_hash(), e.hash, "{edited:?}");
+    }
+}
+
+#[test]
+fn kinds_have_unique_round_tripping_names() {
+    let mut seen = std::collections::HashSet::new();
+    for k in EventKind::ALL {
+        assert!(seen.insert(k.as_str()));
+        assert_eq!(EventKind::parse(k.as_str()), Some(*k));
+    }
+}

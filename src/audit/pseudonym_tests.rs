@@ -1,0 +1,12 @@
+use super::*;
+
+#[test]
+fn same_number_same_pseudonym_and_no_number_in_clear() {
+    let p = Pseudonymiser::new([7; 32]);
+    let a = p.number("+14155550100");
+    assert_eq!(a, p.number("+14155550100"));
+    assert_ne!(a, p.number("+14155550101"));
+    assert!(a.ends_with("…0100"));
+    assert!(!a.contains("4155550"));
+    assert_ne!(a, Pseudonymiser::new([8; 32]).number("+14155550100"));
+}

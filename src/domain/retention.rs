@@ -1,0 +1,94 @@
+//! The retention policy as values: given "now" and the configured periods,
+//! the instant before which each kind of record may go. No I/O; the store
+//! turns these cutoffs into batched deletes.
+
+use std::time::Duration;
+
+use crate::clock::Millis;
+
+/// How long each kind of record is kept after it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    pub calls: Duration,
+    pub messages: Duration,
+    pub grants: Duration,
+    pub webhook_receipts: Duration,
+    /// The quota window: a window is kept for one more window after it
+    /// ended (instances' clocks may disagree a little), then it can no
+    /// longer matter.
+    pub quota_window: Duration,
+}
+
+/// Instants (Unix ms): a record that ended strictly before its cutoff may
+/// be deleted. `now` is kept so "still active" can be decided too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cutoffs {
+    pub now: Millis,
+    pub calls: Millis,
+    pub messages: Millis,
+    pub grants: Millis,
+    pub webhook_receipts: Millis,
+    pub quota_windows: Millis,
+}
+
+fn before(now: Millis, d: Duration) -> Millis {
+    now.saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+impl Policy {
+    pub fn cutoffs(&self, now: Millis) -> Cutoffs {
+        Cutoffs {
+            now,
+            calls: before(now, self.calls),
+            messages: before(now, self.messages),
+            grants: before(now, self.grants),
+            webhook_receipts: before(now, self.webhook_receipts),
+            quota_windows: before(now, self.quota_window.saturating_mul(2)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: u64 = 86_400;
+
+    fn policy() -> Policy {
+        Policy {
+            calls: Duration::from_secs(90 * DAY),
+            messages: Duration::from_secs(30 * DAY),
+            grants: Duration::from_secs(60 * DAY),
+            webhook_receipts: Duration::from_secs(7 * DAY),
+            quota_window: Duration::from_secs(3600),
+        }
+    }
+
+    #[test]
+    fn each_cutoff_is_now_minus_its_own_period() {
+        let now = 200 * DAY as i64 * 1000;
+        let c = policy().cutoffs(now);
+        assert_eq!(c.now, now);
+        assert_eq!(c.calls, now - 90 * DAY as i64 * 1000);
+        assert_eq!(c.messages, now - 30 * DAY as i64 * 1000);
+        assert_eq!(c.grants, now - 60 * DAY as i64 * 1000);
+        assert_eq!(c.webhook_receipts, now - 7 * DAY as i64 * 1000);
+    }
+
+    #[test]
+    fn a_quota_window_is_kept_one_window_after_it_ends() {
+        let now = 10 * 3_600_000;
+        // The window that started two hours ago ended one hour ago: kept
+        // up to exactly now; one that started earlier goes.
+        assert_eq!(policy().cutoffs(now).quota_windows, now - 2 * 3_600_000);
+    }
+
+    #[test]
+    fn cutoffs_before_the_epoch_do_not_overflow() {
+        let p = Policy {
+            calls: Duration::MAX,
+            ..policy()
+        };
+        assert_eq!(p.cutoffs(0).calls, -i64::MAX);
+    }
+}
