@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 use secrecy::ExposeSecret;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{Notify, Semaphore, watch};
 
 use crate::audit::anchor::Anchor;
 use crate::audit::pseudonym::Pseudonymiser;
@@ -32,6 +32,9 @@ pub struct AppState {
     pub senders: Arc<Senders>,
     pub outbox_wake: Arc<Notify>,
     pub metrics: Option<PrometheusHandle>,
+    /// Turns true when the server shuts down: long-lived responses (the
+    /// console's event streams) end so connections can drain.
+    pub stopping: watch::Sender<bool>,
     /// The support desk's lines and hours, when `[support]` is configured.
     pub support: Option<Arc<Desk>>,
     /// This instance's flood shields and failure folding.
@@ -151,6 +154,7 @@ impl AppState {
             senders: Arc::new(senders),
             outbox_wake: Arc::new(Notify::new()),
             metrics,
+            stopping: watch::Sender::new(false),
         }))
     }
 

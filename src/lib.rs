@@ -8,6 +8,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod config_check;
+pub mod console;
 pub mod delivery;
 pub mod demo;
 pub mod domain;
@@ -84,6 +85,7 @@ impl RunningServer {
     /// logged as cut short.
     pub async fn shutdown_within(self, grace: Duration) -> std::io::Result<()> {
         let _ = self.shutdown.send(true);
+        self.state.stopping.send_replace(true);
         let mut server = self.server;
         let served = match tokio::time::timeout(grace, &mut server).await {
             Ok(Ok(r)) => r,

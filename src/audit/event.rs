@@ -60,6 +60,8 @@ string_enum! {
     SmsDestinationRefused => "sms_destination_refused",
     AuthnTokenFail => "authn_token_fail",
     AuthzFail => "authz_fail",
+    ConsoleSignedIn => "console_signed_in",
+    ConsoleSignedOut => "console_signed_out",
     RetentionRun => "retention_run",
     AuditCheckpointRefused => "audit_checkpoint_refused",
     }

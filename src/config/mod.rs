@@ -20,10 +20,10 @@ mod values;
 pub use problem::{Problem, ProblemKind};
 pub use retention::RetentionSettings;
 pub use sections::{
-    AuditSettings, CallerIdTrust, DatabaseSettings, DeliverySettings, EmailSettings,
-    EmailTransport, GrantSettings, LimitsSettings, LogFormat, LogSettings, PinSettings,
-    SecuritySettings, ServerSettings, SmsSettings, SmsTransport, TwilioSettings, VoiceRoute,
-    VoiceSettings,
+    AuditSettings, CallerIdTrust, ConsoleSettings, DatabaseSettings, DeliverySettings,
+    EmailSettings, EmailTransport, GrantSettings, LimitsSettings, LogFormat, LogSettings,
+    PinSettings, SecuritySettings, ServerSettings, SmsSettings, SmsTransport, TwilioSettings,
+    VoiceRoute, VoiceSettings,
 };
 pub use support::{HoursSettings, LineSettings, LocalText, SupportSettings};
 pub use tree::{ENV_PREFIX, Origin};
@@ -54,6 +54,7 @@ pub struct Settings {
     pub limits: LimitsSettings,
     pub delivery: DeliverySettings,
     pub log: LogSettings,
+    pub console: ConsoleSettings,
     pub retention: RetentionSettings,
     /// Support lines, severities and hours; without it calls go to
     /// `voice.queue` as they always have.

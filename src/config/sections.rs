@@ -409,3 +409,32 @@ impl Default for LogSettings {
         }
     }
 }
+
+/// The agent console at `/console`: its sessions and sign-in limit.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleSettings {
+    /// A session unused for this long ends.
+    pub idle_timeout: HumanDuration,
+    /// A session ends this long after sign-in, however busy.
+    pub absolute_timeout: HumanDuration,
+    /// Sign-in attempts one client address may make per `sign_in_window`
+    /// (counted in the database, so across instances).
+    pub sign_in_attempts: u32,
+    pub sign_in_window: HumanDuration,
+    /// How often a live page (server-sent events) looks for changes in
+    /// the database; changes made on any instance show within about this.
+    pub live_poll: HumanDuration,
+}
+
+impl Default for ConsoleSettings {
+    fn default() -> Self {
+        Self {
+            idle_timeout: HumanDuration(Duration::from_secs(30 * 60)),
+            absolute_timeout: HumanDuration(Duration::from_secs(12 * 3600)),
+            sign_in_attempts: 10,
+            sign_in_window: HumanDuration(Duration::from_secs(15 * 60)),
+            live_poll: HumanDuration(Duration::from_millis(500)),
+        }
+    }
+}

@@ -91,6 +91,7 @@ impl Settings {
         self.check_audit(&mut f);
         self.check_delivery(&mut f);
         self.check_limits(&mut f);
+        self.check_console(&mut f);
         if let Some(sid) = &self.twilio.workflow_sid
             && !(sid.len() == 34
                 && sid.starts_with("WW")
@@ -316,6 +317,38 @@ impl Settings {
         if d.support_name.trim().is_empty() {
             f.add("delivery.support_name", "must not be empty");
         }
+    }
+
+    fn check_console(&self, f: &mut Found) {
+        let c = &self.console;
+        if c.idle_timeout.0 < Duration::from_secs(60) || c.idle_timeout.0 > c.absolute_timeout.0 {
+            f.add(
+                "console.idle_timeout",
+                "must be at least 1m and no longer than console.absolute_timeout",
+            );
+        }
+        let week = Duration::from_secs(7 * 24 * 3600);
+        if c.absolute_timeout.0 > week {
+            f.add("console.absolute_timeout", "must be at most 7d");
+        }
+        f.at_least("console.sign_in_attempts", c.sign_in_attempts, 1);
+        let s1 = Duration::from_secs(1);
+        f.duration(
+            "console.sign_in_window",
+            c.sign_in_window.0,
+            s1,
+            FOREVER,
+            "at least 1s",
+        );
+        let (ms100, s2) = (Duration::from_millis(100), Duration::from_secs(2));
+        // Changes must show on live pages within 2 s.
+        f.duration(
+            "console.live_poll",
+            c.live_poll.0,
+            ms100,
+            s2,
+            "from 100ms to 2s",
+        );
     }
 
     fn check_limits(&self, f: &mut Found) {

@@ -14,7 +14,7 @@ use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::app::AppState;
 use crate::domain::org::Channel;
 use crate::domain::verification::{CallStatus, ChallengeStatus};
-use crate::service::{ServiceError, calls, challenges, grants, resend, views};
+use crate::service::{ServiceError, calls, cancel, challenges, grants, resend, views};
 use crate::store;
 use crate::store::calls::CallFilter;
 use crate::store::principals::Principal;
@@ -29,6 +29,10 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/v1/challenges/{challenge_id}", get(get_challenge))
         .route("/v1/challenges/{challenge_id}/resend", post(resend))
         .route("/v1/challenges/{challenge_id}/check", post(check))
+        .route(
+            "/v1/challenges/{challenge_id}/cancel",
+            post(cancel_challenge),
+        )
 }
 
 #[derive(Deserialize)]
@@ -266,4 +270,33 @@ async fn trusted_grant(
             json!({ "status": ChallengeStatus::Approved, "grant": grant_with_token(&g, state.clock.now_ms()) }),
         ),
     ))
+}
+
+/// No fields: a body that names any (a `pin`, say) is refused before
+/// anything is cancelled.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Cancel {}
+
+/// Ends a pending challenge (the same service as the console's Cancel
+/// verification). The body is optional; if given it must be `{}`.
+async fn cancel_challenge(
+    State(state): State<Arc<AppState>>,
+    Extension(agent): Extension<Principal>,
+    ApiPath(id): ApiPath<String>,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> ApiResult<Json<Value>> {
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            super::error::ApiError::PayloadTooLarge
+        } else {
+            super::error::ApiError::BadRequest(e.body_text())
+        }
+    })?;
+    if !body.iter().all(u8::is_ascii_whitespace) {
+        serde_json::from_slice::<Cancel>(&body)
+            .map_err(|e| super::error::ApiError::BadRequest(format!("invalid JSON body: {e}")))?;
+    }
+    let row = cancel::cancel(&state, &agent, &id).await?;
+    Ok(Json(challenge_view(&state, &row.id).await?))
 }

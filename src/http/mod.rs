@@ -77,6 +77,7 @@ pub fn router(state: Arc<AppState>, hard_stop: tokio::sync::watch::Receiver<bool
         .merge(ops::router())
         .merge(webhooks)
         .merge(api)
+        .merge(crate::console::router())
         .route_layer(axum::middleware::from_fn(access_log::tag_route))
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

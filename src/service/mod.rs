@@ -3,8 +3,10 @@
 //! transaction. HTTP handlers and the CLI are thin callers.
 
 pub mod calls;
+pub mod cancel;
 pub mod challenges;
 pub mod checkpointer;
+pub mod console;
 pub mod delivery_reports;
 pub mod grants;
 pub mod health;

@@ -179,3 +179,36 @@ pub async fn delete(state: &AppState, actor: &str, id: &str) -> ServiceResult<()
     tx.commit().await?;
     Ok(())
 }
+
+/// The org a caller names, as an agent types it: its account number, its
+/// id or its name (ignoring case). A name two orgs share names neither.
+pub async fn find(state: &AppState, reference: &str) -> ServiceResult<String> {
+    let reference = reference.trim();
+    let field = "org";
+    if reference.is_empty() || reference.len() > 200 {
+        return Err(ServiceError::invalid(
+            field,
+            "type the account number or the organisation's name",
+        ));
+    }
+    let pool = state.store.reader();
+    if reference.bytes().all(|b| b.is_ascii_digit())
+        && let Some(id) = orgs::org_for_account_number(pool, reference).await?
+    {
+        return Ok(id);
+    }
+    if orgs::get(pool, reference).await?.is_some() {
+        return Ok(reference.to_string());
+    }
+    match orgs::ids_for_name(pool, reference).await?.as_slice() {
+        [id] => Ok(id.clone()),
+        [] => Err(ServiceError::invalid(
+            field,
+            "no organisation has that account number or name",
+        )),
+        _ => Err(ServiceError::invalid(
+            field,
+            "several organisations have that name; use the account number",
+        )),
+    }
+}

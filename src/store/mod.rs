@@ -8,6 +8,7 @@ pub mod calls;
 pub mod challenges;
 pub mod checkpoints;
 pub mod codec;
+pub mod console_sessions;
 pub mod grants;
 pub mod maintenance;
 pub mod messages;

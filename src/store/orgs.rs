@@ -203,6 +203,17 @@ pub async fn org_for_account_number(pool: &AnyPool, digits: &str) -> StoreResult
     Ok(row.map(|r| r.try_get(0)).transpose()?)
 }
 
+/// Orgs whose name is `name`, ignoring case (names need not be unique).
+pub async fn ids_for_name(pool: &AnyPool, name: &str) -> StoreResult<Vec<String>> {
+    let rows = sqlx::query("SELECT id FROM orgs WHERE lower(name) = lower($1) ORDER BY id LIMIT 2")
+        .bind(name)
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|r| r.try_get::<String, _>(0).map_err(StoreError::from))
+        .collect()
+}
+
 /// Registered numbers in `numbers` that belong to an org other than `org`.
 pub async fn numbers_taken_elsewhere(
     conn: &mut AnyConnection,

@@ -5,6 +5,7 @@ mod support;
 
 mod abuse;
 mod audit;
+mod console;
 mod delivery;
 mod errors;
 mod expiry;

@@ -328,6 +328,21 @@ pub(super) fn served_routes() -> BTreeMap<(String, String), Option<BTreeSet<Stri
             !routes.is_empty(),
             "src/{file} is merged into the router but no `.route(..)` was found in it"
         );
+        // The agent console is HTML for browsers (docs/console.md), not
+        // part of the JSON API this document describes; it must keep to
+        // its own prefix so no API route can hide among its pages.
+        if file == "console/mod.rs" {
+            let stray: Vec<_> = routes
+                .iter()
+                .filter(|(_, path)| path != "/console" && !path.starts_with("/console/"))
+                .collect();
+            assert!(
+                stray.is_empty(),
+                "console routes outside /console: {stray:?}"
+            );
+            files.push(file);
+            continue;
+        }
         for route in routes {
             if let Some(previous) = served.insert(route.clone(), group_roles.clone()) {
                 panic!(

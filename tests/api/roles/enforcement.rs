@@ -313,6 +313,7 @@ fn allowed_answer(r: &Route) -> (StatusCode, Option<&'static str>) {
             "/v1/calls/{call_id}/org"
             | "/v1/challenges/{challenge_id}/resend"
             | "/v1/challenges/{challenge_id}/check"
+            | "/v1/challenges/{challenge_id}/cancel"
             | "/v1/grants/introspect"
             | "/v1/grants/{grant_id}/revoke"
             | "/v1/lockouts/reset"

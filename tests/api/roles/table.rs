@@ -92,6 +92,14 @@ pub(super) fn routes(f: &Fixture) -> Vec<Route> {
             Some(json!({ "pin": "000000" })),
             AGENT,
         ),
+        // After the check, before a new challenge supersedes this one.
+        route(
+            Method::POST,
+            "/v1/challenges/{challenge_id}/cancel",
+            format!("/v1/challenges/{ch}/cancel"),
+            Some(json!({})),
+            AGENT,
+        ),
         route(
             Method::POST,
             "/v1/calls/{call_id}/challenges",

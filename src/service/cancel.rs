@@ -1,0 +1,52 @@
+//! Cancelling a verification: the agent ends a pending challenge (the
+//! caller hung up on the agent, or asked to stop). Its queued PIN is wiped
+//! and the step audited; the API and the console both call this.
+
+use crate::app::AppState;
+use crate::audit::event::{EventKind, NewEvent, Outcome};
+use crate::domain::challenge::{Ending, Step};
+use crate::domain::verification::ChallengeStatus;
+use crate::store::challenges::{self, ChallengeRow};
+use crate::store::messages;
+use crate::store::principals::Principal;
+
+use super::challenges::{effective_status, load, not_pending};
+use super::{ServiceError, ServiceResult};
+
+pub async fn cancel(
+    state: &AppState,
+    agent: &Principal,
+    challenge_id: &str,
+) -> ServiceResult<ChallengeRow> {
+    let row = load(state, challenge_id).await?;
+    let now = state.clock.now_ms();
+    let mut tx = state.store.begin(now).await?;
+    // The call first, as every write on a call and its challenges takes it.
+    super::calls::lock_call(&mut tx, &row.call_id).await?;
+    let pending = effective_status(&row, now) == ChallengeStatus::Pending;
+    if !pending
+        || challenges::apply(tx.conn(), &row.id, Step::End(Ending::Cancelled), now)
+            .await?
+            .is_none()
+    {
+        drop(tx);
+        let current = load(state, challenge_id).await?;
+        return Err(not_pending(effective_status(&current, now)));
+    }
+    messages::wipe_for_challenge(tx.conn(), &row.id, now).await?;
+    tx.audit(
+        NewEvent::new(
+            EventKind::ChallengeCancelled,
+            agent.actor(),
+            Outcome::Success,
+        )
+        .org(&row.org_id)
+        .call(&row.call_id)
+        .challenge(&row.id)
+        .detail("reason", "agent"),
+    );
+    tx.commit().await?;
+    challenges::get(state.store.reader(), challenge_id)
+        .await?
+        .ok_or(ServiceError::NotFound("challenge"))
+}

@@ -1,0 +1,10 @@
+//! The agent console: sessions, CSRF, headers, roles and the whole
+//! verification over HTTP; live updates across instances; a leak canary;
+//! and the browser tests in a real Chromium.
+
+mod browser;
+mod client;
+mod flow;
+mod leaks;
+mod live;
+mod sessions;
