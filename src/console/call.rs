@@ -202,6 +202,7 @@ fn summary(m: &CallModel) -> Markup {
             dt { "Organisation" } dd id="call-org" {
                 @match &m.org { Some(o) => { (o.name) " (" (o.id.as_str()) ")" }, None => { "not known yet" } }
             }
+            dt { "Line" } dd id="call-line" { (words::line(c.line.as_deref(), c.severity.as_deref(), c.inside_hours)) }
             dt { "Started" } dd { (time(c.created_at)) }
             @if c.ended_at.is_none() {
                 dt { "Up for" } dd { span data-since=(rfc3339(c.created_at)) { "…" } }

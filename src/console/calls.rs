@@ -96,7 +96,8 @@ fn table(rows: &[(CallRow, Option<String>)], id: &str, caption: &str) -> Markup 
             caption.skip { (caption) }
             thead { tr {
                 th scope="col" { "Caller" } th scope="col" { "Kind" } th scope="col" { "Attestation" }
-                th scope="col" { "Verdict" } th scope="col" { "Organisation" } th scope="col" { "Started" }
+                th scope="col" { "Verdict" } th scope="col" { "Organisation" } th scope="col" { "Line" }
+                th scope="col" { "Started" }
                 th scope="col" { "Up for" }
             } }
             tbody {
@@ -108,6 +109,7 @@ fn table(rows: &[(CallRow, Option<String>)], id: &str, caption: &str) -> Markup 
                         td data-label="Attestation" title=[c.attestation.as_deref()] { (words::attestation(c.attestation.as_deref())) }
                         td data-label="Verdict" { span class={ "badge " (badge.tone) } { (badge.text) } }
                         td data-label="Organisation" { (org.as_deref().unwrap_or("—")) }
+                        td data-label="Line" { (words::line(c.line.as_deref(), c.severity.as_deref(), c.inside_hours)) }
                         td data-label="Started" { (time(c.created_at)) }
                         td data-label="Up for" {
                             @match c.ended_at {

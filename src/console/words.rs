@@ -271,3 +271,39 @@ pub fn wait(secs: u64) -> String {
         _ => format!("{} minutes", secs.div_ceil(60)),
     }
 }
+
+/// The support line and severity the caller chose, and whether the call
+/// came inside the line's hours ("technical, severity A", "billing, after
+/// hours"); "—" when the desk has no lines or the caller chose none yet.
+pub fn line(line: Option<&str>, severity: Option<&str>, inside_hours: Option<i64>) -> String {
+    let Some(line) = line else {
+        return "—".to_string();
+    };
+    let mut out = line.to_string();
+    if let Some(s) = severity {
+        out.push_str(&format!(", severity {s}"));
+    }
+    if inside_hours == Some(0) {
+        out.push_str(", after hours");
+    }
+    out
+}
+
+#[cfg(test)]
+mod line_tests {
+    use super::line;
+
+    #[test]
+    fn a_line_reads_with_its_severity_and_hours() {
+        assert_eq!(line(None, None, None), "—");
+        assert_eq!(
+            line(Some("technical"), Some("A"), Some(1)),
+            "technical, severity A"
+        );
+        assert_eq!(
+            line(Some("technical"), Some("B"), Some(0)),
+            "technical, severity B, after hours"
+        );
+        assert_eq!(line(Some("presales"), None, Some(1)), "presales");
+    }
+}

@@ -3,7 +3,7 @@
 //! and the browser tests in a real Chromium.
 
 mod browser;
-mod client;
+pub(crate) mod client;
 mod flow;
 mod leaks;
 mod live;

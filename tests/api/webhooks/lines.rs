@@ -216,6 +216,19 @@ async fn severity_a_at_three_from_an_org_with_the_contract_reaches_technical_fir
         )
     );
 
+    // The agent sees the line and severity in the console, in the list
+    // and on the call's page.
+    let console = crate::console::client::Console::sign_in(&app, &app.agent_token).await;
+    let list = console.get("/console/calls").await;
+    assert!(list.body.contains("technical, severity A"), "{}", list.body);
+    let page = console.get(&format!("/console/calls/{call_id}")).await;
+    assert!(
+        page.body
+            .contains(r#"<dd id="call-line">technical, severity A</dd>"#),
+        "{}",
+        page.body
+    );
+
     // A replayed key changes nothing and answers the same.
     assert_eq!(
         menu(&app, &sid, "severity", "3").await,
