@@ -12,7 +12,7 @@ use sqlx::Connection;
 use sqlx::any::AnyConnectOptions;
 use sqlx::postgres::PgConnectOptions;
 
-use super::{Backend, MIGRATOR_POSTGRES, MIGRATOR_SQLITE, Store, StoreError, StoreResult};
+use super::{Store, StoreError, StoreResult};
 
 /// How long the first PostgreSQL connection may take before pingate says
 /// the server does not answer (a pool would retry for its whole timeout).
@@ -181,22 +181,14 @@ fn io_reason(target: &PgTarget, io: &std::io::Error) -> (String, String) {
 }
 
 impl Store {
-    /// The migrations this database lacks, by `version description`.
+    /// The migrations this database lacks, by `version description`
+    /// (read from the one ledger check, [`Store::migration_status`]).
     pub async fn pending_migrations(&self) -> StoreResult<Vec<String>> {
-        let migrator = match self.backend {
-            Backend::Sqlite => &MIGRATOR_SQLITE,
-            Backend::Postgres => &MIGRATOR_POSTGRES,
-        };
-        // No table yet means nothing was ever applied.
-        let applied: Vec<i64> =
-            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
-                .fetch_all(&self.read)
-                .await
-                .unwrap_or_default();
-        Ok(migrator
-            .iter()
-            .filter(|m| !m.migration_type.is_down_migration() && !applied.contains(&m.version))
-            .map(|m| format!("{} {}", m.version, m.description))
+        let status = self.migration_status().await?;
+        Ok(status
+            .pending
+            .into_iter()
+            .map(|(version, description)| format!("{version} {description}"))
             .collect())
     }
 
