@@ -44,6 +44,11 @@ pub enum DemoError {
     Audit(String),
     #[error("interrupted; the demo's temporary directory was removed")]
     Interrupted,
+    #[error("cannot remove the demo's temporary directory {}: {source}", .dir.display())]
+    Cleanup {
+        dir: std::path::PathBuf,
+        source: std::io::Error,
+    },
 }
 
 const DEMO_ORG: &str = r#"
@@ -71,15 +76,39 @@ fn show(v: &Value) -> std::io::Result<()> {
 pub async fn run(configured: Settings, source: &str) -> Result<(), DemoError> {
     let stop = interrupted();
     let dir = tempfile::Builder::new().prefix("pingate-demo-").tempdir()?;
-    let outcome = tokio::select! {
-        r = walk(configured, source, dir.path()) => r,
-        () = stop => Err(DemoError::Interrupted),
-    };
+    let outcome = start_and_walk(configured, source, dir.path(), stop).await;
     // Explicit, so a failure to remove is not silent; a panic above still
     // removes it when `dir` is dropped during unwinding.
-    let removed = dir.close();
-    outcome?;
-    removed.map_err(DemoError::from)
+    let path = dir.path().to_path_buf();
+    match dir.close() {
+        Ok(()) => outcome,
+        Err(source) => Err(DemoError::Cleanup { dir: path, source }),
+    }
+}
+
+/// Starts the demo server and walks the flow until done or `stop`. The
+/// server is always shut down before this returns, so none of its tasks
+/// writes into the directory while it is being removed.
+async fn start_and_walk(
+    configured: Settings,
+    source: &str,
+    dir: &Path,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<(), DemoError> {
+    tokio::pin!(stop);
+    // `crate::start` spawns the server's tasks only once nothing is left
+    // to await, so dropping it here leaves nothing running.
+    let started = tokio::select! {
+        r = start(&configured, source, dir) => r?,
+        () = &mut stop => return Err(DemoError::Interrupted),
+    };
+    let walked = tokio::select! {
+        r = walk(&started, dir) => r,
+        () = &mut stop => Err(DemoError::Interrupted),
+    };
+    let stopped = started.server.shutdown().await;
+    walked?;
+    Ok(stopped?)
 }
 
 /// Registers for SIGINT (Ctrl-C) and SIGTERM at once (a signal sent the
@@ -130,12 +159,21 @@ fn demo_settings(configured: &Settings, dir: &Path, port: u16, auth_token: &str)
     s
 }
 
-async fn walk(configured: Settings, source: &str, dir: &Path) -> Result<(), DemoError> {
+/// The running demo server and what the walk needs to talk to it.
+struct Started {
+    server: crate::RunningServer,
+    base: String,
+    auth_token: String,
+    pin_length: usize,
+}
+
+/// Prints what the demo is, then starts its private server.
+async fn start(configured: &Settings, source: &str, dir: &Path) -> Result<Started, DemoError> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let port = listener.local_addr()?.port();
     let base = format!("http://127.0.0.1:{port}");
     let auth_token = format!("demo-{}", uuid::Uuid::new_v4().simple());
-    let s = demo_settings(&configured, dir, port, &auth_token);
+    let s = demo_settings(configured, dir, port, &auth_token);
     s.validate()?;
     let pin_length = s.pin.length;
 
@@ -151,28 +189,36 @@ async fn walk(configured: Settings, source: &str, dir: &Path) -> Result<(), Demo
         s.grant.ttl.0.as_secs()
     )?;
     let server = crate::start(s, Arc::new(SystemClock), listener).await?;
-    let st = Arc::clone(&server.state);
+    Ok(Started {
+        server,
+        base,
+        auth_token,
+        pin_length,
+    })
+}
+
+/// One call through the whole flow against the started server.
+async fn walk(started: &Started, dir: &Path) -> Result<(), DemoError> {
+    let st = &started.server.state;
     let profiles = parse_import(DEMO_ORG, ImportFormat::Toml)?;
-    orgs::save_all(&st, "demo", &profiles).await?;
-    let agent = principals::add(&st, "demo", "alice", Role::Agent).await?;
+    orgs::save_all(st, "demo", &profiles).await?;
+    let agent = principals::add(st, "demo", "alice", Role::Agent).await?;
     let agent = agent.expose_secret().to_string();
     outln!("imported org contoso (account number 40012345); created agent alice")?;
 
     let demo = Demo {
         http: reqwest::Client::new(),
-        base,
+        base: started.base.clone(),
         agent,
-        auth_token,
+        auth_token: started.auth_token.clone(),
         call_sid: format!("CA{}", uuid::Uuid::new_v4().simple()),
     };
     let call_id = demo.call_steps().await?;
     let grant = demo
-        .pin_steps(&call_id, &dir.join("outbox"), pin_length)
+        .pin_steps(&call_id, &dir.join("outbox"), started.pin_length)
         .await?;
     demo.grant_steps(&grant).await?;
-    audit_steps(&st).await?;
-    server.shutdown().await?;
-    Ok(())
+    audit_steps(st).await
 }
 
 /// The demo's client side: Twilio's signed webhooks and the agent's API.
