@@ -212,6 +212,15 @@ pub enum ConfigCommand {
 #[error("{0}")]
 pub struct CliError(pub String);
 
+/// A write to stdout that failed (a closed pipe is noted, so the command
+/// ends quietly).
+impl From<std::io::Error> for CliError {
+    fn from(e: std::io::Error) -> Self {
+        let e = output::note::<()>(Err(e)).unwrap_err();
+        CliError(format!("cannot write: {e}"))
+    }
+}
+
 impl From<ServiceError> for CliError {
     fn from(e: ServiceError) -> Self {
         CliError(e.to_string())
@@ -400,10 +409,7 @@ pub async fn audit(settings: Settings, cmd: AuditCommand) -> Result<(), CliError
                 ExportFormat::Csv => export::Format::Csv,
             };
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            let io = |e: std::io::Error| {
-                let e = output::note::<()>(Err(e)).unwrap_err();
-                CliError(format!("cannot write: {e}"))
-            };
+            let io = CliError::from;
             if let Some(h) = export::header(format) {
                 out.write_all(&h).map_err(io)?;
             }
@@ -422,7 +428,7 @@ pub async fn audit(settings: Settings, cmd: AuditCommand) -> Result<(), CliError
             let key =
                 checkpoint::encode_public_key(&settings.audit.origin, &signing.verifying_key())
                     .map_err(|e| CliError(format!("audit.origin: {e}")))?;
-            println!("{key}");
+            outln!("{key}")?;
             Ok(())
         }
     }
@@ -471,12 +477,12 @@ fn verdict(result: Result<Verified, VerifyError>, held: Option<u64>) -> Result<(
     let held = held.map_or(String::new(), |n| {
         format!("; consistent with your checkpoint of size {n}")
     });
-    println!(
+    outln!(
         "ok: {} events verified, {} stored checkpoints checked{held}; root {}",
         v.events,
         v.checkpoints,
         hex::encode(v.root)
-    );
+    )?;
     Ok(())
 }
 
@@ -541,7 +547,7 @@ async fn verify_export(file: &std::path::Path, args: &VerifyArgs) -> Result<(), 
 
 /// `config check`: see [`crate::config_check`].
 pub async fn config_check(cli: &Cli, args: DevArgs) -> Result<(), CliError> {
-    crate::config_check::run(load_config_from(cli), args.dev)
+    crate::config_check::run(load_config_from(cli), args.dev, &mut output::Stdout)
         .await
         .map_err(|e| CliError(e.to_string()))
 }

@@ -4,6 +4,7 @@
 //! public listener, and whether the database can be reached.
 
 use std::fmt;
+use std::io::Write;
 
 use crate::config::{ConfigError, Loaded, Problem, Settings};
 use crate::store::{Store, StoreError};
@@ -14,6 +15,8 @@ pub enum Finding {
     Config(ConfigError),
     Problem(Problem),
     Database(StoreError),
+    /// The verdict could not be written (a closed pipe, a full disk).
+    Output(std::io::Error),
 }
 
 /// Everything found, printed as one list.
@@ -31,6 +34,7 @@ impl fmt::Display for CheckFailed {
                 Finding::Config(e) => lines.push(e.to_string()),
                 Finding::Problem(p) => lines.push(p.to_string()),
                 Finding::Database(e) => lines.push(e.to_string().replace('\n', "\n    ")),
+                Finding::Output(e) => lines.push(format!("cannot write the verdict: {e}")),
             }
         }
         write!(f, "the configuration has {} problem(s):", lines.len())?;
@@ -43,7 +47,11 @@ impl fmt::Display for CheckFailed {
 
 /// Checks and prints the verdict; `dev` accepts a file transport on a
 /// listener that is not loopback, as `serve --dev` does.
-pub async fn run(loaded: Result<Loaded, ConfigError>, dev: bool) -> Result<(), CheckFailed> {
+pub async fn run(
+    loaded: Result<Loaded, ConfigError>,
+    dev: bool,
+    out: &mut dyn Write,
+) -> Result<(), CheckFailed> {
     let mut findings: Vec<Finding> = log_filter_problem()
         .into_iter()
         .map(Finding::Problem)
@@ -64,23 +72,24 @@ pub async fn run(loaded: Result<Loaded, ConfigError>, dev: bool) -> Result<(), C
         }
     };
     let s = &loaded.settings;
-    println!("{}", loaded.source());
+    let written = |r: std::io::Result<()>| r.map_err(|e| CheckFailed(vec![Finding::Output(e)]));
+    written(writeln!(out, "{}", loaded.source()))?;
     findings.extend(s.shared_secret_problems().into_iter().map(Finding::Problem));
     if !dev && let Some(p) = s.exposed_file_transport() {
         findings.push(Finding::Problem(p));
     }
     match database(s).await {
-        Ok(line) => println!("{line}"),
+        Ok(line) => written(writeln!(out, "{line}"))?,
         Err(e) => findings.push(Finding::Database(e)),
     }
     if !findings.is_empty() {
         return Err(CheckFailed(findings));
     }
-    println!("configuration is valid");
+    written(writeln!(out, "configuration is valid"))?;
     for note in s.warnings() {
-        println!("note: {note}");
+        written(writeln!(out, "note: {note}"))?;
     }
-    Ok(())
+    written(out.flush())
 }
 
 /// `PINGATE_LOG` overrides `log.level`; a filter that does not parse would

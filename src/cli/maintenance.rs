@@ -107,13 +107,13 @@ fn check_verdict(s: &MigrationStatus) -> Result<ExitCode, CliError> {
         )));
     }
     if s.pending.is_empty() {
-        println!(
+        crate::outln!(
             "database is up to date: {} migration(s) applied, none pending",
             s.applied
-        );
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    crate::outln!(
         "database needs migrating: {} pending migration(s): {}; run pingate migrate",
         s.pending.len(),
         s.pending
@@ -121,7 +121,7 @@ fn check_verdict(s: &MigrationStatus) -> Result<ExitCode, CliError> {
             .map(|(v, d)| format!("{v:04} {d}"))
             .collect::<Vec<_>>()
             .join(", ")
-    );
+    )?;
     Ok(ExitCode::from(2))
 }
 
@@ -154,13 +154,13 @@ pub async fn backup(settings: Settings, args: BackupArgs) -> Result<(), CliError
         ))
     })?;
     let bytes = std::fs::metadata(&args.file).map_or(0, |m| m.len());
-    println!(
+    crate::outln!(
         "backup written to {} ({bytes} bytes); ok: {} events verified, {} stored checkpoints checked; root {}",
         args.file.display(),
         v.events,
         v.checkpoints,
         hex::encode(v.root)
-    );
+    )?;
     Ok(())
 }
 
@@ -222,24 +222,25 @@ pub async fn retention_cmd(settings: Settings, cmd: RetentionCommand) -> Result<
         st.store.close().await;
         r?
     };
-    print_report(&report);
+    print_report(&report)?;
     Ok(())
 }
 
-fn print_report(r: &Report) {
+fn print_report(r: &Report) -> std::io::Result<()> {
     if r.dry_run {
-        println!(
+        crate::outln!(
             "retention dry run: would delete {} row(s); nothing was changed",
             r.total()
-        );
+        )?;
     } else {
-        println!(
+        crate::outln!(
             "retention run: deleted {} row(s) in {} batch(es); recorded in the audit log",
             r.total(),
             r.batches
-        );
+        )?;
     }
     for (what, n) in &r.counts {
-        println!("  {:<24} {n}", what.table());
+        crate::outln!("  {:<24} {n}", what.table())?;
     }
+    Ok(())
 }

@@ -33,6 +33,20 @@ pub fn write_line(args: fmt::Arguments<'_>) -> io::Result<()> {
     )
 }
 
+/// Standard output as a `Write` that notes a closed pipe, for code that
+/// writes its report to any writer.
+pub struct Stdout;
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        note(io::stdout().write(buf))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        note(io::stdout().flush())
+    }
+}
+
 /// `println!` that returns `io::Result<()>` (and notes a closed pipe).
 #[macro_export]
 macro_rules! outln {

@@ -84,3 +84,54 @@ fn migrate_check_names_pending_migrations_without_applying_them() {
     ws.run(&["migrate"]).ok();
     ws.run(&["migrate", "--check"]).ok();
 }
+
+/// Runs `args` with stdout a pipe whose reader is already gone.
+fn into_a_closed_pipe(ws: &Workspace, args: &[&str]) -> super::Run {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let output = ws
+        .command(args, &[])
+        .stdin(std::process::Stdio::null())
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("run");
+    super::Run {
+        what: format!("pingate {} > closed pipe", args.join(" ")),
+        status: output.status,
+        stdout: String::new(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// `pingate audit verify | head -0` and friends: a reader that went away
+/// ends the command quietly, as with `demo` and `audit export`.
+#[test]
+fn reports_into_a_closed_pipe_end_quietly() {
+    let ws = Workspace::new();
+    ws.config("pingate.toml", super::free_port());
+    let setup = [
+        "--config",
+        "pingate.toml",
+        "agent",
+        "add",
+        "adam",
+        "--role",
+        "admin",
+    ];
+    ws.run(&setup).ok();
+    let reports: &[&[&str]] = &[
+        &["config", "check"],
+        &["audit", "public-key"],
+        &["audit", "verify"],
+        &["migrate", "--check"],
+        &["retention", "run", "--dry-run"],
+        &["backup", "copy.db"],
+    ];
+    for args in reports {
+        let mut args = args.to_vec();
+        args.extend(["--config", "pingate.toml"]);
+        let run = into_a_closed_pipe(&ws, &args).ok();
+        assert_eq!(run.stderr, "", "`{}` complained", run.what);
+    }
+}
