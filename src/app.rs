@@ -17,7 +17,7 @@ use crate::domain::pin::{Pin, PinError, PinHasher};
 use crate::domain::support::Desk;
 use crate::http::flood::FloodShield;
 use crate::keys::{Keys, Missing};
-use crate::store::Store;
+use crate::store::{GroupCommit, Store};
 
 pub struct AppState {
     pub settings: Arc<Settings>,
@@ -92,7 +92,13 @@ impl AppState {
         clock: Arc<dyn Clock>,
         metrics: Option<PrometheusHandle>,
     ) -> Result<Arc<AppState>, BuildError> {
-        let store = store.with_clock(Arc::clone(&clock));
+        let db = &settings.database;
+        let store = store
+            .with_clock(Arc::clone(&clock))
+            .with_group_commit(GroupCommit {
+                max: db.group_commit_max as usize,
+                wait: db.group_commit_wait.0,
+            });
         let keys = Keys::load_or_create(&settings)?;
         Self::assemble(settings, store, keys, clock, metrics)
     }

@@ -30,6 +30,12 @@ pub struct DatabaseSettings {
     /// `/readyz` fails when the database's file system has less free space
     /// than this share (SQLite only; 0 turns the check off).
     pub min_free_disk_percent: u8,
+    /// Most writes committed in one transaction by the single writer
+    /// (1: every write its own transaction).
+    pub group_commit_max: u32,
+    /// How long the writer waits for another write once none is queued
+    /// (0ms: a lone write is never delayed).
+    pub group_commit_wait: HumanDuration,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -302,6 +308,8 @@ impl Default for DatabaseSettings {
             url: Secret::from("sqlite://data/pingate.db"),
             max_connections: 8,
             min_free_disk_percent: 5,
+            group_commit_max: 64,
+            group_commit_wait: HumanDuration(Duration::ZERO),
         }
     }
 }

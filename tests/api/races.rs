@@ -274,7 +274,8 @@ on_both_engines!(
 /// An administrator resets a caller's lockout while the check that locks
 /// the caller out is committing (held there by the audit lock). The reset
 /// waits for it and ends that lockout instead of missing it. PostgreSQL
-/// only: SQLite's single writer cannot interleave them.
+/// only: SQLite's single writer cannot interleave them. Group commit is
+/// off, so the two interleave as they do between two instances.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(
     not(pingate_test_postgres),
@@ -283,7 +284,10 @@ on_both_engines!(
 async fn a_reset_during_the_locking_check_ends_that_lockout() {
     let test = "a_reset_during_the_locking_check_ends_that_lockout";
     let opts = Options {
-        tweak: Box::new(|s| s.limits.failures_per_caller = 1),
+        tweak: Box::new(|s| {
+            s.limits.failures_per_caller = 1;
+            s.database.group_commit_max = 1;
+        }),
         ..Options::default()
     };
     let Some(app) = TestApp::spawn_with(Engine::Postgres, test, opts).await else {
