@@ -154,12 +154,22 @@ impl Settings {
             f.add("database.url", "must start with sqlite:// or postgres://");
         }
         f.at_least("database.max_connections", self.database.max_connections, 1);
-        f.at_least("database.group_commit_max", self.database.group_commit_max, 1);
+        f.at_least(
+            "database.group_commit_max",
+            self.database.group_commit_max,
+            1,
+        );
         if self.database.group_commit_max > 10_000 {
             f.add("database.group_commit_max", "must be at most 10000");
         }
         let wait = self.database.group_commit_wait.0;
-        f.duration("database.group_commit_wait", wait, Duration::ZERO, Duration::from_secs(1), "at most 1s");
+        f.duration(
+            "database.group_commit_wait",
+            wait,
+            Duration::ZERO,
+            Duration::from_secs(1),
+            "at most 1s",
+        );
         if self.database.min_free_disk_percent > 99 {
             f.add("database.min_free_disk_percent", "must be at most 99");
         }

@@ -11,6 +11,7 @@
 //! is gone.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::{Any, AnyPool, Transaction};
@@ -42,6 +43,25 @@ impl GroupCommit {
     pub fn is_off(&self) -> bool {
         self.max <= 1
     }
+}
+
+/// What the writer has done so far, for `/metrics` and for tests that
+/// check writes were grouped.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct GroupStats {
+    /// Groups that committed.
+    pub groups: u64,
+    /// Writes served in those groups (finished or rolled back alone).
+    pub members: u64,
+    /// Writes queued for a turn right now.
+    pub waiting: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    groups: AtomicU64,
+    members: AtomicU64,
+    waiting: AtomicU64,
 }
 
 /// A write asking to join the next group.
@@ -100,6 +120,7 @@ fn writer_gone() -> StoreError {
 #[derive(Clone)]
 pub(super) struct Writer {
     joins: mpsc::UnboundedSender<Join>,
+    counters: Arc<Counters>,
 }
 
 impl Writer {
@@ -110,22 +131,36 @@ impl Writer {
         config: GroupCommit,
     ) -> Writer {
         let (joins, queue) = mpsc::unbounded_channel();
+        let counters = Arc::new(Counters::default());
         let task = Task {
             pool,
             backend,
             clock,
             config,
             queue,
+            counters: Arc::clone(&counters),
         };
         tokio::spawn(task.run());
-        Writer { joins }
+        Writer { joins, counters }
     }
 
     /// Waits for this write's turn in a group and borrows the transaction.
     pub(super) async fn join(&self) -> StoreResult<Lease> {
         let (reply, lease) = oneshot::channel();
-        self.joins.send(Join { reply }).map_err(|_| writer_gone())?;
+        self.counters.waiting.fetch_add(1, Ordering::Relaxed);
+        if self.joins.send(Join { reply }).is_err() {
+            self.counters.waiting.fetch_sub(1, Ordering::Relaxed);
+            return Err(writer_gone());
+        }
         lease.await.unwrap_or_else(|_| Err(writer_gone()))
+    }
+
+    pub(super) fn stats(&self) -> GroupStats {
+        GroupStats {
+            groups: self.counters.groups.load(Ordering::Relaxed),
+            members: self.counters.members.load(Ordering::Relaxed),
+            waiting: self.counters.waiting.load(Ordering::Relaxed),
+        }
     }
 }
 
@@ -135,6 +170,7 @@ struct Task {
     clock: Arc<dyn Clock>,
     config: GroupCommit,
     queue: mpsc::UnboundedReceiver<Join>,
+    counters: Arc<Counters>,
 }
 
 /// A member whose changes wait for the group's COMMIT.
@@ -146,6 +182,7 @@ struct Finished {
 impl Task {
     async fn run(mut self) {
         while let Some(first) = self.queue.recv().await {
+            self.counters.waiting.fetch_sub(1, Ordering::Relaxed);
             let tx = match self.begin().await {
                 Ok(tx) => tx,
                 Err(e) => {
@@ -171,20 +208,22 @@ impl Task {
     async fn group(&mut self, mut tx: Transaction<'static, Any>, first: Join) {
         let mut finished = Vec::new();
         let mut next = Some(first);
-        let mut served = 0;
+        let mut served: u64 = 0;
         while let Some(join) = next.take() {
             served += 1;
             tx = match serve(tx, join, &mut finished).await {
                 Ok(tx) => tx,
                 Err(e) => return fail(finished, &e),
             };
-            if served < self.config.max {
+            if served < self.config.max as u64 {
                 next = self.next_member().await;
             }
         }
         if let Err(e) = self.commit(tx, &mut finished).await {
             return fail(finished, &e);
         }
+        self.counters.groups.fetch_add(1, Ordering::Relaxed);
+        self.counters.members.fetch_add(served, Ordering::Relaxed);
         for member in finished {
             let _ = member.answer.send(Ok(()));
         }
@@ -192,14 +231,18 @@ impl Task {
     }
 
     async fn next_member(&mut self) -> Option<Join> {
-        match self.queue.try_recv() {
+        let join = match self.queue.try_recv() {
             Ok(join) => Some(join),
             Err(_) if self.config.wait.is_zero() => None,
             Err(_) => tokio::time::timeout(self.config.wait, self.queue.recv())
                 .await
                 .ok()
                 .flatten(),
+        };
+        if join.is_some() {
+            self.counters.waiting.fetch_sub(1, Ordering::Relaxed);
         }
+        join
     }
 
     /// Appends every finished member's events, in member order, under the

@@ -29,7 +29,7 @@ use sqlx::{Any, AnyConnection, AnyPool, Transaction};
 
 use crate::audit::event::NewEvent;
 use crate::clock::{Clock, Millis, SystemClock};
-pub use group::GroupCommit;
+pub use group::{GroupCommit, GroupStats};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -236,6 +236,15 @@ impl Store {
     pub async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.read).await?;
         Ok(())
+    }
+
+    /// What the group-commit writer has done (zeros before the first write
+    /// or with grouping off).
+    pub fn group_stats(&self) -> GroupStats {
+        self.writer
+            .get()
+            .map(group::Writer::stats)
+            .unwrap_or_default()
     }
 
     /// Starts a write; `now` is the time the write acts at. With group

@@ -4,5 +4,6 @@
 mod audit_order;
 mod checkpoint_anchor;
 mod floods;
+mod group_commit;
 mod org_names;
 mod sweeper;
