@@ -191,6 +191,12 @@ impl Settings {
         f.at_least("pin.argon2_memory_kib", p.argon2_memory_kib, 8);
         f.at_least("pin.argon2_iterations", p.argon2_iterations, 1);
         f.at_least("pin.hash_concurrency", p.hash_concurrency, 1);
+        if !(0..=19).contains(&p.hash_nice) {
+            f.add(
+                "pin.hash_nice",
+                format!("must be from 0 to 19, got {}", p.hash_nice),
+            );
+        }
         let (m1, d1) = (Duration::from_secs(60), Duration::from_secs(24 * 3600));
         f.duration("grant.ttl", self.grant.ttl.0, m1, d1, "from 1m to 24h");
         if let Some(pepper) = &self.security.pepper
