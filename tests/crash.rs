@@ -34,6 +34,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_pingate");
 const ACCOUNT_SID: &str = "AC0123456789abcdef0123456789abcdef";
 const AUTH_TOKEN: &str = "crash-test-auth-token-0123456789ab";
 const WAIT: Duration = Duration::from_secs(30);
+const SQLITE: &str = "sqlite://data/pingate.db";
 
 const CONTOSO: &str = r#"
 [[org]]
@@ -68,11 +69,12 @@ impl Deployment {
     /// Writes the configuration (SQLite, SMTP on `smtp_port`, fast retries
     /// and a short lease), adds an agent and imports contoso.
     fn new(smtp_port: u16) -> Deployment {
-        Self::with_extra(smtp_port, "")
+        Self::with_extra(smtp_port, SQLITE, "")
     }
 
-    /// The same, with `extra` (further sections) appended to the file.
-    fn with_extra(smtp_port: u16, extra: &str) -> Deployment {
+    /// The same on `database_url`, with `extra` (further sections)
+    /// appended to the file.
+    fn with_extra(smtp_port: u16, database_url: &str, extra: &str) -> Deployment {
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
         std::fs::write(
@@ -85,7 +87,7 @@ public_base_url = "http://127.0.0.1:{port}"
 data_dir = "data"
 
 [database]
-url = "sqlite://data/pingate.db"
+url = "{database_url}"
 
 [twilio]
 account_sid = "{ACCOUNT_SID}"
@@ -474,14 +476,57 @@ fn drive_webhooks(
         .collect()
 }
 
+const NO_LIMITS: &str =
+    "[limits]\nwebhook_signed_per_second = 1000000\nwebhook_signed_burst = 1000000\n";
+
 /// Webhooks committed in groups: a `kill -9` under load loses none that
 /// was answered 200. After the restart each one's call is stored with its
 /// `call_received` event, and the chain verifies.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_webhook_answered_before_kill_9_is_stored_with_its_event() {
     let relay = ReservedPort::new();
-    let limits = "[limits]\nwebhook_signed_per_second = 1000000\nwebhook_signed_burst = 1000000\n";
-    let d = std::sync::Arc::new(Deployment::with_extra(relay.port(), limits));
+    let d = Deployment::with_extra(relay.port(), SQLITE, NO_LIMITS);
+    let db = format!("sqlite://{}?mode=ro", d.path("data/pingate.db").display());
+    kill_9_under_webhooks(d, &db).await;
+}
+
+/// The same on PostgreSQL, in a database of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(pingate_test_postgres),
+    ignore = "PostgreSQL variant: set PINGATE_TEST_DATABASE_URL to run it"
+)]
+async fn every_webhook_answered_before_kill_9_is_stored_with_its_event_on_postgres() {
+    use sqlx::Connection;
+    let server = std::env::var("PINGATE_TEST_DATABASE_URL").expect("PINGATE_TEST_DATABASE_URL");
+    let name = format!("pingate_crash_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(&server).await.expect("connect");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .expect("create database");
+    let url = format!(
+        "{}/{name}",
+        server.rsplit_once('/').expect("a database path").0
+    );
+    let shared = format!(
+        "[security]\npepper = \"{}\"\n[audit]\nsigning_key = \"{}\"\n",
+        "ab".repeat(32),
+        "c2lnbmluZy1rZXktZm9yLXRoZS1jcmFzaC10ZXN0ISE="
+    );
+    let relay = ReservedPort::new();
+    let d = Deployment::with_extra(relay.port(), &url, &format!("{NO_LIMITS}{shared}"));
+    kill_9_under_webhooks(d, &url).await;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE {name} WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await
+    .expect("drop database");
+}
+
+async fn kill_9_under_webhooks(d: Deployment, db_url: &str) {
+    let d = std::sync::Arc::new(d);
     let server = d.serve().await;
     let answered = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let drivers = drive_webhooks(&d, 16, &answered);
@@ -498,8 +543,8 @@ async fn every_webhook_answered_before_kill_9_is_stored_with_its_event() {
     let answered = answered.lock().expect("lock").clone();
 
     let server = d.serve().await;
-    let url = format!("sqlite://{}?mode=ro", d.path("data/pingate.db").display());
-    let db = sqlx::SqlitePool::connect(&url)
+    sqlx::any::install_default_drivers();
+    let db = sqlx::AnyPool::connect(db_url)
         .await
         .expect("open the database");
     let stored: std::collections::HashSet<String> =
