@@ -1,11 +1,15 @@
 //! The application's shared state, built once from settings: store, keys,
 //! hasher, delivery, clock. Handlers and workers receive it as `Arc<AppState>`.
 
+mod hash_pool;
+
 use std::sync::Arc;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 use secrecy::ExposeSecret;
-use tokio::sync::{Notify, Semaphore, watch};
+use tokio::sync::{Notify, watch};
+
+pub use hash_pool::{HashPool, HashWorkError};
 
 use crate::audit::anchor::Anchor;
 use crate::audit::pseudonym::Pseudonymiser;
@@ -17,7 +21,7 @@ use crate::domain::pin::{Pin, PinError, PinHasher};
 use crate::domain::support::Desk;
 use crate::http::flood::FloodShield;
 use crate::keys::{Keys, Missing};
-use crate::store::Store;
+use crate::store::{GroupCommit, Store};
 
 pub struct AppState {
     pub settings: Arc<Settings>,
@@ -25,8 +29,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub keys: Keys,
     pub hasher: Arc<PinHasher>,
-    /// Bounds argon2 work so PIN checks never starve webhooks of threads.
-    pub hash_permits: Arc<Semaphore>,
+    /// The threads argon2 work runs on, at a lower priority than webhooks.
+    pub hash_pool: Arc<HashPool>,
     pub sealer: Sealer,
     pub pseudonyms: Pseudonymiser,
     pub senders: Arc<Senders>,
@@ -51,6 +55,8 @@ pub enum BuildError {
     Keys(#[from] crate::keys::KeyError),
     #[error("PIN hasher: {0}")]
     Hasher(#[source] PinError),
+    #[error("cannot start the hashing threads: {0}")]
+    HashThreads(#[source] std::io::Error),
     #[error(transparent)]
     Email(SenderError),
     #[error(transparent)]
@@ -60,15 +66,6 @@ pub enum BuildError {
     /// `[support]` that does not make a desk (validate() names the same).
     #[error("support: {}", .0.join("; "))]
     Support(Vec<String>),
-}
-
-/// Argon2 work that did not run to the end.
-#[derive(Debug, thiserror::Error)]
-pub enum HashWorkError {
-    #[error("the hash pool is closed")]
-    Closed(#[from] tokio::sync::AcquireError),
-    #[error("a hash task failed: {0}")]
-    Task(#[from] tokio::task::JoinError),
 }
 
 impl AppState {
@@ -92,7 +89,13 @@ impl AppState {
         clock: Arc<dyn Clock>,
         metrics: Option<PrometheusHandle>,
     ) -> Result<Arc<AppState>, BuildError> {
-        let store = store.with_clock(Arc::clone(&clock));
+        let db = &settings.database;
+        let store = store
+            .with_clock(Arc::clone(&clock))
+            .with_group_commit(GroupCommit {
+                max: db.group_commit_max as usize,
+                wait: db.group_commit_wait.0,
+            });
         let keys = Keys::load_or_create(&settings)?;
         Self::assemble(settings, store, keys, clock, metrics)
     }
@@ -126,6 +129,13 @@ impl AppState {
             1,
         )
         .map_err(BuildError::Hasher)?;
+        let hasher = Arc::new(hasher);
+        let hash_pool = HashPool::start(
+            Arc::clone(&hasher),
+            settings.pin.hash_concurrency,
+            settings.pin.hash_nice,
+        )
+        .map_err(BuildError::HashThreads)?;
         let sealer = Sealer::new(&keys.derive("pingate/outbox-seal/v1"));
         let pseudonyms =
             Pseudonymiser::new(*keys.derive("pingate/audit-pseudonym/v1").expose_secret());
@@ -143,12 +153,12 @@ impl AppState {
             support,
             shield: Arc::new(FloodShield::new(&settings.limits)),
             anchor: Anchor::beside(&settings.signing_key_path()),
-            hash_permits: Arc::new(Semaphore::new(settings.pin.hash_concurrency)),
+            hash_pool: Arc::new(hash_pool),
             settings: Arc::new(settings),
             store,
             clock,
             keys,
-            hasher: Arc::new(hasher),
+            hasher,
             sealer,
             pseudonyms,
             senders: Arc::new(senders),
@@ -158,16 +168,13 @@ impl AppState {
         }))
     }
 
-    /// Runs argon2 work on the blocking pool, at most `hash_concurrency` at
-    /// once, carrying the caller's tracing span.
+    /// Runs argon2 work on the hashing threads (`hash_concurrency` of
+    /// them, at `hash_nice`), carrying the caller's tracing span.
     pub async fn hash_work<T: Send + 'static>(
         &self,
         f: impl FnOnce(&PinHasher) -> T + Send + 'static,
     ) -> Result<T, HashWorkError> {
-        let _permit = self.hash_permits.acquire().await?;
-        let hasher = Arc::clone(&self.hasher);
-        let span = tracing::Span::current();
-        Ok(tokio::task::spawn_blocking(move || span.in_scope(|| f(&hasher))).await?)
+        self.hash_pool.run(f).await
     }
 
     /// Verifies a PIN against a hash (or the dummy hash, for unknown ids).

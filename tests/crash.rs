@@ -34,6 +34,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_pingate");
 const ACCOUNT_SID: &str = "AC0123456789abcdef0123456789abcdef";
 const AUTH_TOKEN: &str = "crash-test-auth-token-0123456789ab";
 const WAIT: Duration = Duration::from_secs(30);
+const SQLITE: &str = "sqlite://data/pingate.db";
 
 const CONTOSO: &str = r#"
 [[org]]
@@ -68,6 +69,12 @@ impl Deployment {
     /// Writes the configuration (SQLite, SMTP on `smtp_port`, fast retries
     /// and a short lease), adds an agent and imports contoso.
     fn new(smtp_port: u16) -> Deployment {
+        Self::with_extra(smtp_port, SQLITE, "")
+    }
+
+    /// The same on `database_url`, with `extra` (further sections)
+    /// appended to the file.
+    fn with_extra(smtp_port: u16, database_url: &str, extra: &str) -> Deployment {
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
         std::fs::write(
@@ -80,7 +87,7 @@ public_base_url = "http://127.0.0.1:{port}"
 data_dir = "data"
 
 [database]
-url = "sqlite://data/pingate.db"
+url = "{database_url}"
 
 [twilio]
 account_sid = "{ACCOUNT_SID}"
@@ -105,6 +112,7 @@ poll_interval = "100ms"
 
 [sms]
 timeout = "2s"
+{extra}
 "#
             ),
         )
@@ -244,6 +252,32 @@ timeout = "2s"
             "accepted whatever the relay does: {ch}"
         );
         (call_id, ch["challenge_id"].as_str().unwrap().to_string())
+    }
+
+    /// A signed voice webhook for a new call `sid`; its status.
+    async fn voice(&self, sid: &str) -> reqwest::Result<StatusCode> {
+        let params = [
+            ("CallSid", sid),
+            ("AccountSid", ACCOUNT_SID),
+            ("From", "+14155550100"),
+            ("To", "+18005550100"),
+            ("CallStatus", "ringing"),
+            ("Direction", "inbound"),
+            ("StirVerstat", "TN-Validation-Passed-A"),
+        ];
+        let url = format!("{}/webhooks/twilio/voice", self.base);
+        let resp = self
+            .client
+            .post(&url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header(
+                "x-twilio-signature",
+                twilio_signer::sign_form(&url, &params, AUTH_TOKEN),
+            )
+            .body(twilio_signer::form_body(&params))
+            .send()
+            .await?;
+        Ok(resp.status())
     }
 
     async fn get(&self, path: &str) -> (StatusCode, Value) {
@@ -416,4 +450,136 @@ async fn pin_leased_at_kill_9_is_sent_once_after_the_lease_runs_out() {
     );
     drop(server);
     smtp.shutdown().await;
+}
+
+/// Sends distinct voice webhooks from `conns` connections until the server
+/// is gone; every CallSid answered 200 lands in `answered`.
+fn drive_webhooks(
+    d: &std::sync::Arc<Deployment>,
+    conns: usize,
+    answered: &std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..conns)
+        .map(|_| {
+            let (d, answered) = (std::sync::Arc::clone(d), std::sync::Arc::clone(answered));
+            tokio::spawn(async move {
+                loop {
+                    let sid = format!("CA{}", uuid::Uuid::new_v4().simple());
+                    match d.voice(&sid).await {
+                        Ok(StatusCode::OK) => answered.lock().expect("lock").push(sid),
+                        Ok(other) => panic!("voice webhook answered {other}"),
+                        Err(_) => return, // the server was killed
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
+const NO_LIMITS: &str =
+    "[limits]\nwebhook_signed_per_second = 1000000\nwebhook_signed_burst = 1000000\n";
+
+/// Webhooks committed in groups: a `kill -9` under load loses none that
+/// was answered 200. After the restart each one's call is stored with its
+/// `call_received` event, and the chain verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_webhook_answered_before_kill_9_is_stored_with_its_event() {
+    let relay = ReservedPort::new();
+    let d = Deployment::with_extra(relay.port(), SQLITE, NO_LIMITS);
+    let db = format!("sqlite://{}?mode=ro", d.path("data/pingate.db").display());
+    kill_9_under_webhooks(d, &db).await;
+}
+
+/// The same on PostgreSQL, in a database of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(pingate_test_postgres),
+    ignore = "PostgreSQL variant: set PINGATE_TEST_DATABASE_URL to run it"
+)]
+async fn every_webhook_answered_before_kill_9_is_stored_with_its_event_on_postgres() {
+    use sqlx::Connection;
+    let server = std::env::var("PINGATE_TEST_DATABASE_URL").expect("PINGATE_TEST_DATABASE_URL");
+    let name = format!("pingate_crash_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(&server).await.expect("connect");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .expect("create database");
+    let url = format!(
+        "{}/{name}",
+        server.rsplit_once('/').expect("a database path").0
+    );
+    let shared = format!(
+        "[security]\npepper = \"{}\"\n[audit]\nsigning_key = \"{}\"\n",
+        "ab".repeat(32),
+        "c2lnbmluZy1rZXktZm9yLXRoZS1jcmFzaC10ZXN0ISE="
+    );
+    let relay = ReservedPort::new();
+    let d = Deployment::with_extra(relay.port(), &url, &format!("{NO_LIMITS}{shared}"));
+    kill_9_under_webhooks(d, &url).await;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE {name} WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await
+    .expect("drop database");
+}
+
+async fn kill_9_under_webhooks(d: Deployment, db_url: &str) {
+    let d = std::sync::Arc::new(d);
+    let server = d.serve().await;
+    let answered = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let drivers = drive_webhooks(&d, 16, &answered);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while answered.lock().expect("lock").len() < 300 {
+        assert!(tokio::time::Instant::now() < deadline, "webhooks too slow");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Killed with webhooks in flight, some in an uncommitted group.
+    server.kill_9();
+    for driver in drivers {
+        driver.await.expect("driver");
+    }
+    let answered = answered.lock().expect("lock").clone();
+
+    let server = d.serve().await;
+    sqlx::any::install_default_drivers();
+    let db = sqlx::AnyPool::connect(db_url)
+        .await
+        .expect("open the database");
+    let stored: std::collections::HashSet<String> =
+        sqlx::query_scalar("SELECT provider_call_id FROM calls")
+            .fetch_all(&db)
+            .await
+            .expect("calls")
+            .into_iter()
+            .collect();
+    let details: Vec<String> =
+        sqlx::query_scalar("SELECT detail FROM audit_events WHERE kind = 'call_received'")
+            .fetch_all(&db)
+            .await
+            .expect("events");
+    let audited: std::collections::HashSet<String> = details
+        .iter()
+        .map(|d| serde_json::from_str::<Value>(d).expect("detail")["provider_call_id"].to_string())
+        .map(|s| s.trim_matches('"').to_string())
+        .collect();
+    for sid in &answered {
+        assert!(
+            stored.contains(sid),
+            "{sid} was answered 200 but is not stored"
+        );
+        assert!(
+            audited.contains(sid),
+            "{sid} was answered 200 but not audited"
+        );
+    }
+    assert_eq!(
+        stored.len(),
+        audited.len(),
+        "every stored call has its event"
+    );
+    db.close().await;
+    drop(server);
+    d.run(&["audit", "verify"]);
 }

@@ -30,6 +30,12 @@ pub struct DatabaseSettings {
     /// `/readyz` fails when the database's file system has less free space
     /// than this share (SQLite only; 0 turns the check off).
     pub min_free_disk_percent: u8,
+    /// Most writes committed in one transaction by the single writer
+    /// (1: every write its own transaction).
+    pub group_commit_max: u32,
+    /// How long the writer waits for another write once none is queued
+    /// (0ms: a lone write is never delayed).
+    pub group_commit_wait: HumanDuration,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -112,8 +118,12 @@ pub struct PinSettings {
     /// argon2 memory in KiB; the OWASP minimum by default. Lower only in tests.
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
-    /// How many argon2 computations may run at once (the blocking pool bound).
+    /// How many argon2 computations may run at once: the number of
+    /// dedicated hashing threads.
     pub hash_concurrency: usize,
+    /// The hashing threads' `nice` value (0 to 19): higher yields the CPU
+    /// to webhooks sooner. 0 keeps the process's priority.
+    pub hash_nice: i32,
     /// How often challenges that expired untouched are recorded as expired
     /// and their sealed PIN wiped.
     pub sweep_interval: HumanDuration,
@@ -302,6 +312,8 @@ impl Default for DatabaseSettings {
             url: Secret::from("sqlite://data/pingate.db"),
             max_connections: 8,
             min_free_disk_percent: 5,
+            group_commit_max: 64,
+            group_commit_wait: HumanDuration(Duration::ZERO),
         }
     }
 }
@@ -367,6 +379,7 @@ impl Default for PinSettings {
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
             hash_concurrency: 2,
+            hash_nice: 10,
             sweep_interval: HumanDuration(Duration::from_secs(5)),
         }
     }

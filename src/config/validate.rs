@@ -154,6 +154,22 @@ impl Settings {
             f.add("database.url", "must start with sqlite:// or postgres://");
         }
         f.at_least("database.max_connections", self.database.max_connections, 1);
+        f.at_least(
+            "database.group_commit_max",
+            self.database.group_commit_max,
+            1,
+        );
+        if self.database.group_commit_max > 10_000 {
+            f.add("database.group_commit_max", "must be at most 10000");
+        }
+        let wait = self.database.group_commit_wait.0;
+        f.duration(
+            "database.group_commit_wait",
+            wait,
+            Duration::ZERO,
+            Duration::from_secs(1),
+            "at most 1s",
+        );
         if self.database.min_free_disk_percent > 99 {
             f.add("database.min_free_disk_percent", "must be at most 99");
         }
@@ -175,6 +191,12 @@ impl Settings {
         f.at_least("pin.argon2_memory_kib", p.argon2_memory_kib, 8);
         f.at_least("pin.argon2_iterations", p.argon2_iterations, 1);
         f.at_least("pin.hash_concurrency", p.hash_concurrency, 1);
+        if !(0..=19).contains(&p.hash_nice) {
+            f.add(
+                "pin.hash_nice",
+                format!("must be from 0 to 19, got {}", p.hash_nice),
+            );
+        }
         let (m1, d1) = (Duration::from_secs(60), Duration::from_secs(24 * 3600));
         f.duration("grant.ttl", self.grant.ttl.0, m1, d1, "from 1m to 24h");
         if let Some(pepper) = &self.security.pepper

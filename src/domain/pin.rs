@@ -2,8 +2,8 @@
 //!
 //! A `Pin` is a secret (redacted `Debug`, no `Display`, no `Serialize`) and is
 //! only ever stored as a peppered Argon2id hash. Randomness comes in as an
-//! argument; hashing is CPU-heavy and synchronous, so callers run it on a
-//! bounded blocking pool.
+//! argument; hashing is CPU-heavy and synchronous, so callers run it on
+//! the application's hashing threads (`app::HashPool`).
 
 use std::fmt;
 

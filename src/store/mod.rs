@@ -10,6 +10,7 @@ pub mod checkpoints;
 pub mod codec;
 pub mod console_sessions;
 pub mod grants;
+pub mod group;
 pub mod maintenance;
 pub mod messages;
 pub mod open;
@@ -20,7 +21,7 @@ pub mod retention;
 
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -28,6 +29,7 @@ use sqlx::{Any, AnyConnection, AnyPool, Transaction};
 
 use crate::audit::event::NewEvent;
 use crate::clock::{Clock, Millis, SystemClock};
+pub use group::{GroupCommit, GroupStats};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -62,6 +64,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the path {} is not valid UTF-8", .0.display())]
     NonUtf8Path(std::path::PathBuf),
+    /// The group this write belonged to could not commit: nothing of it is
+    /// durable.
+    #[error("the group commit failed: {0}")]
+    GroupFailed(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -83,6 +89,10 @@ pub struct Store {
     backend: Backend,
     /// Stamps audit events when they join the chain (see [`WriteTx::commit`]).
     clock: Arc<dyn Clock>,
+    group_commit: GroupCommit,
+    /// The group-commit writer, started by the first write (so the clock
+    /// and the batch bounds are settled by then).
+    writer: Arc<OnceLock<group::Writer>>,
 }
 
 pub(crate) static MIGRATOR_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -135,6 +145,8 @@ impl Store {
                 write: pool,
                 backend: Backend::Postgres,
                 clock: Arc::new(SystemClock),
+                group_commit: GroupCommit::default(),
+                writer: Arc::default(),
             })
         }
     }
@@ -184,6 +196,8 @@ impl Store {
             write,
             backend: Backend::Sqlite,
             clock: Arc::new(SystemClock),
+            group_commit: GroupCommit::default(),
+            writer: Arc::default(),
         })
     }
 
@@ -195,6 +209,15 @@ impl Store {
     /// that move time move the stamps too).
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Store {
         self.clock = clock;
+        self.writer = Arc::default();
+        self
+    }
+
+    /// How writes are grouped into transactions (`[database]`
+    /// `group_commit_max`, `group_commit_wait`).
+    pub fn with_group_commit(mut self, config: GroupCommit) -> Store {
+        self.group_commit = config;
+        self.writer = Arc::default();
         self
     }
 
@@ -215,16 +238,40 @@ impl Store {
         Ok(())
     }
 
-    /// Starts a write; `now` stamps the audit events it appends.
+    /// What the group-commit writer has done (zeros before the first write
+    /// or with grouping off).
+    pub fn group_stats(&self) -> GroupStats {
+        self.writer
+            .get()
+            .map(group::Writer::stats)
+            .unwrap_or_default()
+    }
+
+    /// Starts a write; `now` is the time the write acts at. With group
+    /// commit on, the write joins the instance's next group and runs under
+    /// its own savepoint; its `commit` returns once the group is durable.
     pub async fn begin(&self, now: Millis) -> StoreResult<WriteTx> {
-        let tx = match self.backend {
-            // IMMEDIATE takes the write lock up front, so another process
-            // (the CLI) makes us wait on busy_timeout instead of failing.
-            Backend::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.write.begin().await?,
+        let inner = if self.group_commit.is_off() {
+            let tx = match self.backend {
+                // IMMEDIATE takes the write lock up front, so another process
+                // (the CLI) makes us wait on busy_timeout instead of failing.
+                Backend::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await?,
+                Backend::Postgres => self.write.begin().await?,
+            };
+            Inner::Alone(tx)
+        } else {
+            let writer = self.writer.get_or_init(|| {
+                group::Writer::spawn(
+                    self.write.clone(),
+                    self.backend,
+                    Arc::clone(&self.clock),
+                    self.group_commit,
+                )
+            });
+            Inner::Member(Some(writer.join().await?))
         };
         Ok(WriteTx {
-            tx,
+            inner,
             events: Vec::new(),
             backend: self.backend,
             now,
@@ -289,16 +336,27 @@ fn sqlite_pragmas(
 /// The events are appended to the chain right before COMMIT, so the chain
 /// lock is held as briefly as possible and is always the last lock taken.
 pub struct WriteTx {
-    tx: Transaction<'static, Any>,
+    inner: Inner,
     events: Vec<NewEvent>,
     backend: Backend,
     now: Millis,
     clock: Arc<dyn Clock>,
 }
 
+/// A transaction of its own, or a member's turn in a group's transaction
+/// (`None` once handed back).
+enum Inner {
+    Alone(Transaction<'static, Any>),
+    Member(Option<group::Lease>),
+}
+
 impl WriteTx {
     pub fn conn(&mut self) -> &mut AnyConnection {
-        &mut self.tx
+        match &mut self.inner {
+            Inner::Alone(tx) => tx,
+            Inner::Member(Some(lease)) => &mut lease.tx,
+            Inner::Member(None) => unreachable!("a write used after it was handed back"),
+        }
     }
 
     pub fn audit(&mut self, event: NewEvent) {
@@ -323,27 +381,51 @@ impl WriteTx {
             sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
                 .bind(space as i32)
                 .bind(name)
-                .execute(&mut *self.tx)
+                .execute(self.conn())
                 .await?;
         }
         Ok(())
     }
 
     pub async fn commit(mut self) -> StoreResult<()> {
-        if !self.events.is_empty() {
+        let events = std::mem::take(&mut self.events);
+        let tx = match &mut self.inner {
+            Inner::Member(lease) => {
+                return match lease.take() {
+                    Some(lease) => lease.finish(events).await,
+                    None => Ok(()),
+                };
+            }
+            Inner::Alone(tx) => tx,
+        };
+        if !events.is_empty() {
             if self.backend == Backend::Postgres {
                 sqlx::query("SELECT pg_advisory_xact_lock($1)")
                     .bind(AUDIT_LOCK_KEY)
-                    .execute(&mut *self.tx)
+                    .execute(&mut **tx)
                     .await?;
             }
             // Stamped now, under the chain lock, so `at` follows `seq`
             // however long the transaction ran or whoever began first.
-            let events = std::mem::take(&mut self.events);
-            audit::append(&mut self.tx, self.clock.now_ms(), events).await?;
+            audit::append(tx, self.clock.now_ms(), events).await?;
         }
-        self.tx.commit().await?;
+        let Inner::Alone(tx) = std::mem::replace(&mut self.inner, Inner::Member(None)) else {
+            return Ok(());
+        };
+        tx.commit().await?;
         Ok(())
+    }
+}
+
+impl Drop for WriteTx {
+    /// A write dropped before `commit` changes nothing: its own transaction
+    /// rolls back (sqlx), a member is rolled back to its savepoint.
+    fn drop(&mut self) {
+        if let Inner::Member(lease) = &mut self.inner
+            && let Some(lease) = lease.take()
+        {
+            lease.abandon();
+        }
     }
 }
 

@@ -159,8 +159,31 @@ on_both_engines!(
     hang_ups_racing_checks_new_pins_and_grants
 );
 
+/// Keeps every hashing thread busy until the returned sender is dropped;
+/// returns once each one is.
+async fn occupy_every_hashing_thread(
+    state: &pingate::app::AppState,
+) -> std::sync::mpsc::Sender<()> {
+    let (release, held) = std::sync::mpsc::channel::<()>();
+    let held = Arc::new(std::sync::Mutex::new(held));
+    for _ in 0..state.settings.pin.hash_concurrency {
+        let (started, running) = tokio::sync::oneshot::channel();
+        let (pool, held) = (Arc::clone(&state.hash_pool), Arc::clone(&held));
+        tokio::spawn(async move {
+            pool.run(move |_| {
+                let _ = started.send(());
+                // Returns when the sender is dropped.
+                let _ = held.lock().map(|h| h.recv());
+            })
+            .await
+        });
+        running.await.expect("a hashing thread took the job");
+    }
+    release
+}
+
 /// A check whose request ends before the PIN is hashed (here the request
-/// timeout, while the test holds every hashing permit) still ends
+/// timeout, while the test keeps every hashing thread busy) still ends
 /// recorded: its reserved attempt is audited as a failure and counted,
 /// instead of vanishing with the request.
 async fn an_abandoned_check_is_still_recorded(engine: Engine, test: &str) {
@@ -180,14 +203,11 @@ async fn an_abandoned_check_is_still_recorded(engine: Engine, test: &str) {
     let wrong = wrong_pin(&pin);
 
     let state = app.state();
-    let permits = Arc::clone(&state.hash_permits)
-        .acquire_many_owned(state.settings.pin.hash_concurrency as u32)
-        .await
-        .unwrap();
+    let release = occupy_every_hashing_thread(state).await;
     let (status, body) = app.check(&challenge_id, wrong).await;
     assert_eq!(status, StatusCode::REQUEST_TIMEOUT, "{body}");
     assert!(app.events("authn_pin_fail").await.is_empty());
-    drop(permits);
+    drop(release);
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while app.events("authn_pin_fail").await.is_empty() {
@@ -274,7 +294,8 @@ on_both_engines!(
 /// An administrator resets a caller's lockout while the check that locks
 /// the caller out is committing (held there by the audit lock). The reset
 /// waits for it and ends that lockout instead of missing it. PostgreSQL
-/// only: SQLite's single writer cannot interleave them.
+/// only: SQLite's single writer cannot interleave them. Group commit is
+/// off, so the two interleave as they do between two instances.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(
     not(pingate_test_postgres),
@@ -283,7 +304,10 @@ on_both_engines!(
 async fn a_reset_during_the_locking_check_ends_that_lockout() {
     let test = "a_reset_during_the_locking_check_ends_that_lockout";
     let opts = Options {
-        tweak: Box::new(|s| s.limits.failures_per_caller = 1),
+        tweak: Box::new(|s| {
+            s.limits.failures_per_caller = 1;
+            s.database.group_commit_max = 1;
+        }),
         ..Options::default()
     };
     let Some(app) = TestApp::spawn_with(Engine::Postgres, test, opts).await else {

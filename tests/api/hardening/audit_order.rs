@@ -56,10 +56,15 @@ on_both_engines!(
 
 /// PostgreSQL: two transactions overlap, the later one appends first.
 /// The earlier one's event gets the next `seq` and an `at` no earlier.
+/// Group commit is off: transactions overlap like this between instances.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overlapping_writes_never_put_at_out_of_seq_order_on_postgres() {
     let test = "overlapping_writes_never_put_at_out_of_seq_order_on_postgres";
-    let Some(app) = TestApp::spawn(Engine::Postgres, test).await else {
+    let opts = crate::support::app::Options {
+        tweak: Box::new(|s| s.database.group_commit_max = 1),
+        ..Default::default()
+    };
+    let Some(app) = TestApp::spawn_with(Engine::Postgres, test, opts).await else {
         return;
     };
     let store = &app.state().store;

@@ -4,5 +4,7 @@
 mod audit_order;
 mod checkpoint_anchor;
 mod floods;
+mod group_commit;
+mod hash_priority;
 mod org_names;
 mod sweeper;

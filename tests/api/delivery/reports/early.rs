@@ -93,7 +93,9 @@ on_both_engines!(
 /// committing it (held there by the audit lock, which the test takes). The
 /// two take turns on the message id, so the report is applied, not kept
 /// for a send that was already recorded. PostgreSQL only: SQLite's single
-/// writer cannot interleave them.
+/// writer cannot interleave them. Group commit is off, as between two
+/// instances: within one, the writer would queue the report behind the
+/// worker's group instead of on the lock.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(
     not(pingate_test_postgres),
@@ -105,6 +107,7 @@ async fn a_delivery_report_during_the_send_commit_is_applied() {
         // The worker moves only when woken, so the test decides when.
         tweak: Box::new(|s| {
             s.delivery.poll_interval = pingate::config::HumanDuration(Duration::from_secs(3600));
+            s.database.group_commit_max = 1;
         }),
         ..Default::default()
     };

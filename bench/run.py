@@ -1,0 +1,370 @@
+#!/usr/bin/env python3
+"""pingate's benchmark, side by side with the peer (issue 11).
+
+Builds release, then in one run drives (a) pingate on SQLite, (b) pingate
+on PostgreSQL when --postgres URL is given, and (c) the peer: Express and
+the twilio package's webhook() validation, no database (bench/peer/).
+Every target gets the same distinct webhooks, pre-signed with the twilio
+SDK, at 1, 32 and 128 connections (wrk); then, on pingate, PIN checks
+alone and PIN checks together with webhooks. Prints one table.
+
+    bench/run.py [--postgres postgres://postgres@127.0.0.1:5432/test] [--seconds 10]
+
+Needs cargo, node + npm (the peer's packages install from
+bench/peer/package-lock.json) and wrk. Nothing in pingate is special-cased:
+each webhook is a new call stored with its audit event before the answer,
+and the flood shields and quotas are raised by configuration only.
+"""
+
+import argparse
+import base64
+import json
+import math
+import os
+import secrets
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+PEER = BENCH / "peer"
+WORK = ROOT / "target" / "bench"
+BIN = ROOT / "target" / "release" / "pingate"
+AUTH_TOKEN = "bench-" + secrets.token_hex(16)
+ACCOUNT_SID = "AC0123456789abcdef0123456789abcdef"
+CONNECTIONS = (1, 32, 128)
+ATTEMPTS = 10  # pin.max_attempts: wrong checks each challenge can take
+CHECK_CONNS = 8
+
+ORG = """
+[[org]]
+id = "contoso"
+name = "Contoso Ltd"
+account_number = "40012345"
+registered_numbers = ["+14155550100"]
+channels = ["email"]
+[org.contacts]
+email = "it-admin@contoso.example"
+"""
+
+# Quotas and flood shields out of the benchmark's way, by configuration.
+LIMITS = """
+[limits]
+challenges_per_caller = 100000
+challenges_per_org = 100000
+challenges_per_agent = 100000
+orgs_per_agent = 100000
+sends_per_destination = 100000
+checks_per_agent = 10000000
+checks_per_caller = 100000
+checks_per_org = 10000000
+failures_per_caller = 100
+webhook_signed_per_second = 10000000
+webhook_signed_burst = 10000000
+api_per_second = 10000000
+api_burst = 10000000
+"""
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, text=True, **kw)
+
+
+def free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(url, proc, timeout=30.0):
+    """Polls url until it answers 200; returns seconds since `proc` started."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"{url}: the server exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.002)
+    sys.exit(f"{url}: not ready within {timeout}s")
+
+
+def rss_mib(pid):
+    """(current, peak) resident set size in MiB."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        fields[key] = value.strip()
+    kib = lambda k: int(fields.get(k, "0 kB").split()[0]) / 1024
+    return kib("VmRSS"), kib("VmHWM")
+
+
+_started = []
+
+
+class Target:
+    """A server under load: pingate on one engine, or the peer."""
+
+    def __init__(self, name, port):
+        self.name, self.port = name, port
+        self.base = f"http://127.0.0.1:{port}"
+        self.proc = None
+        self.ready_ms = None
+        self.answered = 0  # webhooks answered 2xx
+
+    def count(self, r):
+        self.answered += r["requests"] - r["non2xx"] - r["socket_errors"] - r["exhausted"]
+        return r
+
+    def start(self, cmd, cwd, env, log):
+        started = time.monotonic()
+        self.proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=log)
+        _started.append(self)
+        wait_ready(self.base + "/readyz", self.proc)
+        self.ready_ms = (time.monotonic() - started) * 1000
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+class Pingate(Target):
+    def __init__(self, name, database_url):
+        super().__init__(name, free_port())
+        self.dir = WORK / name
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.dir.mkdir(parents=True)
+        self.database_url = database_url
+        shared = ""
+        if database_url.startswith("postgres"):
+            key = base64.b64encode(secrets.token_bytes(32)).decode()
+            shared = f'[security]\npepper = "{secrets.token_hex(32)}"\n[audit]\nsigning_key = "{key}"\n'
+        (self.dir / "pingate.toml").write_text(
+            f"""
+[server]
+listen = "127.0.0.1:{self.port}"
+public_base_url = "{self.base}"
+data_dir = "data"
+[database]
+url = "{database_url}"
+[twilio]
+account_sid = "{ACCOUNT_SID}"
+auth_token = "{AUTH_TOKEN}"
+[pin]
+max_attempts = {ATTEMPTS}
+{LIMITS}
+{shared}"""
+        )
+        (self.dir / "contoso.toml").write_text(ORG)
+        self.cli("org", "import", "contoso.toml")
+        self.agent_token = self.cli("agent", "add", "bench", "--role", "agent").strip()
+
+    def env(self):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PINGATE")}
+        return env
+
+    def cli(self, *args):
+        cmd = [str(BIN), "--config", "pingate.toml", *args]
+        return run(cmd, cwd=self.dir, env=self.env(), capture_output=True).stdout
+
+    def serve(self):
+        log = open(self.dir / "serve.log", "w")
+        self.start([str(BIN), "--config", "pingate.toml", "serve"], self.dir, self.env(), log)
+
+    def stored(self):
+        """(calls, call_received events) in the database."""
+        q_calls = "SELECT COUNT(*) FROM calls"
+        q_events = "SELECT COUNT(*) FROM audit_events WHERE kind = 'call_received'"
+        if self.database_url.startswith("sqlite"):
+            db = sqlite3.connect(f"file:{self.dir / 'data' / 'pingate.db'}?mode=ro", uri=True)
+            try:
+                return tuple(db.execute(q).fetchone()[0] for q in (q_calls, q_events))
+            finally:
+                db.close()
+        out = lambda q: int(run(["psql", self.database_url, "-tAc", q], capture_output=True).stdout)
+        return out(q_calls), out(q_events)
+
+
+class Peer(Target):
+    def __init__(self):
+        super().__init__("peer (Express + twilio)", free_port())
+
+    def serve(self):
+        env = dict(os.environ, PORT=str(self.port), TWILIO_AUTH_TOKEN=AUTH_TOKEN)
+        log = open(WORK / "peer.log", "w")
+        self.start(["node", "server.js"], PEER, env, log)
+
+
+def sign(target, count, prefix):
+    """A file of `count` distinct pre-signed voice webhooks for `target`."""
+    path = WORK / f"signed-{prefix}.txt"
+    url = target.base + "/webhooks/twilio/voice"
+    with open(path, "w") as out:
+        run(["node", "sign.js", url, AUTH_TOKEN, str(count), prefix], cwd=PEER, stdout=out)
+    return path
+
+
+def wrk(target, script, conns, seconds, args):
+    threads = min(conns, 2)
+    cmd = [
+        "wrk", f"-t{threads}", f"-c{conns}", f"-d{seconds}s", "--latency",
+        "-s", str(BENCH / script), target.base, "--", *args(threads),
+    ]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def result(proc):
+    out, err = proc.communicate()
+    for line in out.splitlines():
+        if line.startswith("RESULT "):
+            r = json.loads(line[len("RESULT "):])
+            r["rate"] = r["requests"] / (r["duration_us"] / 1e6)
+            return r
+    sys.exit(f"wrk gave no result:\n{out}\n{err}")
+
+
+_prefixes = iter(range(0x1000, 0xFFFF))
+
+
+def webhooks(target, conns, seconds, path=None):
+    """Starts wrk on fresh distinct signed webhooks; returns the process."""
+    path = path or presign(target, conns, seconds)
+    return wrk(target, "webhooks.lua", conns, seconds,
+               lambda t: ["/webhooks/twilio/voice", str(path), str(t)])
+
+
+def presign(target, conns, seconds):
+    per_second = 4000 if conns == 1 else 25000
+    return sign(target, per_second * seconds, f"{next(_prefixes):04x}")
+
+
+def checks(target, ids_file, seconds):
+    return wrk(target, "checks.lua", CHECK_CONNS, seconds,
+               lambda t: [str(ids_file), str(t), str(ATTEMPTS), target.agent_token])
+
+
+def challenges(target, count, offset, name):
+    path = WORK / f"{target.name}-{name}.txt"
+    with open(path, "w") as out:
+        run(["node", "setup_checks.js", target.base, AUTH_TOKEN, target.agent_token,
+             str(count), str(offset)], cwd=PEER, stdout=out)
+    return path
+
+
+def ms(us):
+    return f"{us / 1000:.2f}"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--postgres", help="a PostgreSQL server URL; the database pingate_bench is (re)created on it")
+    ap.add_argument("--seconds", type=int, default=10, help="length of each load step")
+    ap.add_argument("--skip-build", action="store_true")
+    a = ap.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    if not a.skip_build:
+        run(["cargo", "build", "--release", "--bin", "pingate", "--example", "argon2_rate"], cwd=ROOT)
+    if not (PEER / "node_modules").is_dir():
+        run(["npm", "ci", "--no-audit", "--no-fund"], cwd=PEER)
+    rate = float(run([str(ROOT / "target/release/examples/argon2_rate"), "3"], capture_output=True).stdout)
+    cores = os.cpu_count()
+    ceiling = cores * rate
+
+    targets = [Pingate("pingate-sqlite", "sqlite://data/pingate.db")]
+    if a.postgres:
+        admin = a.postgres
+        run(["psql", admin, "-qc", "DROP DATABASE IF EXISTS pingate_bench"], capture_output=True)
+        run(["psql", admin, "-qc", "CREATE DATABASE pingate_bench"], capture_output=True)
+        targets.append(Pingate("pingate-postgres", admin.rsplit("/", 1)[0] + "/pingate_bench"))
+    peer = Peer()
+    rows, extra = [], []
+    hooks = {}
+    for t in [peer, *targets]:
+        t.serve()
+        for conns in CONNECTIONS:
+            hooks[(t.name, conns)] = t.count(result(webhooks(t, conns, a.seconds)))
+        if isinstance(t, Pingate):
+            pin_rows(t, a.seconds, ceiling, hooks, extra)
+            calls, events = t.stored()
+            setup = 2 * math.ceil(ceiling * a.seconds * 1.5 / ATTEMPTS)
+            extra.append(f"{t.name}: {t.answered} webhooks answered 2xx (+ {setup} set-up calls); "
+                         f"{calls} calls stored, {events} call_received events")
+        t.rss = rss_mib(t.proc.pid)
+        t.stop()
+    for t in [peer, *targets]:
+        for conns in CONNECTIONS:
+            r, p = hooks[(t.name, conns)], hooks[(peer.name, conns)]
+            bad = r["non2xx"] + r["socket_errors"] + r["exhausted"]
+            rows.append((t.name, f"webhooks @{conns}", f"{r['rate']:.0f}", ms(r["p50_us"]),
+                         ms(r["p99_us"]), f"{r['rate'] / p['rate']:.2f}x", str(bad),
+                         f"{t.rss[1]:.0f}", f"{t.ready_ms:.0f}"))
+    rows.extend(extra_rows(targets))
+    print_table(rows)
+    print(f"\nargon2id verify, one core: {rate:.1f}/s; ceiling {cores} cores x {rate:.1f} = {ceiling:.1f}/s")
+    for line in extra:
+        print(line)
+
+
+_pin_rows = []
+
+
+def pin_rows(t, seconds, ceiling, hooks, extra):
+    need = math.ceil(ceiling * seconds * 1.5 / ATTEMPTS)
+    alone_ids = challenges(t, need, 0, "alone")
+    both_ids = challenges(t, need, need, "both")
+    alone = result(checks(t, alone_ids, seconds))
+    idle = t.count(result(webhooks(t, 1, seconds)))
+    signed = presign(t, 1, seconds)
+    c, w = checks(t, both_ids, seconds), webhooks(t, 1, seconds, signed)
+    both_checks, both_hooks = result(c), t.count(result(w))
+    _pin_rows.append((t, alone, idle, both_checks, both_hooks, ceiling))
+
+
+def extra_rows(targets):
+    rows = []
+    for t, alone, idle, both_checks, both_hooks, ceiling in _pin_rows:
+        bad = lambda r: str(r["non2xx"] + r["socket_errors"] + r["exhausted"])
+        rss, ready = f"{t.rss[1]:.0f}", f"{t.ready_ms:.0f}"
+        rows.append((t.name, f"PIN checks alone @{CHECK_CONNS}", f"{alone['rate']:.1f}", ms(alone["p50_us"]),
+                     ms(alone["p99_us"]), f"{alone['rate'] / ceiling:.0%} of argon2", bad(alone), rss, ready))
+        rows.append((t.name, "webhooks @1, idle", f"{idle['rate']:.0f}", ms(idle["p50_us"]),
+                     ms(idle["p99_us"]), "", bad(idle), rss, ready))
+        rows.append((t.name, f"PIN checks @{CHECK_CONNS} + webhooks", f"{both_checks['rate']:.1f}",
+                     ms(both_checks["p50_us"]), ms(both_checks["p99_us"]),
+                     f"{both_checks['rate'] / ceiling:.0%} of argon2", bad(both_checks), rss, ready))
+        rows.append((t.name, "webhooks @1 + PIN checks", f"{both_hooks['rate']:.0f}", ms(both_hooks["p50_us"]),
+                     ms(both_hooks["p99_us"]), f"p99 {both_hooks['p99_us'] / max(idle['p99_us'], 1):.2f}x idle",
+                     bad(both_hooks), rss, ready))
+    return rows
+
+
+def print_table(rows):
+    head = ("target", "load", "req/s", "p50 ms", "p99 ms", "ratio", "errors", "peak RSS MiB", "ready ms")
+    widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
+    line = lambda r: "| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |"
+    print(line(head))
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for r in rows:
+        print(line(r))
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    finally:
+        for t in _started:
+            t.stop()

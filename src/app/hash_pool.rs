@@ -1,0 +1,92 @@
+//! Argon2 work on a few dedicated threads, never on the async workers and
+//! never on tokio's blocking pool. The threads run at a lower scheduling
+//! priority (`nice`), so when webhooks and PIN checks both want the CPU the
+//! kernel gives it to the webhooks; when the webhooks are idle the hashing
+//! threads still get whole cores.
+//!
+//! Why `nice` and not SCHED_IDLE or a paced pool: CFS weighs a thread at
+//! nice 10 about one tenth of one at nice 0, so a webhook burst preempts
+//! hashing within a scheduler tick, yet hashing is never starved the way
+//! SCHED_IDLE threads are under steady load, and no rate has to be guessed.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex, mpsc};
+
+use tokio::sync::oneshot;
+
+use crate::domain::pin::PinHasher;
+
+type Job = Box<dyn FnOnce(&PinHasher) + Send>;
+
+/// The hashing threads; dropping the pool lets them end.
+pub struct HashPool {
+    jobs: mpsc::Sender<Job>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HashWorkError {
+    #[error("the hash pool is closed")]
+    Closed,
+    #[error("a hash task failed")]
+    Task,
+}
+
+impl HashPool {
+    /// `threads` hashing threads at `nice` (0 keeps the process's priority).
+    pub fn start(hasher: Arc<PinHasher>, threads: usize, nice: i32) -> std::io::Result<HashPool> {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for n in 0..threads.max(1) {
+            let (queue, hasher) = (Arc::clone(&queue), Arc::clone(&hasher));
+            std::thread::Builder::new()
+                .name(format!("pingate-hash-{n}"))
+                .spawn(move || {
+                    lower_priority(nice);
+                    work(&queue, &hasher);
+                })?;
+        }
+        Ok(HashPool { jobs })
+    }
+
+    /// Runs `f` on a hashing thread, in the caller's tracing span.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&PinHasher) -> T + Send + 'static,
+    ) -> Result<T, HashWorkError> {
+        let (done, result) = oneshot::channel();
+        let span = tracing::Span::current();
+        let job: Job = Box::new(move |h| {
+            let _ = done.send(span.in_scope(|| f(h)));
+        });
+        self.jobs.send(job).map_err(|_| HashWorkError::Closed)?;
+        result.await.map_err(|_| HashWorkError::Task)
+    }
+}
+
+/// Takes jobs until the pool is dropped. A job that panics loses only its
+/// own answer (its caller hears `Task`); the thread goes on.
+fn work(queue: &Mutex<mpsc::Receiver<Job>>, hasher: &PinHasher) {
+    loop {
+        let job = match queue.lock() {
+            Ok(q) => q.recv(),
+            Err(_) => return,
+        };
+        let Ok(job) = job else { return };
+        let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(hasher)));
+    }
+}
+
+/// Lowers this thread's priority (on Linux `setpriority` on a thread id
+/// affects that thread alone). A failure only costs the preference.
+fn lower_priority(nice: i32) {
+    if nice == 0 {
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        let me = rustix::thread::gettid();
+        if let Err(e) = rustix::process::setpriority_process(Some(me), nice) {
+            tracing::warn!(error = %e, nice, "could not lower the hashing threads' priority");
+        }
+    }
+}

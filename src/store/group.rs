@@ -1,0 +1,338 @@
+//! Group commit: the single writer of an instance runs every write that is
+//! waiting in one transaction, each under its own SAVEPOINT, appends the
+//! audit events of the members that finished (in member order, under the
+//! chain lock, taken once per group), commits once, and only then answers
+//! each member. A member that fails or is abandoned is rolled back to its
+//! savepoint alone; the group goes on without it.
+//!
+//! The transaction is lent to the member's own task (it runs its
+//! statements there) and comes back through a channel, also when the
+//! member's future is dropped, so the writer never waits on a member that
+//! is gone.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use sqlx::{Any, AnyPool, Transaction};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{AUDIT_LOCK_KEY, Backend, StoreError, StoreResult, audit};
+use crate::audit::event::NewEvent;
+use crate::clock::Clock;
+
+/// How many writes one group may hold and how long the writer waits for
+/// another once the queue is empty (zero: a lone write is never delayed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupCommit {
+    pub max: usize,
+    pub wait: Duration,
+}
+
+impl Default for GroupCommit {
+    fn default() -> Self {
+        GroupCommit {
+            max: 64,
+            wait: Duration::ZERO,
+        }
+    }
+}
+
+impl GroupCommit {
+    /// One write per transaction: no writer task, each write begins its own.
+    pub fn is_off(&self) -> bool {
+        self.max <= 1
+    }
+}
+
+/// What the writer has done so far, for `/metrics` and for tests that
+/// check writes were grouped.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct GroupStats {
+    /// Groups that committed.
+    pub groups: u64,
+    /// Writes served in those groups (finished or rolled back alone).
+    pub members: u64,
+    /// Writes queued for a turn right now.
+    pub waiting: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    groups: AtomicU64,
+    members: AtomicU64,
+    waiting: AtomicU64,
+}
+
+/// A write asking to join the next group.
+pub(super) struct Join {
+    reply: oneshot::Sender<StoreResult<Lease>>,
+}
+
+/// The group's transaction, lent to one member while it runs.
+pub(super) struct Lease {
+    pub(super) tx: Transaction<'static, Any>,
+    back: oneshot::Sender<Returned>,
+}
+
+/// What a member hands back with the transaction.
+enum Returned {
+    /// Finished: keep its changes, append its events, answer after COMMIT.
+    Done {
+        tx: Transaction<'static, Any>,
+        events: Vec<NewEvent>,
+        answer: oneshot::Sender<StoreResult<()>>,
+    },
+    /// Dropped without commit (an error, an early return, a cancelled
+    /// request): roll back to its savepoint.
+    Abandoned(Transaction<'static, Any>),
+}
+
+impl Lease {
+    /// Hands the transaction back as finished and waits until the group
+    /// that holds this member's changes is durable.
+    pub(super) async fn finish(self, events: Vec<NewEvent>) -> StoreResult<()> {
+        let (answer, answered) = oneshot::channel();
+        let done = Returned::Done {
+            tx: self.tx,
+            events,
+            answer,
+        };
+        if self.back.send(done).is_err() {
+            return Err(writer_gone());
+        }
+        answered.await.unwrap_or_else(|_| Err(writer_gone()))
+    }
+
+    /// Hands the transaction back unfinished (from `Drop`: no await).
+    pub(super) fn abandon(self) {
+        // A writer that is gone has dropped the transaction: rolled back.
+        let _ = self.back.send(Returned::Abandoned(self.tx));
+    }
+}
+
+fn writer_gone() -> StoreError {
+    StoreError::Setup("the database writer has stopped".into())
+}
+
+/// The handle every `Store` clone shares; the writer task ends when the
+/// last one is dropped.
+#[derive(Clone)]
+pub(super) struct Writer {
+    joins: mpsc::UnboundedSender<Join>,
+    counters: Arc<Counters>,
+}
+
+impl Writer {
+    pub(super) fn spawn(
+        pool: AnyPool,
+        backend: Backend,
+        clock: Arc<dyn Clock>,
+        config: GroupCommit,
+    ) -> Writer {
+        let (joins, queue) = mpsc::unbounded_channel();
+        let counters = Arc::new(Counters::default());
+        let task = Task {
+            pool,
+            backend,
+            clock,
+            config,
+            queue,
+            counters: Arc::clone(&counters),
+        };
+        tokio::spawn(task.run());
+        Writer { joins, counters }
+    }
+
+    /// Waits for this write's turn in a group and borrows the transaction.
+    pub(super) async fn join(&self) -> StoreResult<Lease> {
+        let (reply, lease) = oneshot::channel();
+        self.counters.waiting.fetch_add(1, Ordering::Relaxed);
+        if self.joins.send(Join { reply }).is_err() {
+            self.counters.waiting.fetch_sub(1, Ordering::Relaxed);
+            return Err(writer_gone());
+        }
+        lease.await.unwrap_or_else(|_| Err(writer_gone()))
+    }
+
+    pub(super) fn stats(&self) -> GroupStats {
+        GroupStats {
+            groups: self.counters.groups.load(Ordering::Relaxed),
+            members: self.counters.members.load(Ordering::Relaxed),
+            waiting: self.counters.waiting.load(Ordering::Relaxed),
+        }
+    }
+}
+
+struct Task {
+    pool: AnyPool,
+    backend: Backend,
+    clock: Arc<dyn Clock>,
+    config: GroupCommit,
+    queue: mpsc::UnboundedReceiver<Join>,
+    counters: Arc<Counters>,
+}
+
+/// A member whose changes wait for the group's COMMIT.
+struct Finished {
+    events: Vec<NewEvent>,
+    answer: oneshot::Sender<StoreResult<()>>,
+}
+
+impl Task {
+    async fn run(mut self) {
+        while let Some(first) = self.queue.recv().await {
+            self.counters.waiting.fetch_sub(1, Ordering::Relaxed);
+            let tx = match self.begin().await {
+                Ok(tx) => tx,
+                Err(e) => {
+                    let _ = first.reply.send(Err(e));
+                    continue;
+                }
+            };
+            self.group(tx, first).await;
+        }
+    }
+
+    async fn begin(&self) -> StoreResult<Transaction<'static, Any>> {
+        Ok(match self.backend {
+            // IMMEDIATE takes the write lock up front, so another process
+            // (the CLI) makes us wait on busy_timeout instead of failing.
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    /// Serves members one after another until the queue is empty (after
+    /// the configured wait) or the group is full, then commits.
+    async fn group(&mut self, mut tx: Transaction<'static, Any>, first: Join) {
+        let mut finished = Vec::new();
+        let mut next = Some(first);
+        let mut served: u64 = 0;
+        while let Some(join) = next.take() {
+            served += 1;
+            tx = match serve(tx, join, &mut finished).await {
+                Ok(tx) => tx,
+                Err(e) => return fail(finished, &e),
+            };
+            if served < self.config.max as u64 {
+                next = self.next_member().await;
+            }
+        }
+        if let Err(e) = self.commit(tx, &mut finished).await {
+            return fail(finished, &e);
+        }
+        self.counters.groups.fetch_add(1, Ordering::Relaxed);
+        self.counters.members.fetch_add(served, Ordering::Relaxed);
+        for member in finished {
+            let _ = member.answer.send(Ok(()));
+        }
+        metrics::histogram!("pingate_group_commit_size").record(served as f64);
+    }
+
+    async fn next_member(&mut self) -> Option<Join> {
+        let join = match self.queue.try_recv() {
+            Ok(join) => Some(join),
+            Err(_) if self.config.wait.is_zero() => None,
+            Err(_) => tokio::time::timeout(self.config.wait, self.queue.recv())
+                .await
+                .ok()
+                .flatten(),
+        };
+        if join.is_some() {
+            self.counters.waiting.fetch_sub(1, Ordering::Relaxed);
+        }
+        join
+    }
+
+    /// Appends every finished member's events, in member order, under the
+    /// chain lock (the last lock the group takes), and commits.
+    async fn commit(
+        &self,
+        mut tx: Transaction<'static, Any>,
+        finished: &mut [Finished],
+    ) -> StoreResult<()> {
+        let events: Vec<NewEvent> = finished
+            .iter_mut()
+            .flat_map(|m| std::mem::take(&mut m.events))
+            .collect();
+        if !events.is_empty() {
+            if self.backend == Backend::Postgres {
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(AUDIT_LOCK_KEY)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            audit::append(&mut tx, self.clock.now_ms(), events).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Lends the transaction to one member under a savepoint and takes it
+/// back. An error here leaves the transaction unusable: the group fails.
+async fn serve(
+    mut tx: Transaction<'static, Any>,
+    join: Join,
+    finished: &mut Vec<Finished>,
+) -> StoreResult<Transaction<'static, Any>> {
+    sqlx::query("SAVEPOINT member").execute(&mut *tx).await?;
+    let (back, returned) = oneshot::channel();
+    let returned = match join.reply.send(Ok(Lease { tx, back })) {
+        Ok(()) => returned.await.map_err(|_| writer_lost())?,
+        // The member stopped waiting: it never ran.
+        Err(Ok(lease)) => Returned::Abandoned(lease.tx),
+        Err(Err(_)) => return Err(writer_lost()),
+    };
+    match returned {
+        Returned::Done {
+            mut tx,
+            events,
+            answer,
+        } => match sqlx::query("RELEASE SAVEPOINT member")
+            .execute(&mut *tx)
+            .await
+        {
+            Ok(_) => {
+                finished.push(Finished { events, answer });
+                Ok(tx)
+            }
+            // A member that went on after a failed statement (PostgreSQL
+            // refuses the release): it alone is rolled back and told.
+            Err(e) => {
+                let tx = roll_back_member(tx).await?;
+                let _ = answer.send(Err(e.into()));
+                Ok(tx)
+            }
+        },
+        Returned::Abandoned(tx) => roll_back_member(tx).await,
+    }
+}
+
+async fn roll_back_member(
+    mut tx: Transaction<'static, Any>,
+) -> StoreResult<Transaction<'static, Any>> {
+    sqlx::query("ROLLBACK TO SAVEPOINT member")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("RELEASE SAVEPOINT member")
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}
+
+fn writer_lost() -> StoreError {
+    StoreError::Setup("a write lost the group's transaction".into())
+}
+
+/// The group could not commit: nothing of it is durable, and every member
+/// that waited for it hears so (the transaction rolls back on drop).
+fn fail(finished: Vec<Finished>, cause: &StoreError) {
+    tracing::error!(error = %cause, members = finished.len(), "group commit failed");
+    for member in finished {
+        let _ = member
+            .answer
+            .send(Err(StoreError::GroupFailed(cause.to_string())));
+    }
+}
