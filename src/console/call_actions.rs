@@ -126,6 +126,7 @@ pub async fn resend(
         let actor = p.viewer.principal.actor();
         let who = resend::Requester {
             actor: &actor,
+            agent: Some(&p.viewer.principal),
             once_per_channel: false,
         };
         resend::resend(&state, who, &challenge_id, ch).await?;

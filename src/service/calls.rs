@@ -96,6 +96,7 @@ fn new_call_row(
         severity: None,
         inside_hours: None,
         menu_attempts: 0,
+        handled_by: None,
     }
 }
 
@@ -320,8 +321,19 @@ pub(crate) async fn end_challenges(
 }
 
 /// The agent attaches the org the caller names. Only a number registered
-/// to that org (with acceptable attestation) makes the call trusted.
+/// to that org (with acceptable attestation) makes the call trusted. The
+/// agent handles the call from then on (or is refused if another does).
 pub async fn attach_org(
+    state: &AppState,
+    agent: &Principal,
+    call_id: &str,
+    org_id: &str,
+) -> ServiceResult<CallRow> {
+    let result = attach(state, agent, call_id, org_id).await;
+    super::handling::audited(state, agent, call_id, "attach_org", result).await
+}
+
+async fn attach(
     state: &AppState,
     agent: &Principal,
     call_id: &str,
@@ -339,6 +351,7 @@ pub async fn attach_org(
     let mut tx = state.store.begin(now).await?;
     let call = lock_call(&mut tx, call_id).await?;
     ensure_active(&call)?;
+    super::handling::act_on(&mut tx, &call, agent).await?;
     if call.org_id.as_deref() == Some(org_id) {
         return Ok(call);
     }
