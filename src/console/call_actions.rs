@@ -17,7 +17,7 @@ use super::session::{Posted, Viewer};
 use super::words;
 use crate::app::AppState;
 use crate::domain::org::Channel;
-use crate::service::{ServiceError, calls, cancel, challenges, grants, orgs, resend};
+use crate::service::{ServiceError, calls, cancel, challenges, grants, handling, orgs, resend};
 use crate::store;
 
 type Answer = Result<Response, ConsoleError>;
@@ -45,6 +45,7 @@ async fn answer(
         ok: false,
         field,
         text,
+        take_over: matches!(e, ServiceError::HandledByOther { .. }),
     };
     let mut resp = (status, render_page(viewer, &model, Some(&fb))).into_response();
     if let ServiceError::TooMany {
@@ -211,4 +212,19 @@ pub async fn revoke(
         .await
         .map(|_| "revoked");
     answer(&state, &p.viewer, &grant.call_id, Field::Grant, result).await
+}
+
+/// Take over: the call is handled by the viewer from now on (audited), by
+/// the same service as `POST /v1/calls/{id}/take`.
+pub async fn take(
+    State(state): State<Arc<AppState>>,
+    Path(call_id): Path<String>,
+    p: Posted<Empty>,
+) -> Answer {
+    p.viewer.require(&state, AGENT).await?;
+    CallModel::load(&state, &call_id).await?;
+    let result = handling::take(&state, &p.viewer.principal, &call_id)
+        .await
+        .map(|_| "taken");
+    answer(&state, &p.viewer, &call_id, Field::Org, result).await
 }

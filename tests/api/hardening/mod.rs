@@ -4,5 +4,8 @@
 mod audit_order;
 mod checkpoint_anchor;
 mod floods;
+mod grant_issuers;
+mod grant_limits;
 mod org_names;
+mod ownership;
 mod sweeper;
