@@ -17,7 +17,7 @@ use super::session::{Posted, Viewer};
 use super::words;
 use crate::app::AppState;
 use crate::domain::org::Channel;
-use crate::service::{ServiceError, calls, cancel, challenges, grants, handling, orgs, resend};
+use crate::service::{ServiceError, calls, cancel, challenges, grants, orgs, resend};
 use crate::store;
 
 type Answer = Result<Response, ConsoleError>;
@@ -223,7 +223,7 @@ pub async fn take(
 ) -> Answer {
     p.viewer.require(&state, AGENT).await?;
     CallModel::load(&state, &call_id).await?;
-    let result = handling::take(&state, &p.viewer.principal, &call_id)
+    let result = calls::take(&state, &p.viewer.principal, &call_id)
         .await
         .map(|_| "taken");
     answer(&state, &p.viewer, &call_id, Field::Org, result).await

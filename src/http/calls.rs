@@ -14,7 +14,7 @@ use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::app::AppState;
 use crate::domain::org::Channel;
 use crate::domain::verification::{CallStatus, ChallengeStatus};
-use crate::service::{ServiceError, calls, cancel, challenges, grants, handling, resend, views};
+use crate::service::{ServiceError, calls, cancel, challenges, grants, resend, views};
 use crate::store;
 use crate::store::calls::CallFilter;
 use crate::store::principals::Principal;
@@ -121,7 +121,7 @@ async fn take(
     Extension(agent): Extension<Principal>,
     ApiPath(call_id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
-    handling::take(&state, &agent, &call_id).await?;
+    calls::take(&state, &agent, &call_id).await?;
     Ok(Json(call_view(&state, &agent, &call_id).await?))
 }
 

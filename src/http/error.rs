@@ -191,7 +191,12 @@ impl ApiError {
                     pr
                 }
                 ServiceError::GrantExists { grant_id } => {
-                    let mut pr = p(StatusCode::CONFLICT, "grant-exists", "Conflict", e.to_string());
+                    let mut pr = p(
+                        StatusCode::CONFLICT,
+                        "grant-exists",
+                        "Conflict",
+                        e.to_string(),
+                    );
                     pr.extra
                         .insert("grant_id".into(), Value::String(grant_id.clone()));
                     pr

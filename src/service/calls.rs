@@ -4,6 +4,7 @@
 use crate::app::AppState;
 use crate::audit::event::{EventKind, NewEvent, Outcome};
 use crate::domain::challenge::{Ending, Step};
+use crate::domain::handling::{Takeover, take_over};
 use crate::domain::org::OrgProfile;
 use crate::domain::phone::{CallerId, classify};
 use crate::domain::verification::{CallStatus, Verification, classify_call, is_final_call_status};
@@ -389,6 +390,32 @@ async fn attach(
         .detail("source", "agent")
         .detail("verification", verification.as_str()),
     );
+    tx.commit().await?;
+    calls::get(state.store.reader(), call_id)
+        .await?
+        .ok_or(ServiceError::NotFound("call"))
+}
+
+/// `POST /v1/calls/{id}/take`: `agent` handles the call from now on. The
+/// call's open challenge stays as it is, its spent attempts with it.
+pub async fn take(state: &AppState, agent: &Principal, call_id: &str) -> ServiceResult<CallRow> {
+    let mut tx = state.store.begin(state.clock.now_ms()).await?;
+    let call = lock_call(&mut tx, call_id).await?;
+    ensure_active(&call)?;
+    let previous = match take_over(call.handled_by.as_deref(), &agent.name) {
+        Takeover::AlreadyHandling => return Ok(call),
+        Takeover::Claim => None,
+        Takeover::From { previous } => Some(previous.to_string()),
+    };
+    let now = tx.now();
+    calls::set_handler(tx.conn(), &call.id, &agent.name, now).await?;
+    let mut ev = NewEvent::new(EventKind::CallTaken, agent.actor(), Outcome::Success)
+        .org_opt(call.org_id.clone())
+        .call(&call.id);
+    if let Some(p) = &previous {
+        ev = ev.detail("previous", p.as_str());
+    }
+    tx.audit(ev);
     tx.commit().await?;
     calls::get(state.store.reader(), call_id)
         .await?

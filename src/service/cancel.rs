@@ -35,7 +35,7 @@ async fn cancel_row(
     // The call first, as every write on a call and its challenges takes it.
     let call = super::calls::lock_call(&mut tx, &row.call_id).await?;
     super::handling::act_on(&mut tx, &call, agent).await?;
-    let pending = effective_status(&row, now) == ChallengeStatus::Pending;
+    let pending = effective_status(row, now) == ChallengeStatus::Pending;
     if !pending
         || challenges::apply(tx.conn(), &row.id, Step::End(Ending::Cancelled), now)
             .await?

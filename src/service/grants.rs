@@ -6,13 +6,13 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::app::AppState;
 use crate::audit::event::{EventKind, NewEvent, Outcome};
 use crate::clock::rfc3339;
-use crate::domain::verification::{GrantBasis, Verification, grant_active};
 use crate::domain::handling::{issuer_vouches, may_see_grant};
 use crate::domain::org::Channel;
+use crate::domain::verification::{GrantBasis, Verification, grant_active};
 use crate::ids;
-use crate::store::{WriteTx, orgs};
 use crate::store::grants::{self, GrantRow};
 use crate::store::principals::{self, Principal, Role};
+use crate::store::{WriteTx, orgs};
 
 use super::limits::{self, Admission, Charge, Context, Distinct, Quota};
 use super::{InternalError, ServiceError, ServiceResult};
@@ -63,7 +63,9 @@ pub(crate) async fn issue_in(
     if !grants::insert(tx.conn(), &row, &token.hash).await? {
         let existing = grants::open_for(tx.conn(), call_id, &agent.name)
             .await?
-            .ok_or(InternalError::Invariant("a refused grant has no open grant"))?;
+            .ok_or(InternalError::Invariant(
+                "a refused grant has no open grant",
+            ))?;
         return Err(ServiceError::GrantExists {
             grant_id: existing.id,
         });
@@ -162,7 +164,13 @@ async fn admit_trusted_grant(
         distinct: Some(Distinct::new(Quota::OrgsPerAgent, &agent.name, org_id)),
     };
     let actor = agent.actor();
-    limits::admit(state, tx, admission, Context::on_call(&actor, org_id, call_id)).await
+    limits::admit(
+        state,
+        tx,
+        admission,
+        Context::on_call(&actor, org_id, call_id),
+    )
+    .await
 }
 
 pub async fn get(state: &AppState, grant_id: &str) -> ServiceResult<GrantRow> {

@@ -1,10 +1,11 @@
 //! Who handles a call: claimed by the first agent who acts on it, taken
-//! over explicitly and audited. The rule is `domain::handling`; this applies
-//! it under the call's lock, and audits refusals.
+//! over explicitly (`calls::take`) and audited. The rule is
+//! `domain::handling`; this applies it under the call's lock, and audits
+//! refusals. A leaf: the use cases on a call use it.
 
 use crate::app::AppState;
 use crate::audit::event::{EventKind, NewEvent, Outcome};
-use crate::domain::handling::{Acting, Takeover, may_act, take_over};
+use crate::domain::handling::{Acting, may_act};
 use crate::store::WriteTx;
 use crate::store::calls::{self, CallRow};
 use crate::store::principals::Principal;
@@ -67,29 +68,4 @@ pub(crate) async fn audited<T>(
         }
     }
     result
-}
-
-/// `POST /v1/calls/{id}/take`: `agent` handles the call from now on. The
-/// call's open challenge stays as it is, its spent attempts with it.
-pub async fn take(state: &AppState, agent: &Principal, call_id: &str) -> ServiceResult<CallRow> {
-    let mut tx = state.store.begin(state.clock.now_ms()).await?;
-    let call = super::calls::lock_call(&mut tx, call_id).await?;
-    super::calls::ensure_active(&call)?;
-    let previous = match take_over(call.handled_by.as_deref(), &agent.name) {
-        Takeover::AlreadyHandling => return Ok(call),
-        Takeover::Claim => None,
-        Takeover::From { previous } => Some(previous.to_string()),
-    };
-    let now = tx.now();
-    calls::set_handler(tx.conn(), &call.id, &agent.name, now).await?;
-    tx.audit(
-        NewEvent::new(EventKind::CallTaken, agent.actor(), Outcome::Success)
-            .org_opt(call.org_id.clone())
-            .call(&call.id)
-            .detail("previous", previous.as_deref().unwrap_or("")),
-    );
-    tx.commit().await?;
-    calls::get(state.store.reader(), call_id)
-        .await?
-        .ok_or(ServiceError::NotFound("call"))
 }

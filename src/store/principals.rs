@@ -140,12 +140,11 @@ pub async fn list(
 
 /// What a grant's issuer is now (disabled, expired, rotated), by name.
 pub async fn issuer(pool: &AnyPool, name: &str) -> StoreResult<Option<Issuer>> {
-    let row = sqlx::query(
-        "SELECT disabled_at, expires_at, rotated_at FROM principals WHERE name = $1",
-    )
-    .bind(name)
-    .fetch_optional(pool)
-    .await?;
+    let row =
+        sqlx::query("SELECT disabled_at, expires_at, rotated_at FROM principals WHERE name = $1")
+            .bind(name)
+            .fetch_optional(pool)
+            .await?;
     row.map(|r| {
         Ok(Issuer {
             disabled_at: r.try_get("disabled_at")?,

@@ -24,7 +24,11 @@ async fn a_refused_action_offers_take_over_in_the_console(engine: Engine, test: 
         .to_string();
     let c = Console::sign_in(&app, &bob).await;
     let page = c.get(&format!("/console/calls/{call_id}")).await;
-    assert!(page.body.contains("id=\"call-handler\">alice<"), "{}", page.body);
+    assert!(
+        page.body.contains("id=\"call-handler\">alice<"),
+        "{}",
+        page.body
+    );
 
     let check = format!("/console/challenges/{ch}/check");
     let page = c.post(&check, &[("pin", wrong_pin(&pin))]).await;
@@ -39,15 +43,30 @@ async fn a_refused_action_offers_take_over_in_the_console(engine: Engine, test: 
     assert!(page.body.contains(&take), "{}", page.body);
     assert!(page.body.contains(">Take over<"), "{}", page.body);
     let (_, r) = app.get(&bob, &format!("/v1/challenges/{ch}")).await;
-    assert_eq!(r["attempts_left"], 5, "the refused check spent nothing: {r}");
+    assert_eq!(
+        r["attempts_left"], 5,
+        "the refused check spent nothing: {r}"
+    );
 
     let page = c.act(&format!("/console/calls/{call_id}/take"), &[]).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    assert!(page.body.contains("You now handle this call."), "{}", page.body);
-    assert!(page.body.contains("id=\"call-handler\">you<"), "{}", page.body);
+    assert!(
+        page.body.contains("You now handle this call."),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("id=\"call-handler\">you<"),
+        "{}",
+        page.body
+    );
     assert_eq!(audit_events(&app, "call_taken").await.len(), 1);
     let page = c.act(&check, &[("pin", &pin)]).await;
-    assert!(page.body.contains("Verified: access granted."), "{}", page.body);
+    assert!(
+        page.body.contains("Verified: access granted."),
+        "{}",
+        page.body
+    );
     app.shutdown().await;
 }
 on_both_engines!(

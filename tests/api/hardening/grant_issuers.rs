@@ -12,7 +12,11 @@ use crate::support::app::{Engine, TestApp};
 
 async fn introspect(app: &TestApp, token: &str) -> Value {
     let (status, v) = app
-        .post(&app.admin_token, "/v1/grants/introspect", json!({ "token": token }))
+        .post(
+            &app.admin_token,
+            "/v1/grants/introspect",
+            json!({ "token": token }),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{v}");
     v
@@ -27,7 +31,11 @@ async fn trusted_call(app: &TestApp) -> String {
 /// (id, token).
 async fn granted(app: &TestApp, agent_token: &str, call_id: &str) -> (String, String) {
     let (status, g) = app
-        .post(agent_token, &format!("/v1/calls/{call_id}/grant"), json!({}))
+        .post(
+            agent_token,
+            &format!("/v1/calls/{call_id}/grant"),
+            json!({}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{g}");
     let id = g["grant"]["grant_id"].as_str().unwrap().to_string();
@@ -40,7 +48,8 @@ async fn a_disabled_or_rotated_agents_grants_stop_being_active(engine: Engine, t
     };
     app.import_contoso().await;
     let bob = second_agent(&app, "bob").await;
-    let (alice_grant, alice_token) = granted(&app, &app.agent_token, &trusted_call(&app).await).await;
+    let (alice_grant, alice_token) =
+        granted(&app, &app.agent_token, &trusted_call(&app).await).await;
     let (bob_grant, bob_token) = granted(&app, &bob, &trusted_call(&app).await).await;
     // Read now: listing calls needs an agent that is still enabled.
     let later = trusted_call(&app).await;
@@ -51,7 +60,10 @@ async fn a_disabled_or_rotated_agents_grants_stop_being_active(engine: Engine, t
         .post(&app.admin_token, "/v1/principals/alice/disable", json!({}))
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(introspect(&app, &alice_token).await, json!({ "active": false }));
+    assert_eq!(
+        introspect(&app, &alice_token).await,
+        json!({ "active": false })
+    );
     let (_, g) = app
         .get(&app.admin_token, &format!("/v1/grants/{alice_grant}"))
         .await;
@@ -62,7 +74,10 @@ async fn a_disabled_or_rotated_agents_grants_stop_being_active(engine: Engine, t
         .post(&app.admin_token, "/v1/principals/bob/rotate", json!({}))
         .await;
     assert_eq!(status, StatusCode::OK, "{r}");
-    assert_eq!(introspect(&app, &bob_token).await, json!({ "active": false }));
+    assert_eq!(
+        introspect(&app, &bob_token).await,
+        json!({ "active": false })
+    );
     let revoked = audit_events(&app, "grant_revoked").await;
     let reasons: Vec<(&str, &str)> = revoked
         .iter()

@@ -45,12 +45,17 @@ async fn a_second_grant_on_a_call_answers_the_first(engine: Engine, test: &str) 
 
     // A revoked grant gives its place up; so does an expired one.
     let (status, _) = app
-        .post(&app.agent_token, &format!("/v1/grants/{first}/revoke"), json!({}))
+        .post(
+            &app.agent_token,
+            &format!("/v1/grants/{first}/revoke"),
+            json!({}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     let (status, g) = app.grant(&call_id).await;
     assert_eq!(status, StatusCode::CREATED, "after a revoke: {g}");
-    app.clock.advance(app.settings.grant.ttl.0 + Duration::from_secs(1));
+    app.clock
+        .advance(app.settings.grant.ttl.0 + Duration::from_secs(1));
     let (status, g) = app.grant(&call_id).await;
     assert_eq!(status, StatusCode::CREATED, "after expiry: {g}");
     let p = refused_grant(&app, &app.agent_token, &call_id, StatusCode::CONFLICT).await;
@@ -65,7 +70,10 @@ async fn a_second_grant_on_a_call_answers_the_first(engine: Engine, test: &str) 
     let (status, g) = app
         .post(&bob, &format!("/v1/calls/{call_id}/grant"), json!({}))
         .await;
-    assert_eq!((status, g["grant"]["agent"].as_str()), (StatusCode::CREATED, Some("bob")));
+    assert_eq!(
+        (status, g["grant"]["agent"].as_str()),
+        (StatusCode::CREATED, Some("bob"))
+    );
     app.shutdown().await;
 }
 on_both_engines!(
@@ -98,13 +106,12 @@ async fn concurrent_grants_on_a_call_issue_one(engine: Engine, test: &str) {
         assert_eq!(&v["grant_id"], id, "{v}");
     }
     assert_eq!(audit_events(&app, "grant_issued").await.len(), 1);
-    let open: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM grants WHERE call_id = $1 AND revoked_at IS NULL",
-    )
-    .bind(&call_id)
-    .fetch_one(app.state().store.reader())
-    .await
-    .unwrap();
+    let open: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM grants WHERE call_id = $1 AND revoked_at IS NULL")
+            .bind(&call_id)
+            .fetch_one(app.state().store.reader())
+            .await
+            .unwrap();
     assert_eq!(open, 1);
     app.shutdown().await;
 }
@@ -142,7 +149,13 @@ async fn trusted_grants_spend_the_agents_quotas(engine: Engine, test: &str) {
         assert_eq!(status, StatusCode::CREATED, "{g}");
     }
     let call_id = trusted_call(&app).await;
-    refused_grant(&app, &app.agent_token, &call_id, StatusCode::TOO_MANY_REQUESTS).await;
+    refused_grant(
+        &app,
+        &app.agent_token,
+        &call_id,
+        StatusCode::TOO_MANY_REQUESTS,
+    )
+    .await;
     assert_eq!(refused_quota(&app).await, "challenges_per_agent");
     assert_eq!(audit_events(&app, "grant_issued").await.len(), 2);
     app.shutdown().await;
@@ -154,7 +167,13 @@ async fn trusted_grants_spend_the_agents_quotas(engine: Engine, test: &str) {
     let (status, _) = app.grant(&trusted_call(&app).await).await;
     assert_eq!(status, StatusCode::CREATED);
     let other = app.new_call("+14155550160", Some(TRUSTED)).await;
-    refused_grant(&app, &app.agent_token, &other, StatusCode::TOO_MANY_REQUESTS).await;
+    refused_grant(
+        &app,
+        &app.agent_token,
+        &other,
+        StatusCode::TOO_MANY_REQUESTS,
+    )
+    .await;
     assert_eq!(refused_quota(&app).await, "orgs_per_agent");
     app.shutdown().await;
 }
@@ -183,7 +202,13 @@ async fn grant_notices_count_as_messages(engine: Engine, test: &str) {
         assert_eq!(status, StatusCode::CREATED, "{g}");
     }
     let call_id = trusted_call(&app).await;
-    refused_grant(&app, &app.agent_token, &call_id, StatusCode::TOO_MANY_REQUESTS).await;
+    refused_grant(
+        &app,
+        &app.agent_token,
+        &call_id,
+        StatusCode::TOO_MANY_REQUESTS,
+    )
+    .await;
     assert_eq!(refused_quota(&app).await, "sends_per_destination");
     assert_eq!(audit_events(&app, "message_queued").await.len(), 4);
     app.shutdown().await;
@@ -194,14 +219,19 @@ async fn grant_notices_count_as_messages(engine: Engine, test: &str) {
     let (status, _) = app.grant(&trusted_call(&app).await).await;
     assert_eq!(status, StatusCode::CREATED);
     let call_id = trusted_call(&app).await;
-    refused_grant(&app, &app.agent_token, &call_id, StatusCode::TOO_MANY_REQUESTS).await;
+    refused_grant(
+        &app,
+        &app.agent_token,
+        &call_id,
+        StatusCode::TOO_MANY_REQUESTS,
+    )
+    .await;
     assert_eq!(refused_quota(&app).await, "sms_global");
     app.shutdown().await;
 
     // An SMS contact outside limits.sms_countries gets no notice (audited);
     // the email contact still does.
-    let Some(app) =
-        spawn_with_limits(engine, test, |l| l.sms_countries = vec!["GB".into()]).await
+    let Some(app) = spawn_with_limits(engine, test, |l| l.sms_countries = vec!["GB".into()]).await
     else {
         return;
     };

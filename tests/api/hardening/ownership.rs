@@ -54,9 +54,30 @@ async fn only_the_handling_agent_acts_until_another_takes_the_call_over(
 
     // Bob's check spends nothing; nor do his resend, cancel or new PIN.
     let check = format!("/v1/challenges/{ch}/check");
-    refused(&app, &bob, &check, json!({ "pin": wrong_pin(&pin) }), "alice").await;
-    refused(&app, &bob, &format!("/v1/challenges/{ch}/resend"), json!({}), "alice").await;
-    refused(&app, &bob, &format!("/v1/challenges/{ch}/cancel"), json!({}), "alice").await;
+    refused(
+        &app,
+        &bob,
+        &check,
+        json!({ "pin": wrong_pin(&pin) }),
+        "alice",
+    )
+    .await;
+    refused(
+        &app,
+        &bob,
+        &format!("/v1/challenges/{ch}/resend"),
+        json!({}),
+        "alice",
+    )
+    .await;
+    refused(
+        &app,
+        &bob,
+        &format!("/v1/challenges/{ch}/cancel"),
+        json!({}),
+        "alice",
+    )
+    .await;
     let create = format!("/v1/calls/{call_id}/challenges");
     refused(&app, &bob, &create, json!({ "channel": "email" }), "alice").await;
     assert_eq!(attempts_left(&app, &ch).await, 5);
@@ -87,8 +108,13 @@ async fn only_the_handling_agent_acts_until_another_takes_the_call_over(
     assert_eq!(taken[0]["detail"]["previous"], "alice");
     refused(&app, &app.agent_token, &check, json!({ "pin": pin }), "bob").await;
 
-    let (_, r) = app.post(&bob, &check, json!({ "pin": wrong_pin(&pin) })).await;
-    assert_eq!(r["attempts_left"], 3, "the challenge kept its spent attempts: {r}");
+    let (_, r) = app
+        .post(&bob, &check, json!({ "pin": wrong_pin(&pin) }))
+        .await;
+    assert_eq!(
+        r["attempts_left"], 3,
+        "the challenge kept its spent attempts: {r}"
+    );
     let (status, r) = app.post(&bob, &check, json!({ "pin": pin })).await;
     assert_eq!(status, StatusCode::OK, "{r}");
     assert_eq!(r["status"], "approved", "{r}");
@@ -149,9 +175,15 @@ async fn an_agent_sees_only_their_own_grants(engine: Engine, test: &str) {
     let p = expect_problem(resp, StatusCode::NOT_FOUND).await;
     assert_eq!(p["type"], "urn:pingate:problem:not-found", "{p}");
     let (status, mine) = app.get(&app.agent_token, &path).await;
-    assert_eq!((status, mine["agent"].as_str()), (StatusCode::OK, Some("alice")));
+    assert_eq!(
+        (status, mine["agent"].as_str()),
+        (StatusCode::OK, Some("alice"))
+    );
     let (status, any) = app.get(&app.admin_token, &path).await;
-    assert_eq!((status, any["grant_id"].as_str()), (StatusCode::OK, Some(grant_id.as_str())));
+    assert_eq!(
+        (status, any["grant_id"].as_str()),
+        (StatusCode::OK, Some(grant_id.as_str()))
+    );
 
     let (_, as_bob) = app.get(&bob, &format!("/v1/calls/{call_id}")).await;
     assert_eq!(as_bob["grants"], json!([]), "{as_bob}");
@@ -159,8 +191,15 @@ async fn an_agent_sees_only_their_own_grants(engine: Engine, test: &str) {
     let (_, as_alice) = app
         .get(&app.agent_token, &format!("/v1/calls/{call_id}"))
         .await;
-    assert_eq!(as_alice["grants"].as_array().unwrap().len(), 1, "{as_alice}");
-    assert!(!as_alice["notices"].as_array().unwrap().is_empty(), "{as_alice}");
+    assert_eq!(
+        as_alice["grants"].as_array().unwrap().len(),
+        1,
+        "{as_alice}"
+    );
+    assert!(
+        !as_alice["notices"].as_array().unwrap().is_empty(),
+        "{as_alice}"
+    );
     app.shutdown().await;
 }
 on_both_engines!(
