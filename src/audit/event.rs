@@ -27,6 +27,7 @@ string_enum! {
     CallOrgIdentified => "call_org_identified",
     CallOrgNotFound => "call_org_not_found",
     CallEnded => "call_ended",
+    CallTaken => "call_taken",
     CallLanguageChosen => "call_language_chosen",
     CallLineChosen => "call_line_chosen",
     CallMenuInvalid => "call_menu_invalid",

@@ -92,6 +92,8 @@ pub struct Feedback {
     pub ok: bool,
     pub field: Field,
     pub text: String,
+    /// The refusal is that another agent handles the call: offer Take over.
+    pub take_over: bool,
 }
 
 impl Feedback {
@@ -134,10 +136,16 @@ fn done_feedback(code: &str, m: &CallModel) -> Option<Feedback> {
         "verified" => (Field::Grant, "Verified: access granted.".into()),
         "granted" => (Field::Grant, "Access granted.".into()),
         "revoked" => (Field::Grant, "Access revoked.".into()),
+        "taken" => (Field::Org, "You now handle this call.".into()),
         _ => return None,
     };
     let ok = !matches!(code, "wrong" | "locked");
-    Some(Feedback { ok, field, text })
+    Some(Feedback {
+        ok,
+        field,
+        text,
+        take_over: false,
+    })
 }
 
 pub async fn page(
@@ -173,19 +181,41 @@ pub fn render_page(viewer: &Viewer, m: &CallModel, feedback: Option<&Feedback>) 
 pub fn fragment(viewer: &Viewer, m: &CallModel, feedback: Option<&Feedback>) -> Markup {
     let fb = |f: Field| feedback.and_then(|x| x.at(f));
     html! {
-        (summary(m))
+        (summary(viewer, m))
         div.grid {
             div {
                 @if m.org.is_none() && m.active() { (attach_form(viewer, m, fb(Field::Org))) }
-                @if let Some(f) = fb(Field::Org) { @if f.ok { (page::message(true, &f.text)) } }
+                @if let Some(f) = fb(Field::Org) {
+                    // The attach form shows its own refusal.
+                    @if f.ok || m.org.is_some() || !m.active() { (feedback_line(viewer, m, Some(f), "org-error")) }
+                }
                 (verification(viewer, m, fb(Field::Send), fb(Field::Pin)))
             }
-            div { (grants(viewer, m, fb(Field::Grant))) (history(m)) }
+            div { (grants(viewer, m, fb(Field::Grant))) (history(viewer, m)) }
         }
     }
 }
 
-fn summary(m: &CallModel) -> Markup {
+/// Who handles the call, in words for `viewer`.
+fn handler(viewer: &Viewer, m: &CallModel) -> String {
+    match m.call.handled_by.as_deref() {
+        None => "nobody yet".into(),
+        Some(h) if h == viewer.principal.name => "you".into(),
+        Some(h) => h.to_string(),
+    }
+}
+
+/// Take over: the refusal's way out, and the same service as the API's.
+fn take_over_form(viewer: &Viewer, m: &CallModel) -> Markup {
+    html! {
+        form.inline method="post" action={ "/console/calls/" (m.call.id) "/take" } {
+            (csrf(viewer))
+            button.secondary type="submit" { "Take over" }
+        }
+    }
+}
+
+fn summary(viewer: &Viewer, m: &CallModel) -> Markup {
     let c = &m.call;
     let badge = words::verdict(c.verification);
     let org_name = m.org.as_ref().map(|o| o.name.as_str());
@@ -202,6 +232,7 @@ fn summary(m: &CallModel) -> Markup {
             dt { "Organisation" } dd id="call-org" {
                 @match &m.org { Some(o) => { (o.name) " (" (o.id.as_str()) ")" }, None => { "not known yet" } }
             }
+            dt { "Handled by" } dd id="call-handler" { (handler(viewer, m)) }
             dt { "Line" } dd id="call-line" { (words::line(c.line.as_deref(), c.severity.as_deref(), c.inside_hours)) }
             dt { "Started" } dd { (time(c.created_at)) }
             @if c.ended_at.is_none() {
@@ -224,6 +255,7 @@ fn attach_form(viewer: &Viewer, m: &CallModel, error: Option<&Feedback>) -> Mark
                         aria-invalid="true" aria-describedby="org-error" data-focus;
                     button type="submit" { "Attach" }
                     p.field-error id="org-error" role="alert" { (e.text) }
+                    @if e.take_over { (take_over_form(viewer, m)) }
                 } @else {
                     input id="org-ref" name="org" type="text" autocomplete="off" required;
                     button type="submit" { "Attach" }
@@ -234,11 +266,14 @@ fn attach_form(viewer: &Viewer, m: &CallModel, error: Option<&Feedback>) -> Mark
     }
 }
 
-fn feedback_line(f: Option<&Feedback>, id: &str) -> Markup {
+fn feedback_line(viewer: &Viewer, m: &CallModel, f: Option<&Feedback>, id: &str) -> Markup {
     html! {
         @if let Some(f) = f {
             @if f.ok { (page::message(true, &f.text)) }
-            @else { p.field-error id=(id) role="alert" tabindex="-1" data-focus { (f.text) } }
+            @else {
+                p.field-error id=(id) role="alert" tabindex="-1" data-focus { (f.text) }
+                @if f.take_over && m.active() { (take_over_form(viewer, m)) }
+            }
         }
     }
 }
@@ -261,12 +296,12 @@ fn verification(
     html! {
         section.panel aria-labelledby="pin-heading" {
             h2 id="pin-heading" { "PIN verification" }
-            (feedback_line(send_fb, "send-error"))
+            (feedback_line(viewer, m, send_fb, "send-error"))
             @if let Some(ch) = pending {
                 (challenge_panel(viewer, m, org, ch, pin_fb))
             } @else {
                 @if let Some(last) = m.latest_challenge() { (last_outcome(m, last)) }
-                @if let Some(f) = pin_fb { @if !f.ok { (feedback_line(Some(f), "pin-error")) } }
+                @if let Some(f) = pin_fb { @if !f.ok { (feedback_line(viewer, m, Some(f), "pin-error")) } }
                 @if m.active() && v == Some(Verification::PinRequired) {
                     (send_buttons(viewer, m, org))
                 }
@@ -346,7 +381,7 @@ fn challenge_panel(
                 button type="submit" { "Check PIN" }
             }
             p.hint id="pin-hint" { "Type the digits the caller reads back." }
-            (feedback_line(pin_fb, "pin-error"))
+            (feedback_line(viewer, m, pin_fb, "pin-error"))
         }
         div.row {
             form.inline method="post" action={ "/console/challenges/" (ch.id) "/resend" } {
@@ -397,17 +432,18 @@ fn delivery(m: &CallModel, ch: &ChallengeRow) -> Markup {
 /// on a trusted-number call.
 fn grants(viewer: &Viewer, m: &CallModel, fb: Option<&Feedback>) -> Markup {
     let me = &viewer.principal.name;
+    // An agent sees only their own grants, as on the API.
     let active: Vec<&GrantRow> = m
         .grants
         .iter()
-        .filter(|g| grant_active(m.now, g.expires_at, g.revoked_at))
+        .filter(|g| &g.agent == me && grant_active(m.now, g.expires_at, g.revoked_at))
         .collect();
     let trusted = m.call.verification == Verification::TrustedNumber;
-    let mine = active.iter().any(|g| &g.agent == me);
+    let mine = !active.is_empty();
     html! {
         section.panel aria-labelledby="grant-heading" {
             h2 id="grant-heading" { "Access" }
-            (feedback_line(fb, "grant-error"))
+            (feedback_line(viewer, m, fb, "grant-error"))
             @for g in &active {
                 @if g.basis.as_str() == "pin" { p.verified id="verified" { "Verified" } }
                 p {
@@ -416,11 +452,9 @@ fn grants(viewer: &Viewer, m: &CallModel, fb: Option<&Feedback>) -> Markup {
                     span.countdown id="grant-countdown" data-countdown-to=(rfc3339(g.expires_at)) { "…" }
                     " (" (time(g.expires_at)) ")."
                 }
-                @if &g.agent == me {
-                    form method="post" action={ "/console/grants/" (g.id) "/revoke" } {
-                        (csrf(viewer))
-                        button.danger type="submit" { "Revoke access" }
-                    }
+                form method="post" action={ "/console/grants/" (g.id) "/revoke" } {
+                    (csrf(viewer))
+                    button.danger type="submit" { "Revoke access" }
                 }
             }
             @if active.is_empty() {
@@ -437,10 +471,12 @@ fn grants(viewer: &Viewer, m: &CallModel, fb: Option<&Feedback>) -> Markup {
     }
 }
 
-/// Earlier PINs and grants on this call.
-fn history(m: &CallModel) -> Markup {
+/// Earlier PINs and the viewer's grants on this call.
+fn history(viewer: &Viewer, m: &CallModel) -> Markup {
+    let me = &viewer.principal.name;
+    let grants: Vec<&GrantRow> = m.grants.iter().filter(|g| &g.agent == me).collect();
     html! {
-        @if !m.challenges.is_empty() || !m.grants.is_empty() {
+        @if !m.challenges.is_empty() || !grants.is_empty() {
             section.panel aria-labelledby="history-heading" {
                 h2 id="history-heading" { "History" }
                 ul {
@@ -449,7 +485,7 @@ fn history(m: &CallModel) -> Markup {
                         li { "PIN by " (words::channel(c.channel.as_str())) " at " (time(c.created_at)) ": "
                              span class={ "badge " (b.tone) } { (b.text) } }
                     }
-                    @for g in &m.grants {
+                    @for g in &grants {
                         li { "Grant for " (g.agent) " at " (time(g.created_at)) ": "
                             @if g.revoked_at.is_some() { span.badge.warn { "Revoked" } }
                             @else if grant_active(m.now, g.expires_at, g.revoked_at) { span.badge.ok { "Active" } }

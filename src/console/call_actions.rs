@@ -45,6 +45,7 @@ async fn answer(
         ok: false,
         field,
         text,
+        take_over: matches!(e, ServiceError::HandledByOther { .. }),
     };
     let mut resp = (status, render_page(viewer, &model, Some(&fb))).into_response();
     if let ServiceError::TooMany {
@@ -126,6 +127,7 @@ pub async fn resend(
         let actor = p.viewer.principal.actor();
         let who = resend::Requester {
             actor: &actor,
+            agent: Some(&p.viewer.principal),
             once_per_channel: false,
         };
         resend::resend(&state, who, &challenge_id, ch).await?;
@@ -210,4 +212,19 @@ pub async fn revoke(
         .await
         .map(|_| "revoked");
     answer(&state, &p.viewer, &grant.call_id, Field::Grant, result).await
+}
+
+/// Take over: the call is handled by the viewer from now on (audited), by
+/// the same service as `POST /v1/calls/{id}/take`.
+pub async fn take(
+    State(state): State<Arc<AppState>>,
+    Path(call_id): Path<String>,
+    p: Posted<Empty>,
+) -> Answer {
+    p.viewer.require(&state, AGENT).await?;
+    CallModel::load(&state, &call_id).await?;
+    let result = calls::take(&state, &p.viewer.principal, &call_id)
+        .await
+        .map(|_| "taken");
+    answer(&state, &p.viewer, &call_id, Field::Org, result).await
 }

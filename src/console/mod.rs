@@ -49,6 +49,7 @@ pub fn router() -> Router<Arc<AppState>> {
             post(call_actions::send_pin),
         )
         .route("/console/calls/{call_id}/grant", post(call_actions::grant))
+        .route("/console/calls/{call_id}/take", post(call_actions::take))
         .route(
             "/console/challenges/{challenge_id}/resend",
             post(call_actions::resend),

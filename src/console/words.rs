@@ -220,6 +220,14 @@ pub fn service_error(e: &ServiceError) -> (StatusCode, String) {
                 _ => sentence(detail),
             },
         ),
+        ServiceError::HandledByOther { handler } => (
+            StatusCode::CONFLICT,
+            format!("{handler} is handling this call. Take it over to act on it."),
+        ),
+        ServiceError::GrantExists { .. } => (
+            StatusCode::CONFLICT,
+            "You already have access on this call.".into(),
+        ),
         ServiceError::Forbidden(d) => (StatusCode::FORBIDDEN, sentence(d)),
         ServiceError::Invalid { message, .. } => {
             (StatusCode::UNPROCESSABLE_ENTITY, sentence(message))

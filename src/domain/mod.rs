@@ -4,6 +4,7 @@
 
 pub mod challenge;
 pub mod email;
+pub mod handling;
 pub mod language;
 pub mod message;
 pub mod org;

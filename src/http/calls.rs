@@ -26,6 +26,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/v1/calls/{call_id}/org", post(attach_org))
         .route("/v1/calls/{call_id}/challenges", post(create_challenge))
         .route("/v1/calls/{call_id}/grant", post(trusted_grant))
+        .route("/v1/calls/{call_id}/take", post(take))
         .route("/v1/challenges/{challenge_id}", get(get_challenge))
         .route("/v1/challenges/{challenge_id}/resend", post(resend))
         .route("/v1/challenges/{challenge_id}/check", post(check))
@@ -80,22 +81,48 @@ async fn list_calls(
     })))
 }
 
-pub(crate) async fn call_view(state: &AppState, call_id: &str) -> Result<Value, ServiceError> {
+/// A call as `viewer` sees it: with only the grants they may see (and
+/// only those grants' notices).
+pub(crate) async fn call_view(
+    state: &AppState,
+    viewer: &Principal,
+    call_id: &str,
+) -> Result<Value, ServiceError> {
     let pool = state.store.reader();
     let call = store::calls::get(pool, call_id)
         .await?
         .ok_or(ServiceError::NotFound("call"))?;
     let chs = store::challenges::for_call(pool, call_id).await?;
-    let msgs = store::messages::for_call(pool, call_id).await?;
-    let grs = store::grants::for_call(pool, call_id).await?;
+    let grs = grants::visible(viewer, store::grants::for_call(pool, call_id).await?);
+    let msgs: Vec<_> = store::messages::for_call(pool, call_id)
+        .await?
+        .into_iter()
+        .filter(|m| {
+            m.grant_id
+                .as_ref()
+                .is_none_or(|id| grs.iter().any(|g| &g.id == id))
+        })
+        .collect();
     Ok(views::call(&call, &chs, &msgs, &grs, state.clock.now_ms()))
 }
 
 async fn get_call(
     State(state): State<Arc<AppState>>,
+    Extension(viewer): Extension<Principal>,
     ApiPath(call_id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(call_view(&state, &call_id).await?))
+    Ok(Json(call_view(&state, &viewer, &call_id).await?))
+}
+
+/// Takes the call over from the agent handling it (audited); the caller's
+/// open challenge keeps its spent attempts.
+async fn take(
+    State(state): State<Arc<AppState>>,
+    Extension(agent): Extension<Principal>,
+    ApiPath(call_id): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    calls::take(&state, &agent, &call_id).await?;
+    Ok(Json(call_view(&state, &agent, &call_id).await?))
 }
 
 #[derive(Deserialize)]
@@ -111,7 +138,7 @@ async fn attach_org(
     ApiJson(body): ApiJson<AttachOrg>,
 ) -> ApiResult<Json<Value>> {
     calls::attach_org(&state, &agent, &call_id, &body.org_id).await?;
-    Ok(Json(call_view(&state, &call_id).await?))
+    Ok(Json(call_view(&state, &agent, &call_id).await?))
 }
 
 /// No destination field, by design: PINs go to the org's registered
@@ -202,6 +229,7 @@ async fn resend(
     let actor = agent.actor();
     let who = resend::Requester {
         actor: &actor,
+        agent: Some(&agent),
         once_per_channel: false,
     };
     let row = resend::resend(&state, who, &id, channel).await?;

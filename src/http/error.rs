@@ -179,6 +179,28 @@ impl ApiError {
                     }
                     pr
                 }
+                ServiceError::HandledByOther { handler } => {
+                    let mut pr = p(
+                        StatusCode::CONFLICT,
+                        "handled-by-another-agent",
+                        "Conflict",
+                        e.to_string(),
+                    );
+                    pr.extra
+                        .insert("handled_by".into(), Value::String(handler.clone()));
+                    pr
+                }
+                ServiceError::GrantExists { grant_id } => {
+                    let mut pr = p(
+                        StatusCode::CONFLICT,
+                        "grant-exists",
+                        "Conflict",
+                        e.to_string(),
+                    );
+                    pr.extra
+                        .insert("grant_id".into(), Value::String(grant_id.clone()));
+                    pr
+                }
                 ServiceError::Invalid { field, message } => {
                     let mut pr = p(
                         StatusCode::UNPROCESSABLE_ENTITY,

@@ -22,11 +22,14 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/v1/grants/introspect", post(introspect))
 }
 
+/// An agent sees only their own grants (another's is not found); an
+/// admin sees any.
 async fn get_grant(
     State(state): State<Arc<AppState>>,
+    Extension(viewer): Extension<Principal>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
-    let g = grants::get(&state, &id).await?;
+    let g = grants::get_visible(&state, &viewer, &id).await?;
     Ok(Json(views::grant(&g, state.clock.now_ms())))
 }
 

@@ -4,6 +4,7 @@
 use crate::app::AppState;
 use crate::audit::event::{EventKind, NewEvent, Outcome};
 use crate::domain::challenge::{Ending, Step};
+use crate::domain::handling::{Takeover, take_over};
 use crate::domain::org::OrgProfile;
 use crate::domain::phone::{CallerId, classify};
 use crate::domain::verification::{CallStatus, Verification, classify_call, is_final_call_status};
@@ -96,6 +97,7 @@ fn new_call_row(
         severity: None,
         inside_hours: None,
         menu_attempts: 0,
+        handled_by: None,
     }
 }
 
@@ -320,8 +322,19 @@ pub(crate) async fn end_challenges(
 }
 
 /// The agent attaches the org the caller names. Only a number registered
-/// to that org (with acceptable attestation) makes the call trusted.
+/// to that org (with acceptable attestation) makes the call trusted. The
+/// agent handles the call from then on (or is refused if another does).
 pub async fn attach_org(
+    state: &AppState,
+    agent: &Principal,
+    call_id: &str,
+    org_id: &str,
+) -> ServiceResult<CallRow> {
+    let result = attach(state, agent, call_id, org_id).await;
+    super::handling::audited(state, agent, call_id, "attach_org", result).await
+}
+
+async fn attach(
     state: &AppState,
     agent: &Principal,
     call_id: &str,
@@ -339,6 +352,7 @@ pub async fn attach_org(
     let mut tx = state.store.begin(now).await?;
     let call = lock_call(&mut tx, call_id).await?;
     ensure_active(&call)?;
+    super::handling::act_on(&mut tx, &call, agent).await?;
     if call.org_id.as_deref() == Some(org_id) {
         return Ok(call);
     }
@@ -376,6 +390,32 @@ pub async fn attach_org(
         .detail("source", "agent")
         .detail("verification", verification.as_str()),
     );
+    tx.commit().await?;
+    calls::get(state.store.reader(), call_id)
+        .await?
+        .ok_or(ServiceError::NotFound("call"))
+}
+
+/// `POST /v1/calls/{id}/take`: `agent` handles the call from now on. The
+/// call's open challenge stays as it is, its spent attempts with it.
+pub async fn take(state: &AppState, agent: &Principal, call_id: &str) -> ServiceResult<CallRow> {
+    let mut tx = state.store.begin(state.clock.now_ms()).await?;
+    let call = lock_call(&mut tx, call_id).await?;
+    ensure_active(&call)?;
+    let previous = match take_over(call.handled_by.as_deref(), &agent.name) {
+        Takeover::AlreadyHandling => return Ok(call),
+        Takeover::Claim => None,
+        Takeover::From { previous } => Some(previous.to_string()),
+    };
+    let now = tx.now();
+    calls::set_handler(tx.conn(), &call.id, &agent.name, now).await?;
+    let mut ev = NewEvent::new(EventKind::CallTaken, agent.actor(), Outcome::Success)
+        .org_opt(call.org_id.clone())
+        .call(&call.id);
+    if let Some(p) = &previous {
+        ev = ev.detail("previous", p.as_str());
+    }
+    tx.audit(ev);
     tx.commit().await?;
     calls::get(state.store.reader(), call_id)
         .await?

@@ -13,17 +13,29 @@ use crate::store::principals::Principal;
 use super::challenges::{effective_status, load, not_pending};
 use super::{ServiceError, ServiceResult};
 
+/// Ends a pending challenge, by the agent handling its call.
 pub async fn cancel(
     state: &AppState,
     agent: &Principal,
     challenge_id: &str,
 ) -> ServiceResult<ChallengeRow> {
     let row = load(state, challenge_id).await?;
+    let result = cancel_row(state, agent, &row).await;
+    super::handling::audited(state, agent, &row.call_id, "cancel", result).await
+}
+
+async fn cancel_row(
+    state: &AppState,
+    agent: &Principal,
+    row: &ChallengeRow,
+) -> ServiceResult<ChallengeRow> {
+    let challenge_id = row.id.as_str();
     let now = state.clock.now_ms();
     let mut tx = state.store.begin(now).await?;
     // The call first, as every write on a call and its challenges takes it.
-    super::calls::lock_call(&mut tx, &row.call_id).await?;
-    let pending = effective_status(&row, now) == ChallengeStatus::Pending;
+    let call = super::calls::lock_call(&mut tx, &row.call_id).await?;
+    super::handling::act_on(&mut tx, &call, agent).await?;
+    let pending = effective_status(row, now) == ChallengeStatus::Pending;
     if !pending
         || challenges::apply(tx.conn(), &row.id, Step::End(Ending::Cancelled), now)
             .await?

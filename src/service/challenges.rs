@@ -66,7 +66,18 @@ async fn new_pin(state: &AppState, org: &OrgProfile, channel: Channel) -> Servic
     })
 }
 
+/// A new PIN for the call, by the agent handling it (or claiming it now).
 pub async fn create(
+    state: &AppState,
+    agent: &Principal,
+    call_id: &str,
+    channel: Channel,
+) -> ServiceResult<ChallengeRow> {
+    let result = create_by_handler(state, agent, call_id, channel).await;
+    super::handling::audited(state, agent, call_id, "create_challenge", result).await
+}
+
+async fn create_by_handler(
     state: &AppState,
     agent: &Principal,
     call_id: &str,
@@ -77,6 +88,7 @@ pub async fn create(
         .ok_or(ServiceError::NotFound("call"))?;
     // Checked here to fail before any hashing, and again on the locked call.
     let org_id = pin_may_be_sent(&call)?;
+    super::handling::ensure_may_act(&call, agent)?;
     let org = orgs::get(state.store.reader(), &org_id)
         .await?
         .ok_or(ServiceError::NotFound("organisation"))?;
@@ -114,6 +126,7 @@ async fn admit_challenge(
             None,
         ));
     }
+    super::handling::act_on(&mut tx, &call, agent).await?;
     let caller_key = limits::caller_key(call.caller_e164.as_deref(), &call.id);
     let org_caller = limits::org_caller(org_id, &caller_key);
     let mut charges = vec![
@@ -241,7 +254,8 @@ pub async fn check(
             return Err(e);
         }
     };
-    let attempt = reserve_attempt(state, agent, &row).await?;
+    let reserved = reserve_attempt(state, agent, &row).await;
+    let attempt = super::handling::audited(state, agent, &row.call_id, "check", reserved).await?;
     let matched = state.verify_pin(pin, Some(row.pin_hash.clone())).await?;
     settle(state, agent, &row, attempt, matched).await
 }
@@ -259,7 +273,10 @@ async fn reserve_attempt(
     row: &ChallengeRow,
 ) -> ServiceResult<u32> {
     let now = state.clock.now_ms();
-    let tx = state.store.begin(now).await?;
+    let mut tx = state.store.begin(now).await?;
+    // The call first (as a takeover takes it): only its handler checks.
+    let call = super::calls::lock_call(&mut tx, &row.call_id).await?;
+    super::handling::act_on(&mut tx, &call, agent).await?;
     let caller_key = caller_key(row);
     let org_caller = limits::org_caller(&row.org_id, &caller_key);
     let admission = Admission {

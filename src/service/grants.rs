@@ -6,12 +6,15 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::app::AppState;
 use crate::audit::event::{EventKind, NewEvent, Outcome};
 use crate::clock::rfc3339;
+use crate::domain::handling::{issuer_vouches, may_see_grant};
+use crate::domain::org::Channel;
 use crate::domain::verification::{GrantBasis, Verification, grant_active};
 use crate::ids;
-use crate::store::WriteTx;
 use crate::store::grants::{self, GrantRow};
-use crate::store::principals::{Principal, Role};
+use crate::store::principals::{self, Principal, Role};
+use crate::store::{WriteTx, orgs};
 
+use super::limits::{self, Admission, Charge, Context, Distinct, Quota};
 use super::{InternalError, ServiceError, ServiceResult};
 
 /// A grant and its bearer token, which is shown once and never stored.
@@ -54,7 +57,19 @@ pub(crate) async fn issue_in(
         revoked_at: None,
         revoked_by: None,
     };
-    grants::insert(tx.conn(), &row, &token.hash).await?;
+    // One active grant per (call, agent): an expired one gives up its slot,
+    // and the unique index refuses a second open one, whoever races.
+    grants::close_expired(tx.conn(), call_id, &agent.name, now).await?;
+    if !grants::insert(tx.conn(), &row, &token.hash).await? {
+        let existing = grants::open_for(tx.conn(), call_id, &agent.name)
+            .await?
+            .ok_or(InternalError::Invariant(
+                "a refused grant has no open grant",
+            ))?;
+        return Err(ServiceError::GrantExists {
+            grant_id: existing.id,
+        });
+    }
     let mut ev = NewEvent::new(EventKind::GrantIssued, agent.actor(), Outcome::Success)
         .org(org_id)
         .call(call_id)
@@ -75,8 +90,18 @@ pub(crate) async fn issue_in(
     })
 }
 
-/// `POST /v1/calls/{id}/grant`: only for calls from a trusted number.
+/// `POST /v1/calls/{id}/grant`: only for calls from a trusted number, by
+/// the agent handling the call (or claiming it with this grant).
 pub async fn issue_for_trusted_call(
+    state: &AppState,
+    agent: &Principal,
+    call_id: &str,
+) -> ServiceResult<IssuedGrant> {
+    let result = trusted_grant(state, agent, call_id).await;
+    super::handling::audited(state, agent, call_id, "grant", result).await
+}
+
+async fn trusted_grant(
     state: &AppState,
     agent: &Principal,
     call_id: &str,
@@ -91,10 +116,12 @@ pub async fn issue_for_trusted_call(
             Some(call.verification.as_str()),
         ));
     }
+    super::handling::act_on(&mut tx, &call, agent).await?;
     let org_id = call
         .org_id
         .clone()
         .ok_or(InternalError::Invariant("a trusted call without an org"))?;
+    let mut tx = admit_trusted_grant(state, tx, agent, &call.id, &org_id).await?;
     let grant = issue_in(
         state,
         &mut tx,
@@ -110,6 +137,42 @@ pub async fn issue_for_trusted_call(
     Ok(grant)
 }
 
+/// A trusted grant spends the agent's quotas as a challenge does, and its
+/// notices count as messages (per destination, and SMS deployment-wide).
+async fn admit_trusted_grant(
+    state: &AppState,
+    tx: WriteTx,
+    agent: &Principal,
+    call_id: &str,
+    org_id: &str,
+) -> ServiceResult<WriteTx> {
+    let mut tx = tx;
+    let org = orgs::get_on(tx.conn(), org_id)
+        .await?
+        .ok_or(ServiceError::NotFound("organisation"))?;
+    let recipients = super::notices::recipients(state, &org);
+    let mut charges = vec![Charge::new(Quota::ChallengesPerAgent, &agent.name)];
+    for (channel, dest) in &recipients {
+        charges.push(Charge::new(Quota::SendsPerDestination, &dest.address));
+        if *channel == Channel::Sms {
+            charges.push(Charge::new(Quota::SmsGlobal, "all"));
+        }
+    }
+    let admission = Admission {
+        lockout: None,
+        charges,
+        distinct: Some(Distinct::new(Quota::OrgsPerAgent, &agent.name, org_id)),
+    };
+    let actor = agent.actor();
+    limits::admit(
+        state,
+        tx,
+        admission,
+        Context::on_call(&actor, org_id, call_id),
+    )
+    .await
+}
+
 pub async fn get(state: &AppState, grant_id: &str) -> ServiceResult<GrantRow> {
     if !ids::looks_like("grt", grant_id) {
         return Err(ServiceError::NotFound("grant"));
@@ -117,6 +180,52 @@ pub async fn get(state: &AppState, grant_id: &str) -> ServiceResult<GrantRow> {
     grants::get(state.store.reader(), grant_id)
         .await?
         .ok_or(ServiceError::NotFound("grant"))
+}
+
+/// A grant as `viewer` may see it: an agent only their own (another's is
+/// not found), an admin any.
+pub async fn get_visible(
+    state: &AppState,
+    viewer: &Principal,
+    grant_id: &str,
+) -> ServiceResult<GrantRow> {
+    let g = get(state, grant_id).await?;
+    if !may_see_grant(&viewer.name, viewer.role == Role::Admin, &g.agent) {
+        return Err(ServiceError::NotFound("grant"));
+    }
+    Ok(g)
+}
+
+/// The grants of a call that `viewer` may see.
+pub fn visible(viewer: &Principal, rows: Vec<GrantRow>) -> Vec<GrantRow> {
+    let admin = viewer.role == Role::Admin;
+    rows.into_iter()
+        .filter(|g| may_see_grant(&viewer.name, admin, &g.agent))
+        .collect()
+}
+
+/// Revokes the active grants of a principal being disabled (all of them)
+/// or rotated (those issued before `issued_before`), inside the change's
+/// transaction, one audit event each.
+pub(crate) async fn revoke_for_principal(
+    tx: &mut WriteTx,
+    actor: &str,
+    name: &str,
+    issued_before: Option<i64>,
+    reason: &str,
+) -> ServiceResult<()> {
+    let now = tx.now();
+    let ended = grants::revoke_for_agent(tx.conn(), name, actor, now, issued_before).await?;
+    for g in ended {
+        tx.audit(
+            NewEvent::new(EventKind::GrantRevoked, actor, Outcome::Success)
+                .org(&g.org_id)
+                .call(&g.call_id)
+                .grant(&g.id)
+                .detail("reason", reason),
+        );
+    }
+    Ok(())
 }
 
 pub async fn revoke(state: &AppState, by: &Principal, grant_id: &str) -> ServiceResult<GrantRow> {
@@ -154,22 +263,26 @@ pub struct Introspection {
 }
 
 /// "May this agent act on this org now?" Unknown, expired and revoked
-/// tokens all answer inactive, with nothing else.
+/// tokens all answer inactive, with nothing else; so does a grant whose
+/// agent has since been disabled, expired or rotated (read from the
+/// database on each call, so it holds on every instance at once).
 pub async fn introspect(state: &AppState, token: &SecretString) -> ServiceResult<Introspection> {
-    let row = grants::by_token_hash(
-        state.store.reader(),
-        &ids::token_hash(token.expose_secret()),
-    )
-    .await?;
+    let pool = state.store.reader();
+    let row = grants::by_token_hash(pool, &ids::token_hash(token.expose_secret())).await?;
     let now = state.clock.now_ms();
-    Ok(match row {
-        Some(g) if grant_active(now, g.expires_at, g.revoked_at) => Introspection {
-            active: true,
-            grant: Some(g),
-        },
-        _ => Introspection {
-            active: false,
-            grant: None,
-        },
+    let inactive = Introspection {
+        active: false,
+        grant: None,
+    };
+    let Some(g) = row.filter(|g| grant_active(now, g.expires_at, g.revoked_at)) else {
+        return Ok(inactive);
+    };
+    let issuer = principals::issuer(pool, &g.agent).await?;
+    if !issuer_vouches(now, g.created_at, issuer) {
+        return Ok(inactive);
+    }
+    Ok(Introspection {
+        active: true,
+        grant: Some(g),
     })
 }

@@ -9,6 +9,7 @@ pub mod checkpointer;
 pub mod console;
 pub mod delivery_reports;
 pub mod grants;
+pub mod handling;
 pub mod health;
 pub mod ivr;
 pub mod limits;
@@ -44,6 +45,12 @@ pub enum ServiceError {
         detail: String,
         status: Option<String>,
     },
+    /// Another agent handles the call; the agent may take it over.
+    #[error("the call is handled by agent {handler}; take it over to act on it")]
+    HandledByOther { handler: String },
+    /// The agent already holds an active grant on the call.
+    #[error("you already hold an active grant on this call ({grant_id})")]
+    GrantExists { grant_id: String },
     /// The principal's role allows the route but not this resource.
     #[error("{0}")]
     Forbidden(String),

@@ -5,10 +5,11 @@
 //! connection, or a busy pool deadlocks on itself.
 
 use crate::app::AppState;
+use crate::audit::event::{EventKind, NewEvent, Outcome};
 use crate::clock::{Millis, rfc3339};
 use crate::delivery::{self, Outgoing, templates};
 use crate::domain::message::MessageKind;
-use crate::domain::org::{Channel, OrgProfile};
+use crate::domain::org::{Channel, Destination, OrgProfile};
 use crate::domain::verification::GrantBasis;
 use crate::store::grants::GrantRow;
 use crate::store::{WriteTx, orgs};
@@ -79,6 +80,35 @@ struct Refs<'a> {
     grant_id: Option<&'a str>,
 }
 
+/// The contacts a notice to `org` goes to: each one the profile has,
+/// but no SMS to a region `limits.sms_countries` refuses (as any message
+/// there is refused; the other channel still carries the notice).
+pub(crate) fn recipients(state: &AppState, org: &OrgProfile) -> Vec<(Channel, Destination)> {
+    [Channel::Email, Channel::Sms]
+        .into_iter()
+        .filter_map(|channel| Some((channel, org.destination(channel)?)))
+        .filter(|(channel, dest)| {
+            *channel != Channel::Sms
+                || super::pin_message::sms_region_refused(state, dest).is_none()
+        })
+        .collect()
+}
+
+/// Audits the SMS notice `recipients` left out, if it did.
+fn audit_refused_sms(state: &AppState, tx: &mut WriteTx, org: &OrgProfile, refs: &Refs<'_>) {
+    if let Some(dest) = org.destination(Channel::Sms)
+        && let Some(region) = super::pin_message::sms_region_refused(state, &dest)
+    {
+        tx.audit(
+            NewEvent::new(EventKind::SmsDestinationRefused, "system", Outcome::Failure)
+                .org(org.id.as_str())
+                .call(refs.call_id)
+                .detail("region", region.as_str())
+                .detail("message", refs.kind.as_str()),
+        );
+    }
+}
+
 /// Queues the notice on every contact the profile has.
 async fn to_every_contact(
     state: &AppState,
@@ -87,10 +117,8 @@ async fn to_every_contact(
     refs: Refs<'_>,
     render: impl Fn(Channel) -> templates::Rendered,
 ) -> ServiceResult<()> {
-    for channel in [Channel::Email, Channel::Sms] {
-        let Some(dest) = org.destination(channel) else {
-            continue;
-        };
+    audit_refused_sms(state, tx, org, &refs);
+    for (channel, dest) in recipients(state, org) {
         let text = render(channel);
         delivery::enqueue(
             tx,

@@ -37,8 +37,21 @@ pub(crate) fn destination(org: &OrgProfile, channel: Channel) -> ServiceResult<D
     })
 }
 
-/// SMS goes only to regions on the allow-list (SMS pumping to premium
-/// ranges is paid by the deployment). The refusal is audited.
+/// The region of an SMS destination when `limits.sms_countries` does not
+/// allow it (SMS pumping to premium ranges is paid by the deployment).
+pub(crate) fn sms_region_refused(state: &AppState, dest: &Destination) -> Option<String> {
+    let allowed = &state.settings.limits.sms_countries;
+    if allowed.iter().any(|c| c == "*") {
+        return None;
+    }
+    let region = crate::domain::phone::E164::parse(&dest.address)
+        .ok()
+        .and_then(|n| n.region())
+        .unwrap_or_default();
+    (!allowed.contains(&region)).then_some(region)
+}
+
+/// SMS goes only to regions on the allow-list. The refusal is audited.
 pub(crate) async fn sms_region_allowed(
     state: &AppState,
     actor: &str,
@@ -46,17 +59,9 @@ pub(crate) async fn sms_region_allowed(
     call_id: &str,
     dest: &Destination,
 ) -> ServiceResult<()> {
-    let allowed = &state.settings.limits.sms_countries;
-    if allowed.iter().any(|c| c == "*") {
+    let Some(region) = sms_region_refused(state, dest) else {
         return Ok(());
-    }
-    let region = crate::domain::phone::E164::parse(&dest.address)
-        .ok()
-        .and_then(|n| n.region())
-        .unwrap_or_default();
-    if allowed.contains(&region) {
-        return Ok(());
-    }
+    };
     let mut tx = state.store.begin(state.clock.now_ms()).await?;
     tx.audit(
         NewEvent::new(EventKind::SmsDestinationRefused, actor, Outcome::Failure)

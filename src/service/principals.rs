@@ -106,7 +106,8 @@ async fn refusal(tx: &mut crate::store::WriteTx, name: &str) -> ServiceError {
 }
 
 /// Disables a principal: its token stops working at the next request on
-/// every instance (tokens are looked up in the database each time).
+/// every instance (tokens are looked up in the database each time), and
+/// its active grants are revoked.
 pub async fn disable(state: &AppState, actor: &str, name: &str) -> ServiceResult<PrincipalRow> {
     let now = state.clock.now_ms();
     let mut tx = state.store.begin(now).await?;
@@ -118,6 +119,9 @@ pub async fn disable(state: &AppState, actor: &str, name: &str) -> ServiceResult
             .detail("principal", row.principal().actor())
             .detail("role", row.role.as_str()),
     );
+    // Its grants end with it (introspection checks the principal too).
+    super::grants::revoke_for_principal(&mut tx, actor, &row.name, None, "principal_disabled")
+        .await?;
     tx.commit().await?;
     Ok(row)
 }
@@ -144,6 +148,9 @@ pub async fn rotate(
         event = event.detail("expires_at", crate::clock::rfc3339(at));
     }
     tx.audit(event);
+    // Grants issued under the old token end with it.
+    super::grants::revoke_for_principal(&mut tx, actor, &row.name, Some(now), "principal_rotated")
+        .await?;
     tx.commit().await?;
     Ok((row, token.secret))
 }

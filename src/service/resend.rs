@@ -9,6 +9,7 @@ use crate::audit::event::{EventKind, NewEvent, Outcome};
 use crate::domain::challenge::{ResendRefusal, Step};
 use crate::domain::org::{Channel, Destination, OrgProfile};
 use crate::store::challenges::{self, ChallengeRow};
+use crate::store::principals::Principal;
 use crate::store::{WriteTx, messages, orgs};
 
 use super::challenges::{load, not_pending};
@@ -18,6 +19,8 @@ use super::{ServiceError, ServiceResult, pin_message};
 /// Who asks for the resend: an agent, or the system's fallback.
 pub struct Requester<'a> {
     pub actor: &'a str,
+    /// The agent asking, who must handle the call; None for the system.
+    pub agent: Option<&'a Principal>,
     /// The fallback: send only if the PIN never went out on that channel.
     pub once_per_channel: bool,
 }
@@ -29,6 +32,21 @@ pub async fn resend(
     channel: Option<Channel>,
 ) -> ServiceResult<ChallengeRow> {
     let row = load(state, challenge_id).await?;
+    let agent = who.agent;
+    let result = resend_row(state, who, row.clone(), channel).await;
+    match agent {
+        Some(a) => super::handling::audited(state, a, &row.call_id, "resend", result).await,
+        None => result,
+    }
+}
+
+async fn resend_row(
+    state: &AppState,
+    who: Requester<'_>,
+    row: ChallengeRow,
+    channel: Option<Channel>,
+) -> ServiceResult<ChallengeRow> {
+    let challenge_id = row.id.as_str();
     let target = channel.unwrap_or(row.channel);
     let org = orgs::get(state.store.reader(), &row.org_id)
         .await?
@@ -41,7 +59,10 @@ pub async fn resend(
     let mut tx = state.store.begin(now).await?;
     // The call before the challenge and the quotas, as `create` and a
     // hang-up take them.
-    super::calls::lock_call(&mut tx, &row.call_id).await?;
+    let call = super::calls::lock_call(&mut tx, &row.call_id).await?;
+    if let Some(agent) = who.agent {
+        super::handling::act_on(&mut tx, &call, agent).await?;
+    }
     // Decided under the call's lock, so two fallbacks for one challenge
     // (two failure reports at once) send one PIN.
     if who.once_per_channel {
@@ -165,6 +186,7 @@ pub async fn auto_fallback(state: &AppState, challenge_id: &str, failed_channel:
     };
     let who = Requester {
         actor: "system:fallback",
+        agent: None,
         once_per_channel: true,
     };
     match resend(state, who, challenge_id, Some(other)).await {

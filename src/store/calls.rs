@@ -32,11 +32,13 @@ pub struct CallRow {
     pub severity: Option<String>,
     pub inside_hours: Option<i64>,
     pub menu_attempts: i64,
+    /// The agent handling the call (`domain::handling`); None until one acts.
+    pub handled_by: Option<String>,
 }
 
 const COLUMNS: &str = "id, provider, provider_call_id, from_raw, caller_kind, caller_e164, to_raw, \
     attestation, org_id, org_source, verification, status, gather_attempts, created_at, updated_at, ended_at, \
-    language, line, severity, inside_hours, menu_attempts";
+    language, line, severity, inside_hours, menu_attempts, handled_by";
 
 /// Inserts the call unless the provider already told us about it.
 /// Returns false for a replayed webhook.
@@ -161,6 +163,23 @@ pub async fn set_verification(
     sqlx::query("UPDATE calls SET verification = $2, updated_at = $3 WHERE id = $1")
         .bind(id)
         .bind(verification)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Makes `agent` the call's handler (a claim or a takeover, as the domain
+/// decided under the call's lock).
+pub async fn set_handler(
+    conn: &mut AnyConnection,
+    id: &str,
+    agent: &str,
+    now: Millis,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE calls SET handled_by = $2, updated_at = $3 WHERE id = $1")
+        .bind(id)
+        .bind(agent)
         .bind(now)
         .execute(conn)
         .await?;

@@ -22,14 +22,18 @@ pub struct GrantRow {
 
 const COLUMNS: &str = "id, agent, org_id, call_id, challenge_id, basis, created_at, expires_at, revoked_at, revoked_by";
 
+/// Inserts the grant unless the agent already holds an open grant on the
+/// call (the unique index `grants_one_open_per_call_agent` decides, so
+/// concurrent inserts on either engine leave one). False when one exists.
 pub async fn insert(
     conn: &mut AnyConnection,
     g: &GrantRow,
     token_hash: &[u8; 32],
-) -> StoreResult<()> {
-    sqlx::query(
+) -> StoreResult<bool> {
+    let r = sqlx::query(
         "INSERT INTO grants (id, token_hash, agent, org_id, call_id, challenge_id, basis, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (call_id, agent) WHERE revoked_at IS NULL AND closed_at IS NULL DO NOTHING",
     )
     .bind(&g.id)
     .bind(token_hash.to_vec())
@@ -42,7 +46,65 @@ pub async fn insert(
     .bind(g.expires_at)
     .execute(conn)
     .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Closes the agent's expired grants on the call, so they give up the
+/// (call, agent) slot to a new one.
+pub async fn close_expired(
+    conn: &mut AnyConnection,
+    call_id: &str,
+    agent: &str,
+    now: Millis,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE grants SET closed_at = $3 WHERE call_id = $1 AND agent = $2 \
+         AND revoked_at IS NULL AND closed_at IS NULL AND expires_at <= $3",
+    )
+    .bind(call_id)
+    .bind(agent)
+    .bind(now)
+    .execute(conn)
+    .await?;
     Ok(())
+}
+
+/// The grant holding the agent's (call, agent) slot, if any.
+pub async fn open_for(
+    conn: &mut AnyConnection,
+    call_id: &str,
+    agent: &str,
+) -> StoreResult<Option<GrantRow>> {
+    Ok(sqlx::query_as::<_, GrantRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM grants WHERE call_id = $1 AND agent = $2 \
+         AND revoked_at IS NULL AND closed_at IS NULL"
+    )))
+    .bind(call_id)
+    .bind(agent)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Revokes every unrevoked, unexpired grant of `agent` (issued before
+/// `issued_before`, when given) and returns them.
+pub async fn revoke_for_agent(
+    conn: &mut AnyConnection,
+    agent: &str,
+    by: &str,
+    now: Millis,
+    issued_before: Option<Millis>,
+) -> StoreResult<Vec<GrantRow>> {
+    Ok(sqlx::query_as::<_, GrantRow>(sqlx::AssertSqlSafe(format!(
+        "UPDATE grants SET revoked_at = $2, revoked_by = $3 \
+         WHERE agent = $1 AND revoked_at IS NULL AND expires_at > $2 AND created_at < $4 \
+         RETURNING {COLUMNS}"
+    )))
+    .bind(agent)
+    .bind(now)
+    .bind(by)
+    .bind(issued_before.unwrap_or(i64::MAX))
+    .fetch_all(conn)
+    .await?)
 }
 
 pub async fn get(pool: &AnyPool, id: &str) -> StoreResult<Option<GrantRow>> {

@@ -8,6 +8,7 @@ use sqlx::{AnyConnection, AnyPool, Row};
 
 use super::{StoreError, StoreResult, conflict_or};
 use crate::clock::Millis;
+use crate::domain::handling::Issuer;
 use crate::domain::string_enum::string_enum;
 
 string_enum! {
@@ -135,6 +136,23 @@ pub async fn list(
     .fetch_all(pool)
     .await?;
     rows.iter().map(from_row).collect()
+}
+
+/// What a grant's issuer is now (disabled, expired, rotated), by name.
+pub async fn issuer(pool: &AnyPool, name: &str) -> StoreResult<Option<Issuer>> {
+    let row =
+        sqlx::query("SELECT disabled_at, expires_at, rotated_at FROM principals WHERE name = $1")
+            .bind(name)
+            .fetch_optional(pool)
+            .await?;
+    row.map(|r| {
+        Ok(Issuer {
+            disabled_at: r.try_get("disabled_at")?,
+            expires_at: r.try_get("expires_at")?,
+            rotated_at: r.try_get("rotated_at")?,
+        })
+    })
+    .transpose()
 }
 
 pub async fn by_name(conn: &mut AnyConnection, name: &str) -> StoreResult<Option<PrincipalRow>> {

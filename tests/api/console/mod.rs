@@ -5,6 +5,7 @@
 mod browser;
 pub(crate) mod client;
 mod flow;
+mod handling;
 mod leaks;
 mod live;
 mod sessions;

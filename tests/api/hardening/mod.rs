@@ -4,7 +4,10 @@
 mod audit_order;
 mod checkpoint_anchor;
 mod floods;
+mod grant_issuers;
+mod grant_limits;
 mod group_commit;
 mod hash_priority;
 mod org_names;
+mod ownership;
 mod sweeper;

@@ -311,6 +311,7 @@ fn allowed_answer(r: &Route) -> (StatusCode, Option<&'static str>) {
         | (
             "POST",
             "/v1/calls/{call_id}/org"
+            | "/v1/calls/{call_id}/take"
             | "/v1/challenges/{challenge_id}/resend"
             | "/v1/challenges/{challenge_id}/check"
             | "/v1/challenges/{challenge_id}/cancel"

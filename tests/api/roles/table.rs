@@ -71,6 +71,14 @@ pub(super) fn routes(f: &Fixture) -> Vec<Route> {
             Some(json!({})),
             AGENT,
         ),
+        // The fixture's agent handles the call already: nothing changes.
+        route(
+            Method::POST,
+            "/v1/calls/{call_id}/take",
+            format!("/v1/calls/{c}/take"),
+            Some(json!({})),
+            AGENT,
+        ),
         route(
             Method::GET,
             "/v1/challenges/{challenge_id}",
