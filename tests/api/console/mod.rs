@@ -7,4 +7,5 @@ pub(crate) mod client;
 mod flow;
 mod leaks;
 mod live;
+mod principals;
 mod sessions;
