@@ -11,9 +11,9 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::client::ClientKey;
-use crate::app::AppState;
+use super::flood::FloodShield;
 use crate::audit::event::{EventKind, NewEvent, Outcome};
-use crate::clock::{Millis, rfc3339};
+use crate::clock::{Clock, Millis, rfc3339};
 use crate::store::{Store, StoreResult};
 
 /// Addresses folded at once; beyond this, new addresses share one group
@@ -176,7 +176,12 @@ pub async fn write(store: &Store, now: Millis, events: Vec<NewEvent>) {
 
 /// Writes the summaries of windows as they close, and all open ones at
 /// shutdown (spawned beside the checkpointer).
-pub async fn run(state: Arc<AppState>, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(
+    shield: Arc<FloodShield>,
+    store: Store,
+    clock: Arc<dyn Clock>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     // A scan of at most MAX_OPEN entries a second: cheap, and a closed
     // window reaches the audit trail within a second of closing.
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
@@ -187,9 +192,9 @@ pub async fn run(state: Arc<AppState>, mut shutdown: watch::Receiver<bool>) {
             _ = shutdown.wait_for(|stop| *stop) => true,
             _ = ticker.tick() => false,
         };
-        let now = state.clock.now_ms();
-        let events = state.shield.folder.flush(now, all);
-        write(&state.store, now, events).await;
+        let now = clock.now_ms();
+        let events = shield.folder.flush(now, all);
+        write(&store, now, events).await;
         if all {
             break;
         }
