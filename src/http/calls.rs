@@ -231,7 +231,9 @@ async fn check(
     let result = task.await.map_err(ServiceError::from)??;
     let now = state.clock.now_ms();
     Ok(Json(match result {
-        challenges::CheckResult::Approved(g) => CheckAnswer::Approved(Approved::of(&g, now)),
+        challenges::CheckResult::Approved(g) => {
+            CheckAnswer::Approved(Box::new(Approved::of(&g, now)))
+        }
         challenges::CheckResult::Wrong { attempts_left } => CheckAnswer::Refused {
             status: ChallengeStatus::Pending,
             attempts_left,
@@ -264,7 +266,7 @@ impl Approved {
 #[derive(Serialize)]
 #[serde(untagged)]
 pub(crate) enum CheckAnswer {
-    Approved(Approved),
+    Approved(Box<Approved>),
     Refused {
         status: ChallengeStatus,
         attempts_left: i64,
