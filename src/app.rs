@@ -19,8 +19,8 @@ use crate::delivery::SenderError;
 use crate::delivery::{Sealer, Senders, email::EmailSender, sms::SmsSender};
 use crate::domain::pin::{Pin, PinError, PinHasher};
 use crate::domain::support::Desk;
-use crate::http::flood::FloodShield;
 use crate::keys::{Keys, Missing};
+use crate::shield::flood::FloodShield;
 use crate::store::{GroupCommit, Store};
 
 pub struct AppState {

@@ -80,5 +80,4 @@ pub fn parse_rfc3339(s: &str) -> Option<Millis> {
 }
 
 #[cfg(test)]
-#[path = "clock_tests.rs"]
 mod tests;

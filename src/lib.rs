@@ -20,6 +20,7 @@ pub mod net;
 pub mod private_fs;
 pub mod providers;
 pub mod service;
+pub mod shield;
 pub mod startup_log;
 pub mod store;
 
@@ -146,7 +147,12 @@ pub async fn start_with_state(
     let worker = tokio::spawn(worker.run(rx.clone()));
     let checkpointer = tokio::spawn(service::checkpointer::run(Arc::clone(&state), rx.clone()));
     let retention = tokio::spawn(service::retention::job(Arc::clone(&state), rx.clone()));
-    let failure_audit = tokio::spawn(http::failure_audit::run(Arc::clone(&state), rx.clone()));
+    let failure_audit = tokio::spawn(shield::failure_audit::run(
+        Arc::clone(&state.shield),
+        state.store.clone(),
+        Arc::clone(&state.clock),
+        rx.clone(),
+    ));
     let sweeper = tokio::spawn(service::sweeper::run(Arc::clone(&state), rx.clone()));
     let (hard_stop, hard_rx) = watch::channel(false);
     let app = http::router(Arc::clone(&state), hard_rx);

@@ -134,38 +134,4 @@ impl Anchor {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::audit::checkpoint::Checkpoint;
-    use ed25519_dalek::SigningKey;
-
-    fn signed(size: u64, key: &SigningKey) -> String {
-        let cp = Checkpoint {
-            origin: "pingate".into(),
-            size,
-            root: [size as u8; 32],
-            timestamp: 1,
-        };
-        checkpoint::sign(&cp, "pingate", key).unwrap()
-    }
-
-    #[test]
-    fn the_anchor_only_moves_forward_and_must_carry_our_signature() {
-        let dir = tempfile::tempdir().unwrap();
-        let anchor = Anchor::beside(&dir.path().join("audit-signing.key"));
-        let key = SigningKey::from_bytes(&[7; 32]);
-        let vk = key.verifying_key();
-        assert_eq!(anchor.load("pingate", &vk).unwrap(), None);
-        anchor.store(&signed(10, &key), 10, "pingate", &vk).unwrap();
-        anchor.store(&signed(4, &key), 4, "pingate", &vk).unwrap();
-        assert_eq!(
-            anchor.load("pingate", &vk).unwrap().map(|a| a.size),
-            Some(10)
-        );
-        std::fs::write(anchor.path(), signed(99, &SigningKey::from_bytes(&[8; 32]))).unwrap();
-        assert!(matches!(
-            anchor.load("pingate", &vk),
-            Err(AnchorError::Invalid { .. })
-        ));
-    }
-}
+mod tests;

@@ -115,5 +115,4 @@ impl ChainVerifier {
 }
 
 #[cfg(test)]
-#[path = "chain_tests.rs"]
 mod tests;

@@ -276,5 +276,4 @@ pub fn parse_seed(text: &str) -> Result<SigningKey, String> {
 }
 
 #[cfg(test)]
-#[path = "checkpoint_tests.rs"]
 mod tests;

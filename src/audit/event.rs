@@ -318,5 +318,4 @@ pub fn push_canonical(out: &mut String, v: &Value) {
 }
 
 #[cfg(test)]
-#[path = "event_tests.rs"]
 mod tests;

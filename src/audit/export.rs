@@ -72,5 +72,4 @@ fn csv_field(f: &str) -> String {
 }
 
 #[cfg(test)]
-#[path = "export_tests.rs"]
 mod tests;

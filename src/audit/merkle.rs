@@ -394,5 +394,4 @@ pub fn verify_consistency(
 }
 
 #[cfg(test)]
-#[path = "merkle_tests.rs"]
 mod tests;

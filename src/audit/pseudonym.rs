@@ -44,5 +44,4 @@ impl Pseudonymiser {
 }
 
 #[cfg(test)]
-#[path = "pseudonym_tests.rs"]
 mod tests;

@@ -1,5 +1,5 @@
-//! Administrators' pages: organisation profiles (list, view, edit with the
-//! import's validation, each error next to its field) and principals. The
+//! Administrators' organisation pages: profiles listed, viewed and edited
+//! with the import's validation, each error next to its field. The
 //! org's contacts are shown masked only; an edit replaces a contact only
 //! when a new one is typed.
 
@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::error::ConsoleError;
-use super::page::{self, csrf, time};
+use super::page::{self, csrf};
 use super::session::{Posted, Viewer};
 use super::words;
 use crate::app::AppState;
@@ -22,7 +22,7 @@ use crate::service::{ServiceError, orgs};
 use crate::store;
 use crate::store::principals::Role;
 
-const ADMIN: &[Role] = &[Role::Admin];
+pub const ADMIN: &[Role] = &[Role::Admin];
 
 pub async fn orgs(
     State(state): State<Arc<AppState>>,
@@ -290,50 +290,4 @@ pub async fn save_org(
         org_page(&p.viewer, &o, &draft, &errors, false),
     );
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
-}
-
-pub async fn principals(
-    State(state): State<Arc<AppState>>,
-    viewer: Viewer,
-) -> Result<Markup, ConsoleError> {
-    viewer.require(&state, ADMIN).await?;
-    let rows = all_principals(&state).await?;
-    Ok(page::layout(
-        &viewer,
-        "/console/principals",
-        "Principals",
-        html! {
-            h1 { "Principals" }
-            p.hint { "Add, disable or rotate with " code { "pingate agent ..." } "; tokens are never shown again." }
-            table.cards id="principals" {
-                caption.skip { "Principals" }
-                thead { tr { th scope="col" { "Name" } th scope="col" { "Role" } th scope="col" { "Created" } th scope="col" { "Status" } } }
-                tbody { @for r in &rows { tr {
-                    td data-label="Name" { (r.name) }
-                    td data-label="Role" { (r.role.as_str()) }
-                    td data-label="Created" { (time(r.created_at)) }
-                    td data-label="Status" {
-                        @match r.disabled_at { Some(at) => { span.badge.warn { "Disabled" } " " (time(at)) }, None => { span.badge.ok { "Active" } } }
-                    }
-                } } }
-            }
-        },
-    ))
-}
-
-/// Every principal, by name, a page of the store's listing at a time.
-async fn all_principals(
-    state: &AppState,
-) -> Result<Vec<store::principals::PrincipalRow>, ConsoleError> {
-    const BATCH: i64 = 500;
-    let mut rows: Vec<store::principals::PrincipalRow> = Vec::new();
-    loop {
-        let after = rows.last().map(|r| r.name.clone());
-        let page = store::principals::list(state.store.reader(), after.as_deref(), BATCH).await?;
-        let done = (page.len() as i64) < BATCH;
-        rows.extend(page);
-        if done {
-            return Ok(rows);
-        }
-    }
 }

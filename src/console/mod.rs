@@ -12,6 +12,7 @@ mod error;
 mod live;
 mod login;
 mod page;
+mod principals;
 mod session;
 mod words;
 
@@ -75,7 +76,11 @@ pub fn router() -> Router<Arc<AppState>> {
             "/console/orgs/{org_id}",
             get(admin::org).post(admin::save_org),
         )
-        .route("/console/principals", get(admin::principals))
+        .route("/console/principals", get(principals::list))
+        .route(
+            "/console/principals/{name}/disable",
+            get(principals::confirm).post(principals::disable),
+        )
         .layer(from_fn(security_headers))
 }
 

@@ -17,8 +17,8 @@ use subtle::ConstantTimeEq;
 use super::error::ConsoleError;
 use crate::app::AppState;
 use crate::audit::event::{EventKind, NewEvent, Outcome};
-use crate::http::client::{ClientKey, resolve};
 use crate::service::console;
+use crate::shield::client::{ClientKey, resolve};
 use crate::store::principals::{Principal, Role};
 
 pub const SESSION_COOKIE: &str = "pingate_session";

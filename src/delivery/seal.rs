@@ -79,5 +79,4 @@ impl Sealer {
 }
 
 #[cfg(test)]
-#[path = "seal_tests.rs"]
 mod tests;

@@ -353,5 +353,4 @@ fn sent_event(m: &MessageRow, o: &SendOutcome) -> NewEvent {
 }
 
 #[cfg(test)]
-#[path = "worker_tests.rs"]
 mod tests;

@@ -296,5 +296,4 @@ impl Challenge {
 }
 
 #[cfg(test)]
-#[path = "challenge_tests.rs"]
 mod tests;

@@ -56,5 +56,4 @@ impl MessageStatus {
 }
 
 #[cfg(test)]
-#[path = "message_tests.rs"]
 mod tests;

@@ -284,5 +284,4 @@ impl<'a> IntoIterator for &'a ImportErrors {
 }
 
 #[cfg(test)]
-#[path = "org_tests.rs"]
 mod tests;

@@ -335,5 +335,4 @@ fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
 }
 
 #[cfg(test)]
-#[path = "phone_tests.rs"]
 mod tests;

@@ -260,5 +260,4 @@ impl fmt::Debug for PinHasher {
 }
 
 #[cfg(test)]
-#[path = "pin_tests.rs"]
 mod tests;

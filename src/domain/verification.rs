@@ -87,5 +87,4 @@ pub fn grant_active(now: Millis, expires_at: Millis, revoked_at: Option<Millis>)
 }
 
 #[cfg(test)]
-#[path = "verification_tests.rs"]
 mod tests;

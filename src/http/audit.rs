@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use futures_util::{StreamExt, TryStreamExt};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::error::{ApiError, ApiResult};
 use super::extract::ApiQuery;
@@ -23,6 +23,7 @@ use crate::clock::rfc3339;
 use crate::service::ServiceError;
 use crate::service::checkpointer::{self, VerifyError};
 use crate::service::proofs;
+use crate::service::views::Page;
 use crate::store::audit::{self, AuditFilter};
 use crate::store::checkpoints::{self, StoredCheckpoint};
 
@@ -82,7 +83,7 @@ impl FilterQuery {
 async fn list(
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<FilterQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<Value, i64>>> {
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ServiceError::invalid("limit", "between 1 and 1000").into());
@@ -91,10 +92,11 @@ async fn list(
         .await
         .map_err(ServiceError::from)?;
     let (events, next) = super::page::split(events, limit, |e| e.seq);
-    Ok(Json(json!({
-        "items": events.iter().map(|e| e.to_json()).collect::<Vec<_>>(),
-        "next": next,
-    })))
+    // An event's JSON is the audit log's own canonical form (`audit::event`).
+    Ok(Json(Page {
+        items: events.iter().map(|e| e.to_json()).collect(),
+        next,
+    }))
 }
 
 async fn export_events(
@@ -128,37 +130,65 @@ async fn export_events(
 
 /// Every event, every stored checkpoint's signature and root. A log that
 /// fails is still a 200: the answer to "is it intact?" is "no", named.
-async fn verify(State(state): State<Arc<AppState>>) -> ApiResult<Json<Value>> {
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Verified {
+    Intact {
+        ok: bool,
+        events: u64,
+        checkpoints: u64,
+        first_bad_seq: Option<i64>,
+        reason: Option<String>,
+        root: String,
+    },
+    Broken {
+        ok: bool,
+        events: i64,
+        first_bad_seq: i64,
+        reason: String,
+    },
+}
+
+async fn verify(State(state): State<Arc<AppState>>) -> ApiResult<Json<Verified>> {
     let origin = &state.settings.audit.origin;
     let key = state.keys.signing.verifying_key();
     let result =
         checkpointer::verify_database(state.store.reader(), origin, &key, None, |_| {}).await;
     Ok(Json(match result {
-        Ok(v) => json!({
-            "ok": true,
-            "events": v.events,
-            "checkpoints": v.checkpoints,
-            "first_bad_seq": null,
-            "reason": null,
-            "root": hex::encode(v.root),
-        }),
-        Err(VerifyError::Broken(err)) => json!({
-            "ok": false,
-            "events": err.seq.saturating_sub(1).max(0),
-            "first_bad_seq": err.seq,
-            "reason": err.reason,
-        }),
+        Ok(v) => Verified::Intact {
+            ok: true,
+            events: v.events,
+            checkpoints: v.checkpoints,
+            first_bad_seq: None,
+            reason: None,
+            root: hex::encode(v.root),
+        },
+        Err(VerifyError::Broken(err)) => Verified::Broken {
+            ok: false,
+            events: err.seq.saturating_sub(1).max(0),
+            first_bad_seq: err.seq,
+            reason: err.reason,
+        },
         Err(e @ VerifyError::Read(_)) => return Err(ServiceError::from(e).into()),
     }))
 }
 
-fn checkpoint_json(cp: &StoredCheckpoint) -> Value {
-    json!({
-        "size": cp.size,
-        "root": hex::encode(cp.root),
-        "created_at": rfc3339(cp.created_at),
-        "text": cp.text,
-    })
+/// A signed checkpoint: the tree size and root, and the signed note.
+#[derive(Serialize)]
+struct CheckpointView {
+    size: u64,
+    root: String,
+    created_at: String,
+    text: String,
+}
+
+fn checkpoint_json(cp: &StoredCheckpoint) -> CheckpointView {
+    CheckpointView {
+        size: cp.size,
+        root: hex::encode(cp.root),
+        created_at: rfc3339(cp.created_at),
+        text: cp.text.clone(),
+    }
 }
 
 #[derive(Deserialize)]
@@ -172,7 +202,7 @@ struct PageQuery {
 async fn list_checkpoints(
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<PageQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<CheckpointView, u64>>> {
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ServiceError::invalid("limit", "between 1 and 1000").into());
@@ -181,10 +211,10 @@ async fn list_checkpoints(
         .await
         .map_err(ServiceError::from)?;
     let (page, next) = super::page::split(page, limit, |c| c.size);
-    Ok(Json(json!({
-        "items": page.iter().map(checkpoint_json).collect::<Vec<_>>(),
-        "next": next,
-    })))
+    Ok(Json(Page {
+        items: page.iter().map(checkpoint_json).collect(),
+        next,
+    }))
 }
 
 fn text_plain(body: String) -> Response {
@@ -234,17 +264,37 @@ struct InclusionQuery {
 async fn inclusion_proof(
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<InclusionQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<InclusionProof>> {
     let p = proofs::inclusion_proof(&state, q.seq, q.size).await?;
-    Ok(Json(json!({
-        "seq": q.seq,
-        "leaf_index": q.seq - 1,
-        "size": p.size,
-        "leaf_hash": hex::encode(p.leaf),
-        "root": hex::encode(p.root),
-        "proof": hexes(&p.proof),
-        "event": p.event.to_json(),
-    })))
+    Ok(Json(InclusionProof {
+        seq: q.seq,
+        leaf_index: q.seq - 1,
+        size: p.size,
+        leaf_hash: hex::encode(p.leaf),
+        root: hex::encode(p.root),
+        proof: hexes(&p.proof),
+        event: p.event.to_json(),
+    }))
+}
+
+#[derive(Serialize)]
+struct InclusionProof {
+    seq: u64,
+    leaf_index: u64,
+    size: u64,
+    leaf_hash: String,
+    root: String,
+    proof: Vec<String>,
+    event: Value,
+}
+
+#[derive(Serialize)]
+struct ConsistencyProof {
+    from: u64,
+    to: u64,
+    from_root: String,
+    to_root: String,
+    proof: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -259,15 +309,15 @@ struct ConsistencyQuery {
 async fn consistency_proof(
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<ConsistencyQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ConsistencyProof>> {
     let p = proofs::consistency_proof(&state, q.from, q.to).await?;
-    Ok(Json(json!({
-        "from": p.from,
-        "to": p.to,
-        "from_root": hex::encode(p.from_root),
-        "to_root": hex::encode(p.to_root),
-        "proof": hexes(&p.proof),
-    })))
+    Ok(Json(ConsistencyProof {
+        from: p.from,
+        to: p.to,
+        from_root: hex::encode(p.from_root),
+        to_root: hex::encode(p.to_root),
+        proof: hexes(&p.proof),
+    }))
 }
 
 /// The C2SP verifier key (`origin+keyid+base64`), as `pingate audit

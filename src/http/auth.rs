@@ -13,12 +13,12 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use secrecy::SecretString;
 
-use super::client::{ClientKey, client_ip};
 use super::error::ApiError;
-use super::failure_audit::{self, Failure};
 use crate::app::AppState;
 use crate::audit::event::{EventKind, NewEvent, Outcome};
 use crate::service::principals;
+use crate::shield::client::{ClientKey, client_ip};
+use crate::shield::failure_audit::{self, Failure};
 use crate::store::principals::Role;
 
 fn bearer(req: &Request) -> Option<SecretString> {

@@ -6,14 +6,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use super::error::ApiResult;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::app::AppState;
 use crate::domain::org::Channel;
 use crate::domain::verification::{CallStatus, ChallengeStatus};
+use crate::service::views::{CallSummary, CallView, ChallengeView, GrantWithToken, Page};
 use crate::service::{ServiceError, calls, cancel, challenges, grants, resend, views};
 use crate::store;
 use crate::store::calls::CallFilter;
@@ -48,7 +48,7 @@ struct ListQuery {
 async fn list_calls(
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<ListQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<CallSummary>>> {
     if let Some(s) = &q.status
         && CallStatus::parse(s).is_none()
     {
@@ -75,10 +75,10 @@ async fn list_calls(
         .await
         .map_err(ServiceError::from)?;
     let (rows, next) = super::page::split(rows, limit, |c| format!("{}.{}", c.created_at, c.id));
-    Ok(Json(json!({
-        "items": rows.iter().map(views::call_summary).collect::<Vec<_>>(),
-        "next": next,
-    })))
+    Ok(Json(Page {
+        items: rows.iter().map(views::call_summary).collect(),
+        next,
+    }))
 }
 
 /// A call as `viewer` sees it: with only the grants they may see (and
@@ -87,7 +87,7 @@ pub(crate) async fn call_view(
     state: &AppState,
     viewer: &Principal,
     call_id: &str,
-) -> Result<Value, ServiceError> {
+) -> Result<CallView, ServiceError> {
     let pool = state.store.reader();
     let call = store::calls::get(pool, call_id)
         .await?
@@ -110,7 +110,7 @@ async fn get_call(
     State(state): State<Arc<AppState>>,
     Extension(viewer): Extension<Principal>,
     ApiPath(call_id): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<CallView>> {
     Ok(Json(call_view(&state, &viewer, &call_id).await?))
 }
 
@@ -120,7 +120,7 @@ async fn take(
     State(state): State<Arc<AppState>>,
     Extension(agent): Extension<Principal>,
     ApiPath(call_id): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<CallView>> {
     calls::take(&state, &agent, &call_id).await?;
     Ok(Json(call_view(&state, &agent, &call_id).await?))
 }
@@ -136,7 +136,7 @@ async fn attach_org(
     Extension(agent): Extension<Principal>,
     ApiPath(call_id): ApiPath<String>,
     ApiJson(body): ApiJson<AttachOrg>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<CallView>> {
     calls::attach_org(&state, &agent, &call_id, &body.org_id).await?;
     Ok(Json(call_view(&state, &agent, &call_id).await?))
 }
@@ -154,7 +154,7 @@ async fn create_challenge(
     Extension(agent): Extension<Principal>,
     ApiPath(call_id): ApiPath<String>,
     ApiJson(body): ApiJson<CreateChallenge>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<ChallengeView>)> {
     let channel: Channel = body
         .channel
         .parse()
@@ -166,7 +166,7 @@ async fn create_challenge(
     ))
 }
 
-async fn challenge_view(state: &AppState, id: &str) -> Result<Value, ServiceError> {
+async fn challenge_view(state: &AppState, id: &str) -> Result<ChallengeView, ServiceError> {
     let pool = state.store.reader();
     let row = store::challenges::get(pool, id)
         .await?
@@ -185,7 +185,7 @@ async fn challenge_view(state: &AppState, id: &str) -> Result<Value, ServiceErro
 async fn get_challenge(
     State(state): State<Arc<AppState>>,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ChallengeView>> {
     if !crate::ids::looks_like("chl", &id) {
         return Err(ServiceError::NotFound("challenge").into());
     }
@@ -205,7 +205,7 @@ async fn resend(
     Extension(agent): Extension<Principal>,
     ApiPath(id): ApiPath<String>,
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ChallengeView>> {
     // The plain `Bytes` rejection is text/plain; answer problem+json.
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -247,7 +247,7 @@ async fn check(
     Extension(agent): Extension<Principal>,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<Check>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<CheckAnswer>> {
     use secrecy::ExposeSecret;
     // Once its attempt is reserved a check must end recorded (audited, and
     // counted against the caller) even if the client goes away or the
@@ -259,44 +259,57 @@ async fn check(
     let result = task.await.map_err(ServiceError::from)??;
     let now = state.clock.now_ms();
     Ok(Json(match result {
-        challenges::CheckResult::Approved(g) => json!({
-            "status": ChallengeStatus::Approved,
-            "grant": grant_with_token(&g, now),
-        }),
-        challenges::CheckResult::Wrong { attempts_left } => json!({
-            "status": ChallengeStatus::Pending,
-            "attempts_left": attempts_left,
-        }),
-        challenges::CheckResult::Locked => json!({
-            "status": ChallengeStatus::Locked,
-            "attempts_left": 0,
-        }),
+        challenges::CheckResult::Approved(g) => {
+            CheckAnswer::Approved(Box::new(Approved::of(&g, now)))
+        }
+        challenges::CheckResult::Wrong { attempts_left } => CheckAnswer::Refused {
+            status: ChallengeStatus::Pending,
+            attempts_left,
+        },
+        challenges::CheckResult::Locked => CheckAnswer::Refused {
+            status: ChallengeStatus::Locked,
+            attempts_left: 0,
+        },
     }))
 }
 
-pub(crate) fn grant_with_token(g: &grants::IssuedGrant, now: i64) -> Value {
-    use secrecy::ExposeSecret;
-    let mut v = views::grant(&g.row, now);
-    if let Value::Object(m) = &mut v {
-        m.insert(
-            "token".into(),
-            Value::String(g.token.expose_secret().to_string()),
-        );
+/// A PIN accepted or a trusted call granted: the grant, token included.
+#[derive(Serialize)]
+pub(crate) struct Approved {
+    status: ChallengeStatus,
+    grant: GrantWithToken,
+}
+
+impl Approved {
+    fn of(g: &grants::IssuedGrant, now: i64) -> Approved {
+        Approved {
+            status: ChallengeStatus::Approved,
+            grant: views::grant_with_token(g, now),
+        }
     }
-    v
+}
+
+/// What a PIN check answers: approved with the grant, or the status and
+/// the attempts left.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub(crate) enum CheckAnswer {
+    Approved(Box<Approved>),
+    Refused {
+        status: ChallengeStatus,
+        attempts_left: i64,
+    },
 }
 
 async fn trusted_grant(
     State(state): State<Arc<AppState>>,
     Extension(agent): Extension<Principal>,
     ApiPath(call_id): ApiPath<String>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<Approved>)> {
     let g = grants::issue_for_trusted_call(&state, &agent, &call_id).await?;
     Ok((
         StatusCode::CREATED,
-        Json(
-            json!({ "status": ChallengeStatus::Approved, "grant": grant_with_token(&g, state.clock.now_ms()) }),
-        ),
+        Json(Approved::of(&g, state.clock.now_ms())),
     ))
 }
 
@@ -313,7 +326,7 @@ async fn cancel_challenge(
     Extension(agent): Extension<Principal>,
     ApiPath(id): ApiPath<String>,
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ChallengeView>> {
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             super::error::ApiError::PayloadTooLarge

@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 use crate::net::BodyError;
 use crate::providers::WebhookError;
 use crate::service::ServiceError;
+use crate::shield::flood::Refused;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -46,6 +47,25 @@ impl From<BodyError> for ApiError {
             BodyError::TooLarge => ApiError::PayloadTooLarge,
             BodyError::Unreadable => ApiError::BadRequest(e.to_string()),
         }
+    }
+}
+
+/// A flood shield's refusal: 429 with `Retry-After`, logged and counted.
+impl From<Refused> for ApiError {
+    fn from(r: Refused) -> ApiError {
+        let scope = r.scope.as_str();
+        metrics::counter!("pingate_flood_refusals_total", "scope" => scope).increment(1);
+        tracing::warn!(scope, "flood shield refused a request");
+        ApiError::from(ServiceError::TooMany {
+            detail: format!("too many {scope} requests; slow down"),
+            retry_after_secs: r.retry_after_secs(),
+        })
+    }
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        ApiError::from(self).into_response()
     }
 }
 

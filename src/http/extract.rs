@@ -232,5 +232,4 @@ pub async fn raw_body(req: Request, limit: usize) -> Result<axum::body::Bytes, A
 }
 
 #[cfg(test)]
-#[path = "extract_tests.rs"]
 mod tests;

@@ -5,13 +5,14 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use super::error::ApiResult;
 use super::extract::{ApiJson, ApiPath};
 use crate::app::AppState;
 use crate::clock::rfc3339;
+use crate::domain::verification::GrantBasis;
+use crate::service::views::GrantView;
 use crate::service::{grants, views};
 use crate::store::principals::Principal;
 
@@ -28,7 +29,7 @@ async fn get_grant(
     State(state): State<Arc<AppState>>,
     Extension(viewer): Extension<Principal>,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<GrantView>> {
     let g = grants::get_visible(&state, &viewer, &id).await?;
     Ok(Json(views::grant(&g, state.clock.now_ms())))
 }
@@ -37,7 +38,7 @@ async fn revoke(
     State(state): State<Arc<AppState>>,
     Extension(by): Extension<Principal>,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<GrantView>> {
     let g = grants::revoke(&state, &by, &id).await?;
     Ok(Json(views::grant(&g, state.clock.now_ms())))
 }
@@ -48,21 +49,40 @@ struct Introspect {
     token: secrecy::SecretString,
 }
 
+/// What support tooling learns of a grant token: whether it is active
+/// and, only then, whose grant it is. An inactive token says nothing else.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Introspection {
+    Active {
+        active: bool,
+        grant_id: String,
+        org_id: String,
+        agent: String,
+        call_id: String,
+        basis: GrantBasis,
+        expires_at: String,
+    },
+    Inactive {
+        active: bool,
+    },
+}
+
 async fn introspect(
     State(state): State<Arc<AppState>>,
     ApiJson(body): ApiJson<Introspect>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Introspection>> {
     let r = grants::introspect(&state, &body.token).await?;
     Ok(Json(match r.grant {
-        Some(g) if r.active => json!({
-            "active": true,
-            "grant_id": g.id,
-            "org_id": g.org_id,
-            "agent": g.agent,
-            "call_id": g.call_id,
-            "basis": g.basis,
-            "expires_at": rfc3339(g.expires_at),
-        }),
-        _ => json!({ "active": false }),
+        Some(g) if r.active => Introspection::Active {
+            active: true,
+            grant_id: g.id,
+            org_id: g.org_id,
+            agent: g.agent,
+            call_id: g.call_id,
+            basis: g.basis,
+            expires_at: rfc3339(g.expires_at),
+        },
+        _ => Introspection::Inactive { active: false },
     }))
 }

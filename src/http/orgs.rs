@@ -7,13 +7,14 @@ use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Extension, Json, Router};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::error::ApiResult;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::app::AppState;
 use crate::domain::org::{OrgProfile, parse_org_json};
 use crate::domain::phone::E164;
+use crate::service::views::Page;
 use crate::service::{ServiceError, orgs};
 use crate::store;
 use crate::store::principals::Principal;
@@ -36,7 +37,7 @@ struct ListQuery {
 async fn list(
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<ListQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<OrgProfile>>> {
     let limit = q.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
         return Err(ServiceError::invalid("limit", "between 1 and 500").into());
@@ -45,7 +46,7 @@ async fn list(
         .await
         .map_err(ServiceError::from)?;
     let (rows, next) = super::page::split(rows, limit, |o| o.id.as_str().to_string());
-    Ok(Json(json!({ "items": rows, "next": next })))
+    Ok(Json(Page { items: rows, next }))
 }
 
 fn parse(body: &Value) -> Result<OrgProfile, ServiceError> {

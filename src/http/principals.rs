@@ -8,14 +8,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use secrecy::ExposeSecret;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize, Serializer};
 
 use super::error::ApiResult;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::app::AppState;
 use crate::clock::{Millis, parse_rfc3339, rfc3339};
+use crate::service::views::Page;
 use crate::service::{ServiceError, principals};
 use crate::store::principals::{Principal, PrincipalRow, Role};
 
@@ -27,7 +27,32 @@ pub fn router() -> Router<Arc<AppState>> {
 }
 
 /// What an administrator sees of a principal: never a token or its hash.
-pub fn view(p: &PrincipalRow, now: Millis) -> Value {
+#[derive(Serialize)]
+pub struct PrincipalView {
+    principal_id: String,
+    name: String,
+    role: &'static str,
+    status: &'static str,
+    created_at: String,
+    expires_at: Option<String>,
+    rotated_at: Option<String>,
+    disabled_at: Option<String>,
+}
+
+/// A principal just created or rotated, with its new token (shown once).
+#[derive(Serialize)]
+pub struct PrincipalWithToken {
+    #[serde(flatten)]
+    principal: PrincipalView,
+    #[serde(serialize_with = "expose")]
+    token: SecretString,
+}
+
+fn expose<S: Serializer>(token: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(token.expose_secret())
+}
+
+pub fn view(p: &PrincipalRow, now: Millis) -> PrincipalView {
     let status = if p.disabled_at.is_some() {
         "disabled"
     } else if p.expires_at.is_some_and(|at| at <= now) {
@@ -35,26 +60,20 @@ pub fn view(p: &PrincipalRow, now: Millis) -> Value {
     } else {
         "active"
     };
-    json!({
-        "principal_id": p.id,
-        "name": p.name,
-        "role": p.role.as_str(),
-        "status": status,
-        "created_at": rfc3339(p.created_at),
-        "expires_at": p.expires_at.map(rfc3339),
-        "rotated_at": p.rotated_at.map(rfc3339),
-        "disabled_at": p.disabled_at.map(rfc3339),
-    })
+    PrincipalView {
+        principal_id: p.id.clone(),
+        name: p.name.clone(),
+        role: p.role.as_str(),
+        status,
+        created_at: rfc3339(p.created_at),
+        expires_at: p.expires_at.map(rfc3339),
+        rotated_at: p.rotated_at.map(rfc3339),
+        disabled_at: p.disabled_at.map(rfc3339),
+    }
 }
 
-fn with_token(mut v: Value, token: &secrecy::SecretString) -> Value {
-    if let Value::Object(m) = &mut v {
-        m.insert(
-            "token".into(),
-            Value::String(token.expose_secret().to_string()),
-        );
-    }
-    v
+fn with_token(principal: PrincipalView, token: SecretString) -> PrincipalWithToken {
+    PrincipalWithToken { principal, token }
 }
 
 fn expiry(field: Option<&str>) -> Result<Option<Millis>, ServiceError> {
@@ -77,7 +96,7 @@ struct ListQuery {
 async fn list(
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<ListQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<PrincipalView>>> {
     let limit = q.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
         return Err(ServiceError::invalid("limit", "between 1 and 500").into());
@@ -85,10 +104,10 @@ async fn list(
     let rows = principals::list(&state, q.cursor.as_deref(), limit + 1).await?;
     let (rows, next) = super::page::split(rows, limit, |p| p.name.clone());
     let now = state.clock.now_ms();
-    Ok(Json(json!({
-        "items": rows.iter().map(|p| view(p, now)).collect::<Vec<_>>(),
-        "next": next,
-    })))
+    Ok(Json(Page {
+        items: rows.iter().map(|p| view(p, now)).collect(),
+        next,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -103,7 +122,7 @@ async fn create(
     State(state): State<Arc<AppState>>,
     Extension(admin): Extension<Principal>,
     ApiJson(body): ApiJson<Create>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<PrincipalWithToken>)> {
     let role = Role::parse(&body.role)
         .ok_or_else(|| ServiceError::invalid("role", "use agent, reviewer or admin"))?;
     let expires_at = expiry(body.expires_at.as_deref())?;
@@ -115,14 +134,14 @@ async fn create(
         .find(|p| p.name == body.name.trim())
         .ok_or(ServiceError::NotFound("principal"))?;
     let v = view(&row, state.clock.now_ms());
-    Ok((StatusCode::CREATED, Json(with_token(v, &token))))
+    Ok((StatusCode::CREATED, Json(with_token(v, token))))
 }
 
 async fn disable(
     State(state): State<Arc<AppState>>,
     Extension(admin): Extension<Principal>,
     ApiPath(name): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<PrincipalView>> {
     let row = principals::disable(&state, &admin.actor(), &name).await?;
     Ok(Json(view(&row, state.clock.now_ms())))
 }
@@ -138,7 +157,7 @@ async fn rotate(
     Extension(admin): Extension<Principal>,
     ApiPath(name): ApiPath<String>,
     body: axum::body::Bytes,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<PrincipalWithToken>> {
     // The body is optional: none rotates to a token that never expires.
     let body: Rotate = if body.iter().all(u8::is_ascii_whitespace) {
         Rotate::default()
@@ -148,5 +167,5 @@ async fn rotate(
     let expires_at = expiry(body.expires_at.as_deref())?;
     let (row, token) = principals::rotate(&state, &admin.actor(), &name, expires_at).await?;
     let v = view(&row, state.clock.now_ms());
-    Ok(Json(with_token(v, &token)))
+    Ok(Json(with_token(v, token)))
 }

@@ -1,9 +1,9 @@
 //! Why a webhook was refused, as the providers' handlers report it;
 //! `http::error` turns it into problem+json with the API's other errors.
 
-use crate::http::flood::Refused;
 use crate::net::BodyError;
 use crate::service::ServiceError;
+use crate::shield::flood::Refused;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {

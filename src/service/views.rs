@@ -1,16 +1,138 @@
-//! The JSON shapes of the public API (DESIGN.md "Public contract").
+//! The JSON shapes of the public API (DESIGN.md "Public contract") as
+//! typed views of the stored rows: what a client reads of a call, a
+//! challenge, a message and a grant. The PIN and its hash are in none of
+//! them; a grant's token only in `GrantWithToken`, once.
 
-use serde_json::{Value, json};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Serialize, Serializer};
 
 use crate::clock::{Millis, rfc3339};
-use crate::domain::message::MessageKind;
-use crate::domain::verification::grant_active;
+use crate::domain::message::{MessageKind, MessageStatus};
+use crate::domain::org::Channel;
+use crate::domain::verification::{
+    CallStatus, ChallengeStatus, GrantBasis, Verification, grant_active,
+};
 use crate::store::calls::CallRow;
 use crate::store::challenges::ChallengeRow;
 use crate::store::grants::GrantRow;
 use crate::store::messages::MessageRow;
 
 use super::challenges::effective_status;
+use super::grants::IssuedGrant;
+
+/// One page of a listing; `next` is the cursor of the following page
+/// (a string, or a number where the listing pages by sequence or size).
+#[derive(Debug, Serialize)]
+pub struct Page<T, C = String> {
+    pub items: Vec<T>,
+    pub next: Option<C>,
+}
+
+/// A call with its challenges, grants and grant notices.
+#[derive(Debug, Serialize)]
+pub struct CallView {
+    pub call_id: String,
+    pub provider: String,
+    pub provider_call_id: String,
+    pub from: String,
+    pub to: String,
+    pub caller_kind: String,
+    pub attestation: Option<String>,
+    pub org_id: Option<String>,
+    pub org_source: Option<String>,
+    pub verification: Verification,
+    pub status: CallStatus,
+    /// The agent handling the call (the first to act, or who took it over).
+    pub handled_by: Option<String>,
+    pub language: Option<String>,
+    pub line: Option<String>,
+    pub severity: Option<String>,
+    pub inside_hours: Option<bool>,
+    pub created_at: String,
+    pub ended_at: Option<String>,
+    pub challenges: Vec<ChallengeView>,
+    pub grants: Vec<GrantView>,
+    pub notices: Vec<MessageView>,
+}
+
+/// A call in a list: without its sub-resources.
+#[derive(Debug, Serialize)]
+pub struct CallSummary {
+    pub call_id: String,
+    pub provider: String,
+    pub provider_call_id: String,
+    pub from: String,
+    pub caller_kind: String,
+    pub attestation: Option<String>,
+    pub org_id: Option<String>,
+    pub verification: Verification,
+    pub status: CallStatus,
+    /// The agent handling the call (the first to act, or who took it over).
+    pub handled_by: Option<String>,
+    pub line: Option<String>,
+    pub severity: Option<String>,
+    pub inside_hours: Option<bool>,
+    pub created_at: String,
+}
+
+/// A challenge: where the PIN went (masked) and how its delivery went.
+#[derive(Debug, Serialize)]
+pub struct ChallengeView {
+    pub challenge_id: String,
+    pub call_id: String,
+    pub org_id: String,
+    pub channel: Channel,
+    pub destination: String,
+    pub status: ChallengeStatus,
+    pub attempts_left: i64,
+    pub sends: i64,
+    pub created_at: String,
+    pub expires_at: String,
+    pub delivery: Vec<MessageView>,
+}
+
+/// An outbox message: its masked destination and delivery status.
+#[derive(Debug, Serialize)]
+pub struct MessageView {
+    pub message_id: String,
+    pub kind: MessageKind,
+    pub channel: Channel,
+    pub destination: String,
+    pub status: MessageStatus,
+    pub attempts: i64,
+    pub provider_message_id: Option<String>,
+    pub last_error: Option<String>,
+    pub updated_at: String,
+}
+
+/// A grant as stored: never its token.
+#[derive(Debug, Serialize)]
+pub struct GrantView {
+    pub grant_id: String,
+    pub agent: String,
+    pub org_id: String,
+    pub call_id: String,
+    pub challenge_id: Option<String>,
+    pub basis: GrantBasis,
+    pub created_at: String,
+    pub expires_at: String,
+    pub revoked_at: Option<String>,
+    pub revoked_by: Option<String>,
+    pub active: bool,
+}
+
+/// A grant just issued, with its token (shown once).
+#[derive(Serialize)]
+pub struct GrantWithToken {
+    #[serde(flatten)]
+    pub grant: GrantView,
+    #[serde(serialize_with = "expose")]
+    pub token: SecretString,
+}
+
+fn expose<S: Serializer>(token: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(token.expose_secret())
+}
 
 pub fn call(
     c: &CallRow,
@@ -18,99 +140,117 @@ pub fn call(
     messages: &[MessageRow],
     grants: &[GrantRow],
     now: Millis,
-) -> Value {
-    json!({
-        "call_id": c.id,
-        "provider": c.provider,
-        "provider_call_id": c.provider_call_id,
-        "from": c.from_raw,
-        "to": c.to_raw,
-        "caller_kind": c.caller_kind,
-        "attestation": c.attestation,
-        "org_id": c.org_id,
-        "org_source": c.org_source,
-        "verification": c.verification,
-        "status": c.status,
-        "handled_by": c.handled_by,
-        "language": c.language,
-        "line": c.line,
-        "severity": c.severity,
-        "inside_hours": c.inside_hours.map(|v| v == 1),
-        "created_at": rfc3339(c.created_at),
-        "ended_at": c.ended_at.map(rfc3339),
-        "challenges": challenges.iter().map(|ch| {
-            let msgs: Vec<&MessageRow> = messages.iter().filter(|m| m.challenge_id.as_deref() == Some(&ch.id) && m.kind == MessageKind::Pin).collect();
-            challenge(ch, &msgs, now)
-        }).collect::<Vec<_>>(),
-        "grants": grants.iter().map(|g| grant(g, now)).collect::<Vec<_>>(),
-        "notices": messages.iter().filter(|m| m.kind == MessageKind::GrantNotice).map(message).collect::<Vec<_>>(),
-    })
+) -> CallView {
+    let pin_messages = |ch: &ChallengeRow| -> Vec<&MessageRow> {
+        messages
+            .iter()
+            .filter(|m| m.challenge_id.as_deref() == Some(&ch.id) && m.kind == MessageKind::Pin)
+            .collect()
+    };
+    CallView {
+        call_id: c.id.clone(),
+        provider: c.provider.clone(),
+        provider_call_id: c.provider_call_id.clone(),
+        from: c.from_raw.clone(),
+        to: c.to_raw.clone(),
+        caller_kind: c.caller_kind.clone(),
+        attestation: c.attestation.clone(),
+        org_id: c.org_id.clone(),
+        org_source: c.org_source.clone(),
+        verification: c.verification,
+        status: c.status,
+        handled_by: c.handled_by.clone(),
+        language: c.language.clone(),
+        line: c.line.clone(),
+        severity: c.severity.clone(),
+        inside_hours: c.inside_hours.map(|v| v == 1),
+        created_at: rfc3339(c.created_at),
+        ended_at: c.ended_at.map(rfc3339),
+        challenges: challenges
+            .iter()
+            .map(|ch| challenge(ch, &pin_messages(ch), now))
+            .collect(),
+        grants: grants.iter().map(|g| grant(g, now)).collect(),
+        notices: messages
+            .iter()
+            .filter(|m| m.kind == MessageKind::GrantNotice)
+            .map(message)
+            .collect(),
+    }
 }
 
-/// A call in a list: without its sub-resources.
-pub fn call_summary(c: &CallRow) -> Value {
-    json!({
-        "call_id": c.id,
-        "provider": c.provider,
-        "provider_call_id": c.provider_call_id,
-        "from": c.from_raw,
-        "caller_kind": c.caller_kind,
-        "attestation": c.attestation,
-        "org_id": c.org_id,
-        "verification": c.verification,
-        "status": c.status,
-        "handled_by": c.handled_by,
-        "line": c.line,
-        "severity": c.severity,
-        "inside_hours": c.inside_hours.map(|v| v == 1),
-        "created_at": rfc3339(c.created_at),
-    })
+pub fn call_summary(c: &CallRow) -> CallSummary {
+    CallSummary {
+        call_id: c.id.clone(),
+        provider: c.provider.clone(),
+        provider_call_id: c.provider_call_id.clone(),
+        from: c.from_raw.clone(),
+        caller_kind: c.caller_kind.clone(),
+        attestation: c.attestation.clone(),
+        org_id: c.org_id.clone(),
+        verification: c.verification,
+        status: c.status,
+        handled_by: c.handled_by.clone(),
+        line: c.line.clone(),
+        severity: c.severity.clone(),
+        inside_hours: c.inside_hours.map(|v| v == 1),
+        created_at: rfc3339(c.created_at),
+    }
 }
 
-pub fn challenge(c: &ChallengeRow, messages: &[&MessageRow], now: Millis) -> Value {
-    let status = effective_status(c, now);
-    json!({
-        "challenge_id": c.id,
-        "call_id": c.call_id,
-        "org_id": c.org_id,
-        "channel": c.channel,
-        "destination": c.destination,
-        "status": status.as_str(),
-        "attempts_left": (c.max_attempts - c.attempts).max(0),
-        "sends": c.sends,
-        "created_at": rfc3339(c.created_at),
-        "expires_at": rfc3339(c.expires_at),
-        "delivery": messages.iter().map(|m| message(m)).collect::<Vec<_>>(),
-    })
+pub fn challenge(c: &ChallengeRow, messages: &[&MessageRow], now: Millis) -> ChallengeView {
+    ChallengeView {
+        challenge_id: c.id.clone(),
+        call_id: c.call_id.clone(),
+        org_id: c.org_id.clone(),
+        channel: c.channel,
+        destination: c.destination.clone(),
+        status: effective_status(c, now),
+        attempts_left: (c.max_attempts - c.attempts).max(0),
+        sends: c.sends,
+        created_at: rfc3339(c.created_at),
+        expires_at: rfc3339(c.expires_at),
+        delivery: messages.iter().map(|m| message(m)).collect(),
+    }
 }
 
-pub fn message(m: &MessageRow) -> Value {
-    json!({
-        "message_id": m.id,
-        "kind": m.kind,
-        "channel": m.channel,
-        "destination": m.destination_masked,
-        "status": m.status,
-        "attempts": m.attempts,
-        "provider_message_id": m.provider_message_id,
+pub fn message(m: &MessageRow) -> MessageView {
+    MessageView {
+        message_id: m.id.clone(),
+        kind: m.kind,
+        channel: m.channel,
+        destination: m.destination_masked.clone(),
+        status: m.status,
+        attempts: m.attempts,
+        provider_message_id: m.provider_message_id.clone(),
         // Rows written before reasons were redacted are masked on the way out.
-        "last_error": m.last_error.as_deref().map(crate::delivery::failure::redact),
-        "updated_at": rfc3339(m.updated_at),
-    })
+        last_error: m
+            .last_error
+            .as_deref()
+            .map(crate::delivery::failure::redact),
+        updated_at: rfc3339(m.updated_at),
+    }
 }
 
-pub fn grant(g: &GrantRow, now: Millis) -> Value {
-    json!({
-        "grant_id": g.id,
-        "agent": g.agent,
-        "org_id": g.org_id,
-        "call_id": g.call_id,
-        "challenge_id": g.challenge_id,
-        "basis": g.basis,
-        "created_at": rfc3339(g.created_at),
-        "expires_at": rfc3339(g.expires_at),
-        "revoked_at": g.revoked_at.map(rfc3339),
-        "revoked_by": g.revoked_by,
-        "active": grant_active(now, g.expires_at, g.revoked_at),
-    })
+pub fn grant(g: &GrantRow, now: Millis) -> GrantView {
+    GrantView {
+        grant_id: g.id.clone(),
+        agent: g.agent.clone(),
+        org_id: g.org_id.clone(),
+        call_id: g.call_id.clone(),
+        challenge_id: g.challenge_id.clone(),
+        basis: g.basis,
+        created_at: rfc3339(g.created_at),
+        expires_at: rfc3339(g.expires_at),
+        revoked_at: g.revoked_at.map(rfc3339),
+        revoked_by: g.revoked_by.clone(),
+        active: grant_active(now, g.expires_at, g.revoked_at),
+    }
+}
+
+pub fn grant_with_token(g: &IssuedGrant, now: Millis) -> GrantWithToken {
+    GrantWithToken {
+        grant: grant(&g.row, now),
+        token: g.token.clone(),
+    }
 }

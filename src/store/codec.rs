@@ -54,5 +54,4 @@ text_column!(
 );
 
 #[cfg(test)]
-#[path = "codec_tests.rs"]
 mod tests;

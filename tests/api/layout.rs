@@ -78,7 +78,7 @@ fn module_of(src: &Path, file: &Path) -> String {
     let rel = file.strip_prefix(src).expect("under src");
     let first = rel.components().next().expect("a path").as_os_str();
     let name = first.to_string_lossy();
-    // A module's unit tests (`clock_tests.rs`) belong to it.
+    // A module's unit tests (`clock/tests.rs`) belong to it.
     let name = name.trim_end_matches(".rs");
     name.trim_end_matches("_tests").to_string()
 }

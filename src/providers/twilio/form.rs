@@ -331,5 +331,4 @@ try_from_form!(
 );
 
 #[cfg(test)]
-#[path = "form_tests.rs"]
 mod tests;

@@ -19,12 +19,12 @@ use crate::app::AppState;
 use crate::audit::event::EventKind;
 use crate::delivery::reports::DeliveryReport;
 use crate::http::auth::client_addr;
-use crate::http::failure_audit::{self, Failure};
 use crate::ivr::{Reply, Step};
 use crate::net::read_body;
 use crate::providers::WebhookError;
 use crate::service::calls::{self, InboundCall};
 use crate::service::{delivery_reports, ivr};
+use crate::shield::failure_audit::{self, Failure};
 
 const PROVIDER: &str = "twilio";
 

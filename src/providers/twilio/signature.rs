@@ -397,5 +397,4 @@ fn mac_with<M: Mac + KeyInit>(
 }
 
 #[cfg(test)]
-#[path = "signature_tests.rs"]
 mod tests;

@@ -215,5 +215,4 @@ fn is_xml_char(c: char) -> bool {
 }
 
 #[cfg(test)]
-#[path = "twiml_tests.rs"]
 mod tests;

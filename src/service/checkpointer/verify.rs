@@ -213,5 +213,4 @@ fn every_event(pool: AnyPool) -> BoxStream<'static, StoreResult<Event>> {
 }
 
 #[cfg(test)]
-#[path = "verify_tests.rs"]
 mod tests;

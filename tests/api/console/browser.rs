@@ -212,8 +212,9 @@ fn ci_runs_the_browser_tests() {
     not(pingate_test_browser),
     ignore = "browser test: set PINGATE_TEST_CHROMEDRIVER=/usr/bin/chromedriver to run it"
 )]
-async fn an_agent_verifies_a_caller_and_a_reviewer_verifies_the_log_in_chromium() {
-    let test = "browser: agent and reviewer in Chromium";
+async fn an_agent_verifies_a_caller_a_reviewer_verifies_the_log_and_an_admin_disables_a_principal_in_chromium()
+ {
+    let test = "browser: agent, reviewer and admin in Chromium";
     let Some(browser) = Browser::start(test).await else {
         return;
     };
@@ -221,12 +222,13 @@ async fn an_agent_verifies_a_caller_and_a_reviewer_verifies_the_log_in_chromium(
     app.import_contoso().await;
     let outcome = async {
         agent_steps(&browser, &app).await?;
-        reviewer_steps(&browser, &app).await
+        reviewer_steps(&browser, &app).await?;
+        admin_steps(&browser, &app).await
     }
     .await;
     if let Err(e) = outcome {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/browser-failures");
-        let _ = browser.shot(&dir, "agent-and-reviewer.png").await;
+        let _ = browser.shot(&dir, "agent-reviewer-admin.png").await;
         let url = browser
             .client
             .current_url()
@@ -421,4 +423,49 @@ async fn reviewer_steps(b: &Browser, app: &TestApp) -> Step {
         .await
         .map_err(err("calls as reviewer"))?;
     b.wait_text("Your role cannot open this page").await
+}
+
+/// An administrator disables the reviewer, confirming first.
+async fn admin_steps(b: &Browser, app: &TestApp) -> Step {
+    b.client
+        .goto(&format!("{}/console/audit", app.base))
+        .await
+        .map_err(err("audit"))?;
+    b.button("Sign out").await?;
+    b.wait_css("#access-token").await?;
+    b.sign_in(&app.base, &app.admin_token).await?;
+    b.client
+        .goto(&format!("{}/console/principals", app.base))
+        .await
+        .map_err(err("principals"))?;
+    b.wait_css("tr[data-principal='rita'] button")
+        .await?
+        .click()
+        .await
+        .map_err(err("Disable rita"))?;
+    b.wait_text("Disable rita?").await?;
+    if b.path().await? != "/console/principals/rita/disable" {
+        return Err(format!("Disable opened {}", b.path().await?));
+    }
+    b.button("Yes, disable rita").await?;
+    b.wait_text("rita is disabled: its token and console sessions stopped working.")
+        .await?;
+    let focused = b.js("return document.activeElement.textContent;").await?;
+    if !focused
+        .as_str()
+        .unwrap_or_default()
+        .contains("rita is disabled")
+    {
+        return Err(format!("the focus is on {focused}, not the confirmation"));
+    }
+    let badge = b
+        .wait_css("tr[data-principal='rita'] .badge")
+        .await?
+        .text()
+        .await
+        .map_err(err("badge"))?;
+    if badge != "Disabled" {
+        return Err(format!("rita's status reads {badge:?}"));
+    }
+    Ok(())
 }

@@ -8,4 +8,5 @@ mod flow;
 mod handling;
 mod leaks;
 mod live;
+mod principals;
 mod sessions;

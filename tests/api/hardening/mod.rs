@@ -1,8 +1,6 @@
 //! Issue 8's hardening items, each tried as an attacker or an operator
 //! would against the real server.
 
-mod audit_order;
-mod checkpoint_anchor;
 mod floods;
 mod grant_issuers;
 mod grant_limits;

@@ -5,12 +5,12 @@
 //! signer in `support::twilio_signer` (and, for HMAC-SHA256, by the few lines
 //! in `signatures`), never by pingate's own code.
 
+mod call_status;
 mod calls;
 mod forgeries;
 mod ivr;
 mod lines;
 mod signatures;
-mod status;
 
 use reqwest::StatusCode;
 use serde_json::Value;

@@ -11,9 +11,9 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::client::ClientKey;
-use crate::app::AppState;
+use super::flood::FloodShield;
 use crate::audit::event::{EventKind, NewEvent, Outcome};
-use crate::clock::{Millis, rfc3339};
+use crate::clock::{Clock, Millis, rfc3339};
 use crate::store::{Store, StoreResult};
 
 /// Addresses folded at once; beyond this, new addresses share one group
@@ -176,7 +176,12 @@ pub async fn write(store: &Store, now: Millis, events: Vec<NewEvent>) {
 
 /// Writes the summaries of windows as they close, and all open ones at
 /// shutdown (spawned beside the checkpointer).
-pub async fn run(state: Arc<AppState>, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(
+    shield: Arc<FloodShield>,
+    store: Store,
+    clock: Arc<dyn Clock>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     // A scan of at most MAX_OPEN entries a second: cheap, and a closed
     // window reaches the audit trail within a second of closing.
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
@@ -187,9 +192,9 @@ pub async fn run(state: Arc<AppState>, mut shutdown: watch::Receiver<bool>) {
             _ = shutdown.wait_for(|stop| *stop) => true,
             _ = ticker.tick() => false,
         };
-        let now = state.clock.now_ms();
-        let events = state.shield.folder.flush(now, all);
-        write(&state.store, now, events).await;
+        let now = clock.now_ms();
+        let events = shield.folder.flush(now, all);
+        write(&store, now, events).await;
         if all {
             break;
         }
@@ -197,58 +202,4 @@ pub async fn run(state: Arc<AppState>, mut shutdown: watch::Receiver<bool>) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn failure(source: &str) -> Failure<'static> {
-        Failure {
-            kind: EventKind::AuthnTokenFail,
-            actor: "anonymous",
-            source: ClientKey::of(source.parse().unwrap()),
-            path: "/v1/calls",
-            reason: None,
-        }
-    }
-
-    #[test]
-    fn one_event_opens_a_window_and_one_summary_closes_it() {
-        let folder = FailureFolder::new(Duration::from_secs(60));
-        let f = failure("192.0.2.1");
-        assert_eq!(folder.record(&f, 0).len(), 1);
-        for t in 1..300 {
-            assert!(folder.record(&f, t).is_empty());
-        }
-        folder.refused(EventKind::AuthnTokenFail, f.source);
-        assert!(folder.flush(59_999, false).is_empty(), "still open");
-        let closed = folder.flush(60_000, false);
-        assert_eq!(closed.len(), 1);
-        assert_eq!(closed[0].detail["count"], 299);
-        assert_eq!(closed[0].detail["refused"], 1);
-        assert!(folder.flush(120_000, true).is_empty(), "nothing left open");
-    }
-
-    #[test]
-    fn a_failure_after_the_window_writes_the_summary_and_opens_the_next() {
-        let folder = FailureFolder::new(Duration::from_secs(60));
-        let f = failure("2001:db8::1");
-        folder.record(&f, 0);
-        folder.record(&failure("2001:db8::2"), 10);
-        let events = folder.record(&f, 60_000);
-        assert_eq!(events.len(), 2, "{events:?}");
-        assert_eq!(events[0].detail["count"], 1);
-        assert_eq!(events[0].detail["source"], "2001:db8::/64");
-        assert!(events[0].detail.contains_key("window_start"));
-        assert!(!events[1].detail.contains_key("window_start"));
-    }
-
-    #[test]
-    fn addresses_are_folded_apart_and_a_zero_window_folds_nothing() {
-        let folder = FailureFolder::new(Duration::from_secs(60));
-        assert_eq!(folder.record(&failure("192.0.2.1"), 0).len(), 1);
-        assert_eq!(folder.record(&failure("192.0.2.2"), 0).len(), 1);
-        let each = FailureFolder::new(Duration::ZERO);
-        for t in 0..3 {
-            assert_eq!(each.record(&failure("192.0.2.1"), t).len(), 1);
-        }
-    }
-}
+mod tests;

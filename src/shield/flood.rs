@@ -11,15 +11,12 @@ use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, NotUntil, Quota, RateLimiter};
 
 use super::client::ClientKey;
-use super::error::ApiError;
 use super::failure_audit::FailureFolder;
 use crate::config::LimitsSettings;
-use crate::service::ServiceError;
 
 /// Which flood shield refused, for the answer and the metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +28,7 @@ pub enum Scope {
 }
 
 impl Scope {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Scope::Webhook => "webhook",
             Scope::SignedWebhook => "signed webhook",
@@ -48,22 +45,10 @@ pub struct Refused {
     pub wait: Duration,
 }
 
-impl From<Refused> for ApiError {
-    fn from(r: Refused) -> ApiError {
-        let scope = r.scope.as_str();
-        metrics::counter!("pingate_flood_refusals_total", "scope" => scope).increment(1);
-        tracing::warn!(scope, "flood shield refused a request");
-        let secs = (r.wait.as_secs() + u64::from(r.wait.subsec_nanos() > 0)).max(1);
-        ApiError::from(ServiceError::TooMany {
-            detail: format!("too many {scope} requests; slow down"),
-            retry_after_secs: secs,
-        })
-    }
-}
-
-impl IntoResponse for Refused {
-    fn into_response(self) -> Response {
-        ApiError::from(self).into_response()
+impl Refused {
+    /// Whole seconds to wait, at least one (for `Retry-After`).
+    pub fn retry_after_secs(&self) -> u64 {
+        (self.wait.as_secs() + u64::from(self.wait.subsec_nanos() > 0)).max(1)
     }
 }
 

@@ -1,7 +1,7 @@
 use super::*;
 
-const SQLITE: &str = include_str!("../../migrations/sqlite/0020_enum_checks.sql");
-const POSTGRES: &str = include_str!("../../migrations/postgres/0020_enum_checks.sql");
+const SQLITE: &str = include_str!("../../../migrations/sqlite/0020_enum_checks.sql");
+const POSTGRES: &str = include_str!("../../../migrations/postgres/0020_enum_checks.sql");
 
 /// The values a migration's CHECK constraint `{table}_{column}_known` allows.
 fn allowed(sql: &str, table: &str, column: &str) -> Vec<String> {
