@@ -1,5 +1,5 @@
 //! What a failed send is recorded as: the provider's error class and code,
-//! never its prose (SMTP replies and Twilio messages quote the recipient).
+//! never its prose (SMTP replies and providers' messages quote the recipient).
 //! Whatever text is kept goes through [`redact`], which masks any address
 //! or number left in it.
 
@@ -44,14 +44,14 @@ pub fn smtp(e: &lettre::transport::smtp::Error) -> FailureReason {
     FailureReason::new(text)
 }
 
-/// A Twilio API error as its HTTP status and Twilio error code.
-pub fn twilio(status: u16, code: Option<u64>) -> FailureReason {
-    let code = code.map_or_else(|| "?".to_owned(), |c| c.to_string());
-    FailureReason::new(format!("Twilio {status} code {code}"))
+/// A provider's API error as its name, HTTP status and error code (never
+/// its message, which may name the recipient).
+pub fn provider(name: &str, status: u16, code: Option<&str>) -> FailureReason {
+    FailureReason::new(format!("{name} {status} code {}", code.unwrap_or("?")))
 }
 
 /// Fewest digits in a run that is taken for a phone number: more than any
-/// SMTP reply code, enhanced status code or Twilio error code has.
+/// SMTP reply code, enhanced status code or provider error code has.
 const NUMBER_DIGITS: usize = 7;
 
 /// Masks email addresses (`[address]`) and phone numbers (`[number]`) in
@@ -142,7 +142,7 @@ mod tests {
             redact("mail it-admin@x.io, please"),
             "mail [address], please"
         );
-        assert_eq!(redact("Twilio 400 code 21614"), "Twilio 400 code 21614");
+        assert_eq!(redact("Acme 400 code 21614"), "Acme 400 code 21614");
     }
 
     #[test]
@@ -151,7 +151,10 @@ mod tests {
             FailureReason::new("cannot build message for a@b.c").as_str(),
             "cannot build message for [address]"
         );
-        assert_eq!(twilio(400, Some(21211)).as_str(), "Twilio 400 code 21211");
-        assert_eq!(twilio(503, None).as_str(), "Twilio 503 code ?");
+        assert_eq!(
+            provider("Acme", 400, Some("21211")).as_str(),
+            "Acme 400 code 21211"
+        );
+        assert_eq!(provider("Acme", 503, None).as_str(), "Acme 503 code ?");
     }
 }

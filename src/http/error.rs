@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use crate::net::BodyError;
-use crate::providers::WebhookError;
+use crate::http::webhooks::WebhookError;
 use crate::service::ServiceError;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";

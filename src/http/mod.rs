@@ -18,6 +18,7 @@ pub mod orgs;
 pub mod page;
 pub mod principals;
 pub mod request_id;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,7 +35,6 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::app::AppState;
-use crate::providers;
 use crate::store::principals::Role;
 use error::{ApiError, problem_response};
 
@@ -65,7 +65,7 @@ pub fn router(state: Arc<AppState>, hard_stop: tokio::sync::watch::Receiver<bool
     // The flood shields are applied where what they key on is known: the
     // webhook handlers after the signature check, `auth::require` before
     // and after the token lookup.
-    let webhooks = providers::twilio::http::router();
+    let webhooks = webhooks::router();
     let api = Router::new()
         .merge(guarded(&state, AGENT, calls::router()))
         .merge(guarded(&state, AGENT_OR_ADMIN, grants::router()))
