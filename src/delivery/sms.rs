@@ -11,7 +11,8 @@ use crate::config::Settings;
 
 /// What a send returns: the provider's message id, which its delivery
 /// reports name.
-pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<Option<String>, SendError>> + Send + 'a>>;
+pub type SendFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Option<String>, SendError>> + Send + 'a>>;
 
 /// A provider's messaging API. Each implementation asks its provider for
 /// delivery reports at its own `/webhooks/<provider>/message-status`.

@@ -6,8 +6,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use crate::net::BodyError;
 use crate::http::webhooks::WebhookError;
+use crate::net::BodyError;
 use crate::service::ServiceError;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";

@@ -4,7 +4,10 @@
 //! webhook handlers sit at the HTTP edge (`http::webhooks`) and call
 //! services; the domain does not know which provider a call came through.
 
+pub mod form;
+pub mod telnyx;
 pub mod twilio;
+pub mod xml;
 
 use crate::config::{Settings, SmsTransport};
 use crate::delivery::SenderError;
@@ -18,6 +21,9 @@ impl SmsSender {
         Ok(match s.sms.transport {
             SmsTransport::Twilio => {
                 SmsSender::Api(Box::new(twilio::sms::TwilioSms::from_settings(s)?))
+            }
+            SmsTransport::Telnyx => {
+                SmsSender::Api(Box::new(telnyx::sms::TelnyxSms::from_settings(s)?))
             }
             SmsTransport::File => SmsSender::file(s),
         })

@@ -4,11 +4,13 @@
 //! reply in the provider's markup. Refusals are audited here, once.
 
 pub mod error;
+pub mod telnyx;
 pub mod twilio;
 
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::Request;
 
 pub use error::WebhookError;
 
@@ -16,10 +18,13 @@ use crate::app::AppState;
 use crate::audit::event::EventKind;
 use crate::http::client::ClientKey;
 use crate::http::failure_audit::{self, Failure};
+use crate::ivr::Step;
 
 /// Every provider's webhook routes.
 pub fn router() -> Router<Arc<AppState>> {
-    Router::new().merge(twilio::router())
+    Router::new()
+        .merge(twilio::router())
+        .merge(telnyx::router())
 }
 
 /// Refuses a request whose signature (or freshness, or nonce) did not
@@ -50,4 +55,22 @@ pub async fn refuse(
     let events = state.shield.folder.record(&failure, now);
     failure_audit::write(&state.store, now, events).await;
     WebhookError::BadSignature
+}
+
+/// The step a gather answers, from the (signed) URL's `step` parameter;
+/// none is the account-number step.
+pub(super) fn step_of(req: &Request) -> Result<Step, WebhookError> {
+    let query = req.uri().query().unwrap_or_default();
+    let step = url_pairs(query).find(|(k, _)| k == "step").map(|(_, v)| v);
+    match step {
+        None => Ok(Step::Account),
+        Some(name) => Step::parse(&name)
+            .ok_or_else(|| WebhookError::UnknownStep(name.chars().take(32).collect())),
+    }
+}
+
+fn url_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+        .unwrap_or_default()
+        .into_iter()
 }

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
-use super::{WebhookError, refuse};
+use super::{WebhookError, refuse, step_of};
 use crate::app::AppState;
 use crate::delivery::reports::DeliveryReport;
 use crate::http::auth::client_addr;
@@ -143,24 +143,6 @@ async fn voice(State(state): State<Arc<AppState>>, req: Request) -> Result<Respo
     )
     .await?;
     Ok(twiml(&state, &reply))
-}
-
-/// The step a gather answers, from the (signed) URL's `step` parameter;
-/// none is the account-number step.
-fn step_of(req: &Request) -> Result<Step, WebhookError> {
-    let query = req.uri().query().unwrap_or_default();
-    let step = url_pairs(query).find(|(k, _)| k == "step").map(|(_, v)| v);
-    match step {
-        None => Ok(Step::Account),
-        Some(name) => Step::parse(&name)
-            .ok_or_else(|| WebhookError::UnknownStep(name.chars().take(32).collect())),
-    }
-}
-
-fn url_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
-    serde_urlencoded::from_str::<Vec<(String, String)>>(query)
-        .unwrap_or_default()
-        .into_iter()
 }
 
 async fn gather(

@@ -43,12 +43,23 @@ mod tests {
 
     #[test]
     fn only_passed_a_is_full_attestation() {
-        assert_eq!(attestation(Some("TN-Validation-Passed-A")), Attestation::Full);
-        assert_eq!(attestation(Some(" TN-Validation-Passed-A ")), Attestation::Full);
+        assert_eq!(
+            attestation(Some("TN-Validation-Passed-A")),
+            Attestation::Full
+        );
+        assert_eq!(
+            attestation(Some(" TN-Validation-Passed-A ")),
+            Attestation::Full
+        );
         for partial in ["TN-Validation-Passed-B", "TN-Validation-Passed-C"] {
             assert_eq!(attestation(Some(partial)), Attestation::Partial);
         }
-        for none in [None, Some("No-TN-Validation"), Some("TN-Validation-Failed-A"), Some("")] {
+        for none in [
+            None,
+            Some("No-TN-Validation"),
+            Some("TN-Validation-Failed-A"),
+            Some(""),
+        ] {
             assert_eq!(attestation(none), Attestation::Unverified, "{none:?}");
         }
     }
