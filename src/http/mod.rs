@@ -65,7 +65,10 @@ pub fn router(state: Arc<AppState>, hard_stop: tokio::sync::watch::Receiver<bool
     // The flood shields are applied where what they key on is known: the
     // webhook handlers after the signature check, `auth::require` before
     // and after the token lookup.
-    let webhooks = webhooks::router();
+    // Each provider's webhooks: one router per provider.
+    let webhooks = Router::new()
+        .merge(webhooks::twilio::router())
+        .merge(webhooks::telnyx::router());
     let api = Router::new()
         .merge(guarded(&state, AGENT, calls::router()))
         .merge(guarded(&state, AGENT_OR_ADMIN, grants::router()))

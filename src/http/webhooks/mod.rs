@@ -7,9 +7,6 @@ pub mod error;
 pub mod telnyx;
 pub mod twilio;
 
-use std::sync::Arc;
-
-use axum::Router;
 use axum::extract::Request;
 
 pub use error::WebhookError;
@@ -19,13 +16,6 @@ use crate::audit::event::EventKind;
 use crate::http::client::ClientKey;
 use crate::http::failure_audit::{self, Failure};
 use crate::ivr::Step;
-
-/// Every provider's webhook routes.
-pub fn router() -> Router<Arc<AppState>> {
-    Router::new()
-        .merge(twilio::router())
-        .merge(telnyx::router())
-}
 
 /// Refuses a request whose signature (or freshness, or nonce) did not
 /// hold: counted, charged to its address's budget of unsigned requests,

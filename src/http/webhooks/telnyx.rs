@@ -24,7 +24,7 @@ use crate::providers::form::Form;
 use crate::providers::telnyx::signature::{self, SignedRequest};
 use crate::providers::telnyx::texml::{self, Target};
 use crate::providers::telnyx::webhook::{Gather, MessageEvent, Status, Voice};
-use crate::providers::telnyx::{GATHER_PATH, REPORT_PATH, STATUS_PATH, VOICE_PATH, neutral};
+use crate::providers::telnyx::{GATHER_PATH, neutral};
 use crate::service::calls::{self, InboundCall};
 use crate::service::{delivery_reports, ivr, webhook_receipts};
 
@@ -32,10 +32,10 @@ const PROVIDER: &str = "telnyx";
 
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
-        .route(VOICE_PATH, post(voice))
-        .route(GATHER_PATH, post(gather))
-        .route(STATUS_PATH, post(status))
-        .route(REPORT_PATH, post(message_status))
+        .route("/webhooks/telnyx/voice", post(voice))
+        .route("/webhooks/telnyx/gather", post(gather))
+        .route("/webhooks/telnyx/status", post(status))
+        .route("/webhooks/telnyx/message-status", post(message_status))
 }
 
 /// Verifies the request and returns its raw body. Unsigned, badly signed,

@@ -22,7 +22,7 @@ use crate::providers::twilio::form::{
 };
 use crate::providers::twilio::render::{self, Target};
 use crate::providers::twilio::signature::{self, SignedRequest, SigningKeys};
-use crate::providers::twilio::{neutral, sms, twiml};
+use crate::providers::twilio::{neutral, twiml};
 use crate::service::calls::{self, InboundCall};
 use crate::service::{delivery_reports, ivr};
 
@@ -33,7 +33,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/webhooks/twilio/voice", post(voice))
         .route("/webhooks/twilio/gather", post(gather))
         .route("/webhooks/twilio/status", post(status))
-        .route(sms::REPORT_PATH, post(message_status))
+        .route("/webhooks/twilio/message-status", post(message_status))
 }
 
 /// A verified webhook: its form, and Twilio's idempotency token if sent.

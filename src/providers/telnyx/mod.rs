@@ -9,8 +9,8 @@ pub mod sms;
 pub mod texml;
 pub mod webhook;
 
-/// Where Telnyx posts, below `server.public_base_url`.
-pub const VOICE_PATH: &str = "/webhooks/telnyx/voice";
+/// Where pingate's TeXML sends the caller's keys and where Telnyx reports
+/// deliveries, below `server.public_base_url` (the routes in
+/// `http::webhooks::telnyx` spell the same paths).
 pub const GATHER_PATH: &str = "/webhooks/telnyx/gather";
-pub const STATUS_PATH: &str = "/webhooks/telnyx/status";
 pub const REPORT_PATH: &str = "/webhooks/telnyx/message-status";
