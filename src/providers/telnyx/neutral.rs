@@ -1,5 +1,5 @@
 //! Telnyx's words in neutral terms: its SHAKEN/STIR report, its final call
-//! statuses (TeXML, as Twilio spells them) and its message statuses.
+//! statuses (TeXML's `CallStatus`) and its message statuses.
 
 use crate::domain::message::DeliveryOutcome;
 use crate::domain::verification::{Attestation, CallEnd};
