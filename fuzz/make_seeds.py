@@ -95,3 +95,10 @@ language = "en_US"
 email = "not an email"
 ''')
 write('org_import', 'stray-key.toml', 'orgs = []\n')
+
+# telnyx: headers (x-fuzz-now: the verdict's time), blank line, body; every
+# SDK-judged vector of tests/vectors/telnyx.json.
+for v in json.load(open(os.path.join(root, 'tests/vectors/telnyx.json'))):
+    headers = dict(v['headers']); headers['x-fuzz-now'] = str(v['now'])
+    text = ''.join(f'{k}: {x}\n' for k, x in headers.items()) + '\n' + v['body']
+    write('telnyx', v['id'], text)

@@ -52,6 +52,7 @@ fn transports(s: &Settings) -> (String, String) {
     };
     let sms = match s.sms.transport {
         SmsTransport::Twilio => format!("twilio {}", s.twilio.api_base_url),
+        SmsTransport::Telnyx => format!("telnyx {}", s.telnyx.api_base_url),
         SmsTransport::File => format!("file {}", s.sms_file_dir().display()),
     };
     (email, sms)
@@ -85,6 +86,7 @@ fn warnings(s: &Settings, pepper_exists: bool, signing_key_exists: bool) -> Vec<
             "twilio.auth_token is not set: Twilio webhooks answer 503 until it is".to_string(),
         );
     }
+    out.extend(s.provider_warnings());
     if s.email.transport == EmailTransport::File || s.sms.transport == SmsTransport::File {
         out.push(
             "a file transport is in use: PINs are written to disk in clear (development only)"

@@ -17,12 +17,16 @@ use pingate::providers::twilio::signature::{
     Algorithm, SignatureError, SignedRequest, SigningKeys, body_sha256_hex, sign, sign_with, verify,
 };
 
+mod telnyx;
+pub use telnyx::telnyx;
+
 /// A target: the name used by `cargo fuzz`, the seed folder and `replay`.
 pub type Target = fn(&[u8]);
 
 /// Every target, by name.
-pub const TARGETS: [(&str, Target); 5] = [
+pub const TARGETS: [(&str, Target); 6] = [
     ("twilio_form", twilio_form),
+    ("telnyx", telnyx),
     ("twilio_signature", twilio_signature),
     ("caller_id", caller_id),
     ("pin_input", pin_input),

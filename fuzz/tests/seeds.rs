@@ -45,6 +45,11 @@ fn twilio_form_seeds() {
 }
 
 #[test]
+fn telnyx_seeds() {
+    replay("telnyx");
+}
+
+#[test]
 fn twilio_signature_seeds() {
     replay("twilio_signature");
 }

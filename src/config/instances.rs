@@ -54,6 +54,7 @@ impl Settings {
                 "twilio.auth_token is not set: Twilio webhooks will answer 503 until it is".into(),
             );
         }
+        notes.extend(self.provider_warnings());
         if self.email.transport == EmailTransport::File || self.sms.transport == SmsTransport::File
         {
             notes.push(

@@ -8,6 +8,7 @@ mod de;
 mod documented;
 mod instances;
 mod problem;
+mod providers;
 mod retention;
 mod sections;
 mod support;
@@ -18,12 +19,13 @@ mod validate;
 mod values;
 
 pub use problem::{Problem, ProblemKind};
+pub use providers::telnyx_public_key;
 pub use retention::RetentionSettings;
 pub use sections::{
     AuditSettings, CallerIdTrust, ConsoleSettings, DatabaseSettings, DeliverySettings,
     EmailSettings, EmailTransport, GrantSettings, LimitsSettings, LogFormat, LogSettings,
-    PinSettings, SecuritySettings, ServerSettings, SmsSettings, SmsTransport, TwilioSettings,
-    VoiceRoute, VoiceSettings,
+    PinSettings, SecuritySettings, ServerSettings, SmsSettings, SmsTransport, TelnyxSettings,
+    TwilioSettings, VoiceRoute, VoiceSettings,
 };
 pub use support::{HoursSettings, LineSettings, LocalText, SupportSettings};
 pub use tree::{ENV_PREFIX, Origin};
@@ -44,6 +46,7 @@ pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub twilio: TwilioSettings,
+    pub telnyx: TelnyxSettings,
     pub voice: VoiceSettings,
     pub email: EmailSettings,
     pub sms: SmsSettings,

@@ -53,6 +53,19 @@ pub struct TwilioSettings {
     pub workflow_sid: Option<String>,
 }
 
+/// Telnyx (TeXML calls, Messaging API v2).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelnyxSettings {
+    /// The account's Ed25519 public key (base64), which checks
+    /// `telnyx-signature-ed25519`; without it the webhooks answer 503.
+    pub public_key: Option<String>,
+    /// The API key (bearer) for `POST /v2/messages`.
+    pub api_key: Option<Secret>,
+    pub api_base_url: String,
+    pub sms_from: Option<String>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum VoiceRoute {
@@ -96,6 +109,7 @@ pub struct EmailSettings {
 #[serde(rename_all = "snake_case")]
 pub enum SmsTransport {
     Twilio,
+    Telnyx,
     File,
 }
 
@@ -327,6 +341,17 @@ impl Default for TwilioSettings {
             sms_from: None,
             webhook_keys: BTreeMap::new(),
             workflow_sid: None,
+        }
+    }
+}
+
+impl Default for TelnyxSettings {
+    fn default() -> Self {
+        Self {
+            public_key: None,
+            api_key: None,
+            api_base_url: "https://api.telnyx.com".into(),
+            sms_from: None,
         }
     }
 }

@@ -92,6 +92,7 @@ impl Settings {
         self.check_delivery(&mut f);
         self.check_limits(&mut f);
         self.check_console(&mut f);
+        f.0.extend(self.provider_problems());
         if let Some(sid) = &self.twilio.workflow_sid
             && !(sid.len() == 34
                 && sid.starts_with("WW")

@@ -4,7 +4,7 @@
 
 use axum::http::StatusCode;
 
-use crate::domain::verification::{ChallengeStatus, FULL_ATTESTATION, Verification};
+use crate::domain::verification::{Attestation, ChallengeStatus, Verification};
 use crate::service::ServiceError;
 use crate::store::calls::CallRow;
 use crate::store::messages::MessageRow;
@@ -80,7 +80,7 @@ pub fn reason(c: &CallRow, org_name: Option<&str>, registered: bool) -> String {
         ("withheld", _) => "caller ID withheld".to_string(),
         ("e164", None) => "organisation not known yet".to_string(),
         ("e164", Some(name)) if registered => {
-            if c.attestation.as_deref().map(str::trim) == Some(FULL_ATTESTATION) {
+            if c.attestation_level == Attestation::Full {
                 format!("number registered to {name}, attestation A")
             } else {
                 format!("number registered to {name}, attestation {level}")

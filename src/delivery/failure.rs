@@ -1,5 +1,5 @@
 //! What a failed send is recorded as: the provider's error class and code,
-//! never its prose (SMTP replies and Twilio messages quote the recipient).
+//! never its prose (SMTP replies and providers' messages quote the recipient).
 //! Whatever text is kept goes through [`redact`], which masks any address
 //! or number left in it.
 
@@ -44,14 +44,14 @@ pub fn smtp(e: &lettre::transport::smtp::Error) -> FailureReason {
     FailureReason::new(text)
 }
 
-/// A Twilio API error as its HTTP status and Twilio error code.
-pub fn twilio(status: u16, code: Option<u64>) -> FailureReason {
-    let code = code.map_or_else(|| "?".to_owned(), |c| c.to_string());
-    FailureReason::new(format!("Twilio {status} code {code}"))
+/// A provider's API error as its name, HTTP status and error code (never
+/// its message, which may name the recipient).
+pub fn provider(name: &str, status: u16, code: Option<&str>) -> FailureReason {
+    FailureReason::new(format!("{name} {status} code {}", code.unwrap_or("?")))
 }
 
 /// Fewest digits in a run that is taken for a phone number: more than any
-/// SMTP reply code, enhanced status code or Twilio error code has.
+/// SMTP reply code, enhanced status code or provider error code has.
 const NUMBER_DIGITS: usize = 7;
 
 /// Masks email addresses (`[address]`) and phone numbers (`[number]`) in

@@ -15,7 +15,7 @@ async fn the_file_transports_write_a_private_outbox() {
     let mut s = crate::config::Settings::default();
     s.server.data_dir = root.path().join("data");
     let email = EmailSender::from_settings(&s.email, &s.email_file_dir()).unwrap();
-    let sms = SmsSender::from_settings(&s).unwrap();
+    let sms = SmsSender::file(&s);
     assert!(
         !s.email_file_dir().exists(),
         "building a sender writes nothing"

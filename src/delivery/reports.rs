@@ -5,38 +5,39 @@
 //! both call it.
 
 use crate::audit::event::{EventKind, NewEvent, Outcome};
-use crate::domain::message::{MessageKind, MessageStatus};
+use crate::domain::message::{DeliveryOutcome, MessageKind, MessageStatus};
 use crate::store::messages::{self, MessageRow};
 use crate::store::{StoreResult, WriteTx};
 
-/// A delivery report as any provider gives it.
+/// A provider's final delivery report, in neutral terms: each provider's
+/// adapter builds one from its own webhook and drops reports that are not
+/// final.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryReport {
     pub provider_message_id: String,
-    /// The provider's own word ("delivered", "read", "undelivered", …).
+    pub outcome: DeliveryOutcome,
+    /// The provider's own word ("delivered", "read", "delivery_failed", …),
+    /// kept for the audit trail only.
     pub provider_status: String,
     pub error_code: Option<String>,
 }
 
 impl DeliveryReport {
-    /// The status the report moves a sent message to, if it is final.
-    pub fn target(&self) -> Option<MessageStatus> {
-        MessageStatus::from_report(&self.provider_status)
+    /// The status the report moves a sent message to.
+    pub fn target(&self) -> MessageStatus {
+        self.outcome.status()
     }
 }
 
 /// Moves the sent message the report names forward (only forward) and
 /// audits it, inside `tx`; `actor` is who is applying it. Returns the
-/// message when it moved; a report that is not final, repeated, late or
-/// for an id we have not recorded changes nothing.
+/// message when it moved; a report that is repeated, late or for an id we have not recorded changes nothing.
 pub async fn apply(
     tx: &mut WriteTx,
     report: &DeliveryReport,
     actor: &str,
 ) -> StoreResult<Option<MessageRow>> {
-    let Some(target) = report.target() else {
-        return Ok(None);
-    };
+    let target = report.target();
     let now = tx.now();
     let moved = messages::advance_provider_status(
         tx.conn(),

@@ -296,11 +296,12 @@ impl Worker {
         let mut early_failure = false;
         if o.status == MessageStatus::Sent
             && let Some(pid) = provider_id
-            && let Some((status, error_code)) = messages::take_early_report(tx.conn(), pid).await?
+            && let Some((outcome, error_code)) = messages::take_early_report(tx.conn(), pid).await?
         {
             let report = DeliveryReport {
                 provider_message_id: pid.to_string(),
-                provider_status: status,
+                outcome,
+                provider_status: outcome.as_str().to_string(),
                 error_code,
             };
             early_failure = reports::apply(&mut tx, &report, "system")

@@ -72,5 +72,4 @@ pub fn issuer_vouches(now: Millis, grant_created_at: Millis, issuer: Option<Issu
 }
 
 #[cfg(test)]
-#[path = "handling_tests.rs"]
 mod tests;

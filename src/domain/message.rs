@@ -28,18 +28,29 @@ string_enum! {
     }
 }
 
-impl MessageStatus {
-    /// The status a provider's delivery report moves a sent message to,
-    /// or `None` for a report that is not a final answer ("queued", "sent").
-    pub fn from_report(provider_status: &str) -> Option<MessageStatus> {
-        match provider_status {
-            "delivered" | "read" => Some(MessageStatus::Delivered),
-            "undelivered" => Some(MessageStatus::Undelivered),
-            "failed" => Some(MessageStatus::Failed),
-            _ => None,
+string_enum! {
+    /// A provider's final word on a message it accepted, in neutral terms:
+    /// each provider's adapter maps its own statuses here, and a report
+    /// that is not final ("queued", "sent") maps to nothing.
+    pub DeliveryOutcome {
+        Delivered => "delivered",
+        Undelivered => "undelivered",
+        Failed => "failed",
+    }
+}
+
+impl DeliveryOutcome {
+    /// The status this outcome moves a sent message to.
+    pub fn status(self) -> MessageStatus {
+        match self {
+            DeliveryOutcome::Delivered => MessageStatus::Delivered,
+            DeliveryOutcome::Undelivered => MessageStatus::Undelivered,
+            DeliveryOutcome::Failed => MessageStatus::Failed,
         }
     }
+}
 
+impl MessageStatus {
     /// The message will not reach its destination: for a PIN, the cue to
     /// try the org's other channel.
     pub fn failed_for_good(self) -> bool {

@@ -19,7 +19,7 @@ const MAX_DIGITS: usize = 15;
 /// it keeps the third-party parser away from pathological input.
 const MAX_INPUT_LEN: usize = 40;
 
-/// What Twilio puts in `From` when the caller withheld their number (they
+/// What providers put in `From` when the caller withheld their number (they
 /// spell ANONYMOUS, RESTRICTED, UNKNOWN, UNAVAIL, BLOCKED on a keypad). Some
 /// parse as numbers, and metadata updates may make any of them "valid", so
 /// they are matched before E.164 parsing and refused by `E164::parse` too.

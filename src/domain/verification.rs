@@ -10,14 +10,22 @@ use crate::domain::string_enum::string_enum;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CallerIdTrust {
-    /// Only `TN-Validation-Passed-A` (full STIR/SHAKEN attestation).
+    /// Only full STIR/SHAKEN attestation ([`Attestation::Full`]).
     AttestedA,
     /// The registered number alone, whatever the carrier says.
     Any,
 }
 
-/// STIR/SHAKEN full attestation as Twilio reports it in `StirVerstat`.
-pub const FULL_ATTESTATION: &str = "TN-Validation-Passed-A";
+string_enum! {
+    /// The caller ID's STIR/SHAKEN attestation, as each provider's adapter
+    /// reads its own report: full (A, verified), partial (B or C, verified),
+    /// or none (not reported, failed or unverifiable).
+    pub Attestation {
+        Full => "full",
+        Partial => "partial",
+        Unverified => "none",
+    }
+}
 
 string_enum! {
     /// How far the caller has been verified.
@@ -60,12 +68,12 @@ string_enum! {
 pub fn classify_call(
     caller: &CallerId,
     number_is_registered: bool,
-    attestation: Option<&str>,
+    attestation: Attestation,
     trust: CallerIdTrust,
 ) -> Verification {
     let attested = match trust {
         CallerIdTrust::Any => true,
-        CallerIdTrust::AttestedA => attestation.map(str::trim) == Some(FULL_ATTESTATION),
+        CallerIdTrust::AttestedA => attestation == Attestation::Full,
     };
     match caller {
         CallerId::E164(_) if number_is_registered && attested => Verification::TrustedNumber,
@@ -73,12 +81,17 @@ pub fn classify_call(
     }
 }
 
-/// Twilio's final call statuses: the call is over, pending challenges end.
-pub fn is_final_call_status(status: &str) -> bool {
-    matches!(
-        status,
-        "completed" | "busy" | "failed" | "no-answer" | "canceled"
-    )
+string_enum! {
+    /// How a call ended, whatever provider reported it: the call is over
+    /// and its pending challenges end. Providers map their own words here
+    /// and report nothing for a call still in progress.
+    pub CallEnd {
+        Completed => "completed",
+        Busy => "busy",
+        Failed => "failed",
+        NoAnswer => "no-answer",
+        Canceled => "canceled",
+    }
 }
 
 /// A grant is active until it expires or is revoked.

@@ -6,8 +6,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
+use crate::http::webhooks::WebhookError;
 use crate::net::BodyError;
-use crate::providers::WebhookError;
 use crate::service::ServiceError;
 use crate::shield::flood::Refused;
 

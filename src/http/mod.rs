@@ -15,6 +15,7 @@ pub mod orgs;
 pub mod page;
 pub mod principals;
 pub mod request_id;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,7 +32,6 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::app::AppState;
-use crate::providers;
 use crate::store::principals::Role;
 use error::{ApiError, problem_response};
 
@@ -62,7 +62,10 @@ pub fn router(state: Arc<AppState>, hard_stop: tokio::sync::watch::Receiver<bool
     // The flood shields are applied where what they key on is known: the
     // webhook handlers after the signature check, `auth::require` before
     // and after the token lookup.
-    let webhooks = providers::twilio::http::router();
+    // Each provider's webhooks: one router per provider.
+    let webhooks = Router::new()
+        .merge(webhooks::twilio::router())
+        .merge(webhooks::telnyx::router());
     let api = Router::new()
         .merge(guarded(&state, AGENT, calls::router()))
         .merge(guarded(&state, AGENT_OR_ADMIN, grants::router()))

@@ -1,8 +1,31 @@
-//! Telephony providers: one module per provider with its signature check,
-//! request parsing, reply markup and webhook routes. The domain does not
-//! know which provider a call came through.
+//! Telephony providers, pure where possible: one folder per provider with
+//! its signature check, webhook parsing into provider-neutral events, the
+//! neutral IVR reply rendered into its markup, and its SMS sender. The
+//! webhook handlers sit at the HTTP edge (`http::webhooks`) and call
+//! services; the domain does not know which provider a call came through.
 
-pub mod error;
+pub mod form;
+pub mod telnyx;
 pub mod twilio;
+pub mod xml;
 
-pub use error::WebhookError;
+use crate::config::{Settings, SmsTransport};
+use crate::delivery::SenderError;
+use crate::delivery::sms::SmsSender;
+
+// `delivery` defines the sender and cannot know the providers, so the one
+// constructor that maps `sms.transport` to a provider lives here.
+impl SmsSender {
+    /// The SMS sender `sms.transport` names.
+    pub fn from_settings(s: &Settings) -> Result<SmsSender, SenderError> {
+        Ok(match s.sms.transport {
+            SmsTransport::Twilio => {
+                SmsSender::Api(Box::new(twilio::sms::TwilioSms::from_settings(s)?))
+            }
+            SmsTransport::Telnyx => {
+                SmsSender::Api(Box::new(telnyx::sms::TelnyxSms::from_settings(s)?))
+            }
+            SmsTransport::File => SmsSender::file(s),
+        })
+    }
+}

@@ -7,7 +7,7 @@ use crate::domain::challenge::{Ending, Step};
 use crate::domain::handling::{Takeover, take_over};
 use crate::domain::org::OrgProfile;
 use crate::domain::phone::{CallerId, classify};
-use crate::domain::verification::{CallStatus, Verification, classify_call, is_final_call_status};
+use crate::domain::verification::{Attestation, CallEnd, CallStatus, Verification, classify_call};
 use crate::ids;
 use crate::store::calls::{self, CallRow};
 use crate::store::principals::Principal;
@@ -15,13 +15,17 @@ use crate::store::{WriteTx, challenges, messages, orgs, quotas};
 
 use super::{InternalError, ServiceError, ServiceResult};
 
-/// An inbound call as any provider reports it.
+/// An inbound call as any provider reports it, in neutral terms.
 pub struct InboundCall<'a> {
     pub provider: &'static str,
     pub provider_call_id: &'a str,
+    /// The caller as the provider sent it, E.164 where it is a number.
     pub from: &'a str,
     pub to: &'a str,
+    /// The provider's own words for the attestation, kept for people.
     pub attestation: Option<&'a str>,
+    /// What the trust policy decides on.
+    pub attestation_level: Attestation,
 }
 
 /// What the voice webhook should answer.
@@ -42,7 +46,7 @@ pub async fn receive(state: &AppState, inbound: InboundCall<'_>) -> ServiceResul
     let verification = classify_call(
         &caller,
         registered_org.is_some(),
-        inbound.attestation,
+        inbound.attestation_level,
         state.settings.security.caller_id_trust,
     );
     let row = new_call_row(&inbound, &caller, registered_org, verification, now);
@@ -84,6 +88,7 @@ fn new_call_row(
         caller_e164: caller.as_e164().map(|n| n.as_str().to_string()),
         to_raw: inbound.to.to_string(),
         attestation: inbound.attestation.map(str::to_string),
+        attestation_level: inbound.attestation_level,
         org_id: registered_org.clone(),
         org_source: registered_org.as_ref().map(|_| "number".to_string()),
         verification,
@@ -220,17 +225,14 @@ fn account_number(digits: Option<&str>) -> Option<&str> {
     plausible.then_some(digits)
 }
 
-/// A call status callback; a final status ends the call and its challenges.
-pub async fn status(
+/// The provider says the call is over: it ends, with its challenges.
+pub async fn ended(
     state: &AppState,
     provider: &'static str,
     provider_call_id: &str,
-    call_status: &str,
+    end: CallEnd,
     receipt: Option<&str>,
 ) -> ServiceResult<()> {
-    if !is_final_call_status(call_status) {
-        return Ok(());
-    }
     let now = state.clock.now_ms();
     let mut tx = state.store.begin(now).await?;
     if let Some(key) = receipt
@@ -251,7 +253,7 @@ pub async fn status(
             )
             .org_opt(call.org_id.clone())
             .call(&call.id)
-            .detail("provider_status", call_status),
+            .detail("provider_status", end.as_str()),
         );
     }
     tx.commit().await?;
@@ -432,7 +434,7 @@ fn verification_with(state: &AppState, call: &CallRow, org: &OrgProfile) -> Veri
     classify_call(
         &caller,
         registered,
-        call.attestation.as_deref(),
+        call.attestation_level,
         state.settings.security.caller_id_trust,
     )
 }

@@ -20,12 +20,12 @@ pub async fn receive(
     tx.serialize_on(LockSpace::ProviderMessage, &report.provider_message_id)
         .await?;
     let moved = reports::apply(&mut tx, &report, &format!("provider:{provider}")).await?;
-    if moved.is_none() && report.target().is_some() {
+    if moved.is_none() {
         // The provider can call back before the worker recorded the send.
         messages::keep_early_report(
             tx.conn(),
             &report.provider_message_id,
-            &report.provider_status,
+            report.outcome,
             report.error_code.as_deref(),
             now,
         )

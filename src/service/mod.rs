@@ -22,6 +22,7 @@ pub mod resend;
 pub mod retention;
 pub mod sweeper;
 pub mod views;
+pub mod webhook_receipts;
 
 use crate::app::HashWorkError;
 use crate::audit::anchor::AnchorError;

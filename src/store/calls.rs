@@ -4,7 +4,7 @@ use sqlx::{AnyConnection, AnyPool, FromRow};
 
 use super::StoreResult;
 use crate::clock::Millis;
-use crate::domain::verification::{CallStatus, Verification};
+use crate::domain::verification::{Attestation, CallStatus, Verification};
 
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
 pub struct CallRow {
@@ -15,7 +15,10 @@ pub struct CallRow {
     pub caller_kind: String,
     pub caller_e164: Option<String>,
     pub to_raw: String,
+    /// The provider's own words for the attestation, shown to people.
     pub attestation: Option<String>,
+    /// What the trust policy decides on.
+    pub attestation_level: Attestation,
     pub org_id: Option<String>,
     pub org_source: Option<String>,
     pub verification: Verification,
@@ -37,16 +40,17 @@ pub struct CallRow {
 }
 
 const COLUMNS: &str = "id, provider, provider_call_id, from_raw, caller_kind, caller_e164, to_raw, \
-    attestation, org_id, org_source, verification, status, gather_attempts, created_at, updated_at, ended_at, \
-    language, line, severity, inside_hours, menu_attempts, handled_by";
+    attestation, attestation_level, org_id, org_source, verification, status, gather_attempts, created_at, \
+    updated_at, ended_at, language, line, severity, inside_hours, menu_attempts, handled_by";
 
 /// Inserts the call unless the provider already told us about it.
 /// Returns false for a replayed webhook.
 pub async fn insert_if_new(conn: &mut AnyConnection, c: &CallRow) -> StoreResult<bool> {
     let r = sqlx::query(
         "INSERT INTO calls (id, provider, provider_call_id, from_raw, caller_kind, caller_e164, to_raw, \
-         attestation, org_id, org_source, verification, status, gather_attempts, created_at, updated_at, ended_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+         attestation, attestation_level, org_id, org_source, verification, status, gather_attempts, created_at, \
+         updated_at, ended_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
          ON CONFLICT (provider, provider_call_id) DO NOTHING",
     )
     .bind(&c.id)
@@ -57,6 +61,7 @@ pub async fn insert_if_new(conn: &mut AnyConnection, c: &CallRow) -> StoreResult
     .bind(&c.caller_e164)
     .bind(&c.to_raw)
     .bind(&c.attestation)
+    .bind(c.attestation_level)
     .bind(&c.org_id)
     .bind(&c.org_source)
     .bind(c.verification)

@@ -10,7 +10,9 @@ use sqlx::{Any, Database, Decode, Encode, Type};
 
 use crate::domain::message::{MessageKind, MessageStatus};
 use crate::domain::org::Channel;
-use crate::domain::verification::{CallStatus, ChallengeStatus, GrantBasis, Verification};
+use crate::domain::verification::{
+    Attestation, CallStatus, ChallengeStatus, GrantBasis, Verification,
+};
 use crate::store::principals::Role;
 
 macro_rules! text_column {
@@ -43,6 +45,7 @@ macro_rules! text_column {
 }
 
 text_column!(
+    Attestation,
     CallStatus,
     Channel,
     ChallengeStatus,

@@ -5,7 +5,7 @@ use sqlx::{AnyConnection, AnyPool, FromRow};
 
 use super::{Backend, StoreResult};
 use crate::clock::Millis;
-use crate::domain::message::{MessageKind, MessageStatus};
+use crate::domain::message::{DeliveryOutcome, MessageKind, MessageStatus};
 use crate::domain::org::Channel;
 
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
@@ -277,7 +277,7 @@ pub async fn queue_depth(pool: &AnyPool, now: Millis) -> StoreResult<(i64, i64)>
 pub async fn keep_early_report(
     conn: &mut AnyConnection,
     provider_message_id: &str,
-    provider_status: &str,
+    outcome: DeliveryOutcome,
     error_code: Option<&str>,
     now: Millis,
 ) -> StoreResult<bool> {
@@ -294,7 +294,7 @@ pub async fn keep_early_report(
          VALUES ($1, $2, $3, $4) ON CONFLICT (provider_message_id) DO NOTHING",
     )
     .bind(provider_message_id)
-    .bind(provider_status)
+    .bind(outcome.as_str())
     .bind(error_code)
     .bind(now)
     .execute(conn)
@@ -303,15 +303,17 @@ pub async fn keep_early_report(
 }
 
 /// Takes (and forgets) a report that arrived before the send was
-/// recorded: (provider status, error code).
+/// recorded: (neutral outcome, error code). A row kept by an older
+/// version in a provider's own words is dropped unread.
 pub async fn take_early_report(
     conn: &mut AnyConnection,
     provider_message_id: &str,
-) -> StoreResult<Option<(String, Option<String>)>> {
-    Ok(sqlx::query_as(
+) -> StoreResult<Option<(DeliveryOutcome, Option<String>)>> {
+    let row: Option<(String, Option<String>)> = sqlx::query_as(
         "DELETE FROM early_delivery_reports WHERE provider_message_id = $1 RETURNING status, error_code",
     )
     .bind(provider_message_id)
     .fetch_optional(conn)
-    .await?)
+    .await?;
+    Ok(row.and_then(|(status, code)| DeliveryOutcome::parse(&status).map(|o| (o, code))))
 }

@@ -1,5 +1,6 @@
-//! Integration tests: the real server on port 0, real SMTP on loopback, an
-//! imitation of Twilio's Messages API, webhooks signed independently.
+//! Integration tests: the real server on port 0, real SMTP on loopback,
+//! imitations of Twilio's and Telnyx's messaging APIs, webhooks signed
+//! independently.
 
 mod support;
 
@@ -22,6 +23,7 @@ mod quotas;
 mod races;
 mod roles;
 mod shutdown;
+mod telnyx;
 mod timing;
 mod webhooks;
 

@@ -10,9 +10,13 @@ pub(crate) fn log(n: usize) -> Vec<Event> {
                 seq,
                 1_700_000_000_000 + seq * 1000,
                 prev,
-                NewEvent::new(EventKind::CallReceived, "provider:twilio", Outcome::Success)
-                    .call(format!("call_{seq}"))
-                    .detail("n", seq),
+                NewEvent::new(
+                    EventKind::CallReceived,
+                    "provider:example",
+                    Outcome::Success,
+                )
+                .call(format!("call_{seq}"))
+                .detail("n", seq),
             );
             prev = e.hash;
             e

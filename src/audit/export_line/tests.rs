@@ -2,9 +2,13 @@ use super::*;
 use crate::audit::event::{EventKind, GENESIS, NewEvent, Outcome};
 
 fn exported() -> String {
-    let e = NewEvent::new(EventKind::CallReceived, "provider:twilio", Outcome::Success)
-        .call("call_1")
-        .detail("caller", "p:abc");
+    let e = NewEvent::new(
+        EventKind::CallReceived,
+        "provider:example",
+        Outcome::Success,
+    )
+    .call("call_1")
+    .detail("caller", "p:abc");
     Event::from_new(1, 1_700_000_000_000, GENESIS, e)
         .to_json()
         .to_string()

@@ -15,7 +15,7 @@ fn addresses_and_numbers_are_masked_codes_are_kept() {
         redact("mail it-admin@x.io, please"),
         "mail [address], please"
     );
-    assert_eq!(redact("Twilio 400 code 21614"), "Twilio 400 code 21614");
+    assert_eq!(redact("Acme 400 code 21614"), "Acme 400 code 21614");
 }
 
 #[test]
@@ -24,6 +24,9 @@ fn reasons_are_redacted_however_they_are_built() {
         FailureReason::new("cannot build message for a@b.c").as_str(),
         "cannot build message for [address]"
     );
-    assert_eq!(twilio(400, Some(21211)).as_str(), "Twilio 400 code 21211");
-    assert_eq!(twilio(503, None).as_str(), "Twilio 503 code ?");
+    assert_eq!(
+        provider("Acme", 400, Some("21211")).as_str(),
+        "Acme 400 code 21211"
+    );
+    assert_eq!(provider("Acme", 503, None).as_str(), "Acme 503 code ?");
 }

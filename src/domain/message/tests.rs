@@ -1,17 +1,10 @@
 use super::*;
 
 #[test]
-fn final_reports_move_a_message_and_others_do_not() {
-    assert_eq!(
-        MessageStatus::from_report("read"),
-        Some(MessageStatus::Delivered)
-    );
-    assert_eq!(
-        MessageStatus::from_report("undelivered"),
-        Some(MessageStatus::Undelivered)
-    );
-    for interim in ["queued", "sending", "sent", "accepted", ""] {
-        assert_eq!(MessageStatus::from_report(interim), None, "{interim}");
+fn each_outcome_moves_a_message_to_its_status() {
+    for o in DeliveryOutcome::ALL {
+        assert_eq!(o.status().as_str(), o.as_str());
+        assert_eq!(DeliveryOutcome::parse(o.as_str()), Some(*o));
     }
 }
 

@@ -9,16 +9,10 @@ fn e164() -> CallerId {
 fn only_a_registered_attested_number_is_trusted_by_default() {
     let t = CallerIdTrust::AttestedA;
     assert_eq!(
-        classify_call(&e164(), true, Some(FULL_ATTESTATION), t),
+        classify_call(&e164(), true, Attestation::Full, t),
         Verification::TrustedNumber
     );
-    for att in [
-        None,
-        Some("TN-Validation-Passed-B"),
-        Some("TN-Validation-Passed-C"),
-        Some("No-TN-Validation"),
-        Some("TN-Validation-Failed-A"),
-    ] {
+    for att in [Attestation::Unverified, Attestation::Partial] {
         assert_eq!(
             classify_call(&e164(), true, att, t),
             Verification::PinRequired,
@@ -26,7 +20,7 @@ fn only_a_registered_attested_number_is_trusted_by_default() {
         );
     }
     assert_eq!(
-        classify_call(&e164(), false, Some(FULL_ATTESTATION), t),
+        classify_call(&e164(), false, Attestation::Full, t),
         Verification::PinRequired
     );
 }
@@ -35,7 +29,7 @@ fn only_a_registered_attested_number_is_trusted_by_default() {
 fn trust_any_accepts_the_number_alone_but_never_a_non_number() {
     let t = CallerIdTrust::Any;
     assert_eq!(
-        classify_call(&e164(), true, None, t),
+        classify_call(&e164(), true, Attestation::Unverified, t),
         Verification::TrustedNumber
     );
     for c in [
@@ -45,19 +39,19 @@ fn trust_any_accepts_the_number_alone_but_never_a_non_number() {
         CallerId::Other("x".into()),
     ] {
         assert_eq!(
-            classify_call(&c, true, Some(FULL_ATTESTATION), t),
+            classify_call(&c, true, Attestation::Full, t),
             Verification::PinRequired
         );
     }
 }
 
 #[test]
-fn final_call_statuses() {
-    for s in ["completed", "busy", "failed", "no-answer", "canceled"] {
-        assert!(is_final_call_status(s));
+fn call_ends_round_trip() {
+    for s in CallEnd::ALL {
+        assert_eq!(CallEnd::parse(s.as_str()), Some(*s));
     }
-    for s in ["queued", "ringing", "in-progress", "initiated", ""] {
-        assert!(!is_final_call_status(s));
+    for s in Attestation::ALL {
+        assert_eq!(Attestation::parse(s.as_str()), Some(*s));
     }
 }
 

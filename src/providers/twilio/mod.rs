@@ -1,8 +1,10 @@
-//! Twilio adapter: webhook signature checks, typed webhook payloads and
-//! TwiML replies. The pure parts live here; HTTP handlers sit beside them.
+//! Twilio adapter: webhook signature checks, typed webhook payloads, their
+//! words in neutral terms, TwiML replies and the Messages API sender. The
+//! webhook handlers are in `http::webhooks::twilio`.
 
 pub mod form;
-pub mod http;
+pub mod neutral;
 pub mod render;
 pub mod signature;
+pub mod sms;
 pub mod twiml;

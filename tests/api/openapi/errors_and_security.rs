@@ -150,7 +150,7 @@ fn openapi_roles_and_security_match_the_route_guards() {
 fn openapi_webhooks_document_signature_form_twiml_and_403() {
     let doc = document();
     for (method, path, op) in operations(&doc) {
-        if !path.starts_with("/webhooks/") {
+        if !path.starts_with("/webhooks/twilio/") {
             continue;
         }
         let header = op["parameters"]
@@ -188,6 +188,44 @@ fn openapi_webhooks_document_signature_form_twiml_and_403() {
             ok.as_object()
                 .is_some_and(|c| c.keys().any(|k| k.starts_with("text/xml"))),
             "{path}: TwiML answer"
+        );
+    }
+}
+
+#[test]
+fn openapi_telnyx_webhooks_document_both_headers_texml_and_refusals() {
+    let doc = document();
+    let telnyx: Vec<_> = operations(&doc)
+        .into_iter()
+        .filter(|(_, path, _)| path.starts_with("/webhooks/telnyx/"))
+        .collect();
+    assert_eq!(telnyx.len(), 4, "voice, gather, status, message-status");
+    for (method, path, op) in telnyx {
+        for name in ["telnyx-signature-ed25519", "telnyx-timestamp"] {
+            let header = op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| deref(&doc, p))
+                .find(|p| p["in"] == "header" && p["name"] == name);
+            assert!(
+                header.is_some_and(|h| h["required"] == true),
+                "{method} {path}: {name} header"
+            );
+        }
+        for status in ["403", "503"] {
+            assert!(
+                op["responses"].get(status).is_some(),
+                "{method} {path}: {status}"
+            );
+        }
+    }
+    for path in ["/webhooks/telnyx/voice", "/webhooks/telnyx/gather"] {
+        let ok = &doc["paths"][path]["post"]["responses"]["200"]["content"];
+        assert!(
+            ok.as_object()
+                .is_some_and(|c| c.keys().any(|k| k.starts_with("text/xml"))),
+            "{path}: TeXML answer"
         );
     }
 }

@@ -360,7 +360,8 @@ pub(super) fn served_routes() -> BTreeMap<(String, String), Option<BTreeSet<Stri
         "http/grants.rs",
         "http/audit.rs",
         "http/orgs.rs",
-        "providers/twilio/http.rs",
+        "http/webhooks/twilio.rs",
+        "http/webhooks/telnyx.rs",
     ] {
         assert!(
             files.iter().any(|f| f == expected),

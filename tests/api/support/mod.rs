@@ -11,6 +11,7 @@ pub mod logs;
 pub mod messages_api;
 pub mod pg_locks;
 pub mod smtp;
+pub mod telnyx_api;
 pub mod twilio_signer;
 
 #[cfg(test)]

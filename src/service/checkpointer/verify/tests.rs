@@ -12,8 +12,12 @@ fn log(n: i64) -> Vec<Event> {
                 seq,
                 1_700_000_000_000 + seq,
                 prev,
-                NewEvent::new(EventKind::CallReceived, "provider:twilio", Outcome::Success)
-                    .detail("n", seq),
+                NewEvent::new(
+                    EventKind::CallReceived,
+                    "provider:example",
+                    Outcome::Success,
+                )
+                .detail("n", seq),
             );
             prev = e.hash;
             e

@@ -1,7 +1,7 @@
 //! Twilio's webhooks. Each handler reads the raw body, checks the signature
 //! against `server.public_base_url` + the request path and query, and only
-//! then parses anything. A bad signature answers 403 and is audited; nothing
-//! else is stored.
+//! then parses anything into neutral events. A bad signature answers 403
+//! and is audited; nothing else is stored.
 
 use std::sync::Arc;
 
@@ -11,20 +11,20 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
-use super::form::{Form, GatherWebhook, MessageStatusWebhook, StatusWebhook, VoiceWebhook};
-use super::render::{self, Target};
-use super::signature::{self, SignedRequest, SigningKeys};
-use super::twiml;
+use super::{WebhookError, refuse, step_of};
 use crate::app::AppState;
-use crate::audit::event::EventKind;
 use crate::delivery::reports::DeliveryReport;
 use crate::http::auth::client_addr;
 use crate::ivr::{Reply, Step};
 use crate::net::read_body;
-use crate::providers::WebhookError;
+use crate::providers::twilio::form::{
+    Form, GatherWebhook, MessageStatusWebhook, StatusWebhook, VoiceWebhook,
+};
+use crate::providers::twilio::render::{self, Target};
+use crate::providers::twilio::signature::{self, SignedRequest, SigningKeys};
+use crate::providers::twilio::{neutral, twiml};
 use crate::service::calls::{self, InboundCall};
 use crate::service::{delivery_reports, ivr};
-use crate::shield::failure_audit::{self, Failure};
 
 const PROVIDER: &str = "twilio";
 
@@ -87,26 +87,8 @@ async fn signed_form(state: &AppState, req: Request) -> Result<Signed, WebhookEr
         },
     );
     if let Err(reason) = verdict {
-        metrics::counter!("pingate_webhook_rejected_total", "provider" => PROVIDER).increment(1);
-        if let Err(refused) = state.shield.webhook(client, false) {
-            let kind = EventKind::WebhookSignatureInvalid;
-            state.shield.folder.refused(kind, client);
-            return Err(WebhookError::Flooded(refused));
-        }
         let path = path_and_query.split('?').next().unwrap_or_default();
-        let actor = format!("provider:{PROVIDER}");
-        let reason = reason.to_string();
-        let failure = Failure {
-            kind: EventKind::WebhookSignatureInvalid,
-            actor: &actor,
-            source: client,
-            path,
-            reason: Some(&reason),
-        };
-        let now = state.clock.now_ms();
-        let events = state.shield.folder.record(&failure, now);
-        failure_audit::write(&state.store, now, events).await;
-        return Err(WebhookError::BadSignature);
+        return Err(refuse(state, PROVIDER, client, path, &reason.to_string()).await);
     }
     state
         .shield
@@ -156,28 +138,11 @@ async fn voice(State(state): State<Arc<AppState>>, req: Request) -> Result<Respo
             from: &hook.from,
             to: &hook.to,
             attestation: hook.stir_verstat.as_deref(),
+            attestation_level: neutral::attestation(hook.stir_verstat.as_deref()),
         },
     )
     .await?;
     Ok(twiml(&state, &reply))
-}
-
-/// The step a gather answers, from the (signed) URL's `step` parameter;
-/// none is the account-number step.
-fn step_of(req: &Request) -> Result<Step, WebhookError> {
-    let query = req.uri().query().unwrap_or_default();
-    let step = url_pairs(query).find(|(k, _)| k == "step").map(|(_, v)| v);
-    match step {
-        None => Ok(Step::Account),
-        Some(name) => Step::parse(&name)
-            .ok_or_else(|| WebhookError::UnknownStep(name.chars().take(32).collect())),
-    }
-}
-
-fn url_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
-    serde_urlencoded::from_str::<Vec<(String, String)>>(query)
-        .unwrap_or_default()
-        .into_iter()
 }
 
 async fn gather(
@@ -203,16 +168,19 @@ async fn status(
 ) -> Result<Response, WebhookError> {
     let signed = signed_form(&state, req).await?;
     let hook = StatusWebhook::from_form(&signed.form).map_err(WebhookError::malformed)?;
+    let Some(end) = neutral::call_end(&hook.call_status) else {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    };
     // Twilio numbers each status callback of a call; the triple names one.
     let receipt = signed.idempotency.clone().or_else(|| {
         hook.sequence_number
             .map(|n| format!("status:{}:{}:{n}", hook.call_sid.as_str(), hook.call_status))
     });
-    calls::status(
+    calls::ended(
         &state,
         PROVIDER,
         hook.call_sid.as_str(),
-        &hook.call_status,
+        end,
         receipt.as_deref(),
     )
     .await?;
@@ -225,8 +193,12 @@ async fn message_status(
 ) -> Result<Response, WebhookError> {
     let form = signed_form(&state, req).await?.form;
     let hook = MessageStatusWebhook::from_form(&form).map_err(WebhookError::malformed)?;
+    let Some(outcome) = neutral::delivery_outcome(&hook.message_status) else {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    };
     let report = DeliveryReport {
         provider_message_id: hook.message_sid.as_str().to_string(),
+        outcome,
         provider_status: hook.message_status,
         error_code: hook.error_code,
     };

@@ -1,0 +1,170 @@
+//! Telnyx's webhooks (TeXML calls, Messaging API v2 events). Each handler
+//! reads the raw body, checks `telnyx-signature-ed25519` over
+//! `telnyx-timestamp|body` with `telnyx.public_key` at the server's clock,
+//! refuses a signature it has seen before, and only then parses anything.
+//! A refusal answers 403 and is audited once; nothing else is stored.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+
+use super::{WebhookError, refuse, step_of};
+use crate::app::AppState;
+use crate::config::telnyx_public_key;
+use crate::delivery::reports::DeliveryReport;
+use crate::http::auth::client_addr;
+use crate::ivr::{Reply, Step};
+use crate::net::read_body;
+use crate::providers::form::Form;
+use crate::providers::telnyx::signature::{self, SignedRequest};
+use crate::providers::telnyx::texml::{self, Target};
+use crate::providers::telnyx::webhook::{Gather, MessageEvent, Status, Voice};
+use crate::providers::telnyx::{GATHER_PATH, neutral};
+use crate::service::calls::{self, InboundCall};
+use crate::service::{delivery_reports, ivr, webhook_receipts};
+
+const PROVIDER: &str = "telnyx";
+
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/webhooks/telnyx/voice", post(voice))
+        .route("/webhooks/telnyx/gather", post(gather))
+        .route("/webhooks/telnyx/status", post(status))
+        .route("/webhooks/telnyx/message-status", post(message_status))
+}
+
+/// Verifies the request and returns its raw body. Unsigned, badly signed,
+/// stale and replayed requests are refused (403) and audited.
+async fn signed_body(state: &AppState, req: Request) -> Result<Bytes, WebhookError> {
+    let key = state
+        .settings
+        .telnyx
+        .public_key
+        .as_deref()
+        .and_then(|k| telnyx_public_key(k).ok())
+        .ok_or(WebhookError::NotConfigured("telnyx.public_key"))?;
+    let client = client_addr(state, &req);
+    let path = req.uri().path().to_string();
+    let sig = header(&req, signature::SIGNATURE_HEADER);
+    let timestamp = header(&req, signature::TIMESTAMP_HEADER);
+    let body = read_body(req, state.settings.server.max_body_bytes).await?;
+    let signed = SignedRequest {
+        signature: sig.as_deref(),
+        timestamp: timestamp.as_deref(),
+        body: &body,
+    };
+    let now_secs = state.clock.now_ms().div_euclid(1000);
+    if let Err(reason) = signature::verify(&key, &signed, now_secs) {
+        return Err(refuse(state, PROVIDER, client, &path, &reason.to_string()).await);
+    }
+    // Within its 300 s a signature could be sent again: once only.
+    let receipt = format!("sig:{}", sig.as_deref().unwrap_or_default().trim());
+    if !webhook_receipts::first_delivery(state, PROVIDER, &receipt).await? {
+        let reason = "the signature was seen before (replay)";
+        return Err(refuse(state, PROVIDER, client, &path, reason).await);
+    }
+    state
+        .shield
+        .webhook(client, true)
+        .map_err(WebhookError::Flooded)?;
+    Ok(body)
+}
+
+fn header(req: &Request, name: &str) -> Option<String> {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+async fn signed_form(state: &AppState, req: Request) -> Result<Form, WebhookError> {
+    let body = signed_body(state, req).await?;
+    Form::parse(&body).map_err(WebhookError::malformed)
+}
+
+fn texml(state: &AppState, reply: &Reply) -> Response {
+    let gather_url = format!("{}{GATHER_PATH}", state.settings.server.public_base_url);
+    let target = Target {
+        gather_url: &gather_url,
+    };
+    let mut resp = (StatusCode::OK, texml::render(reply, &target)).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(texml::CONTENT_TYPE),
+    );
+    resp
+}
+
+async fn voice(State(state): State<Arc<AppState>>, req: Request) -> Result<Response, WebhookError> {
+    let form = signed_form(&state, req).await?;
+    let hook = Voice::from_form(&form).map_err(WebhookError::malformed)?;
+    let words = hook.attestation_words();
+    let reply = ivr::answer(
+        &state,
+        InboundCall {
+            provider: PROVIDER,
+            provider_call_id: &hook.call_sid,
+            from: &hook.from,
+            to: &hook.to,
+            attestation: words.as_deref(),
+            attestation_level: neutral::attestation(
+                hook.attestation.as_deref(),
+                hook.validated.as_deref(),
+            ),
+        },
+    )
+    .await?;
+    Ok(texml(&state, &reply))
+}
+
+async fn gather(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+) -> Result<Response, WebhookError> {
+    let step = step_of(&req)?;
+    let form = signed_form(&state, req).await?;
+    let hook = Gather::from_form(&form).map_err(WebhookError::malformed)?;
+    let (sid, digits) = (hook.call_sid.as_str(), hook.digits.as_deref());
+    // A replay was refused above: each delivery here is a first.
+    let reply = match step {
+        Step::Account => ivr::account_keys(&state, PROVIDER, sid, digits, None).await?,
+        menu => ivr::menu_keys(&state, PROVIDER, sid, menu, digits, None).await?,
+    };
+    Ok(texml(&state, &reply))
+}
+
+async fn status(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+) -> Result<Response, WebhookError> {
+    let form = signed_form(&state, req).await?;
+    let hook = Status::from_form(&form).map_err(WebhookError::malformed)?;
+    if let Some(end) = neutral::call_end(&hook.call_status) {
+        calls::ended(&state, PROVIDER, &hook.call_sid, end, None).await?;
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn message_status(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+) -> Result<Response, WebhookError> {
+    let body = signed_body(&state, req).await?;
+    let event = MessageEvent::parse(&body).map_err(WebhookError::malformed)?;
+    let Some(outcome) = neutral::delivery_outcome(&event.status) else {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    };
+    let report = DeliveryReport {
+        provider_message_id: event.message_id,
+        outcome,
+        provider_status: event.status,
+        error_code: event.error_code,
+    };
+    delivery_reports::receive(&state, PROVIDER, report).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -1,0 +1,174 @@
+//! The requests Telnyx sends: TeXML's form posts for a call (voice, gather,
+//! status) and the Messaging API v2's JSON events for an SMS. Parsed only
+//! after the signature held; errors name the field, never its value.
+
+use serde::Deserialize;
+
+use crate::providers::form::{Form, FormError};
+
+/// A TeXML call id (`CallSid`, e.g. `v3:…`): printable ASCII, 1 to 128
+/// characters. The idempotency key for a call.
+fn call_sid(form: &Form) -> Result<String, FormError> {
+    let sid = form.required("CallSid")?;
+    let plausible =
+        !sid.is_empty() && sid.len() <= 128 && sid.bytes().all(|b| b.is_ascii_graphic());
+    if plausible {
+        Ok(sid.to_owned())
+    } else {
+        Err(FormError::Invalid("CallSid"))
+    }
+}
+
+/// `POST /webhooks/telnyx/voice`: an incoming TeXML call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Voice {
+    pub call_sid: String,
+    pub from: String,
+    pub to: String,
+    /// `A`, `B` or `C`, when Telnyx reports SHAKEN/STIR.
+    pub attestation: Option<String>,
+    /// `true` when Telnyx validated the attestation's signature.
+    pub validated: Option<String>,
+}
+
+impl Voice {
+    pub fn from_form(form: &Form) -> Result<Self, FormError> {
+        Ok(Self {
+            call_sid: call_sid(form)?,
+            from: form.required("From")?.to_owned(),
+            to: form.required("To")?.to_owned(),
+            attestation: form.optional("ShakenStirAttestation")?,
+            validated: form.optional("ShakenStirValidated")?,
+        })
+    }
+
+    /// The attestation as people read it, e.g. `A (validated)`.
+    pub fn attestation_words(&self) -> Option<String> {
+        let level = self.attestation.as_deref()?;
+        let validated = self
+            .validated
+            .as_deref()
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        Some(if validated {
+            format!("{level} (validated)")
+        } else {
+            format!("{level} (not validated)")
+        })
+    }
+}
+
+/// `POST /webhooks/telnyx/gather`: what the caller keyed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gather {
+    pub call_sid: String,
+    pub digits: Option<String>,
+}
+
+impl Gather {
+    pub fn from_form(form: &Form) -> Result<Self, FormError> {
+        Ok(Self {
+            call_sid: call_sid(form)?,
+            digits: form.optional("Digits")?,
+        })
+    }
+}
+
+/// `POST /webhooks/telnyx/status`: the call's progress or end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub call_sid: String,
+    pub call_status: String,
+}
+
+impl Status {
+    pub fn from_form(form: &Form) -> Result<Self, FormError> {
+        let call_status = form.required("CallStatus")?;
+        if call_status.is_empty() {
+            return Err(FormError::Invalid("CallStatus"));
+        }
+        Ok(Self {
+            call_sid: call_sid(form)?,
+            call_status: call_status.to_owned(),
+        })
+    }
+}
+
+/// Why a messaging event could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    #[error("the messaging event is not the documented JSON")]
+    Shape,
+    #[error("the messaging event names no recipient")]
+    NoRecipient,
+}
+
+/// `POST /webhooks/telnyx/message-status`: a Messaging API v2 event
+/// (`message.sent`, `message.finalized`) about a message pingate sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageEvent {
+    pub event_type: String,
+    pub message_id: String,
+    /// The (first) recipient's status.
+    pub status: String,
+    /// The first error's code, when delivery failed.
+    pub error_code: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    data: Data,
+}
+
+#[derive(Deserialize)]
+struct Data {
+    event_type: String,
+    payload: Payload,
+}
+
+#[derive(Deserialize)]
+struct Payload {
+    id: String,
+    #[serde(default)]
+    to: Vec<Recipient>,
+    #[serde(default)]
+    errors: Vec<ApiError>,
+}
+
+#[derive(Deserialize)]
+struct Recipient {
+    status: String,
+}
+
+#[derive(Deserialize)]
+struct ApiError {
+    code: serde_json::Value,
+}
+
+impl MessageEvent {
+    pub fn parse(body: &[u8]) -> Result<Self, EventError> {
+        let e: Envelope = serde_json::from_slice(body).map_err(|_| EventError::Shape)?;
+        let p = e.data.payload;
+        if p.id.is_empty() || p.id.len() > 128 {
+            return Err(EventError::Shape);
+        }
+        let status =
+            p.to.into_iter()
+                .next()
+                .ok_or(EventError::NoRecipient)?
+                .status;
+        let error_code = p.errors.into_iter().next().and_then(|e| match e.code {
+            serde_json::Value::String(s) => Some(s),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        });
+        Ok(Self {
+            event_type: e.data.event_type,
+            message_id: p.id,
+            status,
+            error_code: error_code.map(|c| c.chars().take(16).collect()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

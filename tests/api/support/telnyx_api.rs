@@ -1,0 +1,162 @@
+//! An imitation of Telnyx's Messaging API v2 on 127.0.0.1, serving
+//! `POST /v2/messages` as documented: a bearer API key, a JSON body with
+//! `from`, `to`, `text` and an optional `webhook_url`, `200 OK` with the
+//! message resource under `data`, and Telnyx's error JSON
+//! (`{"errors": [{"code", "title", "detail"}]}`) otherwise.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// One message the API accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentSms {
+    /// The message id (a UUID), as in the answer.
+    pub id: String,
+    pub from: String,
+    pub to: String,
+    pub text: String,
+    pub webhook_url: Option<String>,
+}
+
+struct Shared {
+    api_key: String,
+    sent: Mutex<Vec<SentSms>>,
+    accepted: watch::Sender<usize>,
+}
+
+pub struct TelnyxApi {
+    port: u16,
+    shared: Arc<Shared>,
+    task: JoinHandle<()>,
+}
+
+impl TelnyxApi {
+    pub async fn start(api_key: &str) -> TelnyxApi {
+        let listener = TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .expect("bind the Telnyx API imitation");
+        let port = listener.local_addr().expect("local address").port();
+        let shared = Arc::new(Shared {
+            api_key: api_key.to_owned(),
+            sent: Mutex::new(Vec::new()),
+            accepted: watch::Sender::new(0),
+        });
+        let app = Router::new()
+            .route("/v2/messages", post(create_message))
+            .fallback(|| async { error(StatusCode::NOT_FOUND, "10005", "Resource not found") })
+            .with_state(Arc::clone(&shared));
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .await
+                .expect("the Telnyx imitation failed");
+        });
+        TelnyxApi { port, shared, task }
+    }
+
+    /// To be configured as `telnyx.api_base_url`.
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn messages(&self) -> Vec<SentSms> {
+        self.shared
+            .sent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Waits until `n` messages were accepted; panics after `timeout`.
+    pub async fn wait_for(&self, n: usize, timeout: Duration) -> Vec<SentSms> {
+        let mut accepted = self.shared.accepted.subscribe();
+        let arrived = matches!(
+            tokio::time::timeout(timeout, accepted.wait_for(|c| *c >= n)).await,
+            Ok(Ok(_))
+        );
+        let sent = self.messages();
+        assert!(
+            arrived,
+            "expected {n} SMS at the Telnyx imitation, got {sent:#?}"
+        );
+        sent
+    }
+}
+
+impl Drop for TelnyxApi {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn error(status: StatusCode, code: &str, title: &str) -> Response {
+    let body = json!({"errors": [{"code": code, "title": title, "detail": title}]});
+    (status, axum::Json(body)).into_response()
+}
+
+async fn create_message(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if bearer != Some(shared.api_key.as_str()) {
+        return error(StatusCode::UNAUTHORIZED, "10009", "Authentication failed");
+    }
+    let Ok(req) = serde_json::from_slice::<Value>(&body) else {
+        return error(StatusCode::BAD_REQUEST, "10015", "Invalid JSON");
+    };
+    let field = |name: &str| req[name].as_str().filter(|s| !s.is_empty());
+    let (Some(from), Some(to), Some(text)) = (field("from"), field("to"), field("text")) else {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "10002",
+            "Invalid parameter",
+        );
+    };
+    if !(to.starts_with('+') && to.len() > 8 && to[1..].bytes().all(|b| b.is_ascii_digit())) {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "40310",
+            "Invalid 'to' address",
+        );
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    let webhook_url = field("webhook_url").map(str::to_owned);
+    let resource = json!({"data": {
+        "record_type": "message",
+        "id": id,
+        "direction": "outbound",
+        "type": "SMS",
+        "from": {"phone_number": from},
+        "to": [{"phone_number": to, "status": "queued"}],
+        "text": text,
+        "webhook_url": webhook_url,
+        "errors": [],
+    }});
+    let count = {
+        let mut sent = shared.sent.lock().unwrap_or_else(PoisonError::into_inner);
+        sent.push(SentSms {
+            id,
+            from: from.to_owned(),
+            to: to.to_owned(),
+            text: text.to_owned(),
+            webhook_url,
+        });
+        sent.len()
+    };
+    shared.accepted.send_replace(count);
+    (StatusCode::OK, axum::Json(resource)).into_response()
+}
