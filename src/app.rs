@@ -15,6 +15,7 @@ use crate::delivery::SenderError;
 use crate::delivery::{Sealer, Senders, email::EmailSender, sms::SmsSender};
 use crate::domain::pin::{Pin, PinError, PinHasher};
 use crate::domain::support::Desk;
+use crate::hash_gate::HashGate;
 use crate::http::flood::FloodShield;
 use crate::keys::{Keys, Missing};
 use crate::store::Store;
@@ -27,6 +28,9 @@ pub struct AppState {
     pub hasher: Arc<PinHasher>,
     /// Bounds argon2 work so PIN checks never starve webhooks of threads.
     pub hash_permits: Arc<Semaphore>,
+    /// Who may queue argon2 work: `pin.hash_queue` in all,
+    /// `pin.hash_per_principal` each.
+    pub hash_gate: Arc<HashGate>,
     pub sealer: Sealer,
     pub pseudonyms: Pseudonymiser,
     pub senders: Arc<Senders>,
@@ -144,6 +148,7 @@ impl AppState {
             shield: Arc::new(FloodShield::new(&settings.limits)),
             anchor: Anchor::beside(&settings.signing_key_path()),
             hash_permits: Arc::new(Semaphore::new(settings.pin.hash_concurrency)),
+            hash_gate: HashGate::new(settings.pin.hash_queue, settings.pin.hash_per_principal),
             settings: Arc::new(settings),
             store,
             clock,

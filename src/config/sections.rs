@@ -114,6 +114,13 @@ pub struct PinSettings {
     pub argon2_iterations: u32,
     /// How many argon2 computations may run at once (the blocking pool bound).
     pub hash_concurrency: usize,
+    /// PIN hashes waiting for or running on that pool, at most: past it a
+    /// check or a new challenge answers 503 with Retry-After instead of
+    /// queueing without bound.
+    pub hash_queue: usize,
+    /// PIN hashes one principal may have waiting or running at once: one
+    /// agent cannot queue work ahead of everyone else's checks.
+    pub hash_per_principal: usize,
     /// How often challenges that expired untouched are recorded as expired
     /// and their sealed PIN wiped.
     pub sweep_interval: HumanDuration,
@@ -367,6 +374,8 @@ impl Default for PinSettings {
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
             hash_concurrency: 2,
+            hash_queue: 32,
+            hash_per_principal: 2,
             sweep_interval: HumanDuration(Duration::from_secs(5)),
         }
     }

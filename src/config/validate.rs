@@ -175,6 +175,8 @@ impl Settings {
         f.at_least("pin.argon2_memory_kib", p.argon2_memory_kib, 8);
         f.at_least("pin.argon2_iterations", p.argon2_iterations, 1);
         f.at_least("pin.hash_concurrency", p.hash_concurrency, 1);
+        f.at_least("pin.hash_queue", p.hash_queue, 1);
+        f.at_least("pin.hash_per_principal", p.hash_per_principal, 1);
         let (m1, d1) = (Duration::from_secs(60), Duration::from_secs(24 * 3600));
         f.duration("grant.ttl", self.grant.ttl.0, m1, d1, "from 1m to 24h");
         if let Some(pepper) = &self.security.pepper

@@ -75,7 +75,7 @@ pub async fn create(
     let call = calls::get(state.store.reader(), call_id)
         .await?
         .ok_or(ServiceError::NotFound("call"))?;
-    // Checked here to fail before any hashing, and again on the locked call.
+    // Checked here to fail before any charge, and again on the locked call.
     let org_id = pin_may_be_sent(&call)?;
     let org = orgs::get(state.store.reader(), &org_id)
         .await?
@@ -84,16 +84,34 @@ pub async fn create(
     if channel == Channel::Sms {
         pin_message::sms_region_allowed(state, &agent.actor(), &org, &call.id, &dest).await?;
     }
-    let pin = new_pin(state, &org, channel).await?;
+    // Quotas are charged (and committed) before any hashing, so a refused
+    // request costs no argon2 time.
+    let _ticket = limits::hash_ticket(state, &agent.name)?;
     let tx = state.store.begin(state.clock.now_ms()).await?;
-    let (mut tx, call) =
-        admit_challenge(state, tx, agent, &call.id, &org_id, (channel, &dest)).await?;
+    let (tx, _) = admit_challenge(state, tx, agent, &call.id, &org_id, (channel, &dest)).await?;
+    tx.commit().await?;
+    let pin = new_pin(state, &org, channel).await?;
+    let mut tx = state.store.begin(state.clock.now_ms()).await?;
+    let call = locked_for_pin(&mut tx, &call.id, &org_id).await?;
     let row = insert_challenge(state, &mut tx, agent, &call, channel, &dest, &pin).await?;
     pin_message::enqueue(state, &mut tx, &row, channel, &dest, &pin.body).await?;
     tx.commit().await?;
     state.wake_outbox();
     metrics::counter!("pingate_challenges_total", "channel" => channel.as_str()).increment(1);
     Ok(row)
+}
+
+/// Takes the call and checks it may still have a PIN for `org_id`.
+async fn locked_for_pin(tx: &mut WriteTx, call_id: &str, org_id: &str) -> ServiceResult<CallRow> {
+    let call = super::calls::lock_call(tx, call_id).await?;
+    if pin_may_be_sent(&call)? != org_id {
+        return Err(ServiceError::conflict(
+            "org-changed",
+            "the call's organisation changed; try again",
+            None,
+        ));
+    }
+    Ok(call)
 }
 
 /// Takes the call, checks it may still have a PIN for `org_id`, and charges
@@ -106,14 +124,7 @@ async fn admit_challenge(
     org_id: &str,
     (channel, dest): (Channel, &Destination),
 ) -> ServiceResult<(WriteTx, CallRow)> {
-    let call = super::calls::lock_call(&mut tx, call_id).await?;
-    if pin_may_be_sent(&call)? != org_id {
-        return Err(ServiceError::conflict(
-            "org-changed",
-            "the call's organisation changed; try again",
-            None,
-        ));
-    }
+    let call = locked_for_pin(&mut tx, call_id, org_id).await?;
     let caller_key = limits::caller_key(call.caller_e164.as_deref(), &call.id);
     let org_caller = limits::org_caller(org_id, &caller_key);
     let mut charges = vec![
@@ -232,18 +243,44 @@ pub async fn check(
 ) -> ServiceResult<CheckResult> {
     let pin = Pin::parse_input(pin_input, state.settings.pin.length)
         .map_err(|e| ServiceError::invalid("pin", e.to_string()))?;
+    // Held until this check ends, also when it outlives its request.
+    let _ticket = limits::hash_ticket(state, &agent.name)?;
     let row = match load(state, challenge_id).await {
         Ok(row) => row,
-        Err(e) => {
-            // Spend the same argon2 time so response time does not tell
-            // which challenge ids exist.
-            let _ = state.verify_pin(pin, None).await;
-            return Err(e);
-        }
+        Err(e) => return unknown_challenge(state, agent, pin, e).await,
     };
     let attempt = reserve_attempt(state, agent, &row).await?;
     let matched = state.verify_pin(pin, Some(row.pin_hash.clone())).await?;
     settle(state, agent, &row, attempt, matched).await
+}
+
+/// A check on an id that does not exist: charged to the agent like any
+/// check (the 404 already tells that the id is unknown), then the same
+/// argon2 time is spent so response time tells nothing more.
+async fn unknown_challenge(
+    state: &AppState,
+    agent: &Principal,
+    pin: Pin,
+    not_found: ServiceError,
+) -> ServiceResult<CheckResult> {
+    let tx = state.store.begin(state.clock.now_ms()).await?;
+    let admission = Admission {
+        charges: vec![Charge::new(Quota::ChecksPerAgent, &agent.name)],
+        ..Admission::default()
+    };
+    let actor = agent.actor();
+    let ctx = Context {
+        actor: &actor,
+        org_id: None,
+        call_id: None,
+        challenge_id: None,
+    };
+    limits::admit(state, tx, admission, ctx)
+        .await?
+        .commit()
+        .await?;
+    let _ = state.verify_pin(pin, None).await;
+    Err(not_found)
 }
 
 /// The caller of a challenge, as the failure budget and lockouts follow it.

@@ -7,6 +7,7 @@ use crate::audit::event::{EventKind, NewEvent, Outcome};
 use crate::config::LimitsSettings;
 use crate::domain::phone::E164;
 use crate::domain::string_enum::string_enum;
+use crate::hash_gate::{Busy, Ticket};
 use crate::ids;
 use crate::store::quotas::{self, LockoutRow};
 use crate::store::{LockSpace, WriteTx};
@@ -198,6 +199,31 @@ async fn refused(state: &AppState, r: Refusal, ctx: Context<'_>) -> ServiceError
         detail: format!("quota {} exceeded; try again later", r.quota),
         retry_after_secs: r.retry_after_secs,
     }
+}
+
+/// Admits argon2 work for `principal` before any quota is charged or any
+/// hash runs: past `pin.hash_per_principal` a 429, past `pin.hash_queue` a
+/// 503, both with Retry-After. The ticket is held until the work ends.
+pub fn hash_ticket(state: &AppState, principal: &str) -> ServiceResult<Ticket> {
+    state.hash_gate.admit(principal).map_err(|busy| {
+        let reason = match busy {
+            Busy::Principal => "hash_per_principal",
+            Busy::Queue => "hash_queue",
+        };
+        metrics::counter!("pingate_hash_refusals_total", "reason" => reason).increment(1);
+        match busy {
+            Busy::Principal => ServiceError::TooMany {
+                detail: "quota hash_per_principal exceeded: your earlier PIN checks are \
+                         still being evaluated; try again when they end"
+                    .into(),
+                retry_after_secs: 1,
+            },
+            Busy::Queue => ServiceError::Unavailable {
+                detail: "the PIN hashing queue is full; try again shortly".into(),
+                retry_after_secs: 1,
+            },
+        }
+    })
 }
 
 /// Who the failure budget and lockouts follow: the caller's number within

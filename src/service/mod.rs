@@ -57,8 +57,12 @@ pub enum ServiceError {
         detail: String,
         retry_after_secs: u64,
     },
-    #[error("{0}")]
-    Unavailable(String),
+    /// The server cannot take the work now (a full hashing queue).
+    #[error("{detail}")]
+    Unavailable {
+        detail: String,
+        retry_after_secs: u64,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The server failed: logged with its source, never shown.

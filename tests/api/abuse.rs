@@ -21,6 +21,11 @@ fn generous(s: &mut pingate::config::Settings) {
     s.limits.checks_per_caller = 100_000;
     s.limits.checks_per_org = 100_000;
     s.limits.failures_per_caller = 100;
+    // These races test the database's attempt budget, so every guess must
+    // reach it; the hashing cap per principal has its own tests
+    // (hardening::hash_pool).
+    s.pin.hash_per_principal = 10_000;
+    s.pin.hash_queue = 10_000;
 }
 
 /// Sends `n` checks at once (released together behind a barrier).
