@@ -60,6 +60,7 @@ pub(super) const WHOLE_RANGES: &[(&str, u64, u64)] = &[
     ("voice.ivr_attempts", 1, 10),
     ("delivery.max_attempts", 1, 50),
     ("limits.failures_per_caller", 1, 100),
+    ("limits.failures_per_org", 1, 100),
 ];
 
 /// The range of `key`, if it has one.
@@ -371,11 +372,31 @@ impl Settings {
             ("webhook_burst", l.webhook_burst),
             ("api_per_second", l.api_per_second),
             ("api_burst", l.api_burst),
+            ("account_tries_per_caller", l.account_tries_per_caller),
+            ("account_tries_withheld", l.account_tries_withheld),
+            ("account_tries_per_number", l.account_tries_per_number),
         ] {
             f.at_least(&format!("limits.{name}"), v, 1);
         }
         // NIST SP 800-63B allows at most 100 failures.
         f.range("limits.failures_per_caller", l.failures_per_caller);
+        f.range("limits.failures_per_org", l.failures_per_org);
+        let (m5, d1) = (Duration::from_secs(5 * 60), Duration::from_secs(24 * 3600));
+        f.duration(
+            "limits.override_max",
+            l.override_max.0,
+            m5,
+            d1,
+            "from 5m to 24h",
+        );
+        for a in &l.alert_emails {
+            if crate::domain::email::EmailAddress::parse(a).is_err() {
+                f.add(
+                    "limits.alert_emails",
+                    format!("{a:?} is not an email address"),
+                );
+            }
+        }
         for c in &l.sms_countries {
             if c != "*" && !(c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase())) {
                 f.add(

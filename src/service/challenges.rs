@@ -13,7 +13,7 @@ use crate::ids;
 use crate::store::calls::{self, CallRow};
 use crate::store::challenges::{self, ChallengeRow};
 use crate::store::principals::Principal;
-use crate::store::{WriteTx, messages, orgs};
+use crate::store::{WriteTx, messages, orgs, overrides};
 
 use super::grants::{self, IssuedGrant};
 use super::limits::{self, Admission, Charge, Context, Distinct, Quota};
@@ -125,11 +125,12 @@ async fn admit_challenge(
     (channel, dest): (Channel, &Destination),
 ) -> ServiceResult<(WriteTx, CallRow)> {
     let call = locked_for_pin(&mut tx, call_id, org_id).await?;
-    let caller_key = limits::caller_key(call.caller_e164.as_deref(), &call.id);
+    let caller_key = limits::caller_key(call.caller_e164.as_deref());
     let org_caller = limits::org_caller(org_id, &caller_key);
+    let org_key = limits::org_key(org_id, &caller_key);
     let mut charges = vec![
         Charge::new(Quota::ChallengesPerCaller, &org_caller),
-        Charge::new(Quota::ChallengesPerOrg, org_id),
+        Charge::new(Quota::ChallengesPerOrg, &org_key),
         Charge::new(Quota::ChallengesPerAgent, &agent.name),
         Charge::new(Quota::SendsPerDestination, &dest.address),
     ];
@@ -138,6 +139,9 @@ async fn admit_challenge(
     }
     let admission = Admission {
         lockout: Some((org_id, &caller_key)),
+        // Only new challenges stop at the org's failure ceiling: checks on
+        // the PINs already sent still settle.
+        ceiling: caller_key != limits::WITHHELD,
         charges,
         distinct: Some(Distinct::new(Quota::OrgsPerAgent, &agent.name, org_id)),
     };
@@ -192,15 +196,18 @@ async fn insert_challenge(
     };
     challenges::insert(tx.conn(), &row).await?;
     challenges::set_pin_sealed(tx.conn(), &row.id, &pin.sealed).await?;
-    tx.audit(
-        NewEvent::new(EventKind::ChallengeCreated, agent.actor(), Outcome::Success)
-            .org(&org_id)
-            .call(&call.id)
-            .challenge(&row.id)
-            .detail("channel", channel.as_str())
-            .detail("destination", dest.masked.as_str())
-            .detail("attempts_inherited", spent),
-    );
+    let mut created = NewEvent::new(EventKind::ChallengeCreated, agent.actor(), Outcome::Success)
+        .org(&org_id)
+        .call(&call.id)
+        .challenge(&row.id)
+        .detail("channel", channel.as_str())
+        .detail("destination", dest.masked.as_str())
+        .detail("attempts_inherited", spent);
+    // A PIN sent while an admin override lifts the org's budgets says so.
+    if let Some(o) = overrides::active(tx.conn(), &org_id, now).await? {
+        created = created.detail("override_id", o.id.as_str());
+    }
+    tx.audit(created);
     Ok(row)
 }
 
@@ -285,7 +292,7 @@ async fn unknown_challenge(
 
 /// The caller of a challenge, as the failure budget and lockouts follow it.
 fn caller_key(row: &ChallengeRow) -> String {
-    limits::caller_key(row.caller_e164.as_deref(), &row.call_id)
+    limits::caller_key(row.caller_e164.as_deref())
 }
 
 /// Charges the check quotas and reserves one attempt, as the model
@@ -299,14 +306,16 @@ async fn reserve_attempt(
     let tx = state.store.begin(now).await?;
     let caller_key = caller_key(row);
     let org_caller = limits::org_caller(&row.org_id, &caller_key);
+    let org_key = limits::org_key(&row.org_id, &caller_key);
     let admission = Admission {
         lockout: Some((&row.org_id, &caller_key)),
         charges: vec![
             Charge::new(Quota::ChecksPerCaller, &org_caller),
-            Charge::new(Quota::ChecksPerOrg, &row.org_id),
+            Charge::new(Quota::ChecksPerOrg, &org_key),
             Charge::new(Quota::ChecksPerAgent, &agent.name),
         ],
         distinct: Some(Distinct::new(Quota::OrgsPerAgent, &agent.name, &row.org_id)),
+        ..Admission::default()
     };
     let actor = agent.actor();
     let ctx = Context {
@@ -392,7 +401,8 @@ async fn settle(
         return approve(state, tx, agent, row, approved).await;
     }
     let locked_out = event(EventKind::PinLockout, Outcome::Failure);
-    let lockout = count_failure(state, &mut tx, row, locked_out).await?;
+    let failure = count_failure(state, &mut tx, row, locked_out).await?;
+    let lockout = failure.lockout.is_some();
     // The model's copy as the reservation left it: pending, `attempt` used.
     let mut model = row.model();
     model.status = ChallengeStatus::Pending;
@@ -414,7 +424,7 @@ async fn settle(
         }
     };
     tx.commit().await?;
-    if lockout {
+    if lockout || failure.ceiling.is_some() {
         state.wake_outbox();
     }
     metrics::counter!("pingate_pin_checks_total", "outcome" => "wrong").increment(1);
@@ -472,25 +482,39 @@ async fn approve(
     Ok(CheckResult::Approved(Box::new(grant)))
 }
 
-/// Counts a wrong PIN against the caller; when that locks them out, the
-/// lockout is audited (`locked_out` is the event to complete) and the
-/// org's contacts are told. Returns whether a lockout started.
+/// Counts a wrong PIN against the caller and the org; a lockout it starts
+/// is audited (`locked_out` is the event to complete) and the org's
+/// contacts are told; an org ceiling it reaches is audited and told to the
+/// contacts and the administrators. Returns what the failure started.
 async fn count_failure(
     state: &AppState,
     tx: &mut WriteTx,
     row: &ChallengeRow,
     locked_out: NewEvent,
-) -> ServiceResult<bool> {
+) -> ServiceResult<limits::Failure> {
     let caller_key = caller_key(row);
-    let Some(l) = limits::count_failure(state, tx, &row.org_id, &caller_key).await? else {
-        return Ok(false);
-    };
-    tx.audit(
-        locked_out
-            .detail("lockout_id", l.id.as_str())
-            .detail("caller", limits::pseudonymous_key(state, &caller_key))
-            .detail("until", crate::clock::rfc3339(l.until)),
-    );
-    super::notices::lockout(state, tx, &row.org_id, &row.call_id, l.until).await?;
-    Ok(true)
+    let failure = limits::count_failure(state, tx, &row.org_id, &caller_key).await?;
+    if let Some(l) = &failure.lockout {
+        tx.audit(
+            locked_out
+                .detail("lockout_id", l.id.as_str())
+                .detail("caller", limits::pseudonymous_key(state, &caller_key))
+                .detail("until", crate::clock::rfc3339(l.until)),
+        );
+        super::notices::lockout(state, tx, &row.org_id, &row.call_id, l.until).await?;
+    }
+    if let Some((l, failures)) = &failure.ceiling {
+        tx.audit(
+            NewEvent::new(EventKind::OrgFailureCeiling, "system", Outcome::Failure)
+                .org(&row.org_id)
+                .call(&row.call_id)
+                .challenge(&row.id)
+                .detail("lockout_id", l.id.as_str())
+                .detail("failures", *failures)
+                .detail("ceiling", state.settings.limits.failures_per_org)
+                .detail("until", crate::clock::rfc3339(l.until)),
+        );
+        super::notices::ceiling(state, tx, &row.org_id, &row.call_id, l.until).await?;
+    }
+    Ok(failure)
 }

@@ -14,6 +14,7 @@ pub mod ivr;
 pub mod limits;
 pub mod notices;
 pub mod orgs;
+pub mod overrides;
 pub mod pin_message;
 pub mod principals;
 pub mod proofs;

@@ -5,5 +5,6 @@ mod audit_order;
 mod checkpoint_anchor;
 mod floods;
 mod hash_pool;
+mod org_budgets;
 mod org_names;
 mod sweeper;
