@@ -314,6 +314,32 @@ async fn lockout_refusal(
         }))
 }
 
+/// Charges one IVR account-number attempt to the caller (their number, or
+/// every withheld caller together) and to the number keyed. Kept even when
+/// refused, so a caller who goes on keying stays refused. Returns the quota
+/// that refuses it, if any.
+pub async fn account_try(
+    state: &AppState,
+    tx: &mut WriteTx,
+    caller_e164: Option<&str>,
+    account_number: &str,
+) -> ServiceResult<Option<Quota>> {
+    let now = tx.now();
+    let w = window_ms(state);
+    let by_caller = match caller_e164 {
+        Some(n) => (Quota::AccountTriesPerCaller, n),
+        None => (Quota::AccountTriesWithheld, WITHHELD),
+    };
+    let mut refused = None;
+    for (quota, key) in [by_caller, (Quota::AccountTriesPerNumber, account_number)] {
+        let r = quotas::charge(tx.conn(), quota.as_str(), key, Counting::Uses, w, now).await?;
+        if refused.is_none() && r.used > i64::from(quota.limit(&state.settings.limits)) {
+            refused = Some(quota);
+        }
+    }
+    Ok(refused)
+}
+
 /// What one wrong PIN started: the caller's lockout, the org's failure
 /// ceiling (with the failures that reached it).
 #[derive(Debug, Default)]

@@ -1,6 +1,7 @@
 //! Issue 8's hardening items, each tried as an attacker or an operator
 //! would against the real server.
 
+mod account_numbers;
 mod audit_order;
 mod checkpoint_anchor;
 mod floods;
