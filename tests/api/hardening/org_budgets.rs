@@ -108,6 +108,14 @@ async fn a_withheld_caller_cannot_reset_its_lockout_by_calling_again(engine: Eng
     // A caller with a number is not touched.
     let other = contoso_call(&app, "+14155557200").await;
     assert_eq!(ask_pin(&app, &other).await.0, StatusCode::CREATED);
+    // An admin ends the withheld callers' lockout by its key.
+    let reset = json!({ "org_id": "contoso", "caller": "withheld" });
+    let (status, body) = app
+        .post(&app.admin_token, "/v1/lockouts/reset", reset)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["reset"].as_array().map(Vec::len), Some(1), "{body}");
+    assert_eq!(ask_pin(&app, &again).await.0, StatusCode::CREATED);
     app.shutdown().await;
 }
 on_both_engines!(
@@ -230,6 +238,14 @@ async fn the_org_failure_ceiling_refuses_alerts_and_yields_to_trust_and_override
     app.clock.advance(Duration::from_secs(16 * 60));
     let later = contoso_call(&app, "+14155557451").await;
     assert_refused(&ask_pin(&app, &later).await, "org_failure_ceiling");
+    // Resetting the ceiling (`*`) ends it and forgets the org's failures.
+    let reset = json!({ "org_id": "contoso", "caller": "*" });
+    let (status, body) = app
+        .post(&app.admin_token, "/v1/lockouts/reset", reset)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["reset"][0]["caller"], "*", "{body}");
+    assert_eq!(ask_pin(&app, &later).await.0, StatusCode::CREATED);
     app.shutdown().await;
 }
 on_both_engines!(
