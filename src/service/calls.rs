@@ -177,32 +177,37 @@ pub async fn gather(
             }
             GatherDecision::Identified
         }
-        (_, refused) => {
-            let attempts = calls::bump_gather_attempts(tx.conn(), &call.id, now).await?;
-            tx.audit(
-                NewEvent::new(EventKind::CallOrgNotFound, actor.as_str(), Outcome::Failure)
-                    .call(&call.id)
-                    .detail("source", "ivr")
-                    .detail("attempt", attempts),
-            );
-            if let Some(quota) = refused {
-                tx.audit(
-                    NewEvent::new(
-                        EventKind::RateLimitExceeded,
-                        actor.as_str(),
-                        Outcome::Failure,
-                    )
-                    .call(&call.id)
-                    .detail("quota", quota.as_str()),
-                );
-                metrics::counter!("pingate_quota_refusals_total", "quota" => quota.as_str())
-                    .increment(1);
-            }
-            more_tries(attempts)
-        }
+        (_, refused) => more_tries(not_identified(&mut tx, &call, &actor, refused).await?),
     };
     tx.commit().await?;
     Ok(decision)
+}
+
+/// An account number that named no org, or whose attempt a quota refused:
+/// recorded alike (the refusal audited too); returns the call's attempts.
+async fn not_identified(
+    tx: &mut WriteTx,
+    call: &CallRow,
+    actor: &str,
+    refused: Option<limits::Quota>,
+) -> ServiceResult<i64> {
+    let now = tx.now();
+    let attempts = calls::bump_gather_attempts(tx.conn(), &call.id, now).await?;
+    tx.audit(
+        NewEvent::new(EventKind::CallOrgNotFound, actor, Outcome::Failure)
+            .call(&call.id)
+            .detail("source", "ivr")
+            .detail("attempt", attempts),
+    );
+    if let Some(quota) = refused {
+        tx.audit(
+            NewEvent::new(EventKind::RateLimitExceeded, actor, Outcome::Failure)
+                .call(&call.id)
+                .detail("quota", quota.as_str()),
+        );
+        metrics::counter!("pingate_quota_refusals_total", "quota" => quota.as_str()).increment(1);
+    }
+    Ok(attempts)
 }
 
 /// Attaches the org whose account number the caller keyed. An org named
