@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 use secrecy::ExposeSecret;
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, Semaphore, watch};
 
 pub use hash_pool::{HashPool, HashWorkError};
 
@@ -19,6 +19,7 @@ use crate::delivery::SenderError;
 use crate::delivery::{Sealer, Senders, email::EmailSender, sms::SmsSender};
 use crate::domain::pin::{Pin, PinError, PinHasher};
 use crate::domain::support::Desk;
+use crate::hash_gate::HashGate;
 use crate::keys::{Keys, Missing};
 use crate::shield::flood::FloodShield;
 use crate::store::{GroupCommit, Store};
@@ -31,6 +32,12 @@ pub struct AppState {
     pub hasher: Arc<PinHasher>,
     /// The threads argon2 work runs on, at a lower priority than webhooks.
     pub hash_pool: Arc<HashPool>,
+    /// One permit per hashing thread, held while a hash runs, so work in
+    /// flight never exceeds the threads (tests hold them to pause hashing).
+    pub hash_permits: Arc<Semaphore>,
+    /// Who may queue argon2 work: `pin.hash_queue` in all,
+    /// `pin.hash_per_principal` each.
+    pub hash_gate: Arc<HashGate>,
     pub sealer: Sealer,
     pub pseudonyms: Pseudonymiser,
     pub senders: Arc<Senders>,
@@ -154,6 +161,8 @@ impl AppState {
             shield: Arc::new(FloodShield::new(&settings.limits)),
             anchor: Anchor::beside(&settings.signing_key_path()),
             hash_pool: Arc::new(hash_pool),
+            hash_permits: Arc::new(Semaphore::new(settings.pin.hash_concurrency)),
+            hash_gate: HashGate::new(settings.pin.hash_queue, settings.pin.hash_per_principal),
             settings: Arc::new(settings),
             store,
             clock,
@@ -174,6 +183,11 @@ impl AppState {
         &self,
         f: impl FnOnce(&PinHasher) -> T + Send + 'static,
     ) -> Result<T, HashWorkError> {
+        let _permit = self
+            .hash_permits
+            .acquire()
+            .await
+            .map_err(|_| HashWorkError::Closed)?;
         self.hash_pool.run(f).await
     }
 

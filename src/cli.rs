@@ -102,6 +102,19 @@ pub enum OrgCommand {
     },
     /// List the profiles.
     List,
+    /// Serve an org past its spent PIN budgets (its failure ceiling, its
+    /// challenge and check quotas) for a short while. Audited.
+    Override {
+        /// The org (its id, as in `pingate org list`).
+        #[arg(value_name = "ORG_ID")]
+        org: String,
+        /// Why; kept in the audit event.
+        #[arg(long)]
+        reason: String,
+        /// How long, in minutes (at most `limits.override_max`).
+        #[arg(long, default_value_t = 15)]
+        minutes: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -336,6 +349,37 @@ async fn import_orgs(settings: Settings, file: &std::path::Path) -> Result<(), C
     .map_err(cannot_write)
 }
 
+async fn override_org(
+    settings: Settings,
+    org: &str,
+    reason: &str,
+    minutes: u64,
+) -> Result<(), CliError> {
+    let st = state(settings).await?;
+    let actor = cli_actor();
+    let req = crate::service::overrides::Request {
+        actor: &actor,
+        org_id: org,
+        reason,
+        lasts: std::time::Duration::from_secs(minutes.saturating_mul(60)),
+    };
+    let done = match crate::service::overrides::grant(&st, req).await {
+        Ok(o) => outln!(
+            "{} org={} until={}",
+            o.id,
+            o.org_id,
+            crate::clock::rfc3339(o.expires_at)
+        )
+        .map_err(cannot_write),
+        Err(ServiceError::NotFound(_)) => Err(CliError(format!(
+            "no org has the id {org:?} (see `pingate org list`)"
+        ))),
+        Err(e) => Err(e.into()),
+    };
+    st.store.close().await;
+    done
+}
+
 fn cannot_write(e: std::io::Error) -> CliError {
     CliError(format!("cannot write: {e}"))
 }
@@ -343,6 +387,11 @@ fn cannot_write(e: std::io::Error) -> CliError {
 pub async fn org(settings: Settings, cmd: OrgCommand) -> Result<(), CliError> {
     match cmd {
         OrgCommand::Import { file } => import_orgs(settings, &file).await,
+        OrgCommand::Override {
+            org,
+            reason,
+            minutes,
+        } => override_org(settings, &org, &reason, minutes).await,
         OrgCommand::List => {
             let store = existing_store(&settings).await?;
             let mut after: Option<String> = None;

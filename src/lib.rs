@@ -12,6 +12,7 @@ pub mod console;
 pub mod delivery;
 pub mod demo;
 pub mod domain;
+pub mod hash_gate;
 pub mod http;
 pub mod ids;
 pub mod ivr;

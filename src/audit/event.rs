@@ -57,6 +57,8 @@ string_enum! {
     PrincipalRotated => "principal_rotated",
     RateLimitExceeded => "excess_rate_limit_exceeded",
     PinLockout => "authn_pin_lockout",
+    OrgFailureCeiling => "authn_pin_org_ceiling",
+    OrgOverrideGranted => "org_override_granted",
     LockoutReset => "authn_pin_lockout_reset",
     SmsDestinationRefused => "sms_destination_refused",
     AuthnTokenFail => "authn_token_fail",

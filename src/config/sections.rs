@@ -138,6 +138,13 @@ pub struct PinSettings {
     /// The hashing threads' `nice` value (0 to 19): higher yields the CPU
     /// to webhooks sooner. 0 keeps the process's priority.
     pub hash_nice: i32,
+    /// PIN hashes waiting for or running on that pool, at most: past it a
+    /// check or a new challenge answers 503 with Retry-After instead of
+    /// queueing without bound.
+    pub hash_queue: usize,
+    /// PIN hashes one principal may have waiting or running at once: one
+    /// agent cannot queue work ahead of everyone else's checks.
+    pub hash_per_principal: usize,
     /// How often challenges that expired untouched are recorded as expired
     /// and their sealed PIN wiped.
     pub sweep_interval: HumanDuration,
@@ -240,6 +247,21 @@ pub struct LimitsSettings {
     pub failures_per_caller: u32,
     /// How long such a lockout lasts (an admin can reset it sooner).
     pub lockout: HumanDuration,
+    /// Wrong PINs per org per window from callers with a number (NIST SP
+    /// 800-63B: at most 100). Reaching it refuses new PIN challenges for
+    /// the org for one window and alerts its contacts and `alert_emails`.
+    /// Withheld callers never spend it: they share a caller budget of
+    /// their own per org (`failures_per_caller`, keyed `withheld`).
+    pub failures_per_org: u32,
+    /// Administrators told when an org reaches its failure ceiling.
+    pub alert_emails: Vec<String>,
+    /// The longest admin override of an org's spent PIN budgets.
+    pub override_max: HumanDuration,
+    /// IVR account-number attempts per caller number per window, across
+    /// calls; by all withheld callers together; naming one account number.
+    pub account_tries_per_caller: u32,
+    pub account_tries_withheld: u32,
+    pub account_tries_per_number: u32,
     /// Unsigned or badly signed webhook requests per second per client
     /// address, and burst.
     pub webhook_per_second: u32,
@@ -281,6 +303,12 @@ impl Default for LimitsSettings {
             checks_per_org: 300,
             failures_per_caller: 10,
             lockout: HumanDuration(Duration::from_secs(3600)),
+            failures_per_org: 100,
+            alert_emails: Vec::new(),
+            override_max: HumanDuration(Duration::from_secs(3600)),
+            account_tries_per_caller: 10,
+            account_tries_withheld: 30,
+            account_tries_per_number: 20,
             webhook_per_second: 50,
             webhook_burst: 200,
             webhook_signed_per_second: 200,
@@ -405,6 +433,8 @@ impl Default for PinSettings {
             argon2_iterations: 2,
             hash_concurrency: 2,
             hash_nice: 10,
+            hash_queue: 32,
+            hash_per_principal: 2,
             sweep_interval: HumanDuration(Duration::from_secs(5)),
         }
     }

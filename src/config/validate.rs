@@ -60,6 +60,7 @@ pub(super) const WHOLE_RANGES: &[(&str, u64, u64)] = &[
     ("voice.ivr_attempts", 1, 10),
     ("delivery.max_attempts", 1, 50),
     ("limits.failures_per_caller", 1, 100),
+    ("limits.failures_per_org", 1, 100),
 ];
 
 /// The range of `key`, if it has one.
@@ -198,6 +199,8 @@ impl Settings {
                 format!("must be from 0 to 19, got {}", p.hash_nice),
             );
         }
+        f.at_least("pin.hash_queue", p.hash_queue, 1);
+        f.at_least("pin.hash_per_principal", p.hash_per_principal, 1);
         let (m1, d1) = (Duration::from_secs(60), Duration::from_secs(24 * 3600));
         f.duration("grant.ttl", self.grant.ttl.0, m1, d1, "from 1m to 24h");
         if let Some(pepper) = &self.security.pepper
@@ -392,11 +395,31 @@ impl Settings {
             ("webhook_burst", l.webhook_burst),
             ("api_per_second", l.api_per_second),
             ("api_burst", l.api_burst),
+            ("account_tries_per_caller", l.account_tries_per_caller),
+            ("account_tries_withheld", l.account_tries_withheld),
+            ("account_tries_per_number", l.account_tries_per_number),
         ] {
             f.at_least(&format!("limits.{name}"), v, 1);
         }
         // NIST SP 800-63B allows at most 100 failures.
         f.range("limits.failures_per_caller", l.failures_per_caller);
+        f.range("limits.failures_per_org", l.failures_per_org);
+        let (m5, d1) = (Duration::from_secs(5 * 60), Duration::from_secs(24 * 3600));
+        f.duration(
+            "limits.override_max",
+            l.override_max.0,
+            m5,
+            d1,
+            "from 5m to 24h",
+        );
+        for a in &l.alert_emails {
+            if crate::domain::email::EmailAddress::parse(a).is_err() {
+                f.add(
+                    "limits.alert_emails",
+                    format!("{a:?} is not an email address"),
+                );
+            }
+        }
         for c in &l.sms_countries {
             if c != "*" && !(c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase())) {
                 f.add(

@@ -248,7 +248,7 @@ pub fn service_error(e: &ServiceError) -> (StatusCode, String) {
                 wait(*retry_after_secs)
             ),
         ),
-        ServiceError::Unavailable(_) => (
+        ServiceError::Unavailable { .. } => (
             StatusCode::SERVICE_UNAVAILABLE,
             "The service is busy. Try again in a moment.".into(),
         ),

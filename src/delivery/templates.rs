@@ -2,6 +2,7 @@
 //! tells the reader to give the code only to support on a call they placed;
 //! SMS texts stay within one GSM-7 segment (160 characters) when they can.
 
+#[derive(Clone)]
 pub struct Rendered {
     pub subject: String,
     pub body: String,
@@ -215,6 +216,37 @@ pub fn lockout_notice_sms(org_name: &str, call_id: &str) -> Rendered {
     let tail = format!(
         ": too many wrong support codes; verification locked, no access given. Call {call_id}."
     );
+    Rendered {
+        subject: String::new(),
+        body: format!(
+            "{}{tail}",
+            fit(
+                org_name,
+                SMS_SEGMENT.saturating_sub(tail.chars().count()).max(8)
+            )
+        ),
+    }
+}
+
+/// To the org's contacts and the administrators: the org reached its
+/// ceiling of wrong PINs, so no new PINs are sent for it for now.
+pub fn ceiling_notice_email(org_name: &str, call_id: &str, until: &str) -> Rendered {
+    Rendered {
+        subject: format!("{org_name}: support verification paused after many wrong codes"),
+        body: format!(
+            "Support calls for {org_name} entered the most wrong verification codes we \
+             allow for one organisation. No new verification codes are sent for \
+             {org_name} until {until}; nobody was given access. Calls from your \
+             registered numbers are still served, and a support administrator can lift \
+             the pause.\n\nLast call reference: {call_id}\n\n\
+             Someone may be trying to get into your account: tell your administrator.\n"
+        ),
+    }
+}
+
+pub fn ceiling_notice_sms(org_name: &str, call_id: &str) -> Rendered {
+    let tail =
+        format!(": many wrong support codes; new codes paused, no access given. Call {call_id}.");
     Rendered {
         subject: String::new(),
         body: format!(

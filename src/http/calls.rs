@@ -252,6 +252,8 @@ async fn check(
     // Once its attempt is reserved a check must end recorded (audited, and
     // counted against the caller) even if the client goes away or the
     // request times out: it runs in a task the request only waits for.
+    // Such tasks are bounded: each holds its principal's hashing ticket
+    // (`pin.hash_per_principal`) until it ends.
     let task = tokio::spawn({
         let state = Arc::clone(&state);
         async move { challenges::check(&state, &agent, &id, body.pin.expose_secret()).await }

@@ -263,12 +263,19 @@ impl ApiError {
                     pr.retry_after = Some(*retry_after_secs);
                     pr
                 }
-                ServiceError::Unavailable(d) => p(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "Service unavailable",
-                    d.clone(),
-                ),
+                ServiceError::Unavailable {
+                    detail,
+                    retry_after_secs,
+                } => {
+                    let mut pr = p(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "unavailable",
+                        "Service unavailable",
+                        detail.clone(),
+                    );
+                    pr.retry_after = Some(*retry_after_secs);
+                    pr
+                }
                 ServiceError::Store(crate::store::StoreError::Db(sqlx::Error::PoolTimedOut)) => {
                     let mut pr = p(
                         StatusCode::SERVICE_UNAVAILABLE,

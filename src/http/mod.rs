@@ -12,6 +12,7 @@ pub mod grants;
 pub mod lockouts;
 pub mod ops;
 pub mod orgs;
+pub mod overrides;
 pub mod page;
 pub mod principals;
 pub mod request_id;
@@ -72,6 +73,7 @@ pub fn router(state: Arc<AppState>, hard_stop: tokio::sync::watch::Receiver<bool
         .merge(guarded(&state, REVIEWER, audit::router()))
         .merge(guarded(&state, ADMIN, orgs::router()))
         .merge(guarded(&state, ADMIN, lockouts::router()))
+        .merge(guarded(&state, ADMIN, overrides::router()))
         .merge(guarded(&state, ADMIN, principals::router()));
     Router::new()
         .merge(ops::router())

@@ -13,7 +13,7 @@ use crate::store::calls::{self, CallRow};
 use crate::store::principals::Principal;
 use crate::store::{WriteTx, challenges, messages, orgs, quotas};
 
-use super::{InternalError, ServiceError, ServiceResult};
+use super::{InternalError, ServiceError, ServiceResult, limits};
 
 /// An inbound call as any provider reports it, in neutral terms.
 pub struct InboundCall<'a> {
@@ -168,28 +168,53 @@ pub async fn gather(
     {
         return Ok(more_tries(call.gather_attempts));
     }
-    let decision = match org {
-        Some(org_id) => {
+    // Charged for every number keyed, known or not, and kept when refused:
+    // enumeration across calls runs into the caller's and the number's
+    // budgets. A refused attempt sounds exactly like an unknown number.
+    let refused = match account_number(digits) {
+        Some(d) => limits::account_try(state, &mut tx, call.caller_e164.as_deref(), d).await?,
+        None => None,
+    };
+    let actor = format!("provider:{provider}");
+    let decision = match (org, refused) {
+        (Some(org_id), None) => {
             if !identify_by_keypad(&mut tx, &call, &org_id, provider).await? {
                 // The call ended while the caller was keying.
                 return Ok(GatherDecision::GiveUp);
             }
             GatherDecision::Identified
         }
-        None => {
-            let attempts = calls::bump_gather_attempts(tx.conn(), &call.id, now).await?;
-            let actor = format!("provider:{provider}");
-            tx.audit(
-                NewEvent::new(EventKind::CallOrgNotFound, actor, Outcome::Failure)
-                    .call(&call.id)
-                    .detail("source", "ivr")
-                    .detail("attempt", attempts),
-            );
-            more_tries(attempts)
-        }
+        (_, refused) => more_tries(not_identified(&mut tx, &call, &actor, refused).await?),
     };
     tx.commit().await?;
     Ok(decision)
+}
+
+/// An account number that named no org, or whose attempt a quota refused:
+/// recorded alike (the refusal audited too); returns the call's attempts.
+async fn not_identified(
+    tx: &mut WriteTx,
+    call: &CallRow,
+    actor: &str,
+    refused: Option<limits::Quota>,
+) -> ServiceResult<i64> {
+    let now = tx.now();
+    let attempts = calls::bump_gather_attempts(tx.conn(), &call.id, now).await?;
+    tx.audit(
+        NewEvent::new(EventKind::CallOrgNotFound, actor, Outcome::Failure)
+            .call(&call.id)
+            .detail("source", "ivr")
+            .detail("attempt", attempts),
+    );
+    if let Some(quota) = refused {
+        tx.audit(
+            NewEvent::new(EventKind::RateLimitExceeded, actor, Outcome::Failure)
+                .call(&call.id)
+                .detail("quota", quota.as_str()),
+        );
+        metrics::counter!("pingate_quota_refusals_total", "quota" => quota.as_str()).increment(1);
+    }
+    Ok(attempts)
 }
 
 /// Attaches the org whose account number the caller keyed. An org named

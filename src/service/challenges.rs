@@ -13,7 +13,7 @@ use crate::ids;
 use crate::store::calls::{self, CallRow};
 use crate::store::challenges::{self, ChallengeRow};
 use crate::store::principals::Principal;
-use crate::store::{WriteTx, messages, orgs};
+use crate::store::{WriteTx, messages, orgs, overrides};
 
 use super::grants::{self, IssuedGrant};
 use super::limits::{self, Admission, Charge, Context, Distinct, Quota};
@@ -86,7 +86,7 @@ async fn create_by_handler(
     let call = calls::get(state.store.reader(), call_id)
         .await?
         .ok_or(ServiceError::NotFound("call"))?;
-    // Checked here to fail before any hashing, and again on the locked call.
+    // Checked here to fail before any charge, and again on the locked call.
     let org_id = pin_may_be_sent(&call)?;
     super::handling::ensure_may_act(&call, agent)?;
     let org = orgs::get(state.store.reader(), &org_id)
@@ -96,16 +96,36 @@ async fn create_by_handler(
     if channel == Channel::Sms {
         pin_message::sms_region_allowed(state, &agent.actor(), &org, &call.id, &dest).await?;
     }
-    let pin = new_pin(state, &org, channel).await?;
+    // Quotas are charged (and committed) before any hashing, so a refused
+    // request costs no argon2 time.
+    let _ticket = limits::hash_ticket(state, &agent.name)?;
     let tx = state.store.begin(state.clock.now_ms()).await?;
-    let (mut tx, call) =
-        admit_challenge(state, tx, agent, &call.id, &org_id, (channel, &dest)).await?;
+    let (tx, _) = admit_challenge(state, tx, agent, &call.id, &org_id, (channel, &dest)).await?;
+    tx.commit().await?;
+    let pin = new_pin(state, &org, channel).await?;
+    let mut tx = state.store.begin(state.clock.now_ms()).await?;
+    let call = locked_for_pin(&mut tx, &call.id, &org_id).await?;
+    // A takeover between the two transactions wins.
+    super::handling::act_on(&mut tx, &call, agent).await?;
     let row = insert_challenge(state, &mut tx, agent, &call, channel, &dest, &pin).await?;
     pin_message::enqueue(state, &mut tx, &row, channel, &dest, &pin.body).await?;
     tx.commit().await?;
     state.wake_outbox();
     metrics::counter!("pingate_challenges_total", "channel" => channel.as_str()).increment(1);
     Ok(row)
+}
+
+/// Takes the call and checks it may still have a PIN for `org_id`.
+async fn locked_for_pin(tx: &mut WriteTx, call_id: &str, org_id: &str) -> ServiceResult<CallRow> {
+    let call = super::calls::lock_call(tx, call_id).await?;
+    if pin_may_be_sent(&call)? != org_id {
+        return Err(ServiceError::conflict(
+            "org-changed",
+            "the call's organisation changed; try again",
+            None,
+        ));
+    }
+    Ok(call)
 }
 
 /// Takes the call, checks it may still have a PIN for `org_id`, and charges
@@ -118,20 +138,14 @@ async fn admit_challenge(
     org_id: &str,
     (channel, dest): (Channel, &Destination),
 ) -> ServiceResult<(WriteTx, CallRow)> {
-    let call = super::calls::lock_call(&mut tx, call_id).await?;
-    if pin_may_be_sent(&call)? != org_id {
-        return Err(ServiceError::conflict(
-            "org-changed",
-            "the call's organisation changed; try again",
-            None,
-        ));
-    }
+    let call = locked_for_pin(&mut tx, call_id, org_id).await?;
     super::handling::act_on(&mut tx, &call, agent).await?;
-    let caller_key = limits::caller_key(call.caller_e164.as_deref(), &call.id);
+    let caller_key = limits::caller_key(call.caller_e164.as_deref());
     let org_caller = limits::org_caller(org_id, &caller_key);
+    let org_key = limits::org_key(org_id, &caller_key);
     let mut charges = vec![
         Charge::new(Quota::ChallengesPerCaller, &org_caller),
-        Charge::new(Quota::ChallengesPerOrg, org_id),
+        Charge::new(Quota::ChallengesPerOrg, &org_key),
         Charge::new(Quota::ChallengesPerAgent, &agent.name),
         Charge::new(Quota::SendsPerDestination, &dest.address),
     ];
@@ -140,6 +154,9 @@ async fn admit_challenge(
     }
     let admission = Admission {
         lockout: Some((org_id, &caller_key)),
+        // Only new challenges stop at the org's failure ceiling: checks on
+        // the PINs already sent still settle.
+        ceiling: caller_key != limits::WITHHELD,
         charges,
         distinct: Some(Distinct::new(Quota::OrgsPerAgent, &agent.name, org_id)),
     };
@@ -194,15 +211,18 @@ async fn insert_challenge(
     };
     challenges::insert(tx.conn(), &row).await?;
     challenges::set_pin_sealed(tx.conn(), &row.id, &pin.sealed).await?;
-    tx.audit(
-        NewEvent::new(EventKind::ChallengeCreated, agent.actor(), Outcome::Success)
-            .org(&org_id)
-            .call(&call.id)
-            .challenge(&row.id)
-            .detail("channel", channel.as_str())
-            .detail("destination", dest.masked.as_str())
-            .detail("attempts_inherited", spent),
-    );
+    let mut created = NewEvent::new(EventKind::ChallengeCreated, agent.actor(), Outcome::Success)
+        .org(&org_id)
+        .call(&call.id)
+        .challenge(&row.id)
+        .detail("channel", channel.as_str())
+        .detail("destination", dest.masked.as_str())
+        .detail("attempts_inherited", spent);
+    // A PIN sent while an admin override lifts the org's budgets says so.
+    if let Some(o) = overrides::active(tx.conn(), &org_id, now).await? {
+        created = created.detail("override_id", o.id.as_str());
+    }
+    tx.audit(created);
     Ok(row)
 }
 
@@ -245,14 +265,11 @@ pub async fn check(
 ) -> ServiceResult<CheckResult> {
     let pin = Pin::parse_input(pin_input, state.settings.pin.length)
         .map_err(|e| ServiceError::invalid("pin", e.to_string()))?;
+    // Held until this check ends, also when it outlives its request.
+    let _ticket = limits::hash_ticket(state, &agent.name)?;
     let row = match load(state, challenge_id).await {
         Ok(row) => row,
-        Err(e) => {
-            // Spend the same argon2 time so response time does not tell
-            // which challenge ids exist.
-            let _ = state.verify_pin(pin, None).await;
-            return Err(e);
-        }
+        Err(e) => return unknown_challenge(state, agent, pin, e).await,
     };
     let reserved = reserve_attempt(state, agent, &row).await;
     let attempt = super::handling::audited(state, agent, &row.call_id, "check", reserved).await?;
@@ -260,9 +277,38 @@ pub async fn check(
     settle(state, agent, &row, attempt, matched).await
 }
 
+/// A check on an id that does not exist: charged to the agent like any
+/// check (the 404 already tells that the id is unknown), then the same
+/// argon2 time is spent so response time tells nothing more.
+async fn unknown_challenge(
+    state: &AppState,
+    agent: &Principal,
+    pin: Pin,
+    not_found: ServiceError,
+) -> ServiceResult<CheckResult> {
+    let tx = state.store.begin(state.clock.now_ms()).await?;
+    let admission = Admission {
+        charges: vec![Charge::new(Quota::ChecksPerAgent, &agent.name)],
+        ..Admission::default()
+    };
+    let actor = agent.actor();
+    let ctx = Context {
+        actor: &actor,
+        org_id: None,
+        call_id: None,
+        challenge_id: None,
+    };
+    limits::admit(state, tx, admission, ctx)
+        .await?
+        .commit()
+        .await?;
+    let _ = state.verify_pin(pin, None).await;
+    Err(not_found)
+}
+
 /// The caller of a challenge, as the failure budget and lockouts follow it.
 fn caller_key(row: &ChallengeRow) -> String {
-    limits::caller_key(row.caller_e164.as_deref(), &row.call_id)
+    limits::caller_key(row.caller_e164.as_deref())
 }
 
 /// Charges the check quotas and reserves one attempt, as the model
@@ -279,14 +325,16 @@ async fn reserve_attempt(
     super::handling::act_on(&mut tx, &call, agent).await?;
     let caller_key = caller_key(row);
     let org_caller = limits::org_caller(&row.org_id, &caller_key);
+    let org_key = limits::org_key(&row.org_id, &caller_key);
     let admission = Admission {
         lockout: Some((&row.org_id, &caller_key)),
         charges: vec![
             Charge::new(Quota::ChecksPerCaller, &org_caller),
-            Charge::new(Quota::ChecksPerOrg, &row.org_id),
+            Charge::new(Quota::ChecksPerOrg, &org_key),
             Charge::new(Quota::ChecksPerAgent, &agent.name),
         ],
         distinct: Some(Distinct::new(Quota::OrgsPerAgent, &agent.name, &row.org_id)),
+        ..Admission::default()
     };
     let actor = agent.actor();
     let ctx = Context {
@@ -372,7 +420,8 @@ async fn settle(
         return approve(state, tx, agent, row, approved).await;
     }
     let locked_out = event(EventKind::PinLockout, Outcome::Failure);
-    let lockout = count_failure(state, &mut tx, row, locked_out).await?;
+    let failure = count_failure(state, &mut tx, row, locked_out).await?;
+    let lockout = failure.lockout.is_some();
     // The model's copy as the reservation left it: pending, `attempt` used.
     let mut model = row.model();
     model.status = ChallengeStatus::Pending;
@@ -394,7 +443,7 @@ async fn settle(
         }
     };
     tx.commit().await?;
-    if lockout {
+    if lockout || failure.ceiling.is_some() {
         state.wake_outbox();
     }
     metrics::counter!("pingate_pin_checks_total", "outcome" => "wrong").increment(1);
@@ -452,25 +501,39 @@ async fn approve(
     Ok(CheckResult::Approved(Box::new(grant)))
 }
 
-/// Counts a wrong PIN against the caller; when that locks them out, the
-/// lockout is audited (`locked_out` is the event to complete) and the
-/// org's contacts are told. Returns whether a lockout started.
+/// Counts a wrong PIN against the caller and the org; a lockout it starts
+/// is audited (`locked_out` is the event to complete) and the org's
+/// contacts are told; an org ceiling it reaches is audited and told to the
+/// contacts and the administrators. Returns what the failure started.
 async fn count_failure(
     state: &AppState,
     tx: &mut WriteTx,
     row: &ChallengeRow,
     locked_out: NewEvent,
-) -> ServiceResult<bool> {
+) -> ServiceResult<limits::Failure> {
     let caller_key = caller_key(row);
-    let Some(l) = limits::count_failure(state, tx, &row.org_id, &caller_key).await? else {
-        return Ok(false);
-    };
-    tx.audit(
-        locked_out
-            .detail("lockout_id", l.id.as_str())
-            .detail("caller", limits::pseudonymous_key(state, &caller_key))
-            .detail("until", crate::clock::rfc3339(l.until)),
-    );
-    super::notices::lockout(state, tx, &row.org_id, &row.call_id, l.until).await?;
-    Ok(true)
+    let failure = limits::count_failure(state, tx, &row.org_id, &caller_key).await?;
+    if let Some(l) = &failure.lockout {
+        tx.audit(
+            locked_out
+                .detail("lockout_id", l.id.as_str())
+                .detail("caller", limits::pseudonymous_key(state, &caller_key))
+                .detail("until", crate::clock::rfc3339(l.until)),
+        );
+        super::notices::lockout(state, tx, &row.org_id, &row.call_id, l.until).await?;
+    }
+    if let Some((l, failures)) = &failure.ceiling {
+        tx.audit(
+            NewEvent::new(EventKind::OrgFailureCeiling, "system", Outcome::Failure)
+                .org(&row.org_id)
+                .call(&row.call_id)
+                .challenge(&row.id)
+                .detail("lockout_id", l.id.as_str())
+                .detail("failures", *failures)
+                .detail("ceiling", state.settings.limits.failures_per_org)
+                .detail("until", crate::clock::rfc3339(l.until)),
+        );
+        super::notices::ceiling(state, tx, &row.org_id, &row.call_id, l.until).await?;
+    }
+    Ok(failure)
 }

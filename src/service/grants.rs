@@ -160,6 +160,8 @@ async fn admit_trusted_grant(
     }
     let admission = Admission {
         lockout: None,
+        // A trusted number is served even when the org's ceiling is spent.
+        ceiling: false,
         charges,
         distinct: Some(Distinct::new(Quota::OrgsPerAgent, &agent.name, org_id)),
     };

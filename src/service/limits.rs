@@ -7,8 +7,10 @@ use crate::audit::event::{EventKind, NewEvent, Outcome};
 use crate::config::LimitsSettings;
 use crate::domain::phone::E164;
 use crate::domain::string_enum::string_enum;
+use crate::hash_gate::{Busy, Ticket};
 use crate::ids;
-use crate::store::quotas::{self, LockoutRow};
+use crate::store::overrides;
+use crate::store::quotas::{self, Counting, LockoutRow};
 use crate::store::{LockSpace, WriteTx};
 
 use super::{ServiceError, ServiceResult};
@@ -29,6 +31,16 @@ string_enum! {
         PinLockout => "pin_lockout",
         /// Wrong PINs per (org, caller); reaching the limit locks out.
         PinFailures => "pin_failures",
+        /// Wrong PINs per org from callers with a number; reaching it
+        /// refuses new PIN challenges for the org.
+        OrgPinFailures => "org_pin_failures",
+        /// Not counted: an org whose ceiling is reached refuses under it.
+        OrgFailureCeiling => "org_failure_ceiling",
+        /// IVR account-number attempts per caller, withheld callers
+        /// together, and per account number.
+        AccountTriesPerCaller => "account_tries_per_caller",
+        AccountTriesWithheld => "account_tries_withheld",
+        AccountTriesPerNumber => "account_tries_per_number",
     }
 }
 
@@ -47,7 +59,20 @@ impl Quota {
             Quota::ChecksPerAgent => l.checks_per_agent,
             Quota::PinLockout => 0,
             Quota::PinFailures => l.failures_per_caller,
+            Quota::OrgPinFailures => l.failures_per_org,
+            Quota::OrgFailureCeiling => 0,
+            Quota::AccountTriesPerCaller => l.account_tries_per_caller,
+            Quota::AccountTriesWithheld => l.account_tries_withheld,
+            Quota::AccountTriesPerNumber => l.account_tries_per_number,
         }
+    }
+
+    /// Spent by the whole org: an admin override lifts these.
+    fn org_wide(self) -> bool {
+        matches!(
+            self,
+            Quota::ChallengesPerOrg | Quota::ChecksPerOrg | Quota::OrgFailureCeiling
+        )
     }
 }
 
@@ -77,11 +102,15 @@ impl<'a> Distinct<'a> {
 }
 
 /// What an action must pass before it writes anything: no lockout in
-/// force for the caller, then every quota, then the distinct-member quota.
+/// force for the caller, the org's failure ceiling (new challenges), then
+/// every quota, then the distinct-member quota. An admin override in force
+/// for the org lifts its org-wide refusals.
 #[derive(Default)]
 pub struct Admission<'a> {
     /// (org, caller key) whose lockout refuses.
     pub lockout: Option<(&'a str, &'a str)>,
+    /// Refuse when the org (of `lockout`) has reached its failure ceiling.
+    pub ceiling: bool,
     pub charges: Vec<Charge<'a>>,
     pub distinct: Option<Distinct<'a>>,
 }
@@ -124,28 +153,44 @@ async fn refusal(
     tx: &mut WriteTx,
     admission: &Admission<'_>,
 ) -> ServiceResult<Option<Refusal>> {
+    let now = tx.now();
+    let org = admission.lockout.map(|(org, _)| org);
     if let Some((org_id, caller_key)) = admission.lockout
-        && let Some(r) = lockout_refusal(tx, org_id, caller_key).await?
+        && let Some(r) = lockout_refusal(tx, org_id, caller_key, Quota::PinLockout).await?
     {
         return Ok(Some(r));
     }
-    let now = tx.now();
+    let overridden = match org {
+        Some(org) => overrides::active(tx.conn(), org, now).await?.is_some(),
+        None => false,
+    };
+    if let Some(org_id) = org
+        && admission.ceiling
+        && !overridden
+        && let Some(r) = lockout_refusal(tx, org_id, ORG_CEILING, Quota::OrgFailureCeiling).await?
+    {
+        return Ok(Some(r));
+    }
     let w = window_ms(state);
     let limits = &state.settings.limits;
-    let over = |quota: Quota, used: i64| {
-        (used > i64::from(quota.limit(limits))).then(|| Refusal {
-            quota,
-            retry_after_secs: retry_after(now, quotas::window_end(now, w)),
+    let over = |quota: Quota, r: quotas::Rolling| {
+        (r.used > i64::from(quota.limit(limits)) && !(overridden && quota.org_wide())).then(|| {
+            Refusal {
+                quota,
+                retry_after_secs: retry_after(now, r.oldest + w),
+            }
         })
     };
     for c in &admission.charges {
-        let used = quotas::bump(tx.conn(), c.quota.as_str(), c.key, w, now).await?;
+        let used =
+            quotas::charge(tx.conn(), c.quota.as_str(), c.key, Counting::Uses, w, now).await?;
         if let Some(r) = over(c.quota, used) {
             return Ok(Some(r));
         }
     }
     if let Some(d) = &admission.distinct {
-        let n = quotas::add_member(tx.conn(), d.quota.as_str(), d.key, d.member, w, now).await?;
+        let counting = Counting::Members(d.member);
+        let n = quotas::charge(tx.conn(), d.quota.as_str(), d.key, counting, w, now).await?;
         return Ok(over(d.quota, n));
     }
     Ok(None)
@@ -200,13 +245,42 @@ async fn refused(state: &AppState, r: Refusal, ctx: Context<'_>) -> ServiceError
     }
 }
 
+/// Admits argon2 work for `principal` before any quota is charged or any
+/// hash runs: past `pin.hash_per_principal` a 429, past `pin.hash_queue` a
+/// 503, both with Retry-After. The ticket is held until the work ends.
+pub fn hash_ticket(state: &AppState, principal: &str) -> ServiceResult<Ticket> {
+    state.hash_gate.admit(principal).map_err(|busy| {
+        let reason = match busy {
+            Busy::Principal => "hash_per_principal",
+            Busy::Queue => "hash_queue",
+        };
+        metrics::counter!("pingate_hash_refusals_total", "reason" => reason).increment(1);
+        match busy {
+            Busy::Principal => ServiceError::TooMany {
+                detail: "quota hash_per_principal exceeded: your earlier PIN checks are \
+                         still being evaluated; try again when they end"
+                    .into(),
+                retry_after_secs: 1,
+            },
+            Busy::Queue => ServiceError::Unavailable {
+                detail: "the PIN hashing queue is full; try again shortly".into(),
+                retry_after_secs: 1,
+            },
+        }
+    })
+}
+
+/// The caller key every caller without an E.164 number shares within an
+/// org: calling again (a new call) never resets its budget or lockout.
+pub const WITHHELD: &str = "withheld";
+
+/// The lockout key of an org's failure ceiling.
+pub const ORG_CEILING: &str = "*";
+
 /// Who the failure budget and lockouts follow: the caller's number within
-/// the org, or the call itself when there is no number to follow.
-pub fn caller_key(caller_e164: Option<&str>, call_id: &str) -> String {
-    match caller_e164 {
-        Some(n) => n.to_string(),
-        None => format!("call:{call_id}"),
-    }
+/// the org, or `WITHHELD` for every caller without one.
+pub fn caller_key(caller_e164: Option<&str>) -> String {
+    caller_e164.unwrap_or(WITHHELD).to_string()
 }
 
 /// Key for counters per (org, caller).
@@ -214,44 +288,114 @@ pub fn org_caller(org_id: &str, caller_key: &str) -> String {
     format!("{org_id}|{caller_key}")
 }
 
-/// A lockout in force for this caller of this org, as a refusal.
+/// Key for the org-wide quotas: withheld callers count apart, so they can
+/// never spend the budget of the org's callers with a number.
+pub fn org_key(org_id: &str, caller_key: &str) -> String {
+    if caller_key == WITHHELD {
+        org_caller(org_id, WITHHELD)
+    } else {
+        org_id.to_string()
+    }
+}
+
+/// A lockout in force under this key of this org, as a refusal.
 async fn lockout_refusal(
     tx: &mut WriteTx,
     org_id: &str,
     caller_key: &str,
+    quota: Quota,
 ) -> ServiceResult<Option<Refusal>> {
     let now = tx.now();
     Ok(quotas::active_lockout(tx.conn(), org_id, caller_key, now)
         .await?
         .map(|l| Refusal {
-            quota: Quota::PinLockout,
+            quota,
             retry_after_secs: retry_after(now, l.until),
         }))
 }
 
-/// Counts a wrong PIN against the caller's budget; locks PIN verification
-/// for that caller when the budget is spent. Returns the lockout if one
-/// started now.
+/// Charges one IVR account-number attempt to the caller (their number, or
+/// every withheld caller together) and to the number keyed. Kept even when
+/// refused, so a caller who goes on keying stays refused. Returns the quota
+/// that refuses it, if any.
+pub async fn account_try(
+    state: &AppState,
+    tx: &mut WriteTx,
+    caller_e164: Option<&str>,
+    account_number: &str,
+) -> ServiceResult<Option<Quota>> {
+    let now = tx.now();
+    let w = window_ms(state);
+    let by_caller = match caller_e164 {
+        Some(n) => (Quota::AccountTriesPerCaller, n),
+        None => (Quota::AccountTriesWithheld, WITHHELD),
+    };
+    let mut refused = None;
+    for (quota, key) in [by_caller, (Quota::AccountTriesPerNumber, account_number)] {
+        let r = quotas::charge(tx.conn(), quota.as_str(), key, Counting::Uses, w, now).await?;
+        if refused.is_none() && r.used > i64::from(quota.limit(&state.settings.limits)) {
+            refused = Some(quota);
+        }
+    }
+    Ok(refused)
+}
+
+/// What one wrong PIN started: the caller's lockout, the org's failure
+/// ceiling (with the failures that reached it).
+#[derive(Debug, Default)]
+pub struct Failure {
+    pub lockout: Option<LockoutRow>,
+    pub ceiling: Option<(LockoutRow, i64)>,
+}
+
+/// Counts a wrong PIN against the caller's budget and, for callers with a
+/// number, the org's ceiling; locks PIN verification for the caller (for
+/// `limits.lockout`) or new PIN challenges for the org (for one window)
+/// when either is reached.
 pub async fn count_failure(
     state: &AppState,
     tx: &mut WriteTx,
     org_id: &str,
     caller_key: &str,
-) -> ServiceResult<Option<LockoutRow>> {
-    let now = tx.now();
+) -> ServiceResult<Failure> {
     let l = &state.settings.limits;
     // Takes turns with a lockout reset for this org (see `reset`).
     tx.serialize_on(LockSpace::OrgPinFailures, org_id).await?;
-    let failures = quotas::bump(
-        tx.conn(),
-        Quota::PinFailures.as_str(),
-        &org_caller(org_id, caller_key),
-        window_ms(state),
-        now,
+    let key = org_caller(org_id, caller_key);
+    let lockout = reach(
+        state,
+        tx,
+        (Quota::PinFailures, &key),
+        org_id,
+        caller_key,
+        l.lockout.0,
     )
-    .await?;
-    if failures < i64::from(Quota::PinFailures.limit(l))
-        || quotas::active_lockout(tx.conn(), org_id, caller_key, now)
+    .await?
+    .map(|(row, _)| row);
+    let ceiling = if caller_key == WITHHELD {
+        None
+    } else {
+        let quota = (Quota::OrgPinFailures, org_id);
+        reach(state, tx, quota, org_id, ORG_CEILING, l.window.0).await?
+    };
+    Ok(Failure { lockout, ceiling })
+}
+
+/// Counts one failure under `quota` and, when that reaches its limit and no
+/// lockout under `lock_key` is in force, starts one for `lasts`.
+async fn reach(
+    state: &AppState,
+    tx: &mut WriteTx,
+    (quota, key): (Quota, &str),
+    org_id: &str,
+    lock_key: &str,
+    lasts: std::time::Duration,
+) -> ServiceResult<Option<(LockoutRow, i64)>> {
+    let now = tx.now();
+    let w = window_ms(state);
+    let failures = quotas::charge(tx.conn(), quota.as_str(), key, Counting::Uses, w, now).await?;
+    if failures.used < i64::from(quota.limit(&state.settings.limits))
+        || quotas::active_lockout(tx.conn(), org_id, lock_key, now)
             .await?
             .is_some()
     {
@@ -260,14 +404,23 @@ pub async fn count_failure(
     let lockout = LockoutRow {
         id: ids::new_id("lck"),
         org_id: org_id.to_string(),
-        caller_key: caller_key.to_string(),
+        caller_key: lock_key.to_string(),
         locked_at: now,
-        until: now + l.lockout.0.as_millis() as i64,
+        until: now + lasts.as_millis() as i64,
         reset_at: None,
         reset_by: None,
     };
     quotas::insert_lockout(tx.conn(), &lockout).await?;
-    Ok(Some(lockout))
+    Ok(Some((lockout, failures.used)))
+}
+
+/// The failure counter behind a lockout key of an org.
+fn failures_behind(org_id: &str, caller_key: &str) -> (Quota, String) {
+    if caller_key == ORG_CEILING {
+        (Quota::OrgPinFailures, org_id.to_string())
+    } else {
+        (Quota::PinFailures, org_caller(org_id, caller_key))
+    }
 }
 
 /// Ends lockouts (`pingate lockout reset`, admin API) and forgets the
@@ -280,7 +433,7 @@ pub async fn reset(
 ) -> ServiceResult<Vec<LockoutRow>> {
     let caller_key = match caller {
         None => None,
-        Some(c) if c.starts_with("call:") => Some(c.to_string()),
+        Some(c) if c == WITHHELD || c == ORG_CEILING => Some(c.to_string()),
         Some(c) => Some(
             E164::parse(c)
                 .map_err(|e| ServiceError::invalid("caller", e.to_string()))?
@@ -303,12 +456,8 @@ pub async fn reset(
     let ended =
         quotas::reset_lockouts(tx.conn(), org_id, caller_key.as_deref(), actor, now).await?;
     for l in &ended {
-        quotas::clear(
-            tx.conn(),
-            Quota::PinFailures.as_str(),
-            &org_caller(&l.org_id, &l.caller_key),
-        )
-        .await?;
+        let (quota, key) = failures_behind(&l.org_id, &l.caller_key);
+        quotas::clear(tx.conn(), quota.as_str(), &key).await?;
         tx.audit(
             NewEvent::new(EventKind::LockoutReset, actor, Outcome::Success)
                 .org(&l.org_id)
@@ -320,12 +469,8 @@ pub async fn reset(
         && ended.is_empty()
     {
         // No lockout yet, but the operator wants the failures forgotten.
-        quotas::clear(
-            tx.conn(),
-            Quota::PinFailures.as_str(),
-            &org_caller(org_id, k),
-        )
-        .await?;
+        let (quota, key) = failures_behind(org_id, k);
+        quotas::clear(tx.conn(), quota.as_str(), &key).await?;
     }
     tx.commit().await?;
     Ok(ended)

@@ -15,6 +15,7 @@ pub mod ivr;
 pub mod limits;
 pub mod notices;
 pub mod orgs;
+pub mod overrides;
 pub mod pin_message;
 pub mod principals;
 pub mod proofs;
@@ -65,8 +66,12 @@ pub enum ServiceError {
         detail: String,
         retry_after_secs: u64,
     },
-    #[error("{0}")]
-    Unavailable(String),
+    /// The server cannot take the work now (a full hashing queue).
+    #[error("{detail}")]
+    Unavailable {
+        detail: String,
+        retry_after_secs: u64,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The server failed: logged with its source, never shown.

@@ -8,6 +8,7 @@ use crate::app::AppState;
 use crate::audit::event::{EventKind, NewEvent, Outcome};
 use crate::clock::{Millis, rfc3339};
 use crate::delivery::{self, Outgoing, templates};
+use crate::domain::email::EmailAddress;
 use crate::domain::message::MessageKind;
 use crate::domain::org::{Channel, Destination, OrgProfile};
 use crate::domain::verification::GrantBasis;
@@ -72,7 +73,47 @@ pub async fn lockout(
     .await
 }
 
+/// An org reached its failure ceiling: its contacts and the
+/// administrators (`limits.alert_emails`) are told.
+pub async fn ceiling(
+    state: &AppState,
+    tx: &mut WriteTx,
+    org_id: &str,
+    call_id: &str,
+    until: Millis,
+) -> ServiceResult<()> {
+    let Some(org) = orgs::get_on(tx.conn(), org_id).await? else {
+        return Ok(());
+    };
+    let until = rfc3339(until);
+    let refs = || Refs {
+        kind: MessageKind::LockoutNotice,
+        call_id,
+        challenge_id: None,
+        grant_id: None,
+    };
+    let email = templates::ceiling_notice_email(&org.name, call_id, &until);
+    to_every_contact(state, tx, &org, refs(), |channel| match channel {
+        Channel::Email => email.clone(),
+        Channel::Sms => templates::ceiling_notice_sms(&org.name, call_id),
+    })
+    .await?;
+    for admin in &state.settings.limits.alert_emails {
+        // validate() refused any that does not parse.
+        let Ok(address) = EmailAddress::parse(admin) else {
+            continue;
+        };
+        let dest = Destination {
+            address: address.as_str().to_string(),
+            masked: address.mask(),
+        };
+        queue(state, tx, &org, refs(), Channel::Email, &dest, &email).await?;
+    }
+    Ok(())
+}
+
 /// What a notice is about.
+#[derive(Clone)]
 struct Refs<'a> {
     kind: MessageKind,
     call_id: &'a str,
@@ -120,23 +161,37 @@ async fn to_every_contact(
     audit_refused_sms(state, tx, org, &refs);
     for (channel, dest) in recipients(state, org) {
         let text = render(channel);
-        delivery::enqueue(
-            tx,
-            &state.sealer,
-            Outgoing {
-                kind: refs.kind,
-                channel,
-                org_id: org.id.as_str(),
-                call_id: Some(refs.call_id),
-                challenge_id: refs.challenge_id,
-                grant_id: refs.grant_id,
-                destination: &dest.address,
-                destination_masked: &dest.masked,
-                subject: &text.subject,
-                body: &text.body,
-            },
-        )
-        .await?;
+        queue(state, tx, org, refs.clone(), channel, &dest, &text).await?;
     }
+    Ok(())
+}
+
+/// Queues one notice to one destination.
+async fn queue(
+    state: &AppState,
+    tx: &mut WriteTx,
+    org: &OrgProfile,
+    refs: Refs<'_>,
+    channel: Channel,
+    dest: &Destination,
+    text: &templates::Rendered,
+) -> ServiceResult<()> {
+    delivery::enqueue(
+        tx,
+        &state.sealer,
+        Outgoing {
+            kind: refs.kind,
+            channel,
+            org_id: org.id.as_str(),
+            call_id: Some(refs.call_id),
+            challenge_id: refs.challenge_id,
+            grant_id: refs.grant_id,
+            destination: &dest.address,
+            destination_masked: &dest.masked,
+            subject: &text.subject,
+            body: &text.body,
+        },
+    )
+    .await?;
     Ok(())
 }

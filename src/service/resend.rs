@@ -72,7 +72,7 @@ async fn resend_row(
         challenge_id: Some(&row.id),
         ..Context::on_call(who.actor, &row.org_id, &row.call_id)
     };
-    let caller_key = limits::caller_key(row.caller_e164.as_deref(), &row.call_id);
+    let caller_key = limits::caller_key(row.caller_e164.as_deref());
     let lockout = Admission {
         lockout: Some((&row.org_id, &caller_key)),
         ..Admission::default()

@@ -15,6 +15,7 @@ pub mod maintenance;
 pub mod messages;
 pub mod open;
 pub mod orgs;
+pub mod overrides;
 pub mod principals;
 pub mod quotas;
 pub mod retention;

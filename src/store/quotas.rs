@@ -37,45 +37,97 @@ pub async fn bump(
     Ok(row.0)
 }
 
-/// Adds a member to this window's set; returns how many distinct members
-/// the set has.
-pub async fn add_member(
+/// A rolling count: uses in the window that ends now (the one just
+/// counted included), and when the oldest of them leaves it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rolling {
+    pub used: i64,
+    pub oldest: Millis,
+}
+
+/// How many charges of one key pass between prunes of its old uses.
+const PRUNE_EVERY: i64 = 32;
+
+/// What a rolling charge counts: every use, or the distinct members used.
+#[derive(Debug, Clone, Copy)]
+pub enum Counting<'a> {
+    Uses,
+    Members(&'a str),
+}
+
+/// Counts one use of (scope, key) at `now` in a window rolling back
+/// `window_ms` from now, so no edge lets twice the quota through. An
+/// upsert on the key's lock row in `quota_counters` (window 0) serialises
+/// concurrent charges of one key on PostgreSQL (SQLite has one writer),
+/// so the count read after it includes every committed use.
+pub async fn charge(
     conn: &mut AnyConnection,
     scope: &str,
     key: &str,
-    member: &str,
+    counting: Counting<'_>,
     window_ms: i64,
     now: Millis,
-) -> StoreResult<i64> {
-    let start = window_start(now, window_ms);
-    sqlx::query(
-        "INSERT INTO quota_members (scope, key, window_start, member) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (scope, key, window_start, member) DO NOTHING",
+) -> StoreResult<Rolling> {
+    let (charges,): (i64,) = sqlx::query_as(
+        "INSERT INTO quota_counters (scope, key, window_start, count) VALUES ($1, $2, 0, 1) \
+         ON CONFLICT (scope, key, window_start) DO UPDATE SET count = quota_counters.count + 1 \
+         RETURNING count",
     )
     .bind(scope)
     .bind(key)
-    .bind(start)
-    .bind(member)
-    .execute(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?;
-    let row: (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM quota_members WHERE scope = $1 AND key = $2 AND window_start = $3",
-    )
+    let since = now - window_ms.max(1);
+    // Uses that left the window are pruned now and then (the count below
+    // ignores them anyway; the retention purge takes what stays behind).
+    if charges % PRUNE_EVERY == 1 {
+        sqlx::query("DELETE FROM quota_events WHERE scope = $1 AND key = $2 AND at <= $3")
+            .bind(scope)
+            .bind(key)
+            .bind(since)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let member = match counting {
+        Counting::Uses => "",
+        Counting::Members(m) => m,
+    };
+    sqlx::query("INSERT INTO quota_events (scope, key, at, member) VALUES ($1, $2, $3, $4)")
+        .bind(scope)
+        .bind(key)
+        .bind(now)
+        .bind(member)
+        .execute(&mut *conn)
+        .await?;
+    let count = match counting {
+        Counting::Uses => "COUNT(*)",
+        Counting::Members(_) => "COUNT(DISTINCT member)",
+    };
+    let row: (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {count}, MIN(at) FROM quota_events WHERE scope = $1 AND key = $2 AND at > $3"
+    )))
     .bind(scope)
     .bind(key)
-    .bind(start)
+    .bind(since)
     .fetch_one(conn)
     .await?;
-    Ok(row.0)
+    Ok(Rolling {
+        used: row.0,
+        oldest: row.1,
+    })
 }
 
 /// Forgets a key's counts (an admin reset).
 pub async fn clear(conn: &mut AnyConnection, scope: &str, key: &str) -> StoreResult<()> {
-    sqlx::query("DELETE FROM quota_counters WHERE scope = $1 AND key = $2")
+    for table in ["quota_counters", "quota_events"] {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE scope = $1 AND key = $2"
+        )))
         .bind(scope)
         .bind(key)
-        .execute(conn)
+        .execute(&mut *conn)
         .await?;
+    }
     Ok(())
 }
 

@@ -24,10 +24,11 @@ pub enum Purgeable {
     EarlyDeliveryReports,
     QuotaCounters,
     QuotaMembers,
+    QuotaEvents,
 }
 
 impl Purgeable {
-    pub const ALL: [Purgeable; 9] = [
+    pub const ALL: [Purgeable; 10] = [
         Purgeable::Messages,
         Purgeable::Grants,
         Purgeable::Challenges,
@@ -37,6 +38,7 @@ impl Purgeable {
         Purgeable::EarlyDeliveryReports,
         Purgeable::QuotaCounters,
         Purgeable::QuotaMembers,
+        Purgeable::QuotaEvents,
     ];
 
     /// The table, which is also the name counts are reported under.
@@ -51,6 +53,7 @@ impl Purgeable {
             Purgeable::EarlyDeliveryReports => "early_delivery_reports",
             Purgeable::QuotaCounters => "quota_counters",
             Purgeable::QuotaMembers => "quota_members",
+            Purgeable::QuotaEvents => "quota_events",
         }
     }
 
@@ -93,6 +96,7 @@ impl Purgeable {
             Purgeable::QuotaCounters | Purgeable::QuotaMembers => {
                 format!("window_start < {}", c.quota_windows)
             }
+            Purgeable::QuotaEvents => format!("at < {}", c.quota_windows),
         }
     }
 }

@@ -26,6 +26,11 @@ fn generous(s: &mut pingate::config::Settings) {
     // cut short by the timeout is answered 408 although it may hold one of
     // the budget's attempts. These tests count the budget, not latency.
     s.server.request_timeout = pingate::config::HumanDuration(std::time::Duration::from_secs(300));
+    // These races test the database's attempt budget, so every guess must
+    // reach it; the hashing cap per principal has its own tests
+    // (hardening::hash_pool).
+    s.pin.hash_per_principal = 10_000;
+    s.pin.hash_queue = 10_000;
 }
 
 /// Sends `n` checks at once (released together behind a barrier).

@@ -26,6 +26,10 @@ fn generous(s: &mut pingate::config::Settings) {
     l.checks_per_org = 100_000;
     l.checks_per_agent = 100_000;
     l.sends_per_destination = 100_000;
+    // One agent races many checks at once here; the hashing cap per
+    // principal is tested on its own (hardening::hash_pool).
+    s.pin.hash_per_principal = 1_000;
+    s.pin.hash_queue = 1_000;
 }
 
 struct Live {

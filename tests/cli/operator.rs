@@ -108,3 +108,47 @@ fn help_describes_every_argument() {
     let rotate = help(&["agent", "rotate", "--help"]);
     assert!(rotate.contains("<NAME> The principal's name"), "{rotate}");
 }
+
+#[test]
+fn org_override_is_audited_and_refuses_an_unknown_org_or_a_long_one() {
+    let ws = Workspace::new();
+    ws.config("pingate.toml", free_port());
+    ws.write("orgs.toml", CONTOSO);
+    ws.run(&["--config", "pingate.toml", "org", "import", "orgs.toml"])
+        .ok();
+    let args = |org: &'static str, minutes: &'static str| {
+        [
+            "--config",
+            "pingate.toml",
+            "org",
+            "override",
+            org,
+            "--reason",
+            "verified by the account manager",
+            "--minutes",
+            minutes,
+        ]
+    };
+    let unknown = ws.run(&args("nosuch", "15")).refused();
+    assert!(unknown.stderr.contains("org list"), "{}", unknown.stderr);
+    let long = ws.run(&args("contoso", "100000")).refused();
+    assert!(long.stderr.contains("override_max"), "{}", long.stderr);
+    let done = ws.run(&args("contoso", "15")).ok();
+    assert!(done.stdout.starts_with("ovr_"), "{}", done.stdout);
+    assert!(done.stdout.contains("org=contoso"), "{}", done.stdout);
+    let export = ws
+        .run(&["--config", "pingate.toml", "audit", "export"])
+        .ok();
+    let granted: Vec<serde_json::Value> = export
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .filter(|e: &serde_json::Value| e["kind"] == "org_override_granted")
+        .collect();
+    assert_eq!(granted.len(), 1, "{granted:?}");
+    assert_eq!(granted[0]["org_id"], "contoso");
+    assert_eq!(
+        granted[0]["detail"]["reason"],
+        "verified by the account manager"
+    );
+}

@@ -1,11 +1,14 @@
 //! Issue 8's hardening items, each tried as an attacker or an operator
 //! would against the real server.
 
+mod account_numbers;
 mod floods;
 mod grant_issuers;
 mod grant_limits;
 mod group_commit;
+mod hash_pool;
 mod hash_priority;
+mod org_budgets;
 mod org_names;
 mod ownership;
 mod sweeper;

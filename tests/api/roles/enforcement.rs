@@ -287,6 +287,7 @@ fn allowed_answer(r: &Route) -> (StatusCode, Option<&'static str>) {
         ("POST", "/v1/calls/{call_id}/challenges")
         | ("POST", "/v1/audit/checkpoints")
         | ("POST", "/v1/orgs")
+        | ("POST", "/v1/orgs/{org_id}/override")
         | ("POST", "/v1/principals") => (StatusCode::CREATED, None),
         ("DELETE", "/v1/orgs/{org_id}") => (StatusCode::NO_CONTENT, None),
         (

@@ -225,6 +225,13 @@ pub(super) fn routes(f: &Fixture) -> Vec<Route> {
             ADMIN,
         ),
         route(
+            Method::POST,
+            "/v1/orgs/{org_id}/override",
+            "/v1/orgs/contoso/override".into(),
+            Some(json!({ "reason": "verified by the account manager", "minutes": 15 })),
+            ADMIN,
+        ),
+        route(
             Method::GET,
             "/v1/principals",
             "/v1/principals".into(),
