@@ -219,6 +219,7 @@ def sign(target, count, prefix):
 
 
 def wrk(target, script, conns, seconds, args):
+    """Starts wrk; `args(threads)` are the script's arguments."""
     threads = min(conns, 2)
     cmd = [
         "wrk", f"-t{threads}", f"-c{conns}", f"-d{seconds}s", "--latency",
@@ -368,3 +369,5 @@ if __name__ == "__main__":
     finally:
         for t in _started:
             t.stop()
+        for f in WORK.glob("signed-*.txt"):
+            f.unlink()
