@@ -236,3 +236,17 @@ fn each_guard_admits_exactly_what_its_step_needs() {
     assert!(Step::LockSpent.guard(0).admits(&spent));
     assert!(!Step::ReserveAttempt.guard(0).admits(&spent));
 }
+
+/// The store writes these guards as its WHERE clause: an expiry applies
+/// only once the TTL has passed, and an ending only while it runs, even
+/// where the model itself would never ask for the other.
+#[test]
+fn expiry_and_endings_are_guarded_by_the_ttl() {
+    let c = pending(2);
+    assert!(!Step::Expire.guard(999).admits(&c));
+    assert!(Step::Expire.guard(1_000).admits(&c));
+    for how in [Ending::Cancelled, Ending::Superseded] {
+        assert!(Step::End(how).guard(999).admits(&c));
+        assert!(!Step::End(how).guard(1_000).admits(&c));
+    }
+}
