@@ -250,3 +250,24 @@ fn expiry_and_endings_are_guarded_by_the_ttl() {
         assert!(!Step::End(how).guard(1_000).admits(&c));
     }
 }
+
+/// A PIN is delivered only while its challenge is pending and unexpired.
+#[test]
+fn only_a_live_pending_challenge_wants_its_pin() {
+    let c = pending(3);
+    assert!(c.wants_pin(999));
+    assert!(!c.wants_pin(1_000));
+    for status in [
+        ChallengeStatus::Approved,
+        ChallengeStatus::Locked,
+        ChallengeStatus::Cancelled,
+        ChallengeStatus::Superseded,
+        ChallengeStatus::Expired,
+    ] {
+        let over = Challenge {
+            status,
+            ..pending(3)
+        };
+        assert!(!over.wants_pin(0), "{status:?}");
+    }
+}
