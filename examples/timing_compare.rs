@@ -140,8 +140,11 @@ async fn checks(d: &Driver, samples: usize) -> Result<(), Failure> {
         d.call(&sid, &format!("+1415555{:04}", 1000 + n)).await?;
         n += 1;
         let call_id = d.call_id(&sid).await?;
-        d.post(&format!("/v1/calls/{call_id}/org"), json!({"org_id": "contoso"}))
-            .await?;
+        d.post(
+            &format!("/v1/calls/{call_id}/org"),
+            json!({"org_id": "contoso"}),
+        )
+        .await?;
         let (status, ch, _) = d
             .post(
                 &format!("/v1/calls/{call_id}/challenges"),
@@ -164,7 +167,10 @@ async fn checks(d: &Driver, samples: usize) -> Result<(), Failure> {
             known.push(took);
             let ghost = format!("chl_{}", uuid::Uuid::new_v4().simple());
             let (status, _, took) = d
-                .post(&format!("/v1/challenges/{ghost}/check"), json!({"pin": pin}))
+                .post(
+                    &format!("/v1/challenges/{ghost}/check"),
+                    json!({"pin": pin}),
+                )
                 .await?;
             if status != 404 {
                 return Err(format!("an unknown id answered {status}").into());
@@ -233,8 +239,7 @@ async fn main() -> Result<(), Failure> {
     s.validate()?;
     let server = pingate::start(s, Arc::new(SystemClock), listener).await?;
     let st = Arc::clone(&server.state);
-    pingate::service::orgs::save_all(&st, "bench", &parse_import(ORG, ImportFormat::Toml)?)
-        .await?;
+    pingate::service::orgs::save_all(&st, "bench", &parse_import(ORG, ImportFormat::Toml)?).await?;
     let agent = pingate::service::principals::add(&st, "bench", "alice", Role::Agent).await?;
     let d = Driver {
         http: reqwest::Client::new(),

@@ -271,3 +271,17 @@ fn only_a_live_pending_challenge_wants_its_pin() {
         assert!(!over.wants_pin(0), "{status:?}");
     }
 }
+
+/// Ending a challenge says whether it was still pending, and leaves it in
+/// the state its TTL calls for.
+#[test]
+fn ending_a_challenge_reports_whether_it_was_pending() {
+    let mut live = pending(3);
+    assert!(live.end(999, Ending::Cancelled));
+    assert_eq!(live.status, ChallengeStatus::Cancelled);
+    assert!(!live.end(999, Ending::Superseded), "ended once");
+    assert_eq!(live.status, ChallengeStatus::Cancelled);
+    let mut late = pending(3);
+    assert!(late.end(1_000, Ending::Superseded));
+    assert_eq!(late.status, ChallengeStatus::Expired);
+}

@@ -206,7 +206,10 @@ async fn hang_ups_racing_checks_new_pins_and_grants(engine: Engine, test: &str) 
         [granted, (hung, Value::Null)]
     });
     let (b, c) = tokio::join!(join_all(new_pins), join_all(grants));
-    let answers: Vec<_> = checks.into_iter().chain(b.into_iter().chain(c).flatten()).collect();
+    let answers: Vec<_> = checks
+        .into_iter()
+        .chain(b.into_iter().chain(c).flatten())
+        .collect();
 
     // Each race has one of two outcomes, both answered cleanly.
     for (status, body) in &answers {

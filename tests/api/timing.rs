@@ -47,9 +47,17 @@ async fn unknown_challenge_ids_cost_the_same_verify_as_wrong_pins() {
     assert_eq!((status, n), (StatusCode::OK, 1.0), "a wrong PIN: {body}");
     let ghost = format!("chl_{}", uuid::Uuid::new_v4().simple());
     let (status, body, n) = check_counting(&app, &ghost, wrong).await;
-    assert_eq!((status, n), (StatusCode::NOT_FOUND, 1.0), "an unknown id: {body}");
+    assert_eq!(
+        (status, n),
+        (StatusCode::NOT_FOUND, 1.0),
+        "an unknown id: {body}"
+    );
     let (status, body, n) = check_counting(&app, "not-an-id", wrong).await;
-    assert_eq!((status, n), (StatusCode::NOT_FOUND, 1.0), "a malformed id: {body}");
+    assert_eq!(
+        (status, n),
+        (StatusCode::NOT_FOUND, 1.0),
+        "a malformed id: {body}"
+    );
     let (status, body, n) = check_counting(&app, &challenge_id, &pin).await;
     assert_eq!((status, n), (StatusCode::OK, 1.0), "the right PIN: {body}");
     assert_eq!(body["status"], "approved", "{body}");
