@@ -191,8 +191,11 @@ impl AppState {
         self.hash_pool.run(f).await
     }
 
-    /// Verifies a PIN against a hash (or the dummy hash, for unknown ids).
+    /// Verifies a PIN against a hash (or the dummy hash, for unknown ids),
+    /// counted in `pingate_pin_verifications_total`: the argon2 work done,
+    /// which must not depend on whether the challenge exists.
     pub async fn verify_pin(&self, pin: Pin, phc: Option<String>) -> Result<bool, HashWorkError> {
+        metrics::counter!("pingate_pin_verifications_total").increment(1);
         self.hash_work(move |h| match phc {
             Some(phc) => h.verify(&pin, &phc),
             None => {

@@ -13,7 +13,6 @@
 //! without an idempotency key of its own). Emails keep the same Message-ID
 //! on every attempt, so a mail system may even fold the copies into one.
 
-use std::net::TcpListener as StdListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -48,18 +47,15 @@ email = "it-admin@contoso.example"
 sms = "+14155550199"
 "#;
 
-/// A port nothing listens on (bound once by the OS, then released).
-fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
+/// The address webhooks are signed for. `pingate serve` listens on port 0
+/// (a fresh port each start, read from its log): no port is ever freed for
+/// a restarted process to bind again, where another could take it.
+const PUBLIC_BASE_URL: &str = "http://pingate.test";
 
 /// The binary's working directory, configuration and HTTP client.
 struct Deployment {
     dir: tempfile::TempDir,
+    /// Where the running server listens (changes with each start).
     base: String,
     client: reqwest::Client,
     agent_token: String,
@@ -76,15 +72,17 @@ impl Deployment {
     /// appended to the file.
     fn with_extra(smtp_port: u16, database_url: &str, extra: &str) -> Deployment {
         let dir = tempfile::tempdir().expect("tempdir");
-        let port = free_port();
         std::fs::write(
             dir.path().join("pingate.toml"),
             format!(
                 r#"
 [server]
-listen = "127.0.0.1:{port}"
-public_base_url = "http://127.0.0.1:{port}"
+listen = "127.0.0.1:0"
+public_base_url = "{PUBLIC_BASE_URL}"
 data_dir = "data"
+
+[log]
+format = "json"
 
 [database]
 url = "{database_url}"
@@ -120,7 +118,7 @@ timeout = "2s"
         std::fs::write(dir.path().join("contoso.toml"), CONTOSO).expect("write org");
         let mut d = Deployment {
             dir,
-            base: format!("http://127.0.0.1:{port}"),
+            base: String::new(),
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .build()
@@ -169,9 +167,12 @@ timeout = "2s"
         String::from_utf8(out.stdout).expect("utf-8")
     }
 
-    /// Starts `pingate serve` (its log appended to `serve.log`) and waits
-    /// until `/healthz` answers.
-    async fn serve(&self) -> Server {
+    /// Starts `pingate serve` (its log appended to `serve.log`), points the
+    /// client at the address it bound and waits until `/healthz` answers.
+    async fn serve(&mut self) -> Server {
+        let logged_before = std::fs::read_to_string(self.path("serve.log"))
+            .unwrap_or_default()
+            .len();
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -193,6 +194,11 @@ timeout = "2s"
             if let Some(Ok(Some(status))) = server.child.as_mut().map(Child::try_wait) {
                 panic!("pingate serve exited with {status}:\n{}", server.log());
             }
+            let Some(addr) = listening_at(&server.log()[logged_before..]) else {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            };
+            self.base = format!("http://{addr}");
             if let Ok(resp) = self
                 .client
                 .get(format!("{}/healthz", self.base))
@@ -212,29 +218,11 @@ timeout = "2s"
     /// Returns (call id, challenge id).
     async fn email_challenge(&self) -> (String, String) {
         let sid = format!("CA{}", uuid::Uuid::new_v4().simple());
-        let params = [
-            ("CallSid", sid.as_str()),
-            ("AccountSid", ACCOUNT_SID),
-            ("From", "+14155550100"),
-            ("To", "+18005550100"),
-            ("CallStatus", "ringing"),
-            ("Direction", "inbound"),
-            ("StirVerstat", "TN-Validation-Passed-B"),
-        ];
-        let url = format!("{}/webhooks/twilio/voice", self.base);
-        let resp = self
-            .client
-            .post(&url)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header(
-                "x-twilio-signature",
-                twilio_signer::sign_form(&url, &params, AUTH_TOKEN),
-            )
-            .body(twilio_signer::form_body(&params))
-            .send()
+        let status = self
+            .voice_attested(&sid, "TN-Validation-Passed-B")
             .await
             .expect("voice webhook");
-        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(status, StatusCode::OK);
         let (_, calls) = self.get(&format!("/v1/calls?provider_call_id={sid}")).await;
         let call_id = calls["items"][0]["call_id"]
             .as_str()
@@ -255,7 +243,15 @@ timeout = "2s"
     }
 
     /// A signed voice webhook for a new call `sid`; its status.
+    /// A signed inbound call from contoso's registered number, attested A.
     async fn voice(&self, sid: &str) -> reqwest::Result<StatusCode> {
+        self.voice_attested(sid, "TN-Validation-Passed-A").await
+    }
+
+    /// A signed inbound call from contoso's registered number with the
+    /// given attestation, signed for `public_base_url` and sent to wherever
+    /// the server listens now.
+    async fn voice_attested(&self, sid: &str, verstat: &str) -> reqwest::Result<StatusCode> {
         let params = [
             ("CallSid", sid),
             ("AccountSid", ACCOUNT_SID),
@@ -263,16 +259,17 @@ timeout = "2s"
             ("To", "+18005550100"),
             ("CallStatus", "ringing"),
             ("Direction", "inbound"),
-            ("StirVerstat", "TN-Validation-Passed-A"),
+            ("StirVerstat", verstat),
         ];
-        let url = format!("{}/webhooks/twilio/voice", self.base);
+        let path = "/webhooks/twilio/voice";
+        let signed_for = format!("{PUBLIC_BASE_URL}{path}");
         let resp = self
             .client
-            .post(&url)
+            .post(format!("{}{path}", self.base))
             .header("content-type", "application/x-www-form-urlencoded")
             .header(
                 "x-twilio-signature",
-                twilio_signer::sign_form(&url, &params, AUTH_TOKEN),
+                twilio_signer::sign_form(&signed_for, &params, AUTH_TOKEN),
             )
             .body(twilio_signer::form_body(&params))
             .send()
@@ -356,6 +353,14 @@ impl Drop for Server {
     }
 }
 
+/// The address in the server's `pingate listening` log line, once written.
+fn listening_at(log: &str) -> Option<String> {
+    log.lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["message"] == "pingate listening")
+        .and_then(|v| v["addr"].as_str().map(str::to_string))
+}
+
 fn pin_in(text: &str) -> String {
     let digits: String = text
         .split(|c: char| !c.is_ascii_digit())
@@ -395,7 +400,7 @@ async fn delivered_once_after_restart(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queued_pin_survives_kill_9_and_arrives_once_after_restart() {
     let relay = ReservedPort::new();
-    let d = Deployment::new(relay.port());
+    let mut d = Deployment::new(relay.port());
     let server = d.serve().await;
     let (_call, challenge_id) = d.email_challenge().await;
     // SMTP is down: the worker has tried and the PIN waits for a retry.
@@ -426,7 +431,7 @@ async fn pin_leased_at_kill_9_is_sent_once_after_the_lease_runs_out() {
         .await
         .expect("bind");
     let smtp_port = hang.local_addr().unwrap().port();
-    let d = Deployment::new(smtp_port);
+    let mut d = Deployment::new(smtp_port);
     let server = d.serve().await;
     let (_call, challenge_id) = d.email_challenge().await;
     let (held, _) = tokio::time::timeout(WAIT, hang.accept())
@@ -525,9 +530,9 @@ async fn every_webhook_answered_before_kill_9_is_stored_with_its_event_on_postgr
     .expect("drop database");
 }
 
-async fn kill_9_under_webhooks(d: Deployment, db_url: &str) {
-    let d = std::sync::Arc::new(d);
+async fn kill_9_under_webhooks(mut d: Deployment, db_url: &str) {
     let server = d.serve().await;
+    let d = std::sync::Arc::new(d);
     let answered = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let drivers = drive_webhooks(&d, 16, &answered);
     let deadline = tokio::time::Instant::now() + WAIT;
@@ -542,6 +547,7 @@ async fn kill_9_under_webhooks(d: Deployment, db_url: &str) {
     }
     let answered = answered.lock().expect("lock").clone();
 
+    let mut d = std::sync::Arc::into_inner(d).expect("the drivers have ended");
     let server = d.serve().await;
     sqlx::any::install_default_drivers();
     let db = sqlx::AnyPool::connect(db_url)

@@ -1,5 +1,6 @@
-//! Hang-ups racing the agent: a `completed` status callback sent together
-//! with a PIN check, a new challenge or a trusted grant on the same call,
+//! Hang-ups racing the agent: a `completed` status callback landing inside
+//! a PIN check (forced: the check waits to hash while the call ends), and
+//! sent together with a new challenge or a trusted grant on the same call,
 //! for many calls at once. Whichever wins, no answer is a 5xx, nothing is
 //! left pending on an ended call, and the audit log never shows a PIN or a
 //! grant issued after the call ended. And a check whose request is
@@ -89,6 +90,80 @@ async fn nothing_outlives_the_call(app: &TestApp, answers: &[(StatusCode, Value)
     assert_eq!(after_end, 0, "a PIN or grant issued after its call ended");
 }
 
+/// Sends each right PIN and, while every one of those checks is between
+/// reserving its attempt and hashing, hangs each call up; then lets the
+/// checks finish. Requires that each check lost to its hang-up (the
+/// challenge was cancelled under it); returns every answer.
+async fn checks_overtaken_by_hang_ups(
+    app: &TestApp,
+    with_pin: &[(Live, String, String)],
+) -> Vec<(StatusCode, Value)> {
+    let state = app.state();
+    let permits = Arc::clone(&state.hash_permits)
+        .acquire_many_owned(state.settings.pin.hash_concurrency as u32)
+        .await
+        .expect("the hashing permits");
+    let checks = join_all(with_pin.iter().map(|(_, ch, pin)| app.check(ch, pin)));
+    tokio::pin!(checks);
+    let reserved = format!(
+        "SELECT COUNT(*) FROM challenges WHERE status = 'pending' AND attempts = 1 \
+         AND id IN ({})",
+        with_pin
+            .iter()
+            .map(|(_, ch, _)| format!("'{ch}'"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    tokio::select! {
+        r = &mut checks => panic!("the checks did not wait to hash: {r:?}"),
+        () = until_scalar(app, &reserved, with_pin.len() as i64) => {}
+    }
+    let hang_ups = join_all(with_pin.iter().map(|(call, _, _)| hang_up(app, &call.sid)));
+    let hung = tokio::select! {
+        r = &mut checks => panic!("the checks did not wait to hash: {r:?}"),
+        hung = hang_ups => hung,
+    };
+    drop(permits);
+    let checks = checks.await;
+    for (status, body) in &checks {
+        assert_eq!(
+            (*status, body["type"].as_str()),
+            (
+                StatusCode::CONFLICT,
+                Some("urn:pingate:problem:challenge-not-pending")
+            ),
+            "a check that lost to its hang-up: {body}"
+        );
+    }
+    assert_eq!(
+        scalar(
+            app,
+            "SELECT COUNT(*) FROM challenges WHERE status = 'cancelled' AND attempts = 1"
+        )
+        .await,
+        with_pin.len() as i64,
+        "each challenge was cancelled with its attempt reserved"
+    );
+    let hung = hung.into_iter().map(|s| (s, Value::Null));
+    checks.into_iter().chain(hung).collect()
+}
+
+/// Polls `query` (bounded) until it counts `n`.
+async fn until_scalar(app: &TestApp, query: &str, n: i64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let got = scalar(app, query).await;
+        if got == n {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{query}: {got}, not {n}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 async fn hang_ups_racing_checks_new_pins_and_grants(engine: Engine, test: &str) {
     let opts = Options {
         tweak: Box::new(generous),
@@ -118,10 +193,10 @@ async fn hang_ups_racing_checks_new_pins_and_grants(engine: Engine, test: &str) 
         trusted.push(live_call(&app, "+14155550100", Some("TN-Validation-Passed-A")).await);
     }
 
-    let checks = with_pin.iter().map(|(call, challenge, pin)| async {
-        let (check, hung) = tokio::join!(app.check(challenge, pin), hang_up(&app, &call.sid));
-        [check, (hung, Value::Null)]
-    });
+    // The contested path, forced: every check has reserved its attempt and
+    // waits to hash the right PIN (the test holds every hashing permit)
+    // when its call ends. Released then, none may approve.
+    let checks = checks_overtaken_by_hang_ups(&app, &with_pin).await;
     let new_pins = fresh.iter().map(|call| async {
         let path = format!("/v1/calls/{}/challenges", call.id);
         let (created, hung) = tokio::join!(
@@ -134,8 +209,11 @@ async fn hang_ups_racing_checks_new_pins_and_grants(engine: Engine, test: &str) 
         let (granted, hung) = tokio::join!(app.grant(&call.id), hang_up(&app, &call.sid));
         [granted, (hung, Value::Null)]
     });
-    let (a, b, c) = tokio::join!(join_all(checks), join_all(new_pins), join_all(grants));
-    let answers: Vec<_> = a.into_iter().chain(b).chain(c).flatten().collect();
+    let (b, c) = tokio::join!(join_all(new_pins), join_all(grants));
+    let answers: Vec<_> = checks
+        .into_iter()
+        .chain(b.into_iter().chain(c).flatten())
+        .collect();
 
     // Each race has one of two outcomes, both answered cleanly.
     for (status, body) in &answers {
@@ -150,11 +228,6 @@ async fn hang_ups_racing_checks_new_pins_and_grants(engine: Engine, test: &str) 
             "{status}: {body}"
         );
     }
-    let won = answers
-        .iter()
-        .filter(|(s, v)| *s == StatusCode::OK && v["status"] == "approved")
-        .count();
-    eprintln!("{test}: {won} of {CALLS} checks beat the hang-up");
     nothing_outlives_the_call(&app, &answers).await;
     app.shutdown().await;
 }

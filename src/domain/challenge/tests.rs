@@ -236,3 +236,52 @@ fn each_guard_admits_exactly_what_its_step_needs() {
     assert!(Step::LockSpent.guard(0).admits(&spent));
     assert!(!Step::ReserveAttempt.guard(0).admits(&spent));
 }
+
+/// The store writes these guards as its WHERE clause: an expiry applies
+/// only once the TTL has passed, and an ending only while it runs, even
+/// where the model itself would never ask for the other.
+#[test]
+fn expiry_and_endings_are_guarded_by_the_ttl() {
+    let c = pending(2);
+    assert!(!Step::Expire.guard(999).admits(&c));
+    assert!(Step::Expire.guard(1_000).admits(&c));
+    for how in [Ending::Cancelled, Ending::Superseded] {
+        assert!(Step::End(how).guard(999).admits(&c));
+        assert!(!Step::End(how).guard(1_000).admits(&c));
+    }
+}
+
+/// A PIN is delivered only while its challenge is pending and unexpired.
+#[test]
+fn only_a_live_pending_challenge_wants_its_pin() {
+    let c = pending(3);
+    assert!(c.wants_pin(999));
+    assert!(!c.wants_pin(1_000));
+    for status in [
+        ChallengeStatus::Approved,
+        ChallengeStatus::Locked,
+        ChallengeStatus::Cancelled,
+        ChallengeStatus::Superseded,
+        ChallengeStatus::Expired,
+    ] {
+        let over = Challenge {
+            status,
+            ..pending(3)
+        };
+        assert!(!over.wants_pin(0), "{status:?}");
+    }
+}
+
+/// Ending a challenge says whether it was still pending, and leaves it in
+/// the state its TTL calls for.
+#[test]
+fn ending_a_challenge_reports_whether_it_was_pending() {
+    let mut live = pending(3);
+    assert!(live.end(999, Ending::Cancelled));
+    assert_eq!(live.status, ChallengeStatus::Cancelled);
+    assert!(!live.end(999, Ending::Superseded), "ended once");
+    assert_eq!(live.status, ChallengeStatus::Cancelled);
+    let mut late = pending(3);
+    assert!(late.end(1_000, Ending::Superseded));
+    assert_eq!(late.status, ChallengeStatus::Expired);
+}

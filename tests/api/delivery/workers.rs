@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pingate::config::HumanDuration;
+use sqlx::Connection;
 use tokio::sync::Barrier;
 
 use crate::on_both_engines;
@@ -12,10 +13,14 @@ use crate::support::app::{Engine, TestApp};
 
 use super::{WAIT, eventually, options};
 
-/// Several instances on one PostgreSQL database: the test app's own worker
-/// and two more instances (each with its own state and connection pool),
-/// two claim loops each, released together behind a barrier onto 40
-/// messages queued in one transaction. Each message must reach SMTP once.
+/// Several instances on one PostgreSQL database: two more instances (each
+/// with its own state and connection pool), two claim loops each, released
+/// together behind a barrier onto 40 messages queued in one transaction,
+/// while another transaction of the test holds the row locks of 20 of them
+/// (as a worker does between its claim and its commit). The contested path
+/// must run: the loops skip the locked rows instead of waiting for them or
+/// taking them, and claim exactly the 20 others. Once the test lets go, the
+/// app's own worker takes the rest; each message reaches SMTP once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(
     not(pingate_test_postgres),
@@ -23,14 +28,33 @@ use super::{WAIT, eventually, options};
 )]
 async fn two_workers_on_postgres_never_send_one_message_twice() {
     const N: usize = 40;
+    const LOCKED: usize = 20;
     const LOOPS_PER_INSTANCE: usize = 2;
     let test = "two_workers_on_postgres_never_send_one_message_twice";
-    let opts = options(|s| s.delivery.poll_interval = HumanDuration(Duration::from_millis(10)));
+    // The app's own worker waits to be woken: only the loops below claim
+    // until the test lets go of its rows.
+    let opts = options(|s| s.delivery.poll_interval = HumanDuration(Duration::from_secs(3600)));
     let Some(app) = TestApp::spawn_with(Engine::Postgres, test, opts).await else {
         return;
     };
     app.import_contoso().await;
     let clock: Arc<dyn pingate::clock::Clock> = Arc::new(app.clock.clone());
+    let state = app.state();
+    let mut subjects = enqueue_plain(state, "outbox race", N).await;
+
+    // Another transaction holds the row locks of the first LOCKED messages.
+    let mut holder = sqlx::PgConnection::connect(app.settings.database.url.expose())
+        .await
+        .expect("connect");
+    sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
+    let locked: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM messages WHERE kind = 'lockout_notice' ORDER BY id LIMIT $1 FOR UPDATE",
+    )
+    .bind(LOCKED as i64)
+    .fetch_all(&mut holder)
+    .await
+    .expect("lock rows");
+    assert_eq!(locked.len(), LOCKED);
 
     let mut instances = Vec::new();
     for _ in 0..2 {
@@ -57,16 +81,36 @@ async fn two_workers_on_postgres_never_send_one_message_twice() {
             }));
         }
     }
-
-    let state = app.state();
-    let mut subjects = enqueue_plain(state, "outbox race", N).await;
     barrier.wait().await;
-    state.wake_outbox();
     let mut by_extra_instances = 0;
     for t in tasks {
-        by_extra_instances += t.await.expect("claim loop");
+        by_extra_instances += tokio::time::timeout(WAIT, t)
+            .await
+            .expect("a claim loop waited for rows another transaction holds")
+            .expect("claim loop");
+    }
+    assert_eq!(
+        by_extra_instances,
+        N - LOCKED,
+        "the loops claim every unlocked message and no locked one"
+    );
+    let first = app.smtp.wait_for(N - LOCKED, WAIT).await;
+    let mut first_ids: Vec<String> = first
+        .iter()
+        .filter_map(|m| m.header("Message-ID"))
+        .collect();
+    first_ids.sort();
+    first_ids.dedup();
+    assert_eq!(first_ids.len(), N - LOCKED, "each unlocked message once");
+    for id in &locked {
+        assert!(
+            !first_ids.contains(&format!("<{id}@pingate.test>")),
+            "a locked message was sent: {id}"
+        );
     }
 
+    sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+    state.wake_outbox();
     app.smtp.wait_for(N, WAIT).await;
     let pending = eventually("every message is finished", || async {
         let rows: Vec<(String, String, i64)> = sqlx::query_as(
@@ -103,7 +147,6 @@ async fn two_workers_on_postgres_never_send_one_message_twice() {
         .collect();
     expected.sort();
     assert_eq!(ids, expected);
-    eprintln!("{test}: the two extra instances claimed {by_extra_instances} of {N}");
 
     for s in instances {
         s.store.close().await;
