@@ -100,5 +100,48 @@ pub fn without_url(e: &reqwest::Error) -> String {
     kind.to_string()
 }
 
+/// The HTTP client a provider's messaging API is called with.
+pub fn api_client(timeout: std::time::Duration) -> Result<reqwest::Client, super::SenderError> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .build()
+        .map_err(super::SenderError::HttpClient)
+}
+
+/// The provider could not be reached: worth another try.
+pub fn unreachable(provider: &str, e: &reqwest::Error) -> SendError {
+    SendError::Transient(FailureReason::new(format!(
+        "{provider} unreachable: {}",
+        without_url(e)
+    )))
+}
+
+/// A success whose body could not be read: worth another try.
+pub fn unreadable(provider: &str) -> SendError {
+    SendError::Transient(FailureReason::new(format!(
+        "{provider} answered with an unreadable body"
+    )))
+}
+
+/// A refusal by its status and the provider's error code (never its
+/// message, which may name the number): 429 and 5xx are tried again,
+/// after `Retry-After` when given; anything else is final.
+pub fn refused(
+    provider: &str,
+    status: reqwest::StatusCode,
+    retry_after: Option<i64>,
+    code: Option<&str>,
+) -> SendError {
+    let reason = super::failure::provider(provider, status.as_u16(), code);
+    if status.as_u16() == 429 || status.is_server_error() {
+        match retry_after {
+            Some(ms) => SendError::Throttled(reason, ms),
+            None => SendError::Transient(reason),
+        }
+    } else {
+        SendError::Permanent(reason)
+    }
+}
+
 #[cfg(test)]
 mod tests;

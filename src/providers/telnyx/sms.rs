@@ -7,8 +7,8 @@ use serde_json::json;
 
 use super::REPORT_PATH;
 use crate::config::{Secret, Settings};
-use crate::delivery::sms::{SendFuture, SmsApi, retry_after_ms, without_url};
-use crate::delivery::{FailureReason, SendError, SenderError, failure};
+use crate::delivery::sms::{self, SendFuture, SmsApi, retry_after_ms};
+use crate::delivery::{SendError, SenderError};
 
 pub struct TelnyxSms {
     client: reqwest::Client,
@@ -49,10 +49,7 @@ impl TelnyxSms {
             .sms_from
             .clone()
             .ok_or(SenderError::Missing("telnyx.sms_from"))?;
-        let client = reqwest::Client::builder()
-            .timeout(s.sms.timeout.0)
-            .build()
-            .map_err(SenderError::HttpClient)?;
+        let client = sms::api_client(s.sms.timeout.0)?;
         Ok(TelnyxSms {
             client,
             endpoint: format!("{}/v2/messages", t.api_base_url.trim_end_matches('/')),
@@ -75,20 +72,11 @@ impl TelnyxSms {
             }))
             .send()
             .await
-            .map_err(|e| {
-                SendError::Transient(FailureReason::new(format!(
-                    "Telnyx unreachable: {}",
-                    without_url(&e)
-                )))
-            })?;
+            .map_err(|e| sms::unreachable("Telnyx", &e))?;
         let status = resp.status();
         let retry_after = retry_after_ms(resp.headers());
         if status.is_success() {
-            let created: Created = resp.json().await.map_err(|_| {
-                SendError::Transient(FailureReason::new(
-                    "Telnyx answered with an unreadable body",
-                ))
-            })?;
+            let created: Created = resp.json().await.map_err(|_| sms::unreadable("Telnyx"))?;
             return Ok(Some(created.data.id));
         }
         // The error's title and detail may name the number: the code only.
@@ -102,15 +90,7 @@ impl TelnyxSms {
                 serde_json::Value::String(s) => s.chars().take(16).collect::<String>(),
                 other => other.to_string().chars().take(16).collect::<String>(),
             });
-        let reason = failure::provider("Telnyx", status.as_u16(), code.as_deref());
-        if status.as_u16() == 429 || status.is_server_error() {
-            Err(match retry_after {
-                Some(ms) => SendError::Throttled(reason, ms),
-                None => SendError::Transient(reason),
-            })
-        } else {
-            Err(SendError::Permanent(reason))
-        }
+        Err(sms::refused("Telnyx", status, retry_after, code.as_deref()))
     }
 }
 

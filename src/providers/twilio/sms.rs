@@ -5,8 +5,8 @@
 use serde::Deserialize;
 
 use crate::config::{Secret, Settings};
-use crate::delivery::sms::{SendFuture, SmsApi, retry_after_ms, without_url};
-use crate::delivery::{FailureReason, SendError, SenderError, failure};
+use crate::delivery::sms::{self, SendFuture, SmsApi, retry_after_ms};
+use crate::delivery::{SendError, SenderError};
 
 /// Where Twilio posts delivery reports, below `server.public_base_url`.
 pub const REPORT_PATH: &str = "/webhooks/twilio/message-status";
@@ -45,10 +45,7 @@ impl TwilioSms {
             .sms_from
             .clone()
             .ok_or(SenderError::Missing("twilio.sms_from"))?;
-        let client = reqwest::Client::builder()
-            .timeout(s.sms.timeout.0)
-            .build()
-            .map_err(SenderError::HttpClient)?;
+        let client = sms::api_client(s.sms.timeout.0)?;
         Ok(TwilioSms {
             client,
             endpoint: format!(
@@ -75,34 +72,17 @@ impl TwilioSms {
             ])
             .send()
             .await
-            .map_err(|e| {
-                SendError::Transient(FailureReason::new(format!(
-                    "Twilio unreachable: {}",
-                    without_url(&e)
-                )))
-            })?;
+            .map_err(|e| sms::unreachable("Twilio", &e))?;
         let status = resp.status();
         let retry_after = retry_after_ms(resp.headers());
         if status.is_success() {
-            let m: TwilioMessage = resp.json().await.map_err(|_| {
-                SendError::Transient(FailureReason::new(
-                    "Twilio answered with an unreadable body",
-                ))
-            })?;
+            let m: TwilioMessage = resp.json().await.map_err(|_| sms::unreadable("Twilio"))?;
             return Ok(Some(m.sid));
         }
         // Twilio's message names the number: keep the code only.
         let err: Option<TwilioError> = resp.json().await.ok();
         let code = err.and_then(|e| e.code).map(|c| c.to_string());
-        let reason = failure::provider("Twilio", status.as_u16(), code.as_deref());
-        if status.as_u16() == 429 || status.is_server_error() {
-            Err(match retry_after {
-                Some(ms) => SendError::Throttled(reason, ms),
-                None => SendError::Transient(reason),
-            })
-        } else {
-            Err(SendError::Permanent(reason))
-        }
+        Err(sms::refused("Twilio", status, retry_after, code.as_deref()))
     }
 }
 
