@@ -166,6 +166,10 @@ account_sid = "{ACCOUNT_SID}"
 auth_token = "{AUTH_TOKEN}"
 [pin]
 max_attempts = {ATTEMPTS}
+# One benchmark agent sets up and checks every PIN: its share of the
+# hashing queue is raised like the flood shields (configuration only).
+hash_per_principal = 100000
+hash_queue = 100000
 {LIMITS}
 {shared}"""
         )
