@@ -8,6 +8,7 @@ mod abuse;
 mod audit;
 mod console;
 mod delivery;
+mod docs;
 mod errors;
 mod expiry;
 mod flow;
