@@ -45,6 +45,7 @@ impl Settings {
                 }
             }
         }
+        out.extend(self.plivo_problems());
         out
     }
 
@@ -57,6 +58,7 @@ impl Settings {
                     .into(),
             );
         }
+        notes.extend(self.plivo_warning());
         notes
     }
 }
@@ -75,4 +77,62 @@ pub fn telnyx_public_key(text: &str) -> Result<[u8; 32], String> {
     ed25519_dalek::VerifyingKey::from_bytes(&key)
         .map_err(|_| "is not a valid Ed25519 public key".to_string())?;
     Ok(key)
+}
+
+impl Settings {
+    /// Plivo is meant to be used: it sends the SMS or one of its keys is set.
+    pub fn plivo_in_use(&self) -> bool {
+        let p = &self.plivo;
+        self.sms.transport == SmsTransport::Plivo
+            || p.auth_id.is_some()
+            || p.auth_token.is_some()
+            || p.sms_from.is_some()
+    }
+
+    fn plivo_problems(&self) -> Vec<Problem> {
+        let mut out = Vec::new();
+        let p = &self.plivo;
+        // It goes into the Message API's path: letters and digits only.
+        if let Some(id) = &p.auth_id
+            && !((1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric()))
+        {
+            out.push(Problem::value(
+                "plivo.auth_id",
+                "must be the Auth ID from the Plivo console: 1 to 64 letters and digits",
+            ));
+        }
+        if p.auth_token.as_ref().is_some_and(|t| t.expose().is_empty()) {
+            out.push(Problem::value(
+                "plivo.auth_token",
+                "must not be empty (anyone could sign with an empty token)",
+            ));
+        }
+        let api = p.api_base_url.as_str();
+        if !(api.starts_with("http://") || api.starts_with("https://")) {
+            out.push(Problem::value(
+                "plivo.api_base_url",
+                format!("must start with https:// (or http:// for a local imitation), got {api:?}"),
+            ));
+        }
+        if self.sms.transport == SmsTransport::Plivo {
+            for (key, missing) in [
+                ("plivo.auth_id", p.auth_id.is_none()),
+                ("plivo.auth_token", p.auth_token.is_none()),
+                ("plivo.sms_from", p.sms_from.is_none()),
+            ] {
+                if missing {
+                    out.push(Problem::value(key, "required when sms.transport = \"plivo\""));
+                }
+            }
+        }
+        out
+    }
+
+    fn plivo_warning(&self) -> Option<String> {
+        (self.plivo_in_use() && self.plivo.auth_token.is_none()).then(|| {
+            "plivo.auth_token is not set: Plivo webhooks will answer 503 until it is \
+             (Plivo console, Overview, Auth Token)"
+                .into()
+        })
+    }
 }

@@ -4,6 +4,7 @@
 //! reply in the provider's markup. Refusals are audited here, once.
 
 pub mod error;
+pub mod plivo;
 pub mod telnyx;
 pub mod twilio;
 
