@@ -231,6 +231,44 @@ fn openapi_telnyx_webhooks_document_both_headers_texml_and_refusals() {
 }
 
 #[test]
+fn openapi_plivo_webhooks_document_signature_nonce_xml_and_refusals() {
+    let doc = document();
+    let plivo: Vec<_> = operations(&doc)
+        .into_iter()
+        .filter(|(_, path, _)| path.starts_with("/webhooks/plivo/"))
+        .collect();
+    assert_eq!(plivo.len(), 4, "answer, input, hangup, message-status");
+    for (method, path, op) in plivo {
+        for name in ["X-Plivo-Signature-V3", "X-Plivo-Signature-V3-Nonce"] {
+            let header = op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| deref(&doc, p))
+                .find(|p| p["in"] == "header" && p["name"] == name);
+            assert!(
+                header.is_some_and(|h| h["required"] == true),
+                "{method} {path}: {name} header"
+            );
+        }
+        for status in ["403", "503"] {
+            assert!(
+                op["responses"].get(status).is_some(),
+                "{method} {path}: {status}"
+            );
+        }
+    }
+    for path in ["/webhooks/plivo/answer", "/webhooks/plivo/input"] {
+        let ok = &doc["paths"][path]["post"]["responses"]["200"]["content"];
+        assert!(
+            ok.as_object()
+                .is_some_and(|c| c.keys().any(|k| k.starts_with("application/xml"))),
+            "{path}: Plivo XML answer"
+        );
+    }
+}
+
+#[test]
 fn openapi_states_the_secret_handling_rules() {
     let doc = document();
     let schema = |name: &str| &doc["components"]["schemas"][name];
