@@ -81,25 +81,52 @@ pub fn plivo(data: &[u8]) {
 
     let nonce = raw
         .nonce
-        .filter(|n| !n.is_empty() && n.len() <= MAX_NONCE_LEN && n.bytes().all(|b| b.is_ascii_graphic()))
+        .filter(|n| {
+            !n.is_empty() && n.len() <= MAX_NONCE_LEN && n.bytes().all(|b| b.is_ascii_graphic())
+        })
         .unwrap_or("31627761595286130198");
     let Ok(text) = signed_url(raw.method, raw.url, &params) else {
-        let any = SignedRequest { signature: Some("x"), nonce: Some(nonce), ..as_sent };
+        let any = SignedRequest {
+            signature: Some("x"),
+            nonce: Some(nonce),
+            ..as_sent
+        };
         assert_eq!(verify(b"t", &any), Err(SignatureError::Malformed));
         return;
     };
-    let token = if raw.token.is_empty() { AUTH_TOKEN } else { raw.token };
+    let token = if raw.token.is_empty() {
+        AUTH_TOKEN
+    } else {
+        raw.token
+    };
     let good = sign(token.as_bytes(), &text, nonce);
     let decoys = format!("AAAA,{good},BBBB");
     for header in [good.as_str(), decoys.as_str()] {
-        let req = SignedRequest { signature: Some(header), nonce: Some(nonce), ..as_sent };
-        assert_eq!(verify(token.as_bytes(), &req), Ok(()), "a correct signature failed");
+        let req = SignedRequest {
+            signature: Some(header),
+            nonce: Some(nonce),
+            ..as_sent
+        };
+        assert_eq!(
+            verify(token.as_bytes(), &req),
+            Ok(()),
+            "a correct signature failed"
+        );
         let other = format!("{token}x");
-        assert_eq!(verify(other.as_bytes(), &req), Err(SignatureError::Mismatch));
+        assert_eq!(
+            verify(other.as_bytes(), &req),
+            Err(SignatureError::Mismatch)
+        );
         let moved = format!("{nonce}0");
         if moved.len() <= MAX_NONCE_LEN {
-            let req = SignedRequest { nonce: Some(&moved), ..req };
-            assert_eq!(verify(token.as_bytes(), &req), Err(SignatureError::Mismatch));
+            let req = SignedRequest {
+                nonce: Some(&moved),
+                ..req
+            };
+            assert_eq!(
+                verify(token.as_bytes(), &req),
+                Err(SignatureError::Mismatch)
+            );
         }
     }
 
@@ -108,7 +135,8 @@ pub fn plivo(data: &[u8]) {
 
 fn parse(body: &[u8]) {
     let Ok(form) = Form::parse(body) else { return };
-    let plausible = |id: &str| !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic());
+    let plausible =
+        |id: &str| !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic());
     if let Ok(a) = Answer::from_form(&form) {
         assert!(plausible(&a.call_uuid));
         let from = form.get("From").unwrap_or_default().trim();
@@ -124,7 +152,11 @@ fn parse(body: &[u8]) {
     }
     if let Ok(m) = MessageStatus::from_form(&form) {
         assert!(plausible(&m.message_uuid) && !m.status.is_empty());
-        assert!(m.error_code.as_ref().is_none_or(|c| c.chars().count() <= 16 && c != "0"));
+        assert!(
+            m.error_code
+                .as_ref()
+                .is_none_or(|c| c.chars().count() <= 16 && c != "0")
+        );
     }
 }
 

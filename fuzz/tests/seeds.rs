@@ -146,7 +146,12 @@ fn plivo_seeds_keep_their_vector_verdicts() {
     for file in ["plivo.json", "plivo_sdk.json"] {
         let text = std::fs::read(root.join("../tests/vectors").join(file)).expect("vectors");
         let vectors: serde_json::Value = serde_json::from_slice(&text).expect("vector JSON");
-        for v in vectors.as_array().expect("an array").iter().filter(|v| v["scheme"] == "V3") {
+        for v in vectors
+            .as_array()
+            .expect("an array")
+            .iter()
+            .filter(|v| v["scheme"] == "V3")
+        {
             let id = v["id"].as_str().expect("id");
             let data = std::fs::read(root.join("seeds/plivo").join(id)).expect("a seed per vector");
             let verdict = pingate_fuzz::plivo_verdict(&data).expect("a readable seed");

@@ -24,8 +24,8 @@ pub use retention::RetentionSettings;
 pub use sections::{
     AuditSettings, CallerIdTrust, ConsoleSettings, DatabaseSettings, DeliverySettings,
     EmailSettings, EmailTransport, GrantSettings, LimitsSettings, LogFormat, LogSettings,
-    PinSettings, PlivoSettings, SecuritySettings, ServerSettings, SmsSettings, SmsTransport, TelnyxSettings,
-    TwilioSettings, VoiceRoute, VoiceSettings,
+    PinSettings, PlivoSettings, SecuritySettings, ServerSettings, SmsSettings, SmsTransport,
+    TelnyxSettings, TwilioSettings, VoiceRoute, VoiceSettings,
 };
 pub use support::{HoursSettings, LineSettings, LocalText, SupportSettings};
 pub use tree::{ENV_PREFIX, Origin};

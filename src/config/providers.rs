@@ -121,7 +121,10 @@ impl Settings {
                 ("plivo.sms_from", p.sms_from.is_none()),
             ] {
                 if missing {
-                    out.push(Problem::value(key, "required when sms.transport = \"plivo\""));
+                    out.push(Problem::value(
+                        key,
+                        "required when sms.transport = \"plivo\"",
+                    ));
                 }
             }
         }

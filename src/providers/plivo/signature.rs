@@ -162,7 +162,11 @@ pub fn verify(auth_token: &[u8], req: &SignedRequest<'_>) -> Result<(), Signatur
     if nonce.len() > MAX_NONCE_LEN || !nonce.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(SignatureError::BadNonce);
     }
-    let expected = sign(auth_token, &signed_url(req.method, req.url, req.params)?, nonce);
+    let expected = sign(
+        auth_token,
+        &signed_url(req.method, req.url, req.params)?,
+        nonce,
+    );
     // Like the SDK: any one of the comma-separated values, compared whole.
     let mut matched = subtle::Choice::from(0);
     for candidate in header.split(',') {

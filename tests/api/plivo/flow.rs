@@ -3,8 +3,8 @@
 //! Message API, its status callback arrives signed, the PIN checks and the
 //! grant is issued; the IVR and the hangup go through Plivo's routes too.
 
-use reqwest::StatusCode;
 use pingate::config::CallerIdTrust;
+use reqwest::StatusCode;
 use serde_json::Value;
 
 use super::*;
@@ -16,7 +16,10 @@ async fn call(app: &TestApp, uuid: &str, from: &str) -> (String, Value) {
     let resp = post_signed(app, ANSWER, &answer_params(uuid, from)).await;
     assert_eq!(resp.status(), StatusCode::OK, "answer webhook");
     let content_type = resp.headers()["content-type"].to_str().unwrap().to_string();
-    assert!(content_type.starts_with("application/xml"), "{content_type}");
+    assert!(
+        content_type.starts_with("application/xml"),
+        "{content_type}"
+    );
     let xml = resp.text().await.unwrap();
     let call_id = app.call_id_for(uuid).await;
     let (status, view) = app
@@ -54,7 +57,10 @@ async fn a_plivo_caller_is_verified_end_to_end(engine: Engine, test: &str) {
     let sms = api.wait_for(1, WAIT).await;
     assert_eq!(sms[0].dst, "+14155550199");
     assert_eq!(sms[0].src, "+18005550112");
-    assert_eq!(sms[0].url.as_deref(), Some(app.url(MESSAGE_STATUS).as_str()));
+    assert_eq!(
+        sms[0].url.as_deref(),
+        Some(app.url(MESSAGE_STATUS).as_str())
+    );
     assert_eq!(sms[0].method.as_deref(), Some("POST"));
     let sent = delivery_reaches(&app, &call_id, &challenge_id, 0, "sent").await;
     assert_eq!(sent["provider_message_id"], sms[0].uuid.as_str());
@@ -128,10 +134,7 @@ on_both_engines!(
     without_attestation_only_trust_any_skips_the_pin
 );
 
-async fn an_unknown_caller_keys_the_account_number_through_get_digits(
-    engine: Engine,
-    test: &str,
-) {
+async fn an_unknown_caller_keys_the_account_number_through_get_digits(engine: Engine, test: &str) {
     let Some((app, _api)) = spawn(engine, test).await else {
         return;
     };

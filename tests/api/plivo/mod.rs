@@ -99,9 +99,18 @@ async fn post_with(
 }
 
 /// The two signature headers for `params` posted to `path`.
-fn signed_headers(app: &TestApp, token: &str, path: &str, params: &[(&str, &str)], nonce: &str) -> Vec<(&'static str, String)> {
+fn signed_headers(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    params: &[(&str, &str)],
+    nonce: &str,
+) -> Vec<(&'static str, String)> {
     vec![
-        ("X-Plivo-Signature-V3", sign(token, &app.url(path), params, nonce)),
+        (
+            "X-Plivo-Signature-V3",
+            sign(token, &app.url(path), params, nonce),
+        ),
         ("X-Plivo-Signature-V3-Nonce", nonce.to_string()),
     ]
 }

@@ -83,8 +83,17 @@ async fn forged_and_replayed_requests_are_refused_and_audited(engine: Engine, te
     assert_eq!(calls_recorded(&app).await, 1);
 
     // A delivery report is checked the same way.
-    let report = [("MessageUUID", "db3ce55a-7f1d-11e1-8ea7-1231380bc196"), ("Status", "delivered")];
-    let forged = signed_headers(&app, "another-accounts-token", MESSAGE_STATUS, &report, &nonce());
+    let report = [
+        ("MessageUUID", "db3ce55a-7f1d-11e1-8ea7-1231380bc196"),
+        ("Status", "delivered"),
+    ];
+    let forged = signed_headers(
+        &app,
+        "another-accounts-token",
+        MESSAGE_STATUS,
+        &report,
+        &nonce(),
+    );
     let resp = post_with(&app, MESSAGE_STATUS, &report, &forged).await;
     refused_once(&app, resp, &mut seen, "forged report").await;
     app.shutdown().await;

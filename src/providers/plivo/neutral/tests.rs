@@ -5,7 +5,13 @@ fn plivo_numbers_gain_their_plus() {
     assert_eq!(e164("14155550100"), "+14155550100");
     assert_eq!(e164(" 8613800138000 "), "+8613800138000");
     assert_eq!(e164("+14155550100"), "+14155550100");
-    for kept in ["sip:alice@phone.plivo.com", "anonymous", "", "1234567890123456", "1-415"] {
+    for kept in [
+        "sip:alice@phone.plivo.com",
+        "anonymous",
+        "",
+        "1234567890123456",
+        "1-415",
+    ] {
         assert_eq!(e164(kept), kept.trim(), "{kept:?}");
     }
 }

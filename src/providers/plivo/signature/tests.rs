@@ -59,7 +59,11 @@ fn every_v3_sdk_vector_gives_its_verdict_and_signed_string() {
         let (id, expected, got) = verdict(v);
         assert_eq!(got, expected, "{id}");
         if let Some(text) = v["string_to_sign"].as_str() {
-            let method = if v["method"] == "GET" { Method::Get } else { Method::Post };
+            let method = if v["method"] == "GET" {
+                Method::Get
+            } else {
+                Method::Post
+            };
             let url = signed_url(method, v["url"].as_str().unwrap(), &pairs(v)).unwrap();
             let nonce = v["headers"]["X-Plivo-Signature-V3-Nonce"].as_str().unwrap();
             assert_eq!(format!("{url}.{nonce}"), text, "{id}");
@@ -89,9 +93,8 @@ fn post(sig: Option<&'static str>, nonce: Option<&'static str>) -> SignedRequest
 
 #[test]
 fn refusals_name_their_reason() {
-    let good: &'static str = Box::leak(
-        sign(b"token", "https://pg.example/webhooks/plivo/answer", "1").into_boxed_str(),
-    );
+    let good: &'static str =
+        Box::leak(sign(b"token", "https://pg.example/webhooks/plivo/answer", "1").into_boxed_str());
     assert_eq!(verify(b"token", &post(Some(good), Some("1"))), Ok(()));
     assert_eq!(
         verify(b"token", &post(None, Some("1"))),
@@ -118,9 +121,8 @@ fn refusals_name_their_reason() {
 
 #[test]
 fn an_empty_token_never_verifies() {
-    let sig: &'static str = Box::leak(
-        sign(b"", "https://pg.example/webhooks/plivo/answer", "1").into_boxed_str(),
-    );
+    let sig: &'static str =
+        Box::leak(sign(b"", "https://pg.example/webhooks/plivo/answer", "1").into_boxed_str());
     assert_eq!(
         verify(b"", &post(Some(sig), Some("1"))),
         Err(SignatureError::Mismatch)
@@ -130,7 +132,12 @@ fn an_empty_token_never_verifies() {
 /// Plivo's algorithm written out again from its documentation, by hand,
 /// for a POST whose URL has no query: `url?` + sorted `keyvalue` + `.` +
 /// nonce. Shares nothing with `signed_url` or `sign`.
-fn independent_post_signature(token: &[u8], url: &str, params: &[(String, String)], nonce: &str) -> String {
+fn independent_post_signature(
+    token: &[u8],
+    url: &str,
+    params: &[(String, String)],
+    nonce: &str,
+) -> String {
     let mut sorted = params.to_vec();
     sorted.sort();
     let mut text = url.to_string();

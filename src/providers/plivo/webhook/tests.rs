@@ -51,6 +51,7 @@ fn input_and_hangup_read_digits_and_status() {
     );
     let form = Form::parse(b"CallUUID=c1&Digits=").unwrap();
     assert_eq!(Input::from_form(&form).unwrap().digits, None);
-    let form = Form::parse(b"CallUUID=c1&CallStatus=completed&HangupCause=NORMAL_CLEARING").unwrap();
+    let form =
+        Form::parse(b"CallUUID=c1&CallStatus=completed&HangupCause=NORMAL_CLEARING").unwrap();
     assert_eq!(Hangup::from_form(&form).unwrap().call_status, "completed");
 }
