@@ -216,10 +216,30 @@ impl<'a> RawRequest<'a> {
     }
 }
 
-fn split_line(data: &[u8]) -> (&[u8], &[u8]) {
+pub(crate) fn split_line(data: &[u8]) -> (&[u8], &[u8]) {
     match data.iter().position(|&b| b == b'\n') {
         Some(at) => (&data[..at], &data[at + 1..]),
         None => (data, &[]),
+    }
+}
+
+/// `Name: value` lines up to a blank line (names trimmed and lower-cased,
+/// one leading space of a value dropped), and the rest: the body. None
+/// when a line is not UTF-8 or has no `:`.
+pub(crate) fn header_lines(data: &[u8]) -> Option<(Vec<(String, &str)>, &[u8])> {
+    let mut headers = Vec::new();
+    let mut rest = data;
+    loop {
+        let (line, after) = split_line(rest);
+        rest = after;
+        if line.is_empty() {
+            return Some((headers, rest));
+        }
+        let (name, value) = std::str::from_utf8(line).ok()?.split_once(':')?;
+        headers.push((
+            name.trim().to_ascii_lowercase(),
+            value.trim_start_matches(' '),
+        ));
     }
 }
 

@@ -10,6 +10,8 @@ use pingate::providers::plivo::signature::{
 };
 use pingate::providers::plivo::webhook::{Answer, Hangup, Input, MessageStatus};
 
+use crate::{header_lines, split_line};
+
 /// The token of Plivo's own SDK test vectors (tests/vectors/plivo.json).
 pub const AUTH_TOKEN: &str = "Y2Q2ZDgxZmY5YWRiOTI5YmQ1Njg0MTAxZWIyOTc4";
 
@@ -22,32 +24,19 @@ struct Raw<'a> {
     body: &'a [u8],
 }
 
-fn split_line(data: &[u8]) -> (&[u8], &[u8]) {
-    match data.iter().position(|&b| b == b'\n') {
-        Some(at) => (&data[..at], &data[at + 1..]),
-        None => (data, &[]),
-    }
-}
-
 fn split(data: &[u8]) -> Option<Raw<'_>> {
-    let (url, mut rest) = split_line(data);
+    let (url, rest) = split_line(data);
+    let (headers, body) = header_lines(rest)?;
     let mut raw = Raw {
         url: std::str::from_utf8(url).ok()?,
         method: Method::Post,
         signature: None,
         nonce: None,
         token: AUTH_TOKEN,
-        body: &[],
+        body,
     };
-    loop {
-        let (line, after) = split_line(rest);
-        rest = after;
-        if line.is_empty() {
-            break;
-        }
-        let (name, value) = std::str::from_utf8(line).ok()?.split_once(':')?;
-        let value = value.trim_start_matches(' ');
-        match name.trim().to_ascii_lowercase().as_str() {
+    for (name, value) in headers {
+        match name.as_str() {
             "x-plivo-signature-v3" => raw.signature = Some(value),
             "x-plivo-signature-v3-nonce" => raw.nonce = Some(value),
             "x-fuzz-auth-token" => raw.token = value,
@@ -55,7 +44,6 @@ fn split(data: &[u8]) -> Option<Raw<'_>> {
             _ => {}
         }
     }
-    raw.body = rest;
     Some(raw)
 }
 

@@ -25,25 +25,15 @@ impl Settings {
         {
             out.push(Problem::value("telnyx.public_key", why));
         }
-        let api = t.api_base_url.as_str();
-        if !(api.starts_with("http://") || api.starts_with("https://")) {
-            out.push(Problem::value(
-                "telnyx.api_base_url",
-                format!("must start with https:// (or http:// for a local imitation), got {api:?}"),
-            ));
-        }
+        out.extend(api_base_url_problem("telnyx.api_base_url", &t.api_base_url));
         if self.sms.transport == SmsTransport::Telnyx {
-            for (key, missing) in [
-                ("telnyx.api_key", t.api_key.is_none()),
-                ("telnyx.sms_from", t.sms_from.is_none()),
-            ] {
-                if missing {
-                    out.push(Problem::value(
-                        key,
-                        "required when sms.transport = \"telnyx\"",
-                    ));
-                }
-            }
+            out.extend(missing_for_sms(
+                "telnyx",
+                &[
+                    ("telnyx.api_key", t.api_key.is_none()),
+                    ("telnyx.sms_from", t.sms_from.is_none()),
+                ],
+            ));
         }
         out.extend(self.plivo_problems());
         out
@@ -61,6 +51,30 @@ impl Settings {
         notes.extend(self.plivo_warning());
         notes
     }
+}
+
+/// A provider's `api_base_url` must be an HTTP(S) URL.
+fn api_base_url_problem(key: &str, url: &str) -> Option<Problem> {
+    (!(url.starts_with("http://") || url.starts_with("https://"))).then(|| {
+        Problem::value(
+            key,
+            format!("must start with https:// (or http:// for a local imitation), got {url:?}"),
+        )
+    })
+}
+
+/// The keys (with whether each is missing) a provider's SMS sender needs
+/// when `sms.transport` names it: one problem per missing key.
+fn missing_for_sms(transport: &str, keys: &[(&str, bool)]) -> Vec<Problem> {
+    keys.iter()
+        .filter(|(_, missing)| *missing)
+        .map(|(key, _)| {
+            Problem::value(
+                *key,
+                format!("required when sms.transport = \"{transport}\""),
+            )
+        })
+        .collect()
 }
 
 /// The raw Ed25519 key a `telnyx.public_key` (base64 of 32 bytes) names.
@@ -107,26 +121,16 @@ impl Settings {
                 "must not be empty (anyone could sign with an empty token)",
             ));
         }
-        let api = p.api_base_url.as_str();
-        if !(api.starts_with("http://") || api.starts_with("https://")) {
-            out.push(Problem::value(
-                "plivo.api_base_url",
-                format!("must start with https:// (or http:// for a local imitation), got {api:?}"),
-            ));
-        }
+        out.extend(api_base_url_problem("plivo.api_base_url", &p.api_base_url));
         if self.sms.transport == SmsTransport::Plivo {
-            for (key, missing) in [
-                ("plivo.auth_id", p.auth_id.is_none()),
-                ("plivo.auth_token", p.auth_token.is_none()),
-                ("plivo.sms_from", p.sms_from.is_none()),
-            ] {
-                if missing {
-                    out.push(Problem::value(
-                        key,
-                        "required when sms.transport = \"plivo\"",
-                    ));
-                }
-            }
+            out.extend(missing_for_sms(
+                "plivo",
+                &[
+                    ("plivo.auth_id", p.auth_id.is_none()),
+                    ("plivo.auth_token", p.auth_token.is_none()),
+                    ("plivo.sms_from", p.sms_from.is_none()),
+                ],
+            ));
         }
         out
     }
@@ -139,3 +143,6 @@ impl Settings {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

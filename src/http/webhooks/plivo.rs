@@ -13,9 +13,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
-use super::{WebhookError, refuse, step_of};
+use super::{WebhookError, delivery_report, refuse, step_of};
 use crate::app::AppState;
-use crate::delivery::reports::DeliveryReport;
 use crate::http::auth::client_addr;
 use crate::ivr::{Reply, Step};
 use crate::net::read_body;
@@ -25,7 +24,7 @@ use crate::providers::plivo::signature::{self, Method, SignedRequest};
 use crate::providers::plivo::webhook::{Answer, Hangup, Input, MessageStatus};
 use crate::providers::plivo::{INPUT_PATH, neutral};
 use crate::service::calls::{self, InboundCall};
-use crate::service::{delivery_reports, ivr, webhook_receipts};
+use crate::service::{ivr, webhook_receipts};
 
 const PROVIDER: &str = "plivo";
 
@@ -155,15 +154,6 @@ async fn message_status(
 ) -> Result<Response, WebhookError> {
     let form = signed_form(&state, req).await?;
     let hook = MessageStatus::from_form(&form).map_err(WebhookError::malformed)?;
-    let Some(outcome) = neutral::delivery_outcome(&hook.status) else {
-        return Ok(StatusCode::NO_CONTENT.into_response());
-    };
-    let report = DeliveryReport {
-        provider_message_id: hook.message_uuid,
-        outcome,
-        provider_status: hook.status,
-        error_code: hook.error_code,
-    };
-    delivery_reports::receive(&state, PROVIDER, report).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    let words = (hook.message_uuid, hook.status, hook.error_code);
+    delivery_report(&state, PROVIDER, words, neutral::delivery_outcome).await
 }

@@ -10,30 +10,7 @@ use super::*;
 use crate::errors::expect_problem;
 use crate::on_both_engines;
 use crate::support::app::Engine;
-
-const REFUSED: &str = "authn_webhook_signature_fail";
-
-async fn calls_recorded(app: &TestApp) -> usize {
-    let (status, v) = app.get(&app.agent_token, "/v1/calls?limit=100").await;
-    assert_eq!(status, StatusCode::OK, "{v}");
-    v["items"].as_array().unwrap().len()
-}
-
-async fn refused_once(app: &TestApp, resp: reqwest::Response, seen: &mut usize, why: &str) {
-    let problem = expect_problem(resp, StatusCode::FORBIDDEN).await;
-    assert!(
-        problem["type"].as_str().unwrap().ends_with("bad-signature"),
-        "{why}: {problem}"
-    );
-    let events = app.events(REFUSED).await;
-    assert_eq!(
-        events.len(),
-        *seen + 1,
-        "{why}: one audit event each: {events:#?}"
-    );
-    assert_eq!(events[0]["actor"], "provider:plivo", "{why}");
-    *seen += 1;
-}
+use crate::support::refusals::{REFUSED, Refusals, calls_recorded};
 
 async fn forged_and_replayed_requests_are_refused_and_audited(engine: Engine, test: &str) {
     let Some((app, _api)) = spawn(engine, test).await else {
@@ -42,30 +19,30 @@ async fn forged_and_replayed_requests_are_refused_and_audited(engine: Engine, te
     app.import_contoso().await;
     let uuid = call_uuid();
     let params = answer_params(&uuid, "8613800138000");
-    let mut seen = 0;
+    let mut refused = Refusals::new("provider:plivo");
 
     let unsigned = post_with(&app, ANSWER, &params, &[]).await;
-    refused_once(&app, unsigned, &mut seen, "unsigned").await;
+    refused.expect(&app, unsigned, "unsigned").await;
 
     let n = nonce();
     let forged = signed_headers(&app, "another-accounts-token", ANSWER, &params, &n);
     let resp = post_with(&app, ANSWER, &params, &forged).await;
-    refused_once(&app, resp, &mut seen, "another token").await;
+    refused.expect(&app, resp, "another token").await;
 
     let signed = signed_headers(&app, AUTH_TOKEN, ANSWER, &params, &n);
     let tampered = answer_params(&uuid, "8613800138001");
     let resp = post_with(&app, ANSWER, &tampered, &signed).await;
-    refused_once(&app, resp, &mut seen, "tampered body").await;
+    refused.expect(&app, resp, "tampered body").await;
 
     let mut other_nonce = signed.clone();
     other_nonce[1].1 = nonce();
     let resp = post_with(&app, ANSWER, &params, &other_nonce).await;
-    refused_once(&app, resp, &mut seen, "another nonce").await;
+    refused.expect(&app, resp, "another nonce").await;
 
     // Signed for the input route, sent to the answer route.
     let elsewhere = signed_headers(&app, AUTH_TOKEN, INPUT, &params, &nonce());
     let resp = post_with(&app, ANSWER, &params, &elsewhere).await;
-    refused_once(&app, resp, &mut seen, "another URL").await;
+    refused.expect(&app, resp, "another URL").await;
     assert_eq!(calls_recorded(&app).await, 0, "nothing refused is recorded");
 
     // One good signature among several passes; the same nonce again is a
@@ -76,7 +53,7 @@ async fn forged_and_replayed_requests_are_refused_and_audited(engine: Engine, te
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(calls_recorded(&app).await, 1);
     let resp = post_with(&app, ANSWER, &params, &signed).await;
-    refused_once(&app, resp, &mut seen, "replay").await;
+    refused.expect(&app, resp, "replay").await;
     let events = app.events(REFUSED).await;
     let reason = &events.last().unwrap()["detail"]["reason"];
     assert!(reason.as_str().unwrap().contains("replay"), "{reason}");
@@ -95,7 +72,7 @@ async fn forged_and_replayed_requests_are_refused_and_audited(engine: Engine, te
         &nonce(),
     );
     let resp = post_with(&app, MESSAGE_STATUS, &report, &forged).await;
-    refused_once(&app, resp, &mut seen, "forged report").await;
+    refused.expect(&app, resp, "forged report").await;
     app.shutdown().await;
 }
 on_both_engines!(

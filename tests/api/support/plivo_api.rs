@@ -5,7 +5,7 @@
 //! callbacks, `202 Accepted` with `message_uuid` (a list) and `api_id`, and
 //! Plivo's error JSON (`{"api_id", "error"}`) otherwise.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -16,9 +16,8 @@ use axum::routing::post;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
+
+use super::imitation::{Inbox, Served};
 
 /// One message the API accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,72 +34,41 @@ pub struct SentSms {
 struct Shared {
     auth_id: String,
     auth_token: String,
-    sent: Mutex<Vec<SentSms>>,
-    accepted: watch::Sender<usize>,
+    inbox: Inbox<SentSms>,
 }
 
 pub struct PlivoApi {
-    port: u16,
+    served: Served,
     shared: Arc<Shared>,
-    task: JoinHandle<()>,
 }
 
 impl PlivoApi {
     pub async fn start(auth_id: &str, auth_token: &str) -> PlivoApi {
-        let listener = TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .expect("bind the Plivo API imitation");
-        let port = listener.local_addr().expect("local address").port();
         let shared = Arc::new(Shared {
             auth_id: auth_id.to_owned(),
             auth_token: auth_token.to_owned(),
-            sent: Mutex::new(Vec::new()),
-            accepted: watch::Sender::new(0),
+            inbox: Inbox::new(),
         });
         let app = Router::new()
             .route("/v1/Account/{auth_id}/Message/", post(create_message))
             .fallback(|| async { error(StatusCode::NOT_FOUND, "not found") })
             .with_state(Arc::clone(&shared));
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .await
-                .expect("the Plivo imitation failed");
-        });
-        PlivoApi { port, shared, task }
+        let served = Served::start(app, "Plivo").await;
+        PlivoApi { served, shared }
     }
 
     /// To be configured as `plivo.api_base_url`.
     pub fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.served.base_url()
     }
 
     pub fn messages(&self) -> Vec<SentSms> {
-        self.shared
-            .sent
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.shared.inbox.all()
     }
 
     /// Waits until `n` messages were accepted; panics after `timeout`.
     pub async fn wait_for(&self, n: usize, timeout: Duration) -> Vec<SentSms> {
-        let mut accepted = self.shared.accepted.subscribe();
-        let arrived = matches!(
-            tokio::time::timeout(timeout, accepted.wait_for(|c| *c >= n)).await,
-            Ok(Ok(_))
-        );
-        let sent = self.messages();
-        assert!(
-            arrived,
-            "expected {n} SMS at the Plivo imitation, got {sent:#?}"
-        );
-        sent
-    }
-}
-
-impl Drop for PlivoApi {
-    fn drop(&mut self) {
-        self.task.abort();
+        self.shared.inbox.wait_for(n, timeout, "Plivo").await
     }
 }
 
@@ -139,19 +107,14 @@ async fn create_message(
         return error(StatusCode::BAD_REQUEST, "invalid dst parameter");
     }
     let uuid = uuid::Uuid::new_v4().to_string();
-    let count = {
-        let mut sent = shared.sent.lock().unwrap_or_else(PoisonError::into_inner);
-        sent.push(SentSms {
-            uuid: uuid.clone(),
-            src: src.to_owned(),
-            dst: dst.to_owned(),
-            text: text.to_owned(),
-            url: field("url").map(str::to_owned),
-            method: field("method").map(str::to_owned),
-        });
-        sent.len()
-    };
-    shared.accepted.send_replace(count);
+    shared.inbox.push(SentSms {
+        uuid: uuid.clone(),
+        src: src.to_owned(),
+        dst: dst.to_owned(),
+        text: text.to_owned(),
+        url: field("url").map(str::to_owned),
+        method: field("method").map(str::to_owned),
+    });
     let answer = json!({
         "api_id": uuid::Uuid::new_v4().to_string(),
         "message": "message(s) queued",
