@@ -46,3 +46,23 @@ impl Refusals {
         self.seen += 1;
     }
 }
+
+/// A provider without its secret: each `(path, response)` is a 503 whose
+/// detail names `key`, nothing was audited as a refusal, and the settings
+/// (what `config check` and `serve` print) warn that `key` is not set.
+pub async fn not_configured(app: &TestApp, responses: Vec<(&str, reqwest::Response)>, key: &str) {
+    for (path, resp) in responses {
+        let problem = expect_problem(resp, StatusCode::SERVICE_UNAVAILABLE).await;
+        assert!(
+            problem["detail"].as_str().unwrap().contains(key),
+            "{path}: {problem}"
+        );
+    }
+    assert!(app.events(REFUSED).await.is_empty());
+    let warnings = app.settings.warnings();
+    let expected = format!("{key} is not set");
+    assert!(
+        warnings.iter().any(|w| w.contains(&expected)),
+        "{warnings:#?}"
+    );
+}
