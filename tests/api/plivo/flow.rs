@@ -29,6 +29,18 @@ async fn call(app: &TestApp, uuid: &str, from: &str) -> (String, Value) {
     (xml, view)
 }
 
+/// Posts a signed message status callback; it answers 204.
+async fn report(app: &TestApp, message_uuid: &str, status: &str, error_code: &str) {
+    let params = [
+        ("MessageUUID", message_uuid),
+        ("Status", status),
+        ("ErrorCode", error_code),
+        ("To", "14155550199"),
+    ];
+    let resp = post_signed(app, MESSAGE_STATUS, &params).await;
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT, "{status}");
+}
+
 async fn a_plivo_caller_is_verified_end_to_end(engine: Engine, test: &str) {
     let Some((app, api)) = spawn(engine, test).await else {
         return;
@@ -65,14 +77,7 @@ async fn a_plivo_caller_is_verified_end_to_end(engine: Engine, test: &str) {
     let sent = delivery_reaches(&app, &call_id, &challenge_id, 0, "sent").await;
     assert_eq!(sent["provider_message_id"], sms[0].uuid.as_str());
 
-    let report = [
-        ("MessageUUID", sms[0].uuid.as_str()),
-        ("Status", "delivered"),
-        ("ErrorCode", "0"),
-        ("To", "14155550199"),
-    ];
-    let resp = post_signed(&app, MESSAGE_STATUS, &report).await;
-    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    report(&app, &sms[0].uuid, "delivered", "0").await;
     delivery_reaches(&app, &call_id, &challenge_id, 0, "delivered").await;
 
     let pin = extract_pin(&sms[0].text, app.settings.pin.length);
@@ -177,17 +182,9 @@ async fn an_undelivered_report_moves_the_pin_to_undelivered(engine: Engine, test
     delivery_reaches(&app, &call_id, &challenge_id, 0, "sent").await;
     // Interim statuses change nothing.
     for interim in ["queued", "sent"] {
-        let report = [("MessageUUID", sms[0].uuid.as_str()), ("Status", interim)];
-        let resp = post_signed(&app, MESSAGE_STATUS, &report).await;
-        assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+        report(&app, &sms[0].uuid, interim, "0").await;
     }
-    let report = [
-        ("MessageUUID", sms[0].uuid.as_str()),
-        ("Status", "undelivered"),
-        ("ErrorCode", "200"),
-    ];
-    let resp = post_signed(&app, MESSAGE_STATUS, &report).await;
-    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    report(&app, &sms[0].uuid, "undelivered", "200").await;
     let failed = delivery_reaches(&app, &call_id, &challenge_id, 0, "undelivered").await;
     assert_eq!(failed["provider_message_id"], sms[0].uuid.as_str());
     let reported = app.events("message_delivery_reported").await;
