@@ -230,10 +230,13 @@ pub(crate) async fn revoke_for_principal(
     Ok(())
 }
 
+/// Revokes a grant `by` may see: an agent's own, or any for an admin.
+/// Another agent's grant answers not found, as its `GET` does, so no verb
+/// tells an agent which grant ids exist; the attempt is still audited.
 pub async fn revoke(state: &AppState, by: &Principal, grant_id: &str) -> ServiceResult<GrantRow> {
     let grant = get(state, grant_id).await?;
     let now = state.clock.now_ms();
-    if by.role == Role::Agent && grant.agent != by.name {
+    if !may_see_grant(&by.name, by.role == Role::Admin, &grant.agent) {
         let mut tx = state.store.begin(now).await?;
         tx.audit(
             NewEvent::new(EventKind::AuthzFail, by.actor(), Outcome::Failure)
@@ -242,9 +245,7 @@ pub async fn revoke(state: &AppState, by: &Principal, grant_id: &str) -> Service
                 .detail("action", "revoke another agent's grant"),
         );
         tx.commit().await?;
-        return Err(ServiceError::Forbidden(
-            "agents revoke only their own grants; an admin can revoke any".into(),
-        ));
+        return Err(ServiceError::NotFound("grant"));
     }
     let mut tx = state.store.begin(now).await?;
     if grants::revoke(tx.conn(), &grant.id, &by.actor(), now).await? {
