@@ -218,15 +218,7 @@ pub(crate) async fn revoke_for_principal(
 ) -> ServiceResult<()> {
     let now = tx.now();
     let ended = grants::revoke_for_agent(tx.conn(), name, actor, now, issued_before).await?;
-    for g in ended {
-        tx.audit(
-            NewEvent::new(EventKind::GrantRevoked, actor, Outcome::Success)
-                .org(&g.org_id)
-                .call(&g.call_id)
-                .grant(&g.id)
-                .detail("reason", reason),
-        );
-    }
+    super::handling::audit_revoked(tx, actor, &ended, reason);
     Ok(())
 }
 
