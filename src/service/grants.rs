@@ -7,7 +7,7 @@ use crate::app::AppState;
 use crate::audit::event::{EventKind, NewEvent, Outcome};
 use crate::clock::rfc3339;
 use crate::domain::handling::{issuer_vouches, may_see_grant};
-use crate::domain::org::Channel;
+use crate::domain::org::{Channel, Destination};
 use crate::domain::verification::{GrantBasis, Verification, grant_active};
 use crate::ids;
 use crate::store::grants::{self, GrantRow};
@@ -147,17 +147,9 @@ async fn admit_trusted_grant(
     org_id: &str,
 ) -> ServiceResult<WriteTx> {
     let mut tx = tx;
-    let org = orgs::get_on(tx.conn(), org_id)
-        .await?
-        .ok_or(ServiceError::NotFound("organisation"))?;
-    let recipients = super::notices::recipients(state, &org);
+    let recipients = notice_recipients(state, &mut tx, org_id).await?;
     let mut charges = vec![Charge::new(Quota::ChallengesPerAgent, &agent.name)];
-    for (channel, dest) in &recipients {
-        charges.push(Charge::new(Quota::SendsPerDestination, &dest.address));
-        if *channel == Channel::Sms {
-            charges.push(Charge::new(Quota::SmsGlobal, "all"));
-        }
-    }
+    charges.extend(notice_charges(&recipients));
     let admission = Admission {
         lockout: None,
         // A trusted number is served even when the org's ceiling is spent.
@@ -173,6 +165,56 @@ async fn admit_trusted_grant(
         Context::on_call(&actor, org_id, call_id),
     )
     .await
+}
+
+/// A grant on a right PIN: its notices count as messages as a trusted
+/// grant's do (the PIN's own send was charged when it was asked for), in
+/// the approval's transaction, before anything is approved.
+pub(crate) async fn admit_approval_notices(
+    state: &AppState,
+    tx: WriteTx,
+    agent: &Principal,
+    org_id: &str,
+    call_id: &str,
+    challenge_id: &str,
+) -> ServiceResult<WriteTx> {
+    let mut tx = tx;
+    let recipients = notice_recipients(state, &mut tx, org_id).await?;
+    let admission = Admission {
+        charges: notice_charges(&recipients),
+        ..Admission::default()
+    };
+    let actor = agent.actor();
+    let ctx = Context {
+        challenge_id: Some(challenge_id),
+        ..Context::on_call(&actor, org_id, call_id)
+    };
+    limits::admit(state, tx, admission, ctx).await
+}
+
+/// Where a grant's notices will go, read through the change's transaction.
+async fn notice_recipients(
+    state: &AppState,
+    tx: &mut WriteTx,
+    org_id: &str,
+) -> ServiceResult<Vec<(Channel, Destination)>> {
+    let org = orgs::get_on(tx.conn(), org_id)
+        .await?
+        .ok_or(ServiceError::NotFound("organisation"))?;
+    Ok(super::notices::recipients(state, &org))
+}
+
+/// What a grant's notices spend: one send per destination, and the SMS
+/// budget for the SMS one.
+fn notice_charges(recipients: &[(Channel, Destination)]) -> Vec<Charge<'_>> {
+    let mut charges = Vec::new();
+    for (channel, dest) in recipients {
+        charges.push(Charge::new(Quota::SendsPerDestination, &dest.address));
+        if *channel == Channel::Sms {
+            charges.push(Charge::new(Quota::SmsGlobal, "all"));
+        }
+    }
+    charges
 }
 
 pub async fn get(state: &AppState, grant_id: &str) -> ServiceResult<GrantRow> {
