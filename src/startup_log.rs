@@ -54,6 +54,7 @@ fn transports(s: &Settings) -> (String, String) {
         SmsTransport::Twilio => format!("twilio {}", s.twilio.api_base_url),
         SmsTransport::Telnyx => format!("telnyx {}", s.telnyx.api_base_url),
         SmsTransport::File => format!("file {}", s.sms_file_dir().display()),
+        SmsTransport::Vonage => format!("vonage {}", s.vonage.api_base_url),
     };
     (email, sms)
 }

@@ -45,6 +45,7 @@ impl Settings {
                 }
             }
         }
+        out.extend(self.vonage_problems());
         out
     }
 
@@ -57,6 +58,7 @@ impl Settings {
                     .into(),
             );
         }
+        notes.extend(self.vonage_warnings());
         notes
     }
 }
@@ -75,4 +77,64 @@ pub fn telnyx_public_key(text: &str) -> Result<[u8; 32], String> {
     ed25519_dalek::VerifyingKey::from_bytes(&key)
         .map_err(|_| "is not a valid Ed25519 public key".to_string())?;
     Ok(key)
+}
+
+impl Settings {
+    /// Vonage is meant to be used: it sends the SMS or one of its keys is set.
+    pub fn vonage_in_use(&self) -> bool {
+        let v = &self.vonage;
+        self.sms.transport == SmsTransport::Vonage
+            || v.signature_secret.is_some()
+            || v.api_key.is_some()
+            || v.api_secret.is_some()
+            || v.sms_from.is_some()
+    }
+
+    fn vonage_problems(&self) -> Vec<Problem> {
+        let v = &self.vonage;
+        let mut out = Vec::new();
+        if v.signature_secret
+            .as_ref()
+            .is_some_and(|s| s.expose().is_empty())
+        {
+            out.push(Problem::value(
+                "vonage.signature_secret",
+                "is empty: anyone could sign a webhook (Dashboard, API settings, Signature secret)",
+            ));
+        }
+        let api = v.api_base_url.as_str();
+        if !(api.starts_with("http://") || api.starts_with("https://")) {
+            out.push(Problem::value(
+                "vonage.api_base_url",
+                format!("must start with https:// (or http:// for a local imitation), got {api:?}"),
+            ));
+        }
+        if self.sms.transport == SmsTransport::Vonage {
+            for (key, missing) in [
+                ("vonage.api_key", v.api_key.is_none()),
+                ("vonage.api_secret", v.api_secret.is_none()),
+                ("vonage.sms_from", v.sms_from.is_none()),
+            ] {
+                if missing {
+                    out.push(Problem::value(
+                        key,
+                        "required when sms.transport = \"vonage\"",
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    fn vonage_warnings(&self) -> Vec<String> {
+        if self.vonage_in_use() && self.vonage.signature_secret.is_none() {
+            vec![
+                "vonage.signature_secret is not set: Vonage webhooks will answer 503 until it is \
+                 (Dashboard, API settings, Signature secret)"
+                    .into(),
+            ]
+        } else {
+            Vec::new()
+        }
+    }
 }

@@ -7,6 +7,7 @@
 pub mod form;
 pub mod telnyx;
 pub mod twilio;
+pub mod vonage;
 pub mod xml;
 
 use crate::config::{Settings, SmsTransport};
@@ -26,6 +27,9 @@ impl SmsSender {
                 SmsSender::Api(Box::new(telnyx::sms::TelnyxSms::from_settings(s)?))
             }
             SmsTransport::File => SmsSender::file(s),
+            SmsTransport::Vonage => {
+                SmsSender::Api(Box::new(vonage::sms::VonageSms::from_settings(s)?))
+            }
         })
     }
 }

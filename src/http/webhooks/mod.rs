@@ -6,6 +6,7 @@
 pub mod error;
 pub mod telnyx;
 pub mod twilio;
+pub mod vonage;
 
 use axum::extract::Request;
 
