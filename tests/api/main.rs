@@ -1,6 +1,6 @@
 //! Integration tests: the real server on port 0, real SMTP on loopback,
-//! imitations of Twilio's and Telnyx's messaging APIs, webhooks signed
-//! independently.
+//! imitations of Twilio's, Telnyx's and Vonage's messaging APIs, webhooks
+//! signed independently.
 
 mod support;
 
@@ -26,6 +26,7 @@ mod roles;
 mod shutdown;
 mod telnyx;
 mod timing;
+mod vonage;
 mod webhooks;
 
 /// Under CI every PostgreSQL variant must really run, not be compiled ignored.

@@ -13,6 +13,7 @@ pub mod pg_locks;
 pub mod smtp;
 pub mod telnyx_api;
 pub mod twilio_signer;
+pub mod vonage_api;
 
 #[cfg(test)]
 mod selftest;
