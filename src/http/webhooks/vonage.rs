@@ -6,6 +6,9 @@
 //! audited once; nothing else is stored. The answer webhook and the
 //! delivery receipts may come as a GET (Vonage's default for answer_url):
 //! the JWT then signs an empty body, so the query is read only after it held.
+//! The SMS API signs its delivery receipts its own way (a `sig` parameter
+//! over the sorted parameters, and a `timestamp`): a receipt without a JWT
+//! must carry that, fresh and not seen before.
 
 use std::sync::Arc;
 
@@ -23,11 +26,12 @@ use crate::http::auth::client_addr;
 use crate::ivr::{Reply, Step};
 use crate::net::read_body;
 use crate::providers::vonage::ncco::{self, Target};
-use crate::providers::vonage::signature;
-use crate::providers::vonage::webhook::{Answer, Event, Input, Receipt};
+use crate::providers::vonage::webhook::{Answer, Event, Input, Receipt, receipt_params};
 use crate::providers::vonage::{INPUT_PATH, neutral};
+use crate::providers::vonage::{signature, sms_signature};
 use crate::service::calls::{self, InboundCall};
 use crate::service::{delivery_reports, ivr, webhook_receipts};
+use crate::shield::client::ClientKey;
 
 const PROVIDER: &str = "vonage";
 
@@ -60,26 +64,29 @@ impl Signed {
     }
 }
 
-/// Verifies the request. Unsigned, badly signed, stale and replayed
-/// requests are refused (403) and audited.
-async fn signed(state: &AppState, req: Request) -> Result<Signed, WebhookError> {
-    let secret = state
+fn secret(state: &AppState) -> Result<&[u8], WebhookError> {
+    state
         .settings
         .vonage
         .signature_secret
         .as_ref()
-        .filter(|s| !s.expose().is_empty())
-        .ok_or(WebhookError::NotConfigured("vonage.signature_secret"))?;
+        .map(|s| s.expose().as_bytes())
+        .filter(|s| !s.is_empty())
+        .ok_or(WebhookError::NotConfigured("vonage.signature_secret"))
+}
+
+/// Verifies the request's JWT. Unsigned, badly signed, stale and replayed
+/// requests are refused (403) and audited.
+async fn signed(state: &AppState, req: Request) -> Result<Signed, WebhookError> {
+    let secret = secret(state)?;
     let client = client_addr(state, &req);
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or_default().to_string();
     let method = req.method().clone();
     let authorization = header(&req, header::AUTHORIZATION.as_str());
-    let json = header(&req, header::CONTENT_TYPE.as_str())
-        .is_some_and(|c| c.to_ascii_lowercase().contains("json"));
+    let json = is_json(&req);
     let body = read_body(req, state.settings.server.max_body_bytes).await?;
     let now_secs = state.clock.now_ms().div_euclid(1000);
-    let secret = secret.expose().as_bytes();
     let claims = match signature::verify(secret, authorization.as_deref(), &body, now_secs) {
         Ok(claims) => claims,
         Err(reason) => {
@@ -87,21 +94,59 @@ async fn signed(state: &AppState, req: Request) -> Result<Signed, WebhookError> 
         }
     };
     // Within its 300 s a token could be sent again: each `jti` once only.
-    let receipt = format!("jti:{}", claims.jti);
-    if !webhook_receipts::first_delivery(state, PROVIDER, &receipt).await? {
-        let reason = "the token's jti was seen before (replay)";
-        return Err(refuse(state, PROVIDER, client, &path, reason).await);
-    }
-    state
-        .shield
-        .webhook(client, true)
-        .map_err(WebhookError::Flooded)?;
+    once(state, client, &path, &format!("jti:{}", claims.jti)).await?;
     Ok(Signed {
         method,
         query,
         json,
         body,
     })
+}
+
+/// Refuses a signed request whose key (`jti`, `sig`) was seen before,
+/// then charges the address's budget of signed requests.
+async fn once(
+    state: &AppState,
+    client: ClientKey,
+    path: &str,
+    key: &str,
+) -> Result<(), WebhookError> {
+    if !webhook_receipts::first_delivery(state, PROVIDER, key).await? {
+        let reason = "the signed request was seen before (replay)";
+        return Err(refuse(state, PROVIDER, client, path, reason).await);
+    }
+    state
+        .shield
+        .webhook(client, true)
+        .map_err(WebhookError::Flooded)
+}
+
+/// A delivery receipt signed the SMS API's way (`sig`, `timestamp`), read
+/// from the query (GET), the form or the JSON object (POST).
+async fn sms_signed(state: &AppState, req: Request) -> Result<Receipt, WebhookError> {
+    let secret = secret(state)?;
+    let client = client_addr(state, &req);
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or_default().to_string();
+    let get = req.method() == Method::GET;
+    let json = is_json(&req);
+    let body = read_body(req, state.settings.server.max_body_bytes).await?;
+    let text = if get { query.as_bytes() } else { &body[..] };
+    let params = receipt_params(text, json && !get).map_err(WebhookError::malformed)?;
+    let now_secs = state.clock.now_ms().div_euclid(1000);
+    let sig = match sms_signature::verify(secret, &params, now_secs) {
+        Ok(sig) => sig,
+        Err(reason) => {
+            return Err(refuse(state, PROVIDER, client, &path, &reason.to_string()).await);
+        }
+    };
+    once(state, client, &path, &format!("sig:{sig}")).await?;
+    Receipt::from_params(&params).map_err(WebhookError::malformed)
+}
+
+fn is_json(req: &Request) -> bool {
+    header(req, header::CONTENT_TYPE.as_str())
+        .is_some_and(|c| c.to_ascii_lowercase().contains("json"))
 }
 
 fn header(req: &Request, name: &str) -> Option<String> {
@@ -176,13 +221,20 @@ async fn message_status(
     State(state): State<Arc<AppState>>,
     req: Request,
 ) -> Result<Response, WebhookError> {
-    let req = signed(&state, req).await?;
-    let receipt = if req.method == Method::POST && req.json {
-        Receipt::from_json(&req.body)
+    // The SMS API signs receipts with `sig`; a JWT is checked when sent.
+    let receipt = if req.headers().contains_key(header::AUTHORIZATION) {
+        let req = signed(&state, req).await?;
+        let text = if req.method == Method::GET {
+            req.query.as_bytes()
+        } else {
+            &req.body[..]
+        };
+        let params = receipt_params(text, req.json && req.method != Method::GET)
+            .map_err(WebhookError::malformed)?;
+        Receipt::from_params(&params).map_err(WebhookError::malformed)?
     } else {
-        Receipt::from_form(&req.params()?)
-    }
-    .map_err(WebhookError::malformed)?;
+        sms_signed(&state, req).await?
+    };
     let Some(outcome) = neutral::delivery_outcome(&receipt.status) else {
         return Ok(StatusCode::NO_CONTENT.into_response());
     };

@@ -166,48 +166,64 @@ pub struct Receipt {
 }
 
 impl Receipt {
-    /// A receipt sent as JSON (`POST-JSON`).
-    pub fn from_json(body: &[u8]) -> Result<Self, PayloadError> {
-        let v: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_slice(body).map_err(|_| PayloadError::Shape)?;
-        let field = |k: &str| match v.get(k) {
-            Some(serde_json::Value::String(s)) => Some(s.clone()),
-            Some(serde_json::Value::Number(n)) => Some(n.to_string()),
-            _ => None,
-        };
-        Self::new(field("messageId"), field("status"), field("err-code"))
-    }
-
-    /// A receipt sent as a form (`POST`) or in the query (`GET`).
-    pub fn from_form(text: &str) -> Result<Self, PayloadError> {
-        let form = Form::parse(text.as_bytes()).map_err(|_| PayloadError::Form)?;
-        let field = |k: &'static str| form.optional(k).map_err(|_| PayloadError::Invalid(k));
-        Self::new(field("messageId")?, field("status")?, field("err-code")?)
-    }
-
-    fn new(
-        id: Option<String>,
-        status: Option<String>,
-        err: Option<String>,
-    ) -> Result<Self, PayloadError> {
-        let message_id = id
-            .filter(|i| !i.is_empty())
-            .ok_or(PayloadError::Missing("messageId"))?;
+    /// A receipt from its parameters (see [`receipt_params`]).
+    pub fn from_params(pairs: &[(String, String)]) -> Result<Self, PayloadError> {
+        let message_id = single(pairs, "messageId")?.ok_or(PayloadError::Missing("messageId"))?;
         if message_id.len() > 128 || !message_id.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(PayloadError::Invalid("messageId"));
         }
-        let status = status
-            .filter(|s| !s.is_empty())
-            .ok_or(PayloadError::Missing("status"))?;
-        let error_code = err
-            .filter(|c| !c.is_empty() && c != "0")
+        let status = single(pairs, "status")?.ok_or(PayloadError::Missing("status"))?;
+        let error_code = single(pairs, "err-code")?
+            .filter(|c| *c != "0")
             .map(|c| c.chars().take(16).collect());
         Ok(Self {
-            message_id,
-            status,
+            message_id: message_id.to_owned(),
+            status: status.chars().take(32).collect(),
             error_code,
         })
     }
+}
+
+/// A delivery receipt's parameters, as the dashboard's "HTTP method" sends
+/// them: a JSON object's scalar fields (`POST-JSON`), or a form (`POST`
+/// body, `GET` query). What the SMS API's `sig` covers and what the
+/// receipt is read from are the same pairs.
+pub fn receipt_params(text: &[u8], json: bool) -> Result<Vec<(String, String)>, PayloadError> {
+    if !json {
+        return Ok(Form::parse(text)
+            .map_err(|_| PayloadError::Form)?
+            .pairs()
+            .to_vec());
+    }
+    let object: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(text).map_err(|_| PayloadError::Shape)?;
+    Ok(object
+        .into_iter()
+        .filter_map(|(k, v)| match v {
+            serde_json::Value::String(s) => Some((k, s)),
+            serde_json::Value::Number(n) => Some((k, n.to_string())),
+            serde_json::Value::Bool(b) => Some((k, b.to_string())),
+            _ => None,
+        })
+        .collect())
+}
+
+/// The one non-empty value of `key`; differing repeats are refused.
+fn single<'a>(
+    pairs: &'a [(String, String)],
+    key: &'static str,
+) -> Result<Option<&'a str>, PayloadError> {
+    let mut values = pairs
+        .iter()
+        .filter(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str());
+    let first = values.next();
+    if let Some(f) = first
+        && values.any(|v| v != f)
+    {
+        return Err(PayloadError::Invalid(key));
+    }
+    Ok(first.filter(|v| !v.is_empty()))
 }
 
 #[cfg(test)]

@@ -72,8 +72,18 @@ async fn a_vonage_caller_is_verified_end_to_end(engine: Engine, test: &str) {
     let sent = delivery_reaches(&app, &call_id, &challenge_id, 0, "sent").await;
     assert_eq!(sent["provider_message_id"], sms[0].id.as_str());
 
-    let receipt = receipt_json(&sms[0].id, "delivered", "0");
-    let resp = post_signed(&app, MESSAGE_STATUS, &receipt).await;
+    // The SMS API signs its receipts with `sig` (no JWT), as a form POST.
+    let params = receipt_params(&sms[0].id, "delivered", "0");
+    let form = sms_signed_form(SECRET, &params, now_secs(&app));
+    let resp = send(
+        &app,
+        reqwest::Method::POST,
+        MESSAGE_STATUS,
+        Some(FORM),
+        &form,
+        None,
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
     delivery_reaches(&app, &call_id, &challenge_id, 0, "delivered").await;
 

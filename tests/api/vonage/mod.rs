@@ -25,6 +25,7 @@ const INPUT: &str = "/webhooks/vonage/input";
 const EVENT: &str = "/webhooks/vonage/event";
 const MESSAGE_STATUS: &str = "/webhooks/vonage/message-status";
 const JSON: &str = "application/json";
+const FORM: &str = "application/x-www-form-urlencoded";
 const SECRET: &str = "ZYtdTtGV3BCFN7tWmOWr1md66XsquMggr4W2cTtXtcPgfnI0Xw";
 const API_KEY: &str = "a1b2c3d4";
 const API_SECRET: &str = "Vonage-api-secret-1";
@@ -188,4 +189,43 @@ fn receipt_json(message_id: &str, status: &str, err_code: &str) -> String {
         "message-timestamp": "2026-12-01 10:00:00",
     })
     .to_string()
+}
+
+/// A delivery receipt form signed the SMS API's way: `sig` = hex
+/// HMAC-SHA256 of the parameters sorted by name as `&name=value` (`&` and
+/// `=` in values as `_`), with a `timestamp`.
+fn sms_signed_form(secret: &str, params: &[(&str, &str)], timestamp: i64) -> String {
+    let ts = timestamp.to_string();
+    let mut all: Vec<(&str, &str)> = params.to_vec();
+    all.push(("timestamp", &ts));
+    all.sort();
+    let text: String = all
+        .iter()
+        .map(|(k, v)| format!("&{k}={}", v.replace(['&', '='], "_")))
+        .collect();
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(text.as_bytes());
+    let sig = hex::encode(mac.finalize().into_bytes());
+    all.push(("sig", &sig));
+    serde_urlencoded::to_string(&all).unwrap()
+}
+
+/// A receipt's parameters as the SMS API sends them.
+fn receipt_params<'a>(
+    message_id: &'a str,
+    status: &'a str,
+    err: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("msisdn", "14155550199"),
+        ("to", "18005550122"),
+        ("network-code", "310090"),
+        ("messageId", message_id),
+        ("price", "0.00570000"),
+        ("status", status),
+        ("scts", "2612011000"),
+        ("err-code", err),
+        ("api-key", API_KEY),
+        ("message-timestamp", "2026-12-01 10:00:00"),
+    ]
 }

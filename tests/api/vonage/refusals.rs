@@ -1,7 +1,7 @@
 //! What is not Vonage's is refused: no token, a forged or tampered one, a
 //! body its `payload_hash` does not cover, a stale or future `iat`, a
-//! replayed `jti`; each answers 403, leaves exactly one audit event and
-//! records nothing. Without `vonage.signature_secret` the webhooks answer
+//! replayed `jti`, a receipt without a good SMS API `sig`; each answers
+//! 403, leaves exactly one audit event and records nothing. Without `vonage.signature_secret` the webhooks answer
 //! 503 and the configuration's warnings say why.
 
 use reqwest::{Method, StatusCode};
@@ -119,6 +119,27 @@ async fn forged_stale_and_replayed_requests_are_refused_and_audited(engine: Engi
     )
     .await;
     refused_once(&app, resp, &mut seen, "forged receipt").await;
+
+    // Without a JWT a receipt needs the SMS API's `sig`: none, another
+    // secret's, a stale one and a replay are refused.
+    let params = receipt_params("0A0000001234567B", "delivered", "0");
+    let plain = serde_urlencoded::to_string(&params).unwrap();
+    let form = |secret: &str, ts: i64| sms_signed_form(secret, &params, ts);
+    let receipt = |body: String| {
+        let app = &app;
+        async move { send(app, Method::POST, MESSAGE_STATUS, Some(FORM), &body, None).await }
+    };
+    let why = [
+        (plain, "unsigned receipt"),
+        (form("another-secret", now), "receipt by another secret"),
+        (form(SECRET, now - 360), "stale receipt"),
+    ];
+    for (body, reason) in why {
+        refused_once(&app, receipt(body).await, &mut seen, reason).await;
+    }
+    let good = form(SECRET, now);
+    assert_eq!(receipt(good.clone()).await.status(), StatusCode::NO_CONTENT);
+    refused_once(&app, receipt(good).await, &mut seen, "replayed receipt").await;
     app.shutdown().await;
 }
 on_both_engines!(

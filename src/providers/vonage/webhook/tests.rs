@@ -63,32 +63,36 @@ fn events_with_and_without_a_status() {
     assert_eq!(Event::from_json(transfer).unwrap().status, None);
 }
 
+fn receipt(text: &str, json: bool) -> Result<Receipt, PayloadError> {
+    Receipt::from_params(&receipt_params(text.as_bytes(), json)?)
+}
+
 #[test]
 fn receipts_as_json_form_or_query() {
-    let json = br#"{"msisdn":"447700900000","to":"AcmeInc","network-code":"12345","messageId":"0A0000001234567B","price":"0.03330000","status":"delivered","scts":"2001011400","err-code":"0","api-key":"abcd1234","message-timestamp":"2020-01-01 12:00:00"}"#;
+    let json = r#"{"msisdn":"447700900000","to":"AcmeInc","network-code":"12345","messageId":"0A0000001234567B","price":"0.03330000","status":"delivered","scts":"2001011400","err-code":"0","api-key":"abcd1234","message-timestamp":"2020-01-01 12:00:00"}"#;
     let expected = Receipt {
         message_id: "0A0000001234567B".into(),
         status: "delivered".into(),
         error_code: None,
     };
-    assert_eq!(Receipt::from_json(json), Ok(expected.clone()));
+    assert_eq!(receipt(json, true), Ok(expected.clone()));
     let form = "msisdn=447700900000&messageId=0A0000001234567B&status=delivered&err-code=0";
-    assert_eq!(Receipt::from_form(form), Ok(expected));
-    let failed = Receipt::from_form("messageId=X1&status=failed&err-code=6").unwrap();
+    assert_eq!(receipt(form, false), Ok(expected));
+    let failed = receipt("messageId=X1&status=failed&err-code=6", false).unwrap();
     assert_eq!(failed.error_code.as_deref(), Some("6"));
+    let numbers = receipt(r#"{"messageId":7,"status":"delivered","err-code":2}"#, true);
+    assert_eq!(numbers.unwrap().error_code.as_deref(), Some("2"));
     assert_eq!(
-        Receipt::from_json(br#"{"messageId":7,"status":"delivered","err-code":2}"#)
-            .unwrap()
-            .error_code
-            .as_deref(),
-        Some("2")
-    );
-    assert_eq!(
-        Receipt::from_form("status=delivered"),
+        receipt("status=delivered", false),
         Err(PayloadError::Missing("messageId"))
     );
     assert_eq!(
-        Receipt::from_form("messageId=X1"),
+        receipt("messageId=X1", false),
         Err(PayloadError::Missing("status"))
     );
+    assert_eq!(
+        receipt("messageId=X1&messageId=X2&status=delivered", false),
+        Err(PayloadError::Invalid("messageId"))
+    );
+    assert_eq!(receipt("[1]", true), Err(PayloadError::Shape));
 }
