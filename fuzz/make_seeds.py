@@ -102,3 +102,14 @@ for v in json.load(open(os.path.join(root, 'tests/vectors/telnyx.json'))):
     headers = dict(v['headers']); headers['x-fuzz-now'] = str(v['now'])
     text = ''.join(f'{k}: {x}\n' for k, x in headers.items()) + '\n' + v['body']
     write('telnyx', v['id'], text)
+
+# vonage: headers (x-fuzz-now: the verdict's time), blank line, body; every
+# SDK-judged JWT vector of tests/vectors/vonage_sdk.json, and the SMS API
+# receipts of tests/vectors/vonage_sms_sdk.json as bodies (their sig is
+# checked at x-fuzz-now too).
+for v in json.load(open(os.path.join(root, 'tests/vectors/vonage_sdk.json'))):
+    headers = {'authorization': v['headers']['Authorization'], 'x-fuzz-now': str(v['now'])}
+    text = ''.join(f'{k}: {x}\n' for k, x in headers.items()) + '\n' + v['body']
+    write('vonage', v['id'], text)
+for v in json.load(open(os.path.join(root, 'tests/vectors/vonage_sms_sdk.json'))):
+    write('vonage', v['id'], f"x-fuzz-now: {v['now']}\n\n" + v['text'])

@@ -19,18 +19,21 @@ use pingate::providers::twilio::signature::{
 
 mod telnyx;
 pub use telnyx::telnyx;
+mod vonage;
+pub use vonage::{SECRET as VONAGE_SECRET, vonage};
 
 /// A target: the name used by `cargo fuzz`, the seed folder and `replay`.
 pub type Target = fn(&[u8]);
 
 /// Every target, by name.
-pub const TARGETS: [(&str, Target); 6] = [
+pub const TARGETS: [(&str, Target); 7] = [
     ("twilio_form", twilio_form),
     ("telnyx", telnyx),
     ("twilio_signature", twilio_signature),
     ("caller_id", caller_id),
     ("pin_input", pin_input),
     ("org_import", org_import),
+    ("vonage", vonage),
 ];
 
 /// The target called `name`.
