@@ -129,6 +129,17 @@ async fn an_unknown_caller_keys_the_account_number_through_an_ncco(engine: Engin
     assert_eq!(view["org_id"], Value::Null);
     assert_eq!(view["verification"], "pin_required");
 
+    // A timed-out input (no keys) is asked again, as Vonage reports it here.
+    let resp = post_signed(&app, INPUT, &input_json(&uuid, "")).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let again: Value = resp.json().await.unwrap();
+    let asks_again = again
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["action"] == "input" && a["eventUrl"][0] == app.url(INPUT).as_str());
+    assert!(asks_again, "{again}");
+
     let resp = post_signed(&app, INPUT, &input_json(&uuid, "40012345")).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let next: Value = resp.json().await.unwrap();
