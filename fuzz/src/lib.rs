@@ -17,6 +17,7 @@ use pingate::providers::twilio::signature::{
     Algorithm, SignatureError, SignedRequest, SigningKeys, body_sha256_hex, sign, sign_with, verify,
 };
 
+mod lines;
 mod telnyx;
 pub use telnyx::telnyx;
 mod vonage;

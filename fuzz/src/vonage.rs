@@ -14,40 +14,6 @@ use sha2::{Digest, Sha256};
 pub const SECRET: &[u8] = b"ZYtdTtGV3BCFN7tWmOWr1md66XsquMggr4W2cTtXtcPgfnI0Xw";
 const DEFAULT_NOW: i64 = 1_700_000_000;
 
-struct Raw<'a> {
-    authorization: Option<&'a str>,
-    now: Option<i64>,
-    body: &'a [u8],
-}
-
-fn split(data: &[u8]) -> Option<Raw<'_>> {
-    let mut raw = Raw {
-        authorization: None,
-        now: None,
-        body: &[],
-    };
-    let mut rest = data;
-    loop {
-        let (line, after) = match rest.iter().position(|&b| b == b'\n') {
-            Some(at) => (&rest[..at], &rest[at + 1..]),
-            None => (rest, &[][..]),
-        };
-        rest = after;
-        if line.is_empty() {
-            break;
-        }
-        let (name, value) = std::str::from_utf8(line).ok()?.split_once(':')?;
-        let value = value.trim_start_matches(' ');
-        match name.trim().to_ascii_lowercase().as_str() {
-            "authorization" => raw.authorization = Some(value),
-            "x-fuzz-now" => raw.now = value.parse().ok(),
-            _ => {}
-        }
-    }
-    raw.body = rest;
-    Some(raw)
-}
-
 /// `Bearer` + an HS256 JWT over `claims`, made without pingate's verifier.
 fn token(claims: &serde_json::Value) -> String {
     let enc = |v: &serde_json::Value| URL_SAFE_NO_PAD.encode(v.to_string());
@@ -63,9 +29,14 @@ fn token(claims: &serde_json::Value) -> String {
 /// signed with the fuzz secret verifies exactly at a fresh `iat`, and the
 /// parsers never panic and accept only well-formed ids.
 pub fn vonage(data: &[u8]) {
-    let Some(raw) = split(data) else { return };
-    let now = raw.now.unwrap_or(DEFAULT_NOW);
-    if let Ok(claims) = verify(SECRET, raw.authorization, raw.body, now) {
+    let Some(raw) = crate::lines::split(data) else {
+        return;
+    };
+    let now = raw
+        .get("x-fuzz-now")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_NOW);
+    if let Ok(claims) = verify(SECRET, raw.get("authorization"), raw.body, now) {
         assert!(now.abs_diff(claims.iat) <= 300, "a stale token verified");
         assert!(!claims.jti.is_empty());
     }

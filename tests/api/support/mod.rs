@@ -10,6 +10,7 @@ pub mod app;
 pub mod logs;
 pub mod messages_api;
 pub mod pg_locks;
+pub mod refusals;
 pub mod smtp;
 pub mod telnyx_api;
 pub mod twilio_signer;

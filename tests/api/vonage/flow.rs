@@ -20,18 +20,34 @@ async fn answered(app: &TestApp, resp: reqwest::Response, uuid: &str) -> (Value,
     let ncco: Value = resp.json().await.unwrap();
     assert!(ncco.is_array(), "{ncco}");
     let call_id = app.call_id_for(uuid).await;
+    (ncco, call_view(app, &call_id).await)
+}
+
+/// The call as an agent sees it.
+async fn call_view(app: &TestApp, call_id: &str) -> Value {
     let (status, view) = app
         .get(&app.agent_token, &format!("/v1/calls/{call_id}"))
         .await;
     assert_eq!(status, StatusCode::OK, "{view}");
-    (ncco, view)
+    view
 }
 
-fn has_action(ncco: &Value, action: &str, key: &str, value: &str) -> bool {
-    ncco.as_array()
-        .unwrap()
-        .iter()
-        .any(|a| a["action"] == action && a[key] == value)
+/// The NCCO's first action that `pick` chooses.
+fn action<'a>(ncco: &'a Value, pick: impl Fn(&Value) -> bool) -> Option<&'a Value> {
+    ncco.as_array().unwrap().iter().find(|a| pick(a))
+}
+
+fn has_action(ncco: &Value, action_name: &str, key: &str, value: &str) -> bool {
+    action(ncco, |a| a["action"] == action_name && a[key] == value).is_some()
+}
+
+/// A call from contoso's registered number, answered by a signed GET:
+/// its uuid and call id.
+async fn registered_call(app: &TestApp) -> (String, String) {
+    let uuid = call_uuid();
+    let resp = get_signed(app, ANSWER, &answer_query(&uuid, "+14155550100")).await;
+    let (_, view) = answered(app, resp, &uuid).await;
+    (uuid, view["call_id"].as_str().unwrap().to_string())
 }
 
 async fn a_vonage_caller_is_verified_end_to_end(engine: Engine, test: &str) {
@@ -97,9 +113,7 @@ async fn a_vonage_caller_is_verified_end_to_end(engine: Engine, test: &str) {
     for (status, ended) in [("answered", "active"), ("completed", "ended")] {
         let resp = post_signed(&app, EVENT, &event_json(&uuid, status)).await;
         assert_eq!(resp.status(), StatusCode::NO_CONTENT);
-        let (_, now) = app
-            .get(&app.agent_token, &format!("/v1/calls/{call_id}"))
-            .await;
+        let now = call_view(&app, &call_id).await;
         assert_eq!(now["status"], ended, "after {status}");
     }
     app.shutdown().await;
@@ -118,12 +132,8 @@ async fn an_unknown_caller_keys_the_account_number_through_an_ncco(engine: Engin
     let uuid = call_uuid();
     let resp = post_signed(&app, ANSWER, &answer_json(&uuid, "+14155550123")).await;
     let (ncco, view) = answered(&app, resp, &uuid).await;
-    let input = ncco
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["action"] == "input")
-        .unwrap_or_else(|| panic!("no input in {ncco}"));
+    let input =
+        action(&ncco, |a| a["action"] == "input").unwrap_or_else(|| panic!("no input in {ncco}"));
     assert_eq!(input["eventUrl"][0], app.url(INPUT).as_str());
     assert_eq!(input["dtmf"]["submitOnHash"], true);
     assert_eq!(view["org_id"], Value::Null);
@@ -133,12 +143,11 @@ async fn an_unknown_caller_keys_the_account_number_through_an_ncco(engine: Engin
     let resp = post_signed(&app, INPUT, &input_json(&uuid, "")).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let again: Value = resp.json().await.unwrap();
-    let asks_again = again
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|a| a["action"] == "input" && a["eventUrl"][0] == app.url(INPUT).as_str());
-    assert!(asks_again, "{again}");
+    let input_url = app.url(INPUT);
+    let asks_again = action(&again, |a| {
+        a["action"] == "input" && a["eventUrl"][0] == input_url.as_str()
+    });
+    assert!(asks_again.is_some(), "{again}");
 
     let resp = post_signed(&app, INPUT, &input_json(&uuid, "40012345")).await;
     assert_eq!(resp.status(), StatusCode::OK);
@@ -147,12 +156,7 @@ async fn an_unknown_caller_keys_the_account_number_through_an_ncco(engine: Engin
         has_action(&next, "conversation", "name", "support"),
         "{next}"
     );
-    let (_, view) = app
-        .get(
-            &app.agent_token,
-            &format!("/v1/calls/{}", view["call_id"].as_str().unwrap()),
-        )
-        .await;
+    let view = call_view(&app, view["call_id"].as_str().unwrap()).await;
     assert_eq!(view["org_id"], "contoso");
     app.shutdown().await;
 }
@@ -166,10 +170,7 @@ async fn a_failed_receipt_moves_the_pin_to_undelivered(engine: Engine, test: &st
         return;
     };
     app.import_contoso().await;
-    let uuid = call_uuid();
-    let resp = get_signed(&app, ANSWER, &answer_query(&uuid, "+14155550100")).await;
-    let (_, view) = answered(&app, resp, &uuid).await;
-    let call_id = view["call_id"].as_str().unwrap().to_string();
+    let (_, call_id) = registered_call(&app).await;
     let challenge_id = app.challenge(&call_id, "sms").await;
     let sms = api.wait_for(1, WAIT).await;
     delivery_reaches(&app, &call_id, &challenge_id, 0, "sent").await;
@@ -205,10 +206,7 @@ async fn a_refused_sms_fails_for_good(engine: Engine, test: &str) {
         return;
     };
     app.import_contoso().await;
-    let uuid = call_uuid();
-    let resp = get_signed(&app, ANSWER, &answer_query(&uuid, "+14155550100")).await;
-    let (_, view) = answered(&app, resp, &uuid).await;
-    let call_id = view["call_id"].as_str().unwrap().to_string();
+    let (_, call_id) = registered_call(&app).await;
     // Status 3 (invalid parameter) in a 200 answer is a final refusal.
     api.refuse_next("3");
     let challenge_id = app.challenge(&call_id, "sms").await;

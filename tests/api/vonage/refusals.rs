@@ -10,29 +10,11 @@ use super::*;
 use crate::errors::expect_problem;
 use crate::on_both_engines;
 use crate::support::app::Engine;
+use crate::support::refusals::{self, REFUSED, calls_recorded};
 
-const REFUSED: &str = "authn_webhook_signature_fail";
-
-async fn calls_recorded(app: &TestApp) -> usize {
-    let (status, v) = app.get(&app.agent_token, "/v1/calls?limit=100").await;
-    assert_eq!(status, StatusCode::OK, "{v}");
-    v["items"].as_array().unwrap().len()
-}
-
+/// A refusal by Vonage: 403, one more audit event.
 async fn refused_once(app: &TestApp, resp: reqwest::Response, seen: &mut usize, why: &str) {
-    let problem = expect_problem(resp, StatusCode::FORBIDDEN).await;
-    assert!(
-        problem["type"].as_str().unwrap().ends_with("bad-signature"),
-        "{why}: {problem}"
-    );
-    let events = app.events(REFUSED).await;
-    assert_eq!(
-        events.len(),
-        *seen + 1,
-        "{why}: one audit event each: {events:#?}"
-    );
-    assert_eq!(events[0]["actor"], "provider:vonage", "{why}");
-    *seen += 1;
+    refusals::refused_once(app, "vonage", resp, seen, why).await;
 }
 
 async fn forged_stale_and_replayed_requests_are_refused_and_audited(engine: Engine, test: &str) {

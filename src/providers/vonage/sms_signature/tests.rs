@@ -35,7 +35,7 @@ fn sign(secret: &[u8], params: &[(String, String)]) -> String {
     sorted.sort();
     let text: String = sorted
         .iter()
-        .map(|(k, v)| format!("&{k}={}", v.replace('&', "_").replace('=', "_")))
+        .map(|(k, v)| format!("&{k}={}", v.replace(['&', '='], "_")))
         .collect();
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret).unwrap();
     mac.update(text.as_bytes());
