@@ -132,13 +132,19 @@ async fn sms_signed(state: &AppState, req: Request) -> Result<Receipt, WebhookEr
     let json = is_json(&req);
     let body = read_body(req, state.settings.server.max_body_bytes).await?;
     let text = if get { query.as_bytes() } else { &body[..] };
-    let params = receipt_params(text, json && !get).map_err(WebhookError::malformed)?;
     let now_secs = state.clock.now_ms().div_euclid(1000);
-    let sig = match sms_signature::verify(secret, &params, now_secs) {
-        Ok(sig) => sig,
-        Err(reason) => {
-            return Err(refuse(state, PROVIDER, client, &path, &reason.to_string()).await);
-        }
+    // Unreadable parameters carry no signature either: refused like one.
+    let checked = receipt_params(text, json && !get)
+        .map_err(|e| e.to_string())
+        .and_then(
+            |params| match sms_signature::verify(secret, &params, now_secs) {
+                Ok(sig) => Ok((params, sig)),
+                Err(reason) => Err(reason.to_string()),
+            },
+        );
+    let (params, sig) = match checked {
+        Ok(ok) => ok,
+        Err(reason) => return Err(refuse(state, PROVIDER, client, &path, &reason).await),
     };
     once(state, client, &path, &format!("sig:{sig}")).await?;
     Receipt::from_params(&params).map_err(WebhookError::malformed)

@@ -113,6 +113,7 @@ async fn forged_stale_and_replayed_requests_are_refused_and_audited(engine: Engi
     };
     let why = [
         (plain, "unsigned receipt"),
+        ("messageId=%FF".to_string(), "unreadable receipt"),
         (form("another-secret", now), "receipt by another secret"),
         (form(SECRET, now - 360), "stale receipt"),
     ];
