@@ -249,8 +249,10 @@ fn openapi_vonage_webhooks_document_the_jwt_nccos_and_refusals() {
             .flatten()
             .map(|p| deref(&doc, p))
             .find(|p| p["in"] == "header" && p["name"] == "Authorization");
+        // Receipts may carry the SMS API's `sig` instead of a JWT.
+        let required = !path.ends_with("/message-status");
         assert!(
-            header.is_some_and(|h| h["required"] == true),
+            header.is_some_and(|h| h["required"] == required),
             "{method} {path}: Authorization header"
         );
         for status in ["403", "503"] {
