@@ -33,7 +33,7 @@ async fn call_view(app: &TestApp, call_id: &str) -> Value {
 }
 
 /// The NCCO's first action that `pick` chooses.
-fn action<'a>(ncco: &'a Value, pick: impl Fn(&Value) -> bool) -> Option<&'a Value> {
+fn action(ncco: &Value, pick: impl Fn(&Value) -> bool) -> Option<&Value> {
     ncco.as_array().unwrap().iter().find(|a| pick(a))
 }
 
