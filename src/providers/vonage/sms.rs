@@ -118,3 +118,6 @@ impl SmsApi for VonageSms {
         Box::pin(self.send_one(to, body))
     }
 }
+
+#[cfg(test)]
+mod tests;
