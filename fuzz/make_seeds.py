@@ -115,3 +115,13 @@ for name in ('plivo.json', 'plivo_sdk.json'):
             headers['X-Fuzz-Method'] = 'GET'
         text = v['url'] + '\n' + ''.join(f'{k}: {x}\n' for k, x in headers.items()) + '\n'
         write('plivo', v['id'], text + form(v['params']))
+# vonage: headers (x-fuzz-now: the verdict's time), blank line, body; every
+# SDK-judged JWT vector of tests/vectors/vonage_sdk.json, and the SMS API
+# receipts of tests/vectors/vonage_sms_sdk.json as bodies (their sig is
+# checked at x-fuzz-now too).
+for v in json.load(open(os.path.join(root, 'tests/vectors/vonage_sdk.json'))):
+    headers = {'authorization': v['headers']['Authorization'], 'x-fuzz-now': str(v['now'])}
+    text = ''.join(f'{k}: {x}\n' for k, x in headers.items()) + '\n' + v['body']
+    write('vonage', v['id'], text)
+for v in json.load(open(os.path.join(root, 'tests/vectors/vonage_sms_sdk.json'))):
+    write('vonage', v['id'], f"x-fuzz-now: {v['now']}\n\n" + v['text'])

@@ -17,8 +17,11 @@ use pingate::providers::twilio::signature::{
     Algorithm, SignatureError, SignedRequest, SigningKeys, body_sha256_hex, sign, sign_with, verify,
 };
 
+mod lines;
 mod telnyx;
 pub use telnyx::telnyx;
+mod vonage;
+pub use vonage::{SECRET as VONAGE_SECRET, vonage};
 
 mod plivo;
 pub use plivo::{plivo, plivo_verdict};
@@ -27,7 +30,7 @@ pub use plivo::{plivo, plivo_verdict};
 pub type Target = fn(&[u8]);
 
 /// Every target, by name.
-pub const TARGETS: [(&str, Target); 7] = [
+pub const TARGETS: [(&str, Target); 8] = [
     ("twilio_form", twilio_form),
     ("telnyx", telnyx),
     ("twilio_signature", twilio_signature),
@@ -35,6 +38,7 @@ pub const TARGETS: [(&str, Target); 7] = [
     ("pin_input", pin_input),
     ("org_import", org_import),
     ("plivo", plivo),
+    ("vonage", vonage),
 ];
 
 /// The target called `name`.
@@ -220,26 +224,6 @@ pub(crate) fn split_line(data: &[u8]) -> (&[u8], &[u8]) {
     match data.iter().position(|&b| b == b'\n') {
         Some(at) => (&data[..at], &data[at + 1..]),
         None => (data, &[]),
-    }
-}
-
-/// `Name: value` lines up to a blank line (names trimmed and lower-cased,
-/// one leading space of a value dropped), and the rest: the body. None
-/// when a line is not UTF-8 or has no `:`.
-pub(crate) fn header_lines(data: &[u8]) -> Option<(Vec<(String, &str)>, &[u8])> {
-    let mut headers = Vec::new();
-    let mut rest = data;
-    loop {
-        let (line, after) = split_line(rest);
-        rest = after;
-        if line.is_empty() {
-            return Some((headers, rest));
-        }
-        let (name, value) = std::str::from_utf8(line).ok()?.split_once(':')?;
-        headers.push((
-            name.trim().to_ascii_lowercase(),
-            value.trim_start_matches(' '),
-        ));
     }
 }
 

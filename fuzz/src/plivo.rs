@@ -10,7 +10,7 @@ use pingate::providers::plivo::signature::{
 };
 use pingate::providers::plivo::webhook::{Answer, Hangup, Input, MessageStatus};
 
-use crate::{header_lines, split_line};
+use crate::split_line;
 
 /// The token of Plivo's own SDK test vectors (tests/vectors/plivo.json).
 pub const AUTH_TOKEN: &str = "Y2Q2ZDgxZmY5YWRiOTI5YmQ1Njg0MTAxZWIyOTc4";
@@ -26,25 +26,19 @@ struct Raw<'a> {
 
 fn split(data: &[u8]) -> Option<Raw<'_>> {
     let (url, rest) = split_line(data);
-    let (headers, body) = header_lines(rest)?;
-    let mut raw = Raw {
-        url: std::str::from_utf8(url).ok()?,
-        method: Method::Post,
-        signature: None,
-        nonce: None,
-        token: AUTH_TOKEN,
-        body,
+    let lines = crate::lines::split(rest)?;
+    let method = match lines.get("x-fuzz-method") {
+        Some(m) if m.eq_ignore_ascii_case("GET") => Method::Get,
+        _ => Method::Post,
     };
-    for (name, value) in headers {
-        match name.as_str() {
-            "x-plivo-signature-v3" => raw.signature = Some(value),
-            "x-plivo-signature-v3-nonce" => raw.nonce = Some(value),
-            "x-fuzz-auth-token" => raw.token = value,
-            "x-fuzz-method" if value.eq_ignore_ascii_case("GET") => raw.method = Method::Get,
-            _ => {}
-        }
-    }
-    Some(raw)
+    Some(Raw {
+        url: std::str::from_utf8(url).ok()?,
+        method,
+        signature: lines.get("x-plivo-signature-v3"),
+        nonce: lines.get("x-plivo-signature-v3-nonce"),
+        token: lines.get("x-fuzz-auth-token").unwrap_or(AUTH_TOKEN),
+        body: lines.body,
+    })
 }
 
 /// `verify` on the request as written; then the same request signed with

@@ -26,22 +26,13 @@ struct Raw<'a> {
 }
 
 fn split(data: &[u8]) -> Option<Raw<'_>> {
-    let (headers, body) = crate::header_lines(data)?;
-    let mut raw = Raw {
-        signature: None,
-        timestamp: None,
-        now: None,
-        body,
-    };
-    for (name, value) in headers {
-        match name.as_str() {
-            "telnyx-signature-ed25519" => raw.signature = Some(value),
-            "telnyx-timestamp" => raw.timestamp = Some(value),
-            "x-fuzz-now" => raw.now = value.parse().ok(),
-            _ => {}
-        }
-    }
-    Some(raw)
+    let lines = crate::lines::split(data)?;
+    Some(Raw {
+        signature: lines.get("telnyx-signature-ed25519"),
+        timestamp: lines.get("telnyx-timestamp"),
+        now: lines.get("x-fuzz-now").and_then(|v| v.parse().ok()),
+        body: lines.body,
+    })
 }
 
 /// `verify` on the request as written; then the same body signed by the

@@ -21,6 +21,7 @@ mod values;
 pub use problem::{Problem, ProblemKind};
 pub use providers::telnyx_public_key;
 pub use retention::RetentionSettings;
+pub use sections::VonageSettings;
 pub use sections::{
     AuditSettings, CallerIdTrust, ConsoleSettings, DatabaseSettings, DeliverySettings,
     EmailSettings, EmailTransport, GrantSettings, LimitsSettings, LogFormat, LogSettings,
@@ -48,6 +49,7 @@ pub struct Settings {
     pub twilio: TwilioSettings,
     pub telnyx: TelnyxSettings,
     pub plivo: PlivoSettings,
+    pub vonage: VonageSettings,
     pub voice: VoiceSettings,
     pub email: EmailSettings,
     pub sms: SmsSettings,

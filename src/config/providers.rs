@@ -36,6 +36,7 @@ impl Settings {
             ));
         }
         out.extend(self.plivo_problems());
+        out.extend(self.vonage_problems());
         out
     }
 
@@ -56,6 +57,7 @@ impl Settings {
             );
         }
         notes.extend(self.plivo_warning());
+        notes.extend(self.vonage_warnings());
         notes
     }
 }
@@ -91,6 +93,7 @@ impl Settings {
             SmsTransport::Twilio => format!("twilio {}", self.twilio.api_base_url),
             SmsTransport::Telnyx => format!("telnyx {}", self.telnyx.api_base_url),
             SmsTransport::Plivo => format!("plivo {}", self.plivo.api_base_url),
+            SmsTransport::Vonage => format!("vonage {}", self.vonage.api_base_url),
             SmsTransport::File => format!("file {}", self.sms_file_dir().display()),
         }
     }
@@ -177,12 +180,60 @@ impl Settings {
         out
     }
 
+    /// Vonage is meant to be used: it sends the SMS or one of its keys is set.
+    pub fn vonage_in_use(&self) -> bool {
+        let v = &self.vonage;
+        self.sms.transport == SmsTransport::Vonage
+            || v.signature_secret.is_some()
+            || v.api_key.is_some()
+            || v.api_secret.is_some()
+            || v.sms_from.is_some()
+    }
+
+    fn vonage_problems(&self) -> Vec<Problem> {
+        let v = &self.vonage;
+        let mut out = Vec::new();
+        if v.signature_secret
+            .as_ref()
+            .is_some_and(|s| s.expose().is_empty())
+        {
+            out.push(Problem::value(
+                "vonage.signature_secret",
+                "is empty: anyone could sign a webhook (Dashboard, API settings, Signature secret)",
+            ));
+        }
+        out.extend(api_base_url_problem("vonage.api_base_url", &v.api_base_url));
+        if self.sms.transport == SmsTransport::Vonage {
+            out.extend(missing_for_sms(
+                "vonage",
+                &[
+                    ("vonage.api_key", v.api_key.is_none()),
+                    ("vonage.api_secret", v.api_secret.is_none()),
+                    ("vonage.sms_from", v.sms_from.is_none()),
+                ],
+            ));
+        }
+        out
+    }
+
     fn plivo_warning(&self) -> Option<String> {
         (self.plivo_in_use() && self.plivo.auth_token.is_none()).then(|| {
             "plivo.auth_token is not set: Plivo webhooks will answer 503 until it is \
              (Plivo console, Overview, Auth Token)"
                 .into()
         })
+    }
+
+    fn vonage_warnings(&self) -> Vec<String> {
+        if self.vonage_in_use() && self.vonage.signature_secret.is_none() {
+            vec![
+                "vonage.signature_secret is not set: Vonage webhooks will answer 503 until it is \
+                 (Dashboard, API settings, Signature secret)"
+                    .into(),
+            ]
+        } else {
+            Vec::new()
+        }
     }
 }
 

@@ -79,6 +79,21 @@ pub struct PlivoSettings {
     pub sms_from: Option<String>,
 }
 
+/// Vonage (Voice API with NCCOs, SMS API).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VonageSettings {
+    /// The account's API key, sent with each SMS (not secret).
+    pub api_key: Option<String>,
+    /// The account's API secret, sent with each SMS.
+    pub api_secret: Option<Secret>,
+    /// The signature secret that signs the webhooks' JWTs (HS256); without
+    /// it the webhooks answer 503.
+    pub signature_secret: Option<Secret>,
+    pub api_base_url: String,
+    pub sms_from: Option<String>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum VoiceRoute {
@@ -125,6 +140,7 @@ pub enum SmsTransport {
     Telnyx,
     Plivo,
     File,
+    Vonage,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -404,6 +420,18 @@ impl Default for PlivoSettings {
             auth_id: None,
             auth_token: None,
             api_base_url: "https://api.plivo.com".into(),
+            sms_from: None,
+        }
+    }
+}
+
+impl Default for VonageSettings {
+    fn default() -> Self {
+        Self {
+            api_key: None,
+            api_secret: None,
+            signature_secret: None,
+            api_base_url: "https://rest.nexmo.com".into(),
             sms_from: None,
         }
     }

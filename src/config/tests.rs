@@ -425,3 +425,37 @@ fn an_unsigned_twilio_is_a_provider_warning_and_a_signed_one_is_not() {
     );
     assert!(s.sms_transport_summary().starts_with("twilio https://"));
 }
+
+#[test]
+fn vonage_settings_explain_what_is_missing() {
+    let err = from_toml(
+        r#"
+        [sms]
+        transport = "vonage"
+        [vonage]
+        signature_secret = ""
+        api_base_url = "rest.nexmo.com"
+        "#,
+    )
+    .unwrap_err()
+    .to_string();
+    for needle in [
+        "vonage.api_key",
+        "vonage.api_secret",
+        "vonage.sms_from",
+        "vonage.signature_secret",
+        "vonage.api_base_url",
+    ] {
+        assert!(err.contains(needle), "{needle} missing from: {err}");
+    }
+    let s = from_toml("[vonage]\napi_key = \"a1b2c3d4\"\n").unwrap();
+    assert_eq!(s.vonage.api_base_url, "https://rest.nexmo.com");
+    assert!(
+        s.warnings()
+            .iter()
+            .any(|w| w.contains("vonage.signature_secret is not set")),
+        "{:?}",
+        s.warnings()
+    );
+    assert!(!Settings::default().vonage_in_use());
+}

@@ -8,6 +8,7 @@ pub mod form;
 pub mod plivo;
 pub mod telnyx;
 pub mod twilio;
+pub mod vonage;
 pub mod xml;
 
 /// The provider `pingate demo` and `pingate call simulate` play: its
@@ -34,6 +35,9 @@ impl SmsSender {
                 SmsSender::Api(Box::new(plivo::sms::PlivoSms::from_settings(s)?))
             }
             SmsTransport::File => SmsSender::file(s),
+            SmsTransport::Vonage => {
+                SmsSender::Api(Box::new(vonage::sms::VonageSms::from_settings(s)?))
+            }
         })
     }
 }

@@ -1,5 +1,5 @@
 //! Integration tests: the real server on port 0, real SMTP on loopback,
-//! imitations of Twilio's, Telnyx's and Plivo's messaging APIs, webhooks
+//! imitations of Twilio's, Telnyx's, Vonage's and Plivo's messaging APIs, webhooks
 //! signed independently.
 
 mod support;
@@ -27,6 +27,7 @@ mod roles;
 mod shutdown;
 mod telnyx;
 mod timing;
+mod vonage;
 mod webhooks;
 
 /// Under CI every PostgreSQL variant must really run, not be compiled ignored.

@@ -7,6 +7,7 @@ pub mod error;
 pub mod plivo;
 pub mod telnyx;
 pub mod twilio;
+pub mod vonage;
 
 use axum::extract::Request;
 use axum::http::StatusCode;

@@ -257,6 +257,51 @@ fn openapi_plivo_webhooks_document_signature_nonce_xml_and_refusals() {
 }
 
 #[test]
+fn openapi_vonage_webhooks_document_the_jwt_nccos_and_refusals() {
+    let doc = document();
+    let vonage: Vec<_> = operations(&doc)
+        .into_iter()
+        .filter(|(_, path, _)| path.starts_with("/webhooks/vonage/"))
+        .collect();
+    assert_eq!(
+        vonage.len(),
+        6,
+        "answer (GET, POST), input, event, message-status (GET, POST)"
+    );
+    for (method, path, op) in vonage {
+        let header = op["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| deref(&doc, p))
+            .find(|p| p["in"] == "header" && p["name"] == "Authorization");
+        // Receipts may carry the SMS API's `sig` instead of a JWT.
+        let required = !path.ends_with("/message-status");
+        assert!(
+            header.is_some_and(|h| h["required"] == required),
+            "{method} {path}: Authorization header"
+        );
+        for status in ["403", "503"] {
+            assert!(
+                op["responses"].get(status).is_some(),
+                "{method} {path}: {status}"
+            );
+        }
+    }
+    for (method, path) in [
+        ("get", "/webhooks/vonage/answer"),
+        ("post", "/webhooks/vonage/answer"),
+        ("post", "/webhooks/vonage/input"),
+    ] {
+        let ok = &doc["paths"][path][method]["responses"]["200"]["content"];
+        assert!(
+            ok.get("application/json").is_some(),
+            "{method} {path}: NCCO answer"
+        );
+    }
+}
+
+#[test]
 fn openapi_states_the_secret_handling_rules() {
     let doc = document();
     let schema = |name: &str| &doc["components"]["schemas"][name];

@@ -363,6 +363,7 @@ pub(super) fn served_routes() -> BTreeMap<(String, String), Option<BTreeSet<Stri
         "http/webhooks/twilio.rs",
         "http/webhooks/telnyx.rs",
         "http/webhooks/plivo.rs",
+        "http/webhooks/vonage.rs",
     ] {
         assert!(
             files.iter().any(|f| f == expected),

@@ -16,6 +16,7 @@ pub mod refusals;
 pub mod smtp;
 pub mod telnyx_api;
 pub mod twilio_signer;
+pub mod vonage_api;
 
 #[cfg(test)]
 mod selftest;
