@@ -14,9 +14,10 @@ use std::sync::{Arc, Mutex, mpsc};
 
 use tokio::sync::oneshot;
 
-use crate::domain::pin::PinHasher;
+use crate::domain::pin::{HashMemory, PinHasher};
 
-type Job = Box<dyn FnOnce(&PinHasher) + Send>;
+/// A job gets the hasher and its thread's argon2 memory.
+type Job = Box<dyn FnOnce(&PinHasher, &mut HashMemory) + Send>;
 
 /// The hashing threads; dropping the pool lets them end.
 pub struct HashPool {
@@ -51,12 +52,12 @@ impl HashPool {
     /// Runs `f` on a hashing thread, in the caller's tracing span.
     pub async fn run<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&PinHasher) -> T + Send + 'static,
+        f: impl FnOnce(&PinHasher, &mut HashMemory) -> T + Send + 'static,
     ) -> Result<T, HashWorkError> {
         let (done, result) = oneshot::channel();
         let span = tracing::Span::current();
-        let job: Job = Box::new(move |h| {
-            let _ = done.send(span.in_scope(|| f(h)));
+        let job: Job = Box::new(move |h, m| {
+            let _ = done.send(span.in_scope(|| f(h, m)));
         });
         self.jobs.send(job).map_err(|_| HashWorkError::Closed)?;
         result.await.map_err(|_| HashWorkError::Task)
@@ -64,15 +65,18 @@ impl HashPool {
 }
 
 /// Takes jobs until the pool is dropped. A job that panics loses only its
-/// own answer (its caller hears `Task`); the thread goes on.
+/// own answer (its caller hears `Task`); the thread goes on. The thread's
+/// argon2 memory is allocated by its first job and reused by every later
+/// one (see `HashMemory`: a block per hash is what made RSS climb).
 fn work(queue: &Mutex<mpsc::Receiver<Job>>, hasher: &PinHasher) {
+    let mut memory = HashMemory::new();
     loop {
         let job = match queue.lock() {
             Ok(q) => q.recv(),
             Err(_) => return,
         };
         let Ok(job) = job else { return };
-        let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(hasher)));
+        let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(hasher, &mut memory)));
     }
 }
 
