@@ -166,7 +166,7 @@ pub struct HashMemory {
 }
 
 impl HashMemory {
-    /// An empty workspace; it grows to the largest parameters it serves.
+    /// An empty workspace; it grows to its hasher's own parameters.
     pub fn new() -> HashMemory {
         HashMemory::default()
     }
@@ -312,6 +312,16 @@ impl PinHasher {
         let out = buffer
             .get_mut(..len)
             .ok_or(PinError::Hash("output length".into()))?;
+        // A stored hash costlier than ours (older parameters, or a corrupt
+        // row within the verify bounds) gets memory of its own for this
+        // call only: the kept workspace never outgrows our own parameters.
+        let mut own;
+        let memory = if params.block_count() > self.params.block_count() {
+            own = HashMemory::new();
+            &mut own
+        } else {
+            memory
+        };
         argon2
             .hash_password_into_with_memory(secret, salt.as_ref(), out, memory.blocks(&params))
             .map_err(|e| hash_err(&e))?;

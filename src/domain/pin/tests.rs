@@ -289,6 +289,13 @@ fn a_reused_memory_gives_the_same_hashes_as_a_fresh_one() {
         assert!(small.verify_in(&mut memory, &pin("123456"), &big));
     }
     assert_eq!(memory.kib(), 1024);
+    // A stored hash costlier than the hasher's own parameters is verified
+    // in memory of its own: the kept workspace stays at the hasher's size.
+    let mut own = HashMemory::new();
+    assert!(small.verify_in(&mut own, &pin("123456"), &reused));
+    assert_eq!(own.kib(), 256);
+    assert!(small.verify_in(&mut own, &pin("123456"), &big));
+    assert_eq!(own.kib(), 256);
 }
 
 /// Hashes made in a workspace are the ones argon2's own hasher makes, so
