@@ -17,7 +17,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::delivery::SenderError;
 use crate::delivery::{Sealer, Senders, email::EmailSender, sms::SmsSender};
-use crate::domain::pin::{Pin, PinError, PinHasher};
+use crate::domain::pin::{HashMemory, Pin, PinError, PinHasher};
 use crate::domain::support::Desk;
 use crate::hash_gate::HashGate;
 use crate::keys::{Keys, Missing};
@@ -181,7 +181,7 @@ impl AppState {
     /// them, at `hash_nice`), carrying the caller's tracing span.
     pub async fn hash_work<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&PinHasher) -> T + Send + 'static,
+        f: impl FnOnce(&PinHasher, &mut HashMemory) -> T + Send + 'static,
     ) -> Result<T, HashWorkError> {
         let _permit = self
             .hash_permits
@@ -196,10 +196,10 @@ impl AppState {
     /// which must not depend on whether the challenge exists.
     pub async fn verify_pin(&self, pin: Pin, phc: Option<String>) -> Result<bool, HashWorkError> {
         metrics::counter!("pingate_pin_verifications_total").increment(1);
-        self.hash_work(move |h| match phc {
-            Some(phc) => h.verify(&pin, &phc),
+        self.hash_work(move |h, memory| match phc {
+            Some(phc) => h.verify_in(memory, &pin, &phc),
             None => {
-                let _ = h.verify(&pin, h.dummy_hash());
+                let _ = h.verify_in(memory, &pin, h.dummy_hash());
                 false
             }
         })

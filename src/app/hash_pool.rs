@@ -4,19 +4,37 @@
 //! kernel gives it to the webhooks; when the webhooks are idle the hashing
 //! threads still get whole cores.
 //!
-//! Why `nice` and not SCHED_IDLE or a paced pool: CFS weighs a thread at
-//! nice 10 about one tenth of one at nice 0, so a webhook burst preempts
-//! hashing within a scheduler tick, yet hashing is never starved the way
-//! SCHED_IDLE threads are under steady load, and no rate has to be guessed.
+//! How many threads (`pin.hash_concurrency`, default 2 = the cores of the
+//! machine it was measured on): one per core. Our argon2id has one lane
+//! (p=1), so a hash is strictly serial and fills exactly one core for its
+//! whole time (about 15 ms at the default cost, 66-69 per second per core
+//! here). PIN checks therefore top out at min(threads, cores) × that rate:
+//! fewer threads than cores leave the ceiling out of reach, more only
+//! time-slice the same cores and each keeps its own 19 MiB block resident.
+//!
+//! Each thread owns one argon2 memory (`HashMemory`) for its life. A fresh
+//! block per hash cost, measured with `bench/probe.py memory` before the
+//! change, about 3,700 page faults per new PIN and 1,900 per check (the
+//! kernel zeroing and mapping 19 MiB again), and left the freed blocks
+//! resident in glibc's per-thread heaps: 380 MiB peak after 40 new PINs.
+//!
+//! Why `nice` 10 and not SCHED_IDLE or a paced pool: CFS weighs a thread
+//! at nice 10 at 110 against 1024 at nice 0, so a webhook worker that
+//! shares a core with a hash gets about 90 % of it and preempts hashing
+//! within a scheduler tick, yet hashing is never starved the way
+//! SCHED_IDLE threads are under steady load, and no rate has to be
+//! guessed. Nice 19 (weight 15) would buy webhooks a few more percent at
+//! the cost of checks stalling under a webhook burst.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, mpsc};
 
 use tokio::sync::oneshot;
 
-use crate::domain::pin::PinHasher;
+use crate::domain::pin::{HashMemory, PinHasher};
 
-type Job = Box<dyn FnOnce(&PinHasher) + Send>;
+/// A job gets the hasher and its thread's argon2 memory.
+type Job = Box<dyn FnOnce(&PinHasher, &mut HashMemory) + Send>;
 
 /// The hashing threads; dropping the pool lets them end.
 pub struct HashPool {
@@ -51,12 +69,12 @@ impl HashPool {
     /// Runs `f` on a hashing thread, in the caller's tracing span.
     pub async fn run<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&PinHasher) -> T + Send + 'static,
+        f: impl FnOnce(&PinHasher, &mut HashMemory) -> T + Send + 'static,
     ) -> Result<T, HashWorkError> {
         let (done, result) = oneshot::channel();
         let span = tracing::Span::current();
-        let job: Job = Box::new(move |h| {
-            let _ = done.send(span.in_scope(|| f(h)));
+        let job: Job = Box::new(move |h, m| {
+            let _ = done.send(span.in_scope(|| f(h, m)));
         });
         self.jobs.send(job).map_err(|_| HashWorkError::Closed)?;
         result.await.map_err(|_| HashWorkError::Task)
@@ -64,15 +82,18 @@ impl HashPool {
 }
 
 /// Takes jobs until the pool is dropped. A job that panics loses only its
-/// own answer (its caller hears `Task`); the thread goes on.
+/// own answer (its caller hears `Task`); the thread goes on. The thread's
+/// argon2 memory is allocated by its first job and reused by every later
+/// one (see `HashMemory`: a block per hash is what made RSS climb).
 fn work(queue: &Mutex<mpsc::Receiver<Job>>, hasher: &PinHasher) {
+    let mut memory = HashMemory::new();
     loop {
         let job = match queue.lock() {
             Ok(q) => q.recv(),
             Err(_) => return,
         };
         let Ok(job) = job else { return };
-        let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(hasher)));
+        let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(hasher, &mut memory)));
     }
 }
 

@@ -157,6 +157,12 @@ pub struct Event {
 
 impl Event {
     pub fn from_new(seq: i64, at: Millis, prev_hash: Hash, e: NewEvent) -> Event {
+        Event::from_new_encoded(seq, at, prev_hash, e).0
+    }
+
+    /// The event and its detail in canonical JSON, the form the detail
+    /// column stores: encoded once for both the hash and the row.
+    pub fn from_new_encoded(seq: i64, at: Millis, prev_hash: Hash, e: NewEvent) -> (Event, String) {
         let mut ev = Event {
             seq,
             at,
@@ -171,35 +177,43 @@ impl Event {
             prev_hash,
             hash: [0; 32],
         };
-        ev.hash = ev.compute_hash();
-        ev
+        let detail = canonical_detail(&ev.detail);
+        ev.hash = Sha256::digest(ev.canonical_bytes_with(&detail)).into();
+        (ev, detail)
     }
 
     /// The bytes the chain hash and the Merkle leaf cover.
     pub fn canonical_bytes(&self) -> Vec<u8> {
-        let mut out = String::with_capacity(256);
-        out.push('{');
-        push_field(&mut out, "actor", &Value::String(self.actor.clone()), true);
-        push_field(&mut out, "at", &Value::String(rfc3339(self.at)), false);
-        push_field(&mut out, "call_id", &opt(&self.call_id), false);
-        push_field(&mut out, "challenge_id", &opt(&self.challenge_id), false);
-        push_field(&mut out, "detail", &self.detail, false);
-        push_field(&mut out, "grant_id", &opt(&self.grant_id), false);
-        push_field(&mut out, "kind", &Value::String(self.kind.clone()), false);
-        push_field(&mut out, "org_id", &opt(&self.org_id), false);
-        push_field(
-            &mut out,
-            "outcome",
-            &Value::String(self.outcome.clone()),
-            false,
-        );
-        push_field(
-            &mut out,
-            "prev_hash",
-            &Value::String(hex::encode(self.prev_hash)),
-            false,
-        );
-        push_field(&mut out, "seq", &Value::from(self.seq), false);
+        self.canonical_bytes_with(&canonical_detail(&self.detail))
+    }
+
+    /// The canonical bytes around `detail`, already in canonical JSON.
+    /// Written straight into one buffer: the keys are fixed identifiers
+    /// (no escaping), in sorted order.
+    fn canonical_bytes_with(&self, detail: &str) -> Vec<u8> {
+        let mut out = String::with_capacity(320 + detail.len());
+        out.push_str("{\"actor\":");
+        push_json_str(&mut out, &self.actor);
+        out.push_str(",\"at\":");
+        push_json_str(&mut out, &rfc3339(self.at));
+        out.push_str(",\"call_id\":");
+        push_opt(&mut out, self.call_id.as_deref());
+        out.push_str(",\"challenge_id\":");
+        push_opt(&mut out, self.challenge_id.as_deref());
+        out.push_str(",\"detail\":");
+        out.push_str(detail);
+        out.push_str(",\"grant_id\":");
+        push_opt(&mut out, self.grant_id.as_deref());
+        out.push_str(",\"kind\":");
+        push_json_str(&mut out, &self.kind);
+        out.push_str(",\"org_id\":");
+        push_opt(&mut out, self.org_id.as_deref());
+        out.push_str(",\"outcome\":");
+        push_json_str(&mut out, &self.outcome);
+        out.push_str(",\"prev_hash\":\"");
+        out.push_str(&hex::encode(self.prev_hash));
+        out.push_str("\",\"seq\":");
+        out.push_str(&self.seq.to_string());
         out.push('}');
         out.into_bytes()
     }
@@ -274,33 +288,47 @@ impl Event {
     }
 }
 
-fn opt(v: &Option<String>) -> Value {
-    v.as_ref().map_or(Value::Null, |s| Value::String(s.clone()))
+fn canonical_detail(detail: &Value) -> String {
+    let mut out = String::with_capacity(160);
+    push_canonical(&mut out, detail);
+    out
 }
 
-fn push_field(out: &mut String, key: &str, value: &Value, first: bool) {
-    if !first {
-        out.push(',');
+fn push_opt(out: &mut String, v: Option<&str>) {
+    match v {
+        Some(s) => push_json_str(out, s),
+        None => out.push_str("null"),
     }
-    push_canonical(out, &Value::String(key.to_string()));
-    out.push(':');
-    push_canonical(out, value);
+}
+
+/// `s` as a JSON string, exactly as serde_json writes it. serde_json
+/// escapes only `"`, `\\` and control characters; a string without them
+/// (nearly every one here) is copied between quotes, and any other goes
+/// through serde_json itself, so the bytes never depend on this shortcut.
+fn push_json_str(out: &mut String, s: &str) {
+    if s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        out.push_str(&Value::String(s.to_owned()).to_string());
+    } else {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    }
 }
 
 /// JSON with object keys sorted bytewise at every depth, no whitespace.
 pub fn push_canonical(out: &mut String, v: &Value) {
     match v {
         Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
             out.push('{');
-            for (i, k) in keys.iter().enumerate() {
+            for (i, (k, v)) in entries.into_iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
-                push_canonical(out, &Value::String((*k).clone()));
+                push_json_str(out, k);
                 out.push(':');
-                push_canonical(out, &map[*k]);
+                push_canonical(out, v);
             }
             out.push('}');
         }
@@ -314,7 +342,8 @@ pub fn push_canonical(out: &mut String, v: &Value) {
             }
             out.push(']');
         }
-        // Scalars have one serde_json form each.
+        Value::String(s) => push_json_str(out, s),
+        // Numbers, booleans and null have one serde_json form each.
         other => out.push_str(&other.to_string()),
     }
 }

@@ -8,10 +8,12 @@ use sha2::Sha256;
 type HmacSha256 = Hmac<Sha256>;
 use hmac::Hmac;
 
-/// Holds the HMAC key (derived from the pepper, never the pepper itself).
+/// Holds the HMAC keyed with a key derived from the pepper (never the
+/// pepper itself). Keyed once: each tag clones the keyed state instead of
+/// hashing the key's pads again, which halves a tag's SHA-256 work.
 #[derive(Clone)]
 pub struct Pseudonymiser {
-    key: [u8; 32],
+    mac: HmacSha256,
 }
 
 impl std::fmt::Debug for Pseudonymiser {
@@ -22,7 +24,9 @@ impl std::fmt::Debug for Pseudonymiser {
 
 impl Pseudonymiser {
     pub fn new(key: [u8; 32]) -> Self {
-        Self { key }
+        // HMAC accepts keys of any length; this cannot fail.
+        let mac = <HmacSha256 as KeyInit>::new_from_slice(&key).expect("HMAC takes any key length");
+        Self { mac }
     }
 
     /// `h:<16 hex>…<last 4 digits>`, e.g. `h:9f86d081884c7d65…0365`.
@@ -35,9 +39,7 @@ impl Pseudonymiser {
     }
 
     fn tag(&self, value: &str) -> String {
-        // HMAC accepts keys of any length; this cannot fail.
-        let mut mac =
-            <HmacSha256 as KeyInit>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        let mut mac = self.mac.clone();
         mac.update(value.as_bytes());
         hex::encode(&mac.finalize().into_bytes()[..8])
     }

@@ -7,10 +7,8 @@
 
 use std::fmt;
 
-use argon2::password_hash::phc::PasswordHash;
-use argon2::{
-    ARGON2ID_IDENT, Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version,
-};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, Version};
 use rand::CryptoRng;
 use secrecy::zeroize::Zeroizing;
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
@@ -155,6 +153,38 @@ fn random_digit<R: CryptoRng + ?Sized>(rng: &mut R) -> char {
     }
 }
 
+/// Argon2's working memory (`m` KiB, 19 MiB by default), kept by a hashing
+/// thread and lent to every hash it computes. Allocating it per hash left
+/// each freed block resident in glibc's heaps, fragmented by the small
+/// allocations that land in it between hashes, so RSS grew by about a
+/// block per hash up to hundreds of MiB; one block per thread bounds it.
+/// Argon2 writes every block before it reads it, so what a previous hash
+/// left behind never affects the next one.
+#[derive(Default)]
+pub struct HashMemory {
+    blocks: Vec<Block>,
+}
+
+impl HashMemory {
+    /// An empty workspace; it grows to its hasher's own parameters.
+    pub fn new() -> HashMemory {
+        HashMemory::default()
+    }
+
+    /// The workspace's size in KiB (one argon2 block is 1 KiB).
+    pub fn kib(&self) -> usize {
+        self.blocks.len()
+    }
+
+    fn blocks(&mut self, params: &Params) -> &mut [Block] {
+        let count = params.block_count();
+        if self.blocks.len() < count {
+            self.blocks.resize(count, Block::new());
+        }
+        &mut self.blocks[..count]
+    }
+}
+
 /// Argon2id keyed with the server-side pepper, so a stolen database alone
 /// cannot be brute-forced over the small PIN space.
 pub struct PinHasher {
@@ -182,22 +212,37 @@ impl PinHasher {
             dummy_hash: String::new(),
         };
         // Computing it here also proves the pepper and parameters work.
-        hasher.dummy_hash = hasher.hash_bytes(DUMMY_SECRET, DUMMY_SALT)?;
+        hasher.dummy_hash = hasher.hash_bytes(&mut HashMemory::new(), DUMMY_SECRET, DUMMY_SALT)?;
         Ok(hasher)
     }
 
     /// A PHC string (`$argon2id$v=19$m=...,t=...,p=...$salt$hash`) with a
-    /// fresh 16-byte salt drawn from `rng`.
+    /// fresh 16-byte salt drawn from `rng`, computed in a memory of its own.
     pub fn hash<R: CryptoRng + ?Sized>(&self, pin: &Pin, rng: &mut R) -> Result<String, PinError> {
-        let mut salt = [0u8; 16];
-        rng.fill_bytes(&mut salt);
-        self.hash_bytes(pin.expose().as_bytes(), &salt)
+        self.hash_in(&mut HashMemory::new(), pin, rng)
     }
 
-    /// Whether `pin` matches `phc`. The comparison inside argon2 is constant
-    /// time. Anything malformed, of another algorithm or with parameters
-    /// beyond sane bounds is simply `false`.
+    /// [`PinHasher::hash`] in a workspace that outlives the call.
+    pub fn hash_in<R: CryptoRng + ?Sized>(
+        &self,
+        memory: &mut HashMemory,
+        pin: &Pin,
+        rng: &mut R,
+    ) -> Result<String, PinError> {
+        let mut salt = [0u8; 16];
+        rng.fill_bytes(&mut salt);
+        self.hash_bytes(memory, pin.expose().as_bytes(), &salt)
+    }
+
+    /// Whether `pin` matches `phc`, computed in a memory of its own.
     pub fn verify(&self, pin: &Pin, phc: &str) -> bool {
+        self.verify_in(&mut HashMemory::new(), pin, phc)
+    }
+
+    /// Whether `pin` matches `phc`. The comparison of the outputs is
+    /// constant time. Anything malformed, of another algorithm or with
+    /// parameters beyond sane bounds is simply `false`.
+    pub fn verify_in(&self, memory: &mut HashMemory, pin: &Pin, phc: &str) -> bool {
         let Ok(parsed) = PasswordHash::new(phc) else {
             return false;
         };
@@ -213,12 +258,16 @@ impl PinHasher {
         {
             return false;
         }
-        let Ok(argon2) = self.argon2() else {
+        let version = parsed
+            .version
+            .map_or(Ok(Version::default()), Version::try_from);
+        let (Ok(version), Some(salt), Some(expected)) = (version, &parsed.salt, &parsed.hash)
+        else {
             return false;
         };
-        argon2
-            .verify_password(pin.expose().as_bytes(), &parsed)
-            .is_ok()
+        self.compute(memory, pin.expose().as_bytes(), salt, version, params)
+            // Output's equality is constant time.
+            .is_ok_and(|computed| computed.hash.as_ref() == Some(expected))
     }
 
     /// A valid hash, with the current parameters, that no PIN verifies
@@ -228,24 +277,61 @@ impl PinHasher {
         &self.dummy_hash
     }
 
-    fn hash_bytes(&self, secret: &[u8], salt: &[u8]) -> Result<String, PinError> {
-        let hash = self
-            .argon2()?
-            .hash_password_with_salt(secret, salt)
-            .map_err(|e| PinError::Hash(e.to_string()))?;
+    fn hash_bytes(
+        &self,
+        memory: &mut HashMemory,
+        secret: &[u8],
+        salt: &[u8],
+    ) -> Result<String, PinError> {
+        let salt = Salt::new(salt).map_err(|e| PinError::Hash(e.to_string()))?;
+        let hash = self.compute(memory, secret, &salt, Version::V0x13, self.params.clone())?;
         Ok(hash.to_string())
     }
 
-    /// `Argon2` borrows its secret, so it is rebuilt per call; that costs a
-    /// struct copy, nothing compared with the hash itself.
-    fn argon2(&self) -> Result<Argon2<'_>, PinError> {
-        Argon2::new_with_secret(
+    /// The PHC hash of `secret` under `salt`, `version` and `params`, in
+    /// `memory`. `Argon2` borrows its secret, so it is rebuilt per call;
+    /// that costs a struct copy, nothing compared with the hash itself.
+    fn compute(
+        &self,
+        memory: &mut HashMemory,
+        secret: &[u8],
+        salt: &Salt,
+        version: Version,
+        params: Params,
+    ) -> Result<PasswordHash, PinError> {
+        let hash_err = |e: &dyn fmt::Display| PinError::Hash(e.to_string());
+        let argon2 = Argon2::new_with_secret(
             self.pepper.expose_secret(),
             Algorithm::Argon2id,
-            Version::V0x13,
-            self.params.clone(),
+            version,
+            params.clone(),
         )
-        .map_err(|e| PinError::Params(e.to_string()))
+        .map_err(|e| PinError::Params(e.to_string()))?;
+        let mut buffer = [0u8; Output::MAX_LENGTH];
+        let len = params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
+        let out = buffer
+            .get_mut(..len)
+            .ok_or(PinError::Hash("output length".into()))?;
+        // A stored hash costlier than ours (older parameters, or a corrupt
+        // row within the verify bounds) gets memory of its own for this
+        // call only: the kept workspace never outgrows our own parameters.
+        let mut own;
+        let memory = if params.block_count() > self.params.block_count() {
+            own = HashMemory::new();
+            &mut own
+        } else {
+            memory
+        };
+        argon2
+            .hash_password_into_with_memory(secret, salt.as_ref(), out, memory.blocks(&params))
+            .map_err(|e| hash_err(&e))?;
+        Ok(PasswordHash {
+            algorithm: ARGON2ID_IDENT,
+            version: Some(version.into()),
+            params: ParamsString::try_from(&params).map_err(|e| hash_err(&e))?,
+            salt: Some(*salt),
+            hash: Some(Output::new(out).map_err(|e| hash_err(&e))?),
+        })
     }
 }
 

@@ -56,7 +56,9 @@ async fn new_pin(state: &AppState, org: &OrgProfile, channel: Channel) -> Servic
     let challenge_id = ids::challenge_id();
     let sealed = state.sealer.seal(pin.expose(), &challenge_id)?;
     let hash = state
-        .hash_work(move |h| h.hash(&pin, &mut rand::rand_core::UnwrapErr(rand::rngs::SysRng)))
+        .hash_work(move |h, m| {
+            h.hash_in(m, &pin, &mut rand::rand_core::UnwrapErr(rand::rngs::SysRng))
+        })
         .await??;
     Ok(NewPin {
         challenge_id,

@@ -34,9 +34,7 @@ pub(super) async fn append(
     let mut rows = Vec::with_capacity(events.len());
     for new in events {
         seq += 1;
-        let e = Event::from_new(seq, at, prev, new);
-        let mut detail = String::new();
-        crate::audit::event::push_canonical(&mut detail, &e.detail);
+        let (e, detail) = Event::from_new_encoded(seq, at, prev, new);
         prev = e.hash;
         rows.push((e, detail));
     }

@@ -247,7 +247,7 @@ async fn occupy_every_hashing_thread(
         let (started, running) = tokio::sync::oneshot::channel();
         let (pool, held) = (Arc::clone(&state.hash_pool), Arc::clone(&held));
         tokio::spawn(async move {
-            pool.run(move |_| {
+            pool.run(move |_, _| {
                 let _ = started.send(());
                 // Returns when the sender is dropped.
                 let _ = held.lock().map(|h| h.recv());

@@ -66,3 +66,47 @@ fn kinds_have_unique_round_tripping_names() {
         assert_eq!(EventKind::parse(k.as_str()), Some(*k));
     }
 }
+
+/// The quoting shortcut writes exactly what serde_json writes, for every
+/// ASCII character and for text beyond ASCII, alone and inside text.
+#[test]
+fn strings_are_quoted_as_serde_json_quotes_them() {
+    let mut samples: Vec<String> = (0u8..=0x7f).map(|b| char::from(b).to_string()).collect();
+    samples.extend(
+        [
+            "",
+            "agent:alice",
+            "a\"b",
+            "back\\slash",
+            "tab\there",
+            "é 名前 🙂",
+            "\u{7f}\u{2028}",
+        ]
+        .map(str::to_string),
+    );
+    for s in samples {
+        let mut ours = String::new();
+        push_json_str(&mut ours, &s);
+        assert_eq!(ours, serde_json::to_string(&s).unwrap(), "{s:?}");
+        let mut nested = String::new();
+        push_canonical(&mut nested, &serde_json::json!({ s.clone(): [s.clone()] }));
+        assert_eq!(
+            nested,
+            serde_json::json!({ s.clone(): [s.clone()] }).to_string()
+        );
+    }
+}
+
+/// The detail a new event is stored with is the one its hash covers.
+#[test]
+fn the_encoded_detail_is_the_hashed_one() {
+    let e = NewEvent::new(EventKind::CallReceived, "provider:twilio", Outcome::Success)
+        .call("call_1")
+        .detail("caller", "ph_\"quoted\"")
+        .detail("b", serde_json::json!({"y": [1, "x\n"], "a": null}));
+    let (event, detail) = Event::from_new_encoded(3, 1_700_000_000_000, GENESIS, e);
+    let mut expected = String::new();
+    push_canonical(&mut expected, &event.detail);
+    assert_eq!(detail, expected);
+    assert_eq!(event.hash, event.compute_hash());
+}

@@ -257,3 +257,63 @@ fn hasher_can_be_shared_with_a_blocking_pool() {
     assert_send_sync::<PinHasher>();
     assert_send_sync::<Pin>();
 }
+
+/// One workspace serves hashes of different sizes in turn (as a hashing
+/// thread's does when stored hashes carry older parameters): what a larger
+/// hash left in it never changes a smaller one's result, and it keeps the
+/// size of the largest instead of growing per hash.
+#[test]
+fn a_reused_memory_gives_the_same_hashes_as_a_fresh_one() {
+    let small = cheap(PEPPER);
+    let large = PinHasher::with_params(PEPPER, 1024, 2, 1).expect("params");
+    let mut memory = HashMemory::new();
+    let salts = |seed| StdRng::seed_from_u64(seed);
+    let big = large
+        .hash_in(&mut memory, &pin("123456"), &mut salts(20))
+        .expect("hash");
+    assert_eq!(memory.kib(), 1024);
+    let reused = small
+        .hash_in(&mut memory, &pin("123456"), &mut salts(21))
+        .expect("hash");
+    let fresh = small.hash(&pin("123456"), &mut salts(21)).expect("hash");
+    assert_eq!(reused, fresh);
+    assert_eq!(
+        big,
+        large.hash(&pin("123456"), &mut salts(20)).expect("hash")
+    );
+    for _ in 0..3 {
+        assert!(small.verify_in(&mut memory, &pin("123456"), &reused));
+        assert!(!small.verify_in(&mut memory, &pin("123457"), &reused));
+        assert!(large.verify_in(&mut memory, &pin("123456"), &big));
+        // A hash is verified under its own parameters, whoever verifies it.
+        assert!(small.verify_in(&mut memory, &pin("123456"), &big));
+    }
+    assert_eq!(memory.kib(), 1024);
+    // A stored hash costlier than the hasher's own parameters is verified
+    // in memory of its own: the kept workspace stays at the hasher's size.
+    let mut own = HashMemory::new();
+    assert!(small.verify_in(&mut own, &pin("123456"), &reused));
+    assert_eq!(own.kib(), 256);
+    assert!(small.verify_in(&mut own, &pin("123456"), &big));
+    assert_eq!(own.kib(), 256);
+}
+
+/// Hashes made in a workspace are the ones argon2's own hasher makes, so
+/// every hash stored before the workspace existed still verifies.
+#[test]
+fn workspace_hashes_match_argon2s_own_hasher() {
+    use argon2::PasswordHasher;
+    let params = Params::new(256, 1, 1, None).expect("params");
+    let reference = Argon2::new_with_secret(PEPPER, Algorithm::Argon2id, Version::V0x13, params)
+        .expect("argon2");
+    let salt = [7u8; 16];
+    let stored = reference
+        .hash_password_with_salt(b"123456", &salt)
+        .expect("hash")
+        .to_string();
+    let ours = cheap(PEPPER)
+        .hash_bytes(&mut HashMemory::new(), b"123456", &salt)
+        .expect("hash");
+    assert_eq!(ours, stored);
+    assert!(cheap(PEPPER).verify_in(&mut HashMemory::new(), &pin("123456"), &stored));
+}

@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+"""Load-independent measures of pingate (issue 11): instructions per webhook
+under callgrind, and peak memory (VmHWM) by phase.
+
+Unlike bench/run.py (wall-clock, wants an idle machine), these figures do
+not move with the machine's load, so they compare builds on a shared one.
+Uses bench/run.py's set-up (same configuration, org and agent) and signs
+webhooks itself (Twilio's HMAC-SHA1 over the URL and sorted parameters),
+so it needs only the release build and Python.
+
+    bench/probe.py memory [--webhooks 2000] [--challenges 40] [--checks 200]
+    bench/probe.py callgrind [--webhooks 2000] [--warmup 200] [--conns 8]
+
+`memory` prints VmRSS and VmHWM after start, after the webhooks, after
+creating challenges (each hashes a PIN) and after wrong-PIN checks (each
+verifies one), with the page faults and CPU time per request of each
+phase (CPU time moves with the machine's load; faults do not). `callgrind` runs the server under valgrind, zeroes the
+counters after the warm-up, drives the distinct signed webhooks, dumps, and
+prints instructions per webhook (every thread counted: workers, writer,
+outbox) with the top functions by inclusive and self cost.
+"""
+
+import argparse
+import base64
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import run as bench  # noqa: E402  (bench/run.py: the benchmark's set-up)
+
+PARAMS = {
+    "AccountSid": bench.ACCOUNT_SID,
+    "To": "+18005550100",
+    "CallStatus": "ringing",
+    "Direction": "inbound",
+    "StirVerstat": "TN-Validation-Passed-A",
+}
+
+
+def signature(url, params):
+    data = url + "".join(k + params[k] for k in sorted(params))
+    mac = hmac.new(bench.AUTH_TOKEN.encode(), data.encode(), hashlib.sha1).digest()
+    return base64.b64encode(mac).decode()
+
+
+class Client:
+    """One keep-alive connection to the target."""
+
+    def __init__(self, target):
+        self.target = target
+        self.conn = http.client.HTTPConnection("127.0.0.1", target.port, timeout=600)
+
+    def request(self, method, path, body=None, headers=None):
+        self.conn.request(method, path, body=body, headers=headers or {})
+        resp = self.conn.getresponse()
+        data = resp.read()
+        if resp.status >= 300:
+            sys.exit(f"{method} {path}: {resp.status} {data[:300]!r}")
+        return data
+
+    def voice(self, sid, caller="+14155550100"):
+        params = dict(PARAMS, CallSid=sid, From=caller)
+        url = self.target.base + "/webhooks/twilio/voice"
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": signature(url, params),
+        }
+        return self.request("POST", "/webhooks/twilio/voice", urllib.parse.urlencode(params), headers)
+
+    def api(self, method, path, body=None):
+        headers = {"Authorization": f"Bearer {self.target.agent_token}", "Content-Type": "application/json"}
+        return json.loads(self.request(method, path, body and json.dumps(body), headers) or "null")
+
+
+_serial = iter(range(1, 1 << 40))
+
+
+def webhooks(target, count, conns):
+    """`count` distinct voice webhooks (new calls) from `conns` connections."""
+    sids = [f"CA{next(_serial):032x}" for _ in range(count)]
+
+    def drive(part):
+        c = Client(target)
+        for sid in part:
+            c.voice(sid)
+
+    threads = [threading.Thread(target=drive, args=(sids[i::conns],)) for i in range(conns)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def challenges(target, count):
+    """`count` pending email challenges, each on its own call."""
+    c, ids = Client(target), []
+    for _ in range(count):
+        n = next(_serial)
+        sid = f"CA{n:032x}"
+        c.voice(sid, caller="+1415" + str(6000000 + n % 1000000).zfill(7))
+        call = c.api("GET", f"/v1/calls?provider_call_id={sid}")["items"][0]["call_id"]
+        c.api("POST", f"/v1/calls/{call}/org", {"org_id": "contoso"})
+        ids.append(c.api("POST", f"/v1/calls/{call}/challenges", {"channel": "email"})["challenge_id"])
+    return ids
+
+
+def checks(target, ids, count, conns=2):
+    """`count` wrong-PIN checks spread over `ids`, below each one's budget."""
+    per = max(1, min(bench.ATTEMPTS - 1, -(-count // len(ids))))
+    work = [i for i in ids for _ in range(per)][:count]
+
+    def drive(part):
+        c = Client(target)
+        for cid in part:
+            c.api("POST", f"/v1/challenges/{cid}/check", {"pin": "000000"})
+
+    threads = [threading.Thread(target=drive, args=(work[i::conns],)) for i in range(conns)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+_last = {}
+
+
+def status(target, phase, count=None):
+    """Memory now, and the page faults and CPU time since the last phase
+    (per request when `count` is given): first touches of fresh memory
+    are page faults, which callgrind does not see."""
+    rss, hwm = bench.rss_mib(target.proc.pid)
+    fields = Path(f"/proc/{target.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    faults, cpu = int(fields[7]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    was = _last.get(target.proc.pid, (0, 0.0))
+    _last[target.proc.pid] = (faults, cpu)
+    per = f"   {(faults - was[0]) / count:8.0f} faults, {(cpu - was[1]) * 1000 / count:6.2f} ms CPU each" if count else ""
+    print(f"{phase:<34} VmRSS {rss:7.1f} MiB   VmHWM {hwm:7.1f} MiB{per}", flush=True)
+
+
+def memory(a):
+    t = bench.Pingate("probe-memory", "sqlite://data/pingate.db")
+    t.serve()
+    status(t, "ready")
+    webhooks(t, a.webhooks, a.conns)
+    status(t, f"after {a.webhooks} webhooks @{a.conns}", a.webhooks)
+    ids = challenges(t, a.challenges)
+    status(t, f"after {a.challenges} challenges", a.challenges)
+    checks(t, ids, a.checks)
+    status(t, f"after {a.checks} wrong-PIN checks", a.checks)
+
+
+def callgrind(a):
+    t = bench.Pingate("probe-callgrind", "sqlite://data/pingate.db")
+    out = t.dir / "callgrind.out"
+    cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+           str(bench.BIN), "--config", "pingate.toml", "serve"]
+    log = open(t.dir / "serve.log", "w")
+    started = time.monotonic()
+    t.proc = subprocess.Popen(cmd, cwd=t.dir, env=t.env(), stdout=log, stderr=log)
+    bench._started.append(t)
+    bench.wait_ready(t.base + "/readyz", t.proc, timeout=300)
+    print(f"ready under callgrind in {time.monotonic() - started:.1f} s", flush=True)
+    webhooks(t, a.warmup, a.conns)
+    pid = str(t.proc.pid)
+    run = lambda *args: subprocess.run(["callgrind_control", *args, pid], check=True, capture_output=True)
+    run("-z")
+    webhooks(t, a.webhooks, a.conns)
+    run("-d")
+    t.stop()
+    dumps = sorted(t.dir.glob("callgrind.out*"), key=lambda p: p.stat().st_mtime)
+    dump = next(p for p in reversed(dumps) if p.name != "callgrind.out") if len(dumps) > 1 else dumps[-1]
+    report(dump, a.webhooks, a.top)
+
+
+def report(dump, count, top):
+    """Instructions per webhook; the top functions by self cost (the pieces
+    inlined from other files summed back into their function) and pingate's
+    own functions by inclusive cost."""
+    for inclusive in (False, True):
+        args = ["callgrind_annotate", "--threshold=100", "--auto=no", f"--inclusive={'yes' if inclusive else 'no'}", str(dump)]
+        lines = subprocess.run(args, check=True, capture_output=True, text=True).stdout.splitlines()
+        costs = {}
+        for line in lines:
+            m = re.match(r"^\s*([0-9,]+) \([ 0-9.]+%\)\s+(.*)$", line)
+            if not m:
+                continue
+            where = re.sub(r" \[[^]]*\]$", "", m.group(2))
+            name = where.split(":", 1)[1] if ":" in where.split(" ", 1)[0] else where
+            ir = int(m.group(1).replace(",", ""))
+            costs[name] = max(costs.get(name, 0), ir) if inclusive else costs.get(name, 0) + ir
+        total = costs.pop("PROGRAM TOTALS")
+        if not inclusive:
+            print(f"{dump.name}: {total:,} instructions for {count} webhooks = {total / count:,.0f} per webhook")
+            # Zeroing the counters while threads sit in their outer frames
+            # leaves callgrind charging those frames nearly everything as
+            # self cost; no real function here is a quarter of the total.
+            rows = sorted(((k, v) for k, v in costs.items() if v < total / 4), key=lambda kv: -kv[1])[:top]
+            print(f"\ntop {top} by self cost (instructions per webhook):")
+        else:
+            rows = sorted(((k, v) for k, v in costs.items() if k.startswith("pingate::")), key=lambda kv: -kv[1])[:top]
+            print(f"\npingate's top {top} by inclusive cost (instructions per webhook):")
+        for name, ir in rows:
+            print(f"  {ir / count:>10,.0f}  {name[:120]}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("mode", choices=("memory", "callgrind"))
+    ap.add_argument("--webhooks", type=int, default=2000)
+    ap.add_argument("--warmup", type=int, default=200)
+    ap.add_argument("--conns", type=int, default=8)
+    ap.add_argument("--challenges", type=int, default=40)
+    ap.add_argument("--checks", type=int, default=200)
+    ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--bin", type=Path, default=bench.BIN, help="the pingate binary (to compare builds)")
+    a = ap.parse_args()
+    bench.BIN = a.bin.resolve()
+    bench.WORK.mkdir(parents=True, exist_ok=True)
+    if not bench.BIN.exists():
+        sys.exit(f"{bench.BIN}: build it first (cargo build --release --bin pingate)")
+    try:
+        (memory if a.mode == "memory" else callgrind)(a)
+    finally:
+        for t in bench._started:
+            t.stop()
+
+
+if __name__ == "__main__":
+    main()
