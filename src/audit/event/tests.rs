@@ -100,7 +100,7 @@ fn strings_are_quoted_as_serde_json_quotes_them() {
 /// The detail a new event is stored with is the one its hash covers.
 #[test]
 fn the_encoded_detail_is_the_hashed_one() {
-    let e = NewEvent::new(EventKind::CallReceived, "provider:twilio", Outcome::Success)
+    let e = NewEvent::new(EventKind::CallReceived, "provider:acme", Outcome::Success)
         .call("call_1")
         .detail("caller", "ph_\"quoted\"")
         .detail("b", serde_json::json!({"y": [1, "x\n"], "a": null}));
