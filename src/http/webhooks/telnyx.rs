@@ -4,6 +4,9 @@
 //! refuses a signature it has seen before, and only then parses anything.
 //! A refusal answers 403 and is audited once; nothing else is stored.
 
+use crate::http::openapi::schemas::TeXML;
+use crate::http::openapi::{params as p, problem};
+use crate::providers::telnyx::webhook::Envelope;
 use std::sync::Arc;
 
 use axum::Router;
@@ -100,6 +103,27 @@ fn texml(state: &AppState, reply: &Reply) -> Response {
     resp
 }
 
+/// Incoming call (Telnyx TeXML)
+///
+/// Records the call idempotently by `CallSid`, classifies `From` and matches it against every org's registered numbers, as for Twilio. A registered number is trusted when `ShakenStirAttestation` is `A` with `ShakenStirValidated` `true` (or `security.caller_id_trust = "any"`). The TeXML greets the caller, asks for the account number when no org matched, and enqueues (or dials) the agent. The request must carry `telnyx-signature-ed25519` and `telnyx-timestamp` (`telnyx.public_key` checks them over `timestamp|raw body`) before anything is parsed; an unsigned, badly signed, stale (more than 300 s) or replayed request answers 403 (`urn:pingate:problem:bad-signature`), is recorded as an `authn_webhook_signature_fail` audit event, and changes nothing else. Without `telnyx.public_key` it answers 503.
+#[utoipa::path(
+    post,
+    path = "/webhooks/telnyx/voice",
+    operation_id = "telnyxVoice",
+    tag = "webhooks",
+    params(p::TelnyxSigned),
+    request_body(content = Voice, content_type = "application/x-www-form-urlencoded"),
+    security(()),
+    responses(
+        (status = 200, description = "TeXML for Telnyx to execute.", content_type = "text/xml; charset=utf-8", body = TeXML),
+        (status = 400, response = problem::BadRequest),
+        (status = 403, response = problem::BadSignature),
+        (status = 413, response = problem::PayloadTooLarge),
+        (status = 429, response = problem::TooManyRequests),
+        (status = 500, response = problem::Internal),
+        (status = 503, response = problem::NotConfigured),
+    )
+)]
 async fn voice(State(state): State<Arc<AppState>>, req: Request) -> Result<Response, WebhookError> {
     let form = signed_form(&state, req).await?;
     let hook = Voice::from_form(&form).map_err(WebhookError::malformed)?;
@@ -122,6 +146,27 @@ async fn voice(State(state): State<Arc<AppState>>, req: Request) -> Result<Respo
     Ok(texml(&state, &reply))
 }
 
+/// Digits keyed into a TeXML gather
+///
+/// The account number (or a support-menu choice, by `step`) the caller keyed; the answer is the next TeXML. An org identified by keypad is never trusted. The request must carry `telnyx-signature-ed25519` and `telnyx-timestamp` (`telnyx.public_key` checks them over `timestamp|raw body`) before anything is parsed; an unsigned, badly signed, stale (more than 300 s) or replayed request answers 403 (`urn:pingate:problem:bad-signature`), is recorded as an `authn_webhook_signature_fail` audit event, and changes nothing else. Without `telnyx.public_key` it answers 503.
+#[utoipa::path(
+    post,
+    path = "/webhooks/telnyx/gather",
+    operation_id = "telnyxGather",
+    tag = "webhooks",
+    params(p::TelnyxSigned, p::GatherStep),
+    request_body(content = Gather, content_type = "application/x-www-form-urlencoded"),
+    security(()),
+    responses(
+        (status = 200, description = "TeXML for Telnyx to execute.", content_type = "text/xml; charset=utf-8", body = TeXML),
+        (status = 400, response = problem::BadRequest),
+        (status = 403, response = problem::BadSignature),
+        (status = 413, response = problem::PayloadTooLarge),
+        (status = 429, response = problem::TooManyRequests),
+        (status = 500, response = problem::Internal),
+        (status = 503, response = problem::NotConfigured),
+    )
+)]
 async fn gather(
     State(state): State<Arc<AppState>>,
     req: Request,
@@ -138,6 +183,27 @@ async fn gather(
     Ok(texml(&state, &reply))
 }
 
+/// Call status callback (Telnyx TeXML)
+///
+/// A final `CallStatus` ends the call and cancels its pending challenges. The request must carry `telnyx-signature-ed25519` and `telnyx-timestamp` (`telnyx.public_key` checks them over `timestamp|raw body`) before anything is parsed; an unsigned, badly signed, stale (more than 300 s) or replayed request answers 403 (`urn:pingate:problem:bad-signature`), is recorded as an `authn_webhook_signature_fail` audit event, and changes nothing else. Without `telnyx.public_key` it answers 503.
+#[utoipa::path(
+    post,
+    path = "/webhooks/telnyx/status",
+    operation_id = "telnyxStatus",
+    tag = "webhooks",
+    params(p::TelnyxSigned),
+    request_body(content = Status, content_type = "application/x-www-form-urlencoded"),
+    security(()),
+    responses(
+        (status = 204, description = "Recorded (or ignored)."),
+        (status = 400, response = problem::BadRequest),
+        (status = 403, response = problem::BadSignature),
+        (status = 413, response = problem::PayloadTooLarge),
+        (status = 429, response = problem::TooManyRequests),
+        (status = 500, response = problem::Internal),
+        (status = 503, response = problem::NotConfigured),
+    )
+)]
 async fn status(
     State(state): State<Arc<AppState>>,
     req: Request,
@@ -150,6 +216,27 @@ async fn status(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// SMS delivery event (Telnyx Messaging API v2)
+///
+/// Advances the delivery status of an SMS that pingate sent through Telnyx (`delivered`, or `delivery_failed` → undelivered, `sending_failed` → failed), visible on the call under `challenges[].delivery`. Unknown message ids are accepted and ignored. The request must carry `telnyx-signature-ed25519` and `telnyx-timestamp` (`telnyx.public_key` checks them over `timestamp|raw body`) before anything is parsed; an unsigned, badly signed, stale (more than 300 s) or replayed request answers 403 (`urn:pingate:problem:bad-signature`), is recorded as an `authn_webhook_signature_fail` audit event, and changes nothing else. Without `telnyx.public_key` it answers 503.
+#[utoipa::path(
+    post,
+    path = "/webhooks/telnyx/message-status",
+    operation_id = "telnyxMessageStatus",
+    tag = "webhooks",
+    params(p::TelnyxSigned),
+    request_body(content = Envelope),
+    security(()),
+    responses(
+        (status = 204, description = "Recorded (or ignored)."),
+        (status = 400, response = problem::BadRequest),
+        (status = 403, response = problem::BadSignature),
+        (status = 413, response = problem::PayloadTooLarge),
+        (status = 429, response = problem::TooManyRequests),
+        (status = 500, response = problem::Internal),
+        (status = 503, response = problem::NotConfigured),
+    )
+)]
 async fn message_status(
     State(state): State<Arc<AppState>>,
     req: Request,
