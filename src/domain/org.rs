@@ -117,9 +117,10 @@ impl FromStr for Channel {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Contacts {
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>, format = Email)]
+    #[schema(nullable = false, value_type = Option<String>, format = Email)]
     pub email: Option<EmailAddress>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub sms: Option<E164>,
 }
 
@@ -141,7 +142,7 @@ pub struct OrgProfile {
     #[schema(required = false)]
     pub contacts: Contacts,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(examples("en", "pt-BR"), max_length = 35)]
+    #[schema(nullable = false, examples("en", "pt-BR"), max_length = 35)]
     pub language: Option<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     /// The advanced support contract: Severity A (24x7) is offered to this org's callers.

@@ -2,7 +2,7 @@
 //! audit trail; signed checkpoints, Merkle proofs and the verifier key.
 
 use super::openapi::problem;
-use super::openapi::schemas::{CheckpointText, VerifierKey};
+use super::openapi::schemas::{self, CheckpointText, VerifierKey};
 use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 
@@ -471,7 +471,7 @@ struct InclusionProof {
     root: String,
     /// Audit path, leaf to root.
     proof: Vec<String>,
-    #[schema(value_type = AuditEvent)]
+    #[schema(value_type = schemas::AuditEvent)]
     event: Value,
 }
 
@@ -562,47 +562,6 @@ async fn public_key(State(state): State<Arc<AppState>>) -> ApiResult<Response> {
     Ok(text_plain(checkpointer::public_key(&state)?))
 }
 
-/// One event of the tamper-evident log. `hash` is SHA-256 of the event's canonical encoding (which includes `prev_hash`). Phone numbers and addresses are pseudonymised or masked; no PIN, token or secret appears.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-struct AuditEvent {
-    /// Gapless, one total order.
-    #[schema(minimum = 1)]
-    seq: i64,
-    /// RFC 3339, UTC.
-    #[schema(format = DateTime)]
-    at: String,
-    #[schema(examples(
-        "call_received",
-        "challenge_created",
-        "authn_pin_fail",
-        "grant_issued",
-        "authn_webhook_signature_fail",
-        "authz_fail",
-        "retention_run"
-    ))]
-    kind: String,
-    #[schema(examples("agent:alice", "provider:twilio", "system"))]
-    actor: String,
-    #[schema(required = true)]
-    org_id: Option<String>,
-    #[schema(required = true)]
-    call_id: Option<String>,
-    #[schema(required = true)]
-    challenge_id: Option<String>,
-    #[schema(required = true)]
-    grant_id: Option<String>,
-    outcome: String,
-    #[schema(value_type = Object)]
-    detail: Value,
-    /// SHA-256, lowercase hex.
-    #[schema(pattern = "^[0-9a-f]{64}$")]
-    prev_hash: String,
-    /// SHA-256, lowercase hex.
-    #[schema(pattern = "^[0-9a-f]{64}$")]
-    hash: String,
-}
-
 /// Listings, named for the document.
-type AuditEventList = Page<AuditEvent, i64>;
+type AuditEventList = Page<schemas::AuditEvent, i64>;
 type CheckpointList = Page<CheckpointView, u64>;

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::error::ApiResult;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::app::AppState;
-use crate::domain::org::Channel;
+use crate::domain::org::{Channel, OrgId};
 use crate::domain::verification::{CallStatus, ChallengeStatus};
 use crate::service::views::{CallSummary, CallView, ChallengeView, GrantWithToken, Page};
 use crate::service::{ServiceError, calls, cancel, challenges, grants, resend, views};
@@ -197,6 +197,7 @@ async fn take(
 #[serde(deny_unknown_fields)]
 #[schema(as = AttachOrgRequest)]
 struct AttachOrg {
+    #[schema(value_type = OrgId)]
     org_id: String,
 }
 
@@ -241,6 +242,7 @@ async fn attach_org(
 #[serde(deny_unknown_fields)]
 #[schema(as = CreateChallengeRequest)]
 struct CreateChallenge {
+    #[schema(value_type = Channel)]
     channel: String,
 }
 
@@ -339,7 +341,7 @@ async fn get_challenge(
 #[schema(as = ResendRequest)]
 struct Resend {
     /// Another channel of the org's profile (a fallback); absent: the same.
-    #[schema(value_type = Option<Channel>)]
+    #[schema(nullable = false, value_type = Option<Channel>)]
     channel: Option<String>,
 }
 

@@ -94,8 +94,10 @@ async fn list(State(state): State<Arc<AppState>>) -> ApiResult<Json<Page<Lockout
 #[serde(deny_unknown_fields)]
 #[schema(as = LockoutResetRequest)]
 struct Reset {
+    #[schema(value_type = crate::domain::org::OrgId)]
     org_id: String,
     /// The caller's E.164 number, `withheld`, or `*` (the org's failure ceiling); absent: every lockout of the org.
+    #[schema(nullable = false)]
     caller: Option<String>,
 }
 

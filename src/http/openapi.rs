@@ -16,7 +16,8 @@ use std::sync::OnceLock;
 
 use utoipa::OpenApi;
 use utoipa::openapi::extensions::Extensions;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{InfoBuilder, ServerBuilder};
 
 use super::webhooks::{telnyx, twilio};
@@ -126,6 +127,14 @@ impl utoipa::Modify for Document {
                 .description(Some(SERVER))
                 .build(),
         ]);
+        // utoipa writes `security(())` as `[{}]`; `[]` says "no token" plainly.
+        for item in doc.paths.paths.values_mut() {
+            for op in operations(item) {
+                if op.security.as_ref().is_some_and(|s| s.iter().all(is_empty)) {
+                    op.security = Some(Vec::new());
+                }
+            }
+        }
         let bearer = HttpBuilder::new()
             .scheme(HttpAuthScheme::Bearer)
             .description(Some(BEARER))
@@ -134,6 +143,25 @@ impl utoipa::Modify for Document {
             .get_or_insert_with(Default::default)
             .add_security_scheme("bearerAuth", SecurityScheme::Http(bearer));
     }
+}
+
+fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.options,
+        &mut item.head,
+        &mut item.patch,
+        &mut item.trace,
+    ]
+    .into_iter()
+    .flatten()
+}
+
+fn is_empty(requirement: &SecurityRequirement) -> bool {
+    *requirement == SecurityRequirement::default()
 }
 
 /// The document as a value.

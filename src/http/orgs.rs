@@ -228,6 +228,7 @@ async fn remove(
 #[serde(deny_unknown_fields)]
 #[schema(as = AddNumberRequest)]
 struct AddNumber {
+    #[schema(value_type = E164)]
     number: String,
 }
 

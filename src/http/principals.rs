@@ -154,9 +154,10 @@ async fn list(
 struct Create {
     #[schema(pattern = "^[A-Za-z0-9._@-]{1,64}$")]
     name: String,
+    #[schema(value_type = Role)]
     role: String,
     /// When the token stops working; absent: never. Must be in the future.
-    #[schema(format = DateTime)]
+    #[schema(nullable = false, format = DateTime)]
     expires_at: Option<String>,
 }
 
@@ -238,7 +239,7 @@ async fn disable(
 #[schema(as = RotatePrincipalRequest)]
 struct Rotate {
     /// When the new token stops working; absent: never. Must be in the future.
-    #[schema(format = DateTime)]
+    #[schema(nullable = false, format = DateTime)]
     expires_at: Option<String>,
 }
 

@@ -18,6 +18,8 @@ use crate::store::challenges::ChallengeRow;
 use crate::store::grants::GrantRow;
 use crate::store::messages::MessageRow;
 
+mod schema;
+
 use super::challenges::effective_status;
 use super::grants::IssuedGrant;
 
@@ -43,14 +45,14 @@ pub struct CallView {
     /// The caller as received (not normalised).
     pub from: String,
     pub to: String,
+    #[schema(schema_with = schema::caller_kind)]
     pub caller_kind: String,
     /// STIR/SHAKEN verdict, e.g. `TN-Validation-Passed-A`.
     #[schema(required = true)]
     pub attestation: Option<String>,
     #[schema(required = true)]
     pub org_id: Option<String>,
-    /// How the org was found: registered number, IVR account number, or named by the agent.
-    #[schema(required = true)]
+    #[schema(required = true, schema_with = schema::org_source)]
     pub org_source: Option<String>,
     pub verification: Verification,
     pub status: CallStatus,
@@ -63,7 +65,7 @@ pub struct CallView {
     /// The support line the caller chose (`[support]`), or null.
     #[schema(examples("technical"))]
     pub line: Option<String>,
-    /// The severity the caller chose (or defaulted to) on a line with severities, or null.
+    #[schema(schema_with = schema::severity)]
     pub severity: Option<String>,
     /// Whether the call arrived inside the line's hours; null until routed or without support lines.
     pub inside_hours: Option<bool>,
@@ -89,6 +91,7 @@ pub struct CallSummary {
     pub provider_call_id: String,
     /// The caller as received (not normalised).
     pub from: String,
+    #[schema(schema_with = schema::caller_kind)]
     pub caller_kind: String,
     /// STIR/SHAKEN verdict, e.g. `TN-Validation-Passed-A`.
     #[schema(required = true)]
@@ -103,7 +106,7 @@ pub struct CallSummary {
     /// The support line the caller chose (`[support]`), or null.
     #[schema(examples("technical"))]
     pub line: Option<String>,
-    /// The severity the caller chose (or defaulted to) on a line with severities, or null.
+    #[schema(schema_with = schema::severity)]
     pub severity: Option<String>,
     /// Whether the call arrived inside the line's hours; null until routed or without support lines.
     pub inside_hours: Option<bool>,

@@ -33,10 +33,13 @@ pub struct ConflictProblem {
     #[serde(flatten)]
     problem: Problem,
     /// The resource's current status, e.g. `expired`, `locked`, `ended`.
+    #[schema(nullable = false)]
     state: Option<String>,
     /// With `handled-by-another-agent`: the agent handling the call.
+    #[schema(nullable = false)]
     handled_by: Option<String>,
     /// With `grant-exists`: the agent's active grant on the call.
+    #[schema(nullable = false)]
     grant_id: Option<String>,
 }
 
@@ -54,7 +57,7 @@ pub struct ValidationProblem {
 #[allow(dead_code)]
 pub struct FieldError {
     /// Org profiles only: the entry's id as written, or `#N`.
-    #[schema(required = false)]
+    #[schema(nullable = false, required = false)]
     org: Option<String>,
     /// Dotted path, e.g. `registered_numbers[1]`, `contacts.email`.
     field: String,

@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 
+use serde_json::Value;
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Type};
 use utoipa::openapi::{Ref, RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
@@ -117,4 +118,45 @@ impl<T: ToSchema, C: PartialSchema> ToSchema for Page<T, C> {
         schemas.push((T::name().into_owned(), T::schema()));
         T::schemas(schemas);
     }
+}
+
+/// One event of the tamper-evident log. `hash` is SHA-256 of the event's canonical encoding (which includes `prev_hash`). Phone numbers and addresses are pseudonymised or masked; no PIN, token or secret appears.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct AuditEvent {
+    /// Gapless, one total order.
+    #[schema(minimum = 1)]
+    seq: i64,
+    /// RFC 3339, UTC.
+    #[schema(format = DateTime)]
+    at: String,
+    #[schema(examples(
+        "call_received",
+        "challenge_created",
+        "authn_pin_fail",
+        "grant_issued",
+        "authn_webhook_signature_fail",
+        "authz_fail",
+        "retention_run"
+    ))]
+    kind: String,
+    #[schema(examples("agent:alice", "provider:twilio", "system"))]
+    actor: String,
+    #[schema(required = true)]
+    org_id: Option<String>,
+    #[schema(required = true)]
+    call_id: Option<String>,
+    #[schema(required = true)]
+    challenge_id: Option<String>,
+    #[schema(required = true)]
+    grant_id: Option<String>,
+    outcome: String,
+    #[schema(value_type = Object)]
+    detail: Value,
+    /// SHA-256, lowercase hex.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
+    prev_hash: String,
+    /// SHA-256, lowercase hex.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
+    hash: String,
 }

@@ -28,10 +28,10 @@ pub struct Voice {
     pub call_sid: String,
     pub from: String,
     pub to: String,
-    #[schema(rename = "ShakenStirAttestation")]
+    #[schema(nullable = false, rename = "ShakenStirAttestation")]
     pub attestation: Option<String>,
     /// `A` with `true` is full attestation.
-    #[schema(rename = "ShakenStirValidated")]
+    #[schema(nullable = false, rename = "ShakenStirValidated")]
     pub validated: Option<String>,
 }
 
@@ -68,6 +68,7 @@ pub struct Gather {
     #[schema(min_length = 1, max_length = 128)]
     pub call_sid: String,
     /// What the caller keyed; absent or empty when nothing.
+    #[schema(nullable = false)]
     pub digits: Option<String>,
 }
 

@@ -88,9 +88,11 @@ pub struct VoiceWebhook {
     /// E.164, `anonymous`/`restricted`/..., `client:...` or `sip:...`; may be empty.
     pub from: String,
     pub to: String,
+    #[schema(nullable = false)]
     pub call_status: Option<String>,
-    #[schema(examples("TN-Validation-Passed-A"))]
+    #[schema(nullable = false, examples("TN-Validation-Passed-A"))]
     pub stir_verstat: Option<String>,
+    #[schema(nullable = false)]
     pub caller_name: Option<String>,
 }
 
@@ -119,6 +121,7 @@ pub struct GatherWebhook {
     #[schema(value_type = String, pattern = "^CA[0-9a-fA-F]{32}$")]
     pub call_sid: CallSid,
     /// What the caller keyed; absent or empty when nothing.
+    #[schema(nullable = false)]
     pub digits: Option<String>,
 }
 
@@ -149,7 +152,7 @@ pub struct StatusWebhook {
         min_length = 1
     )]
     pub call_status: String,
-    #[schema(value_type = Option<String>, pattern = "^[0-9]+$")]
+    #[schema(nullable = false, value_type = Option<String>, pattern = "^[0-9]+$")]
     pub sequence_number: Option<u64>,
 }
 
@@ -185,6 +188,7 @@ pub struct MessageStatusWebhook {
         min_length = 1
     )]
     pub message_status: String,
+    #[schema(nullable = false)]
     pub error_code: Option<String>,
 }
 
