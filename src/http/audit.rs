@@ -2,7 +2,8 @@
 //! audit trail; signed checkpoints, Merkle proofs and the verifier key.
 
 use super::openapi::problem;
-use super::openapi::schemas::{self, CheckpointText, VerifierKey};
+use super::openapi::schemas::{self, CheckpointText, ExportFormat, VerifierKey};
+use crate::audit::event::Outcome;
 use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 
@@ -61,13 +62,14 @@ struct FilterQuery {
     actor: Option<String>,
     /// An event kind from the catalogue.
     kind: Option<String>,
+    #[param(value_type = Option<Outcome>)]
     outcome: Option<String>,
     /// Cursor: only events with a greater `seq` (the `next` of the previous page).
     #[param(minimum = 0)]
     after_seq: Option<i64>,
     #[param(minimum = 1, maximum = 1000, default = 100)]
     limit: Option<i64>,
-    #[param(default = "jsonl")]
+    #[param(default = "jsonl", value_type = Option<ExportFormat>)]
     format: Option<String>,
 }
 
@@ -197,15 +199,22 @@ async fn export_events(
 enum Verified {
     Intact {
         ok: bool,
+        /// Events verified.
         events: u64,
+        /// Stored checkpoints verified.
         checkpoints: u64,
         first_bad_seq: Option<i64>,
         reason: Option<String>,
+        /// Merkle root over all events.
+        #[schema(pattern = "^[0-9a-f]{64}$")]
         root: String,
     },
     Broken {
         ok: bool,
+        /// Events verified before the first bad one.
+        #[schema(minimum = 0)]
         events: i64,
+        #[schema(minimum = 1)]
         first_bad_seq: i64,
         reason: String,
     },

@@ -17,8 +17,11 @@ use std::sync::OnceLock;
 use utoipa::OpenApi;
 use utoipa::openapi::extensions::Extensions;
 use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::request_body::RequestBody;
+use utoipa::openapi::schema::{Schema, SchemaType, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{InfoBuilder, ServerBuilder};
+use utoipa::openapi::{RefOr, Required};
 
 use super::webhooks::{telnyx, twilio};
 use super::{audit, calls, grants, lockouts, ops, orgs, overrides, principals};
@@ -86,7 +89,13 @@ use super::{audit, calls, grants, lockouts, ops, orgs, overrides, principals};
         principals::rotate,
     ),
     components(
-        schemas(problem::Problem, problem::ConflictProblem, problem::ValidationProblem),
+        schemas(
+            problem::Problem,
+            problem::ConflictProblem,
+            problem::ValidationProblem,
+            schemas::ExportFormat,
+            crate::audit::event::Outcome,
+        ),
         responses(
         problem::BadRequest,
         problem::Unauthenticated,
@@ -133,6 +142,9 @@ impl utoipa::Modify for Document {
                 if op.security.as_ref().is_some_and(|s| s.iter().all(is_empty)) {
                     op.security = Some(Vec::new());
                 }
+                if let Some(RefOr::T(body)) = &mut op.request_body {
+                    optional_body(body);
+                }
             }
         }
         let bearer = HttpBuilder::new()
@@ -158,6 +170,26 @@ fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
     ]
     .into_iter()
     .flatten()
+}
+
+/// utoipa writes `request_body(content = Option<T>)` as a `T`-or-null
+/// schema without `required`; an optional body is absent, not `null`.
+fn optional_body(body: &mut RequestBody) {
+    if body.required.is_some() {
+        return;
+    }
+    body.required = Some(Required::False);
+    for content in body.content.values_mut() {
+        let RefOr::T(content) = content else {
+            continue;
+        };
+        if let Some(RefOr::T(Schema::OneOf(one_of))) = &content.schema
+            && let [inner, RefOr::T(Schema::Object(null))] = one_of.items.as_slice()
+            && null.schema_type == SchemaType::Type(Type::Null)
+        {
+            content.schema = Some(inner.clone());
+        }
+    }
 }
 
 fn is_empty(requirement: &SecurityRequirement) -> bool {

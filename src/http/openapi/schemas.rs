@@ -10,6 +10,7 @@ use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Type};
 use utoipa::openapi::{Ref, RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
+use crate::audit::event::Outcome;
 use crate::domain::message::{MessageKind, MessageStatus};
 use crate::domain::org::{Channel, OrgId};
 use crate::domain::phone::E164;
@@ -66,6 +67,8 @@ schemas! {
     MessageStatus => MessageStatus => enum_values!(MessageStatus);
     GrantBasis => GrantBasis => enum_values!(GrantBasis);
     Role => Role => enum_values!(Role);
+    Outcome => Outcome => one_of([Outcome::Success, Outcome::Failure].into_iter().map(Outcome::as_str));
+    ExportFormat => ExportFormat => one_of(["jsonl", "csv"].into_iter());
     E164 => E164 => text(None, Some("^\\+[1-9][0-9]{1,14}$"), &["+14155550100"]);
     OrgId => OrgId => ObjectBuilder::new()
         .schema_type(Type::String)
@@ -85,6 +88,8 @@ pub struct TwiML;
 pub struct TeXML;
 /// A C2SP signed note, as `audit::checkpoint` writes it.
 pub struct CheckpointText;
+/// `GET /v1/audit/export?format=`: `audit::export::Format`'s names.
+pub struct ExportFormat;
 /// The checkpoint verifier key (`checkpointer::public_key`).
 pub struct VerifierKey;
 
@@ -150,6 +155,7 @@ pub struct AuditEvent {
     challenge_id: Option<String>,
     #[schema(required = true)]
     grant_id: Option<String>,
+    #[schema(value_type = Outcome)]
     outcome: String,
     #[schema(value_type = Object)]
     detail: Value,
