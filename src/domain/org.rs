@@ -115,6 +115,9 @@ impl FromStr for Channel {
 
 /// The contacts of record: the only places PINs and grant notices are sent.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+// Unknown fields are refused on the way in (`import::RawOrg`); serde ignores
+// this when serialising, utoipa states it in the schema.
+#[serde(deny_unknown_fields)]
 pub struct Contacts {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, value_type = Option<String>, format = Email)]
@@ -126,6 +129,9 @@ pub struct Contacts {
 
 /// An organisation profile, in the shape of one `[[org]]` entry of `pingate org import`. Answers always include `registered_numbers`, `channels` and `contacts`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+// Unknown fields are refused on the way in (`import::RawOrg`); serde ignores
+// this when serialising, utoipa states it in the schema.
+#[serde(deny_unknown_fields)]
 pub struct OrgProfile {
     pub id: OrgId,
     #[schema(min_length = 1, max_length = 200)]
