@@ -110,11 +110,8 @@ impl FilterQuery {
     responses(
         (status = 200, description = "A page of events.", body = AuditEventList),
         (status = 400, response = problem::BadRequest),
-        (status = 401, response = problem::Unauthenticated),
-        (status = 403, response = problem::Forbidden),
         (status = 422, response = problem::Validation),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
+        problem::Guarded,
     )
 )]
 async fn list(
@@ -155,11 +152,8 @@ async fn list(
             ("Content-Disposition" = String, description = "`attachment; filename=\"audit.jsonl\"` or `audit.csv`."),
         )),
         (status = 400, response = problem::BadRequest),
-        (status = 401, response = problem::Unauthenticated),
-        (status = 403, response = problem::Forbidden),
         (status = 422, response = problem::Validation),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
+        problem::Guarded,
     )
 )]
 async fn export_events(
@@ -232,10 +226,7 @@ enum Verified {
     extensions(("x-pingate-roles" = json!(["reviewer"]))),
     responses(
         (status = 200, description = "The verdict (a broken log is a 200 with `ok: false`).", body = Verified),
-        (status = 401, response = problem::Unauthenticated),
-        (status = 403, response = problem::Forbidden),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
+        problem::Guarded,
     )
 )]
 async fn verify(State(state): State<Arc<AppState>>) -> ApiResult<Json<Verified>> {
@@ -313,11 +304,8 @@ struct PageQuery {
     responses(
         (status = 200, description = "A page of checkpoints.", body = CheckpointList),
         (status = 400, response = problem::BadRequest),
-        (status = 401, response = problem::Unauthenticated),
-        (status = 403, response = problem::Forbidden),
         (status = 422, response = problem::Validation),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
+        problem::Guarded,
     )
 )]
 async fn list_checkpoints(
@@ -361,11 +349,8 @@ fn text_plain(body: String) -> Response {
     extensions(("x-pingate-roles" = json!(["reviewer"]))),
     responses(
         (status = 200, description = "The signed checkpoint.", content_type = "text/plain; charset=utf-8", body = CheckpointText),
-        (status = 401, response = problem::Unauthenticated),
-        (status = 403, response = problem::Forbidden),
         (status = 404, response = problem::NotFound),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
+        problem::Guarded,
     )
 )]
 async fn latest_checkpoint(State(state): State<Arc<AppState>>) -> ApiResult<Response> {
@@ -391,11 +376,8 @@ async fn latest_checkpoint(State(state): State<Arc<AppState>>) -> ApiResult<Resp
     responses(
         (status = 200, description = "The log has not grown since the latest checkpoint, which is returned.", body = CheckpointView),
         (status = 201, description = "A checkpoint was signed.", body = CheckpointView),
-        (status = 401, response = problem::Unauthenticated),
-        (status = 403, response = problem::Forbidden),
         (status = 409, response = problem::Conflict),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
+        problem::Guarded,
     )
 )]
 async fn create_checkpoint(State(state): State<Arc<AppState>>) -> ApiResult<Response> {
@@ -439,12 +421,9 @@ struct InclusionQuery {
     responses(
         (status = 200, description = "The proof.", body = InclusionProof),
         (status = 400, response = problem::BadRequest),
-        (status = 401, response = problem::Unauthenticated),
-        (status = 403, response = problem::Forbidden),
         (status = 409, response = problem::Conflict),
         (status = 422, response = problem::Validation),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
+        problem::Guarded,
     )
 )]
 async fn inclusion_proof(
@@ -525,12 +504,9 @@ struct ConsistencyQuery {
     responses(
         (status = 200, description = "The proof.", body = ConsistencyProof),
         (status = 400, response = problem::BadRequest),
-        (status = 401, response = problem::Unauthenticated),
-        (status = 403, response = problem::Forbidden),
         (status = 409, response = problem::Conflict),
         (status = 422, response = problem::Validation),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
+        problem::Guarded,
     )
 )]
 async fn consistency_proof(
@@ -561,10 +537,7 @@ async fn consistency_proof(
     extensions(("x-pingate-roles" = json!(["reviewer"]))),
     responses(
         (status = 200, description = "The verifier key.", content_type = "text/plain; charset=utf-8", body = VerifierKey),
-        (status = 401, response = problem::Unauthenticated),
-        (status = 403, response = problem::Forbidden),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
+        problem::Guarded,
     )
 )]
 async fn public_key(State(state): State<Arc<AppState>>) -> ApiResult<Response> {

@@ -66,11 +66,8 @@ struct ListQuery {
     responses(
         (status = 200, description = "A page of calls.", body = CallList),
         (status = 400, response = problem::BadRequest),
-        (status = 401, response = problem::Unauthenticated),
-        (status = 403, response = problem::Forbidden),
         (status = 422, response = problem::Validation),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
+        problem::Guarded,
     )
 )]
 async fn list_calls(
@@ -147,11 +144,8 @@ pub(crate) async fn call_view(
     extensions(("x-pingate-roles" = json!(["agent"]))),
     responses(
         (status = 200, description = "The call.", body = CallView),
-        (status = 401, response = problem::Unauthenticated),
-        (status = 403, response = problem::Forbidden),
         (status = 404, response = problem::NotFound),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
+        problem::Guarded,
     )
 )]
 async fn get_call(
@@ -177,11 +171,9 @@ async fn get_call(
     extensions(("x-pingate-roles" = json!(["agent"]))),
     responses(
         (status = 200, description = "The call, now handled by the requesting agent.", body = CallView),
-        (status = 401, response = problem::Unauthenticated),
-        (status = 403, response = problem::Forbidden),
         (status = 404, response = problem::NotFound),
         (status = 409, response = problem::Conflict),
-        (status = 500, response = problem::Internal),
+        problem::Guarded,
     )
 )]
 async fn take(
@@ -215,16 +207,11 @@ struct AttachOrg {
     extensions(("x-pingate-roles" = json!(["agent"]))),
     responses(
         (status = 200, description = "The call, updated.", body = CallView),
-        (status = 400, response = problem::BadRequest),
-        (status = 401, response = problem::Unauthenticated),
-        (status = 403, response = problem::Forbidden),
         (status = 404, response = problem::NotFound),
         (status = 409, response = problem::Conflict),
-        (status = 413, response = problem::PayloadTooLarge),
-        (status = 415, response = problem::UnsupportedMediaType),
         (status = 422, response = problem::Validation),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
+        problem::Guarded,
+        problem::JsonBody,
     )
 )]
 async fn attach_org(
@@ -260,17 +247,12 @@ struct CreateChallenge {
     extensions(("x-pingate-roles" = json!(["agent"]))),
     responses(
         (status = 201, description = "The challenge, pending; the PIN is on its way.", body = ChallengeView),
-        (status = 400, response = problem::BadRequest),
-        (status = 401, response = problem::Unauthenticated),
-        (status = 403, response = problem::Forbidden),
         (status = 404, response = problem::NotFound),
         (status = 409, response = problem::Conflict),
-        (status = 413, response = problem::PayloadTooLarge),
-        (status = 415, response = problem::UnsupportedMediaType),
         (status = 422, response = problem::Validation),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
         (status = 503, response = problem::HashQueueFull),
+        problem::Guarded,
+        problem::JsonBody,
     )
 )]
 async fn create_challenge(
@@ -319,11 +301,8 @@ async fn challenge_view(state: &AppState, id: &str) -> Result<ChallengeView, Ser
     extensions(("x-pingate-roles" = json!(["agent"]))),
     responses(
         (status = 200, description = "The challenge.", body = ChallengeView),
-        (status = 401, response = problem::Unauthenticated),
-        (status = 403, response = problem::Forbidden),
         (status = 404, response = problem::NotFound),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
+        problem::Guarded,
     )
 )]
 async fn get_challenge(
@@ -360,14 +339,11 @@ struct Resend {
     extensions(("x-pingate-roles" = json!(["agent"]))),
     responses(
         (status = 200, description = "The challenge, with one more send.", body = ChallengeView),
-        (status = 401, response = problem::Unauthenticated),
-        (status = 403, response = problem::Forbidden),
         (status = 404, response = problem::NotFound),
         (status = 409, response = problem::Conflict),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
         (status = 400, response = problem::BadRequest),
         (status = 422, response = problem::Validation),
+        problem::Guarded,
     )
 )]
 async fn resend(
@@ -429,17 +405,12 @@ struct Check {
     extensions(("x-pingate-roles" = json!(["agent"]))),
     responses(
         (status = 200, description = "The outcome of this attempt.", body = CheckAnswer),
-        (status = 400, response = problem::BadRequest),
-        (status = 401, response = problem::Unauthenticated),
-        (status = 403, response = problem::Forbidden),
         (status = 404, response = problem::NotFound),
         (status = 409, response = problem::Conflict),
-        (status = 413, response = problem::PayloadTooLarge),
-        (status = 415, response = problem::UnsupportedMediaType),
         (status = 422, response = problem::Validation),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
         (status = 503, response = problem::HashQueueFull),
+        problem::Guarded,
+        problem::JsonBody,
     )
 )]
 async fn check(
@@ -518,12 +489,9 @@ pub(crate) enum CheckAnswer {
     extensions(("x-pingate-roles" = json!(["agent"]))),
     responses(
         (status = 201, description = "The grant, with its token (shown once).", body = Approved),
-        (status = 401, response = problem::Unauthenticated),
-        (status = 403, response = problem::Forbidden),
         (status = 404, response = problem::NotFound),
         (status = 409, response = problem::Conflict),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
+        problem::Guarded,
     )
 )]
 async fn trusted_grant(
@@ -561,12 +529,10 @@ struct Cancel {}
     extensions(("x-pingate-roles" = json!(["agent"]))),
     responses(
         (status = 200, description = "The challenge, now cancelled.", body = ChallengeView),
-        (status = 401, response = problem::Unauthenticated),
-        (status = 403, response = problem::Forbidden),
+        (status = 400, response = problem::BadRequest),
         (status = 404, response = problem::NotFound),
         (status = 409, response = problem::Conflict),
-        (status = 500, response = problem::Internal),
-        (status = 400, response = problem::BadRequest),
+        problem::Guarded,
     )
 )]
 async fn cancel_challenge(

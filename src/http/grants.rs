@@ -40,11 +40,8 @@ pub fn router() -> Router<Arc<AppState>> {
     extensions(("x-pingate-roles" = json!(["agent", "admin"]))),
     responses(
         (status = 200, description = "The grant.", body = GrantView),
-        (status = 401, response = problem::Unauthenticated),
-        (status = 403, response = problem::Forbidden),
         (status = 404, response = problem::NotFound),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
+        problem::Guarded,
     )
 )]
 async fn get_grant(
@@ -69,12 +66,9 @@ async fn get_grant(
     extensions(("x-pingate-roles" = json!(["agent", "admin"]))),
     responses(
         (status = 200, description = "The grant, revoked.", body = GrantView),
-        (status = 401, response = problem::Unauthenticated),
-        (status = 403, response = problem::Forbidden),
         (status = 404, response = problem::NotFound),
         (status = 409, response = problem::Conflict),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
+        problem::Guarded,
     )
 )]
 async fn revoke(
@@ -135,13 +129,8 @@ struct Introspection {
     extensions(("x-pingate-roles" = json!(["agent", "admin"]))),
     responses(
         (status = 200, description = "The token's state.", body = Introspection),
-        (status = 400, response = problem::BadRequest),
-        (status = 401, response = problem::Unauthenticated),
-        (status = 403, response = problem::Forbidden),
-        (status = 413, response = problem::PayloadTooLarge),
-        (status = 415, response = problem::UnsupportedMediaType),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
+        problem::Guarded,
+        problem::JsonBody,
     )
 )]
 async fn introspect(

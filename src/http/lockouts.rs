@@ -74,10 +74,7 @@ fn view(state: &AppState, l: &LockoutRow) -> LockoutView {
     extensions(("x-pingate-roles" = json!(["admin"]))),
     responses(
         (status = 200, description = "The lockouts in force.", body = LockoutList),
-        (status = 401, response = problem::Unauthenticated),
-        (status = 403, response = problem::Forbidden),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
+        problem::Guarded,
     )
 )]
 async fn list(State(state): State<Arc<AppState>>) -> ApiResult<Json<Page<LockoutView>>> {
@@ -114,15 +111,10 @@ struct Reset {
     extensions(("x-pingate-roles" = json!(["admin"]))),
     responses(
         (status = 200, description = "The lockouts ended (possibly none).", body = ResetAnswer),
-        (status = 400, response = problem::BadRequest),
-        (status = 401, response = problem::Unauthenticated),
-        (status = 403, response = problem::Forbidden),
         (status = 404, response = problem::NotFound),
-        (status = 413, response = problem::PayloadTooLarge),
-        (status = 415, response = problem::UnsupportedMediaType),
         (status = 422, response = problem::Validation),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
+        problem::Guarded,
+        problem::JsonBody,
     )
 )]
 async fn reset(

@@ -53,11 +53,8 @@ struct ListQuery {
     responses(
         (status = 200, description = "A page of profiles.", body = OrgList),
         (status = 400, response = problem::BadRequest),
-        (status = 401, response = problem::Unauthenticated),
-        (status = 403, response = problem::Forbidden),
         (status = 422, response = problem::Validation),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
+        problem::Guarded,
     )
 )]
 async fn list(
@@ -98,15 +95,10 @@ fn parse(body: &Value) -> Result<OrgProfile, ServiceError> {
     extensions(("x-pingate-roles" = json!(["admin"]))),
     responses(
         (status = 201, description = "The profile as stored.", body = OrgProfile),
-        (status = 400, response = problem::BadRequest),
-        (status = 401, response = problem::Unauthenticated),
-        (status = 403, response = problem::Forbidden),
         (status = 409, response = problem::Conflict),
-        (status = 413, response = problem::PayloadTooLarge),
-        (status = 415, response = problem::UnsupportedMediaType),
         (status = 422, response = problem::OrgValidation),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
+        problem::Guarded,
+        problem::JsonBody,
     )
 )]
 async fn create(
@@ -135,11 +127,8 @@ async fn create(
     extensions(("x-pingate-roles" = json!(["admin"]))),
     responses(
         (status = 200, description = "The profile.", body = OrgProfile),
-        (status = 401, response = problem::Unauthenticated),
-        (status = 403, response = problem::Forbidden),
         (status = 404, response = problem::NotFound),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
+        problem::Guarded,
     )
 )]
 async fn read(
@@ -163,14 +152,9 @@ async fn read(
     extensions(("x-pingate-roles" = json!(["admin"]))),
     responses(
         (status = 200, description = "The profile as stored.", body = OrgProfile),
-        (status = 400, response = problem::BadRequest),
-        (status = 401, response = problem::Unauthenticated),
-        (status = 403, response = problem::Forbidden),
-        (status = 413, response = problem::PayloadTooLarge),
-        (status = 415, response = problem::UnsupportedMediaType),
         (status = 422, response = problem::OrgValidation),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
+        problem::Guarded,
+        problem::JsonBody,
     )
 )]
 async fn replace(
@@ -208,11 +192,8 @@ async fn replace(
     extensions(("x-pingate-roles" = json!(["admin"]))),
     responses(
         (status = 204, description = "Deleted."),
-        (status = 401, response = problem::Unauthenticated),
-        (status = 403, response = problem::Forbidden),
         (status = 404, response = problem::NotFound),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
+        problem::Guarded,
     )
 )]
 async fn remove(
@@ -246,15 +227,10 @@ struct AddNumber {
     extensions(("x-pingate-roles" = json!(["admin"]))),
     responses(
         (status = 200, description = "The profile, updated.", body = OrgProfile),
-        (status = 400, response = problem::BadRequest),
-        (status = 401, response = problem::Unauthenticated),
-        (status = 403, response = problem::Forbidden),
         (status = 404, response = problem::NotFound),
-        (status = 413, response = problem::PayloadTooLarge),
-        (status = 415, response = problem::UnsupportedMediaType),
         (status = 422, response = problem::OrgValidation),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
+        problem::Guarded,
+        problem::JsonBody,
     )
 )]
 async fn add_number(
@@ -286,12 +262,9 @@ async fn add_number(
     extensions(("x-pingate-roles" = json!(["admin"]))),
     responses(
         (status = 200, description = "The profile, updated.", body = OrgProfile),
-        (status = 401, response = problem::Unauthenticated),
-        (status = 403, response = problem::Forbidden),
         (status = 404, response = problem::NotFound),
         (status = 422, response = problem::OrgValidation),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
+        problem::Guarded,
     )
 )]
 async fn remove_number(

@@ -49,15 +49,10 @@ struct Override {
     extensions(("x-pingate-roles" = json!(["admin"]))),
     responses(
         (status = 201, description = "The override, in force until `expires_at`.", body = OrgOverrideView),
-        (status = 400, response = problem::BadRequest),
-        (status = 401, response = problem::Unauthenticated),
-        (status = 403, response = problem::Forbidden),
         (status = 404, response = problem::NotFound),
-        (status = 413, response = problem::PayloadTooLarge),
-        (status = 415, response = problem::UnsupportedMediaType),
         (status = 422, response = problem::Validation),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
+        problem::Guarded,
+        problem::JsonBody,
     )
 )]
 async fn grant(

@@ -124,11 +124,8 @@ struct ListQuery {
     responses(
         (status = 200, description = "A page of principals.", body = PrincipalList),
         (status = 400, response = problem::BadRequest),
-        (status = 401, response = problem::Unauthenticated),
-        (status = 403, response = problem::Forbidden),
         (status = 422, response = problem::Validation),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
+        problem::Guarded,
     )
 )]
 async fn list(
@@ -174,14 +171,9 @@ struct Create {
     extensions(("x-pingate-roles" = json!(["admin"]))),
     responses(
         (status = 201, description = "The principal, with its token (shown only here).", body = PrincipalWithToken),
-        (status = 400, response = problem::BadRequest),
-        (status = 401, response = problem::Unauthenticated),
-        (status = 403, response = problem::Forbidden),
-        (status = 413, response = problem::PayloadTooLarge),
-        (status = 415, response = problem::UnsupportedMediaType),
         (status = 422, response = problem::Validation),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
+        problem::Guarded,
+        problem::JsonBody,
     )
 )]
 async fn create(
@@ -217,12 +209,9 @@ async fn create(
     responses(
         (status = 200, description = "The principal, now disabled.", body = PrincipalView),
         (status = 400, response = problem::BadRequest),
-        (status = 401, response = problem::Unauthenticated),
-        (status = 403, response = problem::Forbidden),
         (status = 404, response = problem::NotFound),
         (status = 409, response = problem::Conflict),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
+        problem::Guarded,
     )
 )]
 async fn disable(
@@ -258,14 +247,11 @@ struct Rotate {
     responses(
         (status = 200, description = "The principal, with its new token (shown only here).", body = PrincipalWithToken),
         (status = 400, response = problem::BadRequest),
-        (status = 401, response = problem::Unauthenticated),
-        (status = 403, response = problem::Forbidden),
         (status = 404, response = problem::NotFound),
         (status = 409, response = problem::Conflict),
         (status = 413, response = problem::PayloadTooLarge),
         (status = 422, response = problem::Validation),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
+        problem::Guarded,
     )
 )]
 async fn rotate(

@@ -3,11 +3,13 @@
 //! (`(status = 404, response = problem::NotFound)`). `http/error.rs` writes
 //! these bodies; the schemas say what it writes.
 
+use std::collections::BTreeMap;
 use utoipa::openapi::extensions::Extensions;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{Content, Ref, RefOr, Response, ResponseBuilder};
-use utoipa::{ToResponse, ToSchema};
+
+use utoipa::{IntoResponses, ToResponse, ToSchema};
 
 use crate::http::error::PROBLEM_JSON;
 
@@ -126,4 +128,45 @@ problem_responses! {
     NotConfigured, Problem, "The provider is not configured on this server (`urn:pingate:problem:not-configured`).";
     Internal, Problem, "The server failed (`urn:pingate:problem:internal`). The cause is logged with the request id (`X-Request-Id`), never sent.";
     HashQueueFull, Problem, "The PIN hashing queue is full (`urn:pingate:problem:unavailable`, `pin.hash_queue`): try again after `Retry-After` seconds. Nothing was charged or recorded.", retry_after;
+}
+
+/// Sets of problem answers that always go together, named in an
+/// operation's `responses(..)` after its own answers.
+macro_rules! problem_sets {
+    ($($(#[$m:meta])* $name:ident => [$($status:literal => $response:ident),+];)+) => {$(
+        $(#[$m])*
+        pub struct $name;
+
+        impl IntoResponses for $name {
+            fn responses() -> BTreeMap<String, RefOr<Response>> {
+                BTreeMap::from([$((
+                    $status.to_string(),
+                    Ref::from_response_name(stringify!($response)).into(),
+                )),+])
+            }
+        }
+    )+};
+}
+
+problem_sets! {
+    /// Behind a bearer token (`auth::require`): no or an unknown token, the
+    /// wrong role, the token's flood shield, and a failure.
+    Guarded => [
+        "401" => Unauthenticated,
+        "403" => Forbidden,
+        "429" => TooManyRequests,
+        "500" => Internal
+    ];
+    /// A JSON body read by `ApiJson`: malformed, too large, not JSON.
+    JsonBody => ["400" => BadRequest, "413" => PayloadTooLarge, "415" => UnsupportedMediaType];
+    /// A provider's signed webhook: malformed, unsigned, too large, the
+    /// address's flood shield, a failure, or the provider not configured.
+    Webhook => [
+        "400" => BadRequest,
+        "403" => BadSignature,
+        "413" => PayloadTooLarge,
+        "429" => TooManyRequests,
+        "500" => Internal,
+        "503" => NotConfigured
+    ];
 }

@@ -116,12 +116,7 @@ fn texml(state: &AppState, reply: &Reply) -> Response {
     security(()),
     responses(
         (status = 200, description = "TeXML for Telnyx to execute.", content_type = "text/xml; charset=utf-8", body = TeXML),
-        (status = 400, response = problem::BadRequest),
-        (status = 403, response = problem::BadSignature),
-        (status = 413, response = problem::PayloadTooLarge),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
-        (status = 503, response = problem::NotConfigured),
+        problem::Webhook,
     )
 )]
 async fn voice(State(state): State<Arc<AppState>>, req: Request) -> Result<Response, WebhookError> {
@@ -159,12 +154,7 @@ async fn voice(State(state): State<Arc<AppState>>, req: Request) -> Result<Respo
     security(()),
     responses(
         (status = 200, description = "TeXML for Telnyx to execute.", content_type = "text/xml; charset=utf-8", body = TeXML),
-        (status = 400, response = problem::BadRequest),
-        (status = 403, response = problem::BadSignature),
-        (status = 413, response = problem::PayloadTooLarge),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
-        (status = 503, response = problem::NotConfigured),
+        problem::Webhook,
     )
 )]
 async fn gather(
@@ -196,12 +186,7 @@ async fn gather(
     security(()),
     responses(
         (status = 204, description = "Recorded (or ignored)."),
-        (status = 400, response = problem::BadRequest),
-        (status = 403, response = problem::BadSignature),
-        (status = 413, response = problem::PayloadTooLarge),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
-        (status = 503, response = problem::NotConfigured),
+        problem::Webhook,
     )
 )]
 async fn status(
@@ -229,12 +214,7 @@ async fn status(
     security(()),
     responses(
         (status = 204, description = "Recorded (or ignored)."),
-        (status = 400, response = problem::BadRequest),
-        (status = 403, response = problem::BadSignature),
-        (status = 413, response = problem::PayloadTooLarge),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
-        (status = 503, response = problem::NotConfigured),
+        problem::Webhook,
     )
 )]
 async fn message_status(

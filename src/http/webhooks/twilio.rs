@@ -142,12 +142,7 @@ fn twiml(state: &AppState, reply: &Reply) -> Response {
     security(()),
     responses(
         (status = 200, description = "TwiML for Twilio to execute.", content_type = "text/xml; charset=utf-8", body = TwiML),
-        (status = 400, response = problem::BadRequest),
-        (status = 403, response = problem::BadSignature),
-        (status = 413, response = problem::PayloadTooLarge),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
-        (status = 503, response = problem::NotConfigured),
+        problem::Webhook,
     )
 )]
 async fn voice(State(state): State<Arc<AppState>>, req: Request) -> Result<Response, WebhookError> {
@@ -181,12 +176,7 @@ async fn voice(State(state): State<Arc<AppState>>, req: Request) -> Result<Respo
     security(()),
     responses(
         (status = 200, description = "TwiML for Twilio to execute.", content_type = "text/xml; charset=utf-8", body = TwiML),
-        (status = 400, response = problem::BadRequest),
-        (status = 403, response = problem::BadSignature),
-        (status = 413, response = problem::PayloadTooLarge),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
-        (status = 503, response = problem::NotConfigured),
+        problem::Webhook,
     )
 )]
 async fn gather(
@@ -219,12 +209,7 @@ async fn gather(
     security(()),
     responses(
         (status = 204, description = "Recorded (or already known: replays change nothing)."),
-        (status = 400, response = problem::BadRequest),
-        (status = 403, response = problem::BadSignature),
-        (status = 413, response = problem::PayloadTooLarge),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
-        (status = 503, response = problem::NotConfigured),
+        problem::Webhook,
     )
 )]
 async fn status(
@@ -265,12 +250,7 @@ async fn status(
     security(()),
     responses(
         (status = 204, description = "Recorded (or ignored)."),
-        (status = 400, response = problem::BadRequest),
-        (status = 403, response = problem::BadSignature),
-        (status = 413, response = problem::PayloadTooLarge),
-        (status = 429, response = problem::TooManyRequests),
-        (status = 500, response = problem::Internal),
-        (status = 503, response = problem::NotConfigured),
+        problem::Webhook,
     )
 )]
 async fn message_status(
