@@ -102,3 +102,16 @@ for v in json.load(open(os.path.join(root, 'tests/vectors/telnyx.json'))):
     headers = dict(v['headers']); headers['x-fuzz-now'] = str(v['now'])
     text = ''.join(f'{k}: {x}\n' for k, x in headers.items()) + '\n' + v['body']
     write('telnyx', v['id'], text)
+
+# plivo: url, headers (X-Fuzz-Auth-Token: the vector's token; X-Fuzz-Method
+# for GET), blank line, the params as a form; every V3 vector of
+# tests/vectors/plivo.json and tests/vectors/plivo_sdk.json.
+for name in ('plivo.json', 'plivo_sdk.json'):
+    for v in json.load(open(os.path.join(root, 'tests/vectors', name))):
+        if v['scheme'] != 'V3':
+            continue
+        headers = dict(v['headers']); headers['X-Fuzz-Auth-Token'] = v['secret']
+        if v['method'] == 'GET':
+            headers['X-Fuzz-Method'] = 'GET'
+        text = v['url'] + '\n' + ''.join(f'{k}: {x}\n' for k, x in headers.items()) + '\n'
+        write('plivo', v['id'], text + form(v['params']))

@@ -53,6 +53,7 @@ fn transports(s: &Settings) -> (String, String) {
     let sms = match s.sms.transport {
         SmsTransport::Twilio => format!("twilio {}", s.twilio.api_base_url),
         SmsTransport::Telnyx => format!("telnyx {}", s.telnyx.api_base_url),
+        SmsTransport::Plivo => format!("plivo {}", s.plivo.api_base_url),
         SmsTransport::File => format!("file {}", s.sms_file_dir().display()),
     };
     (email, sms)

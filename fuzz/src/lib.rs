@@ -20,17 +20,21 @@ use pingate::providers::twilio::signature::{
 mod telnyx;
 pub use telnyx::telnyx;
 
+mod plivo;
+pub use plivo::{plivo, plivo_verdict};
+
 /// A target: the name used by `cargo fuzz`, the seed folder and `replay`.
 pub type Target = fn(&[u8]);
 
 /// Every target, by name.
-pub const TARGETS: [(&str, Target); 6] = [
+pub const TARGETS: [(&str, Target); 7] = [
     ("twilio_form", twilio_form),
     ("telnyx", telnyx),
     ("twilio_signature", twilio_signature),
     ("caller_id", caller_id),
     ("pin_input", pin_input),
     ("org_import", org_import),
+    ("plivo", plivo),
 ];
 
 /// The target called `name`.
@@ -212,10 +216,30 @@ impl<'a> RawRequest<'a> {
     }
 }
 
-fn split_line(data: &[u8]) -> (&[u8], &[u8]) {
+pub(crate) fn split_line(data: &[u8]) -> (&[u8], &[u8]) {
     match data.iter().position(|&b| b == b'\n') {
         Some(at) => (&data[..at], &data[at + 1..]),
         None => (data, &[]),
+    }
+}
+
+/// `Name: value` lines up to a blank line (names trimmed and lower-cased,
+/// one leading space of a value dropped), and the rest: the body. None
+/// when a line is not UTF-8 or has no `:`.
+pub(crate) fn header_lines(data: &[u8]) -> Option<(Vec<(String, &str)>, &[u8])> {
+    let mut headers = Vec::new();
+    let mut rest = data;
+    loop {
+        let (line, after) = split_line(rest);
+        rest = after;
+        if line.is_empty() {
+            return Some((headers, rest));
+        }
+        let (name, value) = std::str::from_utf8(line).ok()?.split_once(':')?;
+        headers.push((
+            name.trim().to_ascii_lowercase(),
+            value.trim_start_matches(' '),
+        ));
     }
 }
 

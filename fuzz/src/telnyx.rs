@@ -26,32 +26,21 @@ struct Raw<'a> {
 }
 
 fn split(data: &[u8]) -> Option<Raw<'_>> {
+    let (headers, body) = crate::header_lines(data)?;
     let mut raw = Raw {
         signature: None,
         timestamp: None,
         now: None,
-        body: &[],
+        body,
     };
-    let mut rest = data;
-    loop {
-        let (line, after) = match rest.iter().position(|&b| b == b'\n') {
-            Some(at) => (&rest[..at], &rest[at + 1..]),
-            None => (rest, &[][..]),
-        };
-        rest = after;
-        if line.is_empty() {
-            break;
-        }
-        let (name, value) = std::str::from_utf8(line).ok()?.split_once(':')?;
-        let value = value.trim_start_matches(' ');
-        match name.trim().to_ascii_lowercase().as_str() {
+    for (name, value) in headers {
+        match name.as_str() {
             "telnyx-signature-ed25519" => raw.signature = Some(value),
             "telnyx-timestamp" => raw.timestamp = Some(value),
             "x-fuzz-now" => raw.now = value.parse().ok(),
             _ => {}
         }
     }
-    raw.body = rest;
     Some(raw)
 }
 

@@ -69,6 +69,11 @@ fn org_import_seeds() {
     replay("org_import");
 }
 
+#[test]
+fn plivo_seeds() {
+    replay("plivo");
+}
+
 /// The `twilio_signature` seeds built from tests/fixtures/twilio.json (file
 /// name = vector id) give the vector's verdict when read back through
 /// `RawRequest`: the request format loses nothing Twilio signed, so the
@@ -129,4 +134,30 @@ fn signature_seeds_keep_their_fixture_verdicts() {
     };
     assert_eq!(verify(&request, &keys), Ok(()));
     eprintln!("{checked} fixture seeds, {verified} verify");
+}
+
+/// The `plivo` seeds built from tests/vectors/plivo.json and plivo_sdk.json
+/// (file name = vector id) keep the vector's verdict: the request format
+/// loses nothing Plivo signed.
+#[test]
+fn plivo_seeds_keep_their_vector_verdicts() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut checked = 0;
+    for file in ["plivo.json", "plivo_sdk.json"] {
+        let text = std::fs::read(root.join("../tests/vectors").join(file)).expect("vectors");
+        let vectors: serde_json::Value = serde_json::from_slice(&text).expect("vector JSON");
+        for v in vectors
+            .as_array()
+            .expect("an array")
+            .iter()
+            .filter(|v| v["scheme"] == "V3")
+        {
+            let id = v["id"].as_str().expect("id");
+            let data = std::fs::read(root.join("seeds/plivo").join(id)).expect("a seed per vector");
+            let verdict = pingate_fuzz::plivo_verdict(&data).expect("a readable seed");
+            assert_eq!(Some(verdict), v["expected_valid"].as_bool(), "{id}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 30, "only {checked} vector seeds");
 }

@@ -24,8 +24,8 @@ pub use retention::RetentionSettings;
 pub use sections::{
     AuditSettings, CallerIdTrust, ConsoleSettings, DatabaseSettings, DeliverySettings,
     EmailSettings, EmailTransport, GrantSettings, LimitsSettings, LogFormat, LogSettings,
-    PinSettings, SecuritySettings, ServerSettings, SmsSettings, SmsTransport, TelnyxSettings,
-    TwilioSettings, VoiceRoute, VoiceSettings,
+    PinSettings, PlivoSettings, SecuritySettings, ServerSettings, SmsSettings, SmsTransport,
+    TelnyxSettings, TwilioSettings, VoiceRoute, VoiceSettings,
 };
 pub use support::{HoursSettings, LineSettings, LocalText, SupportSettings};
 pub use tree::{ENV_PREFIX, Origin};
@@ -47,6 +47,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub twilio: TwilioSettings,
     pub telnyx: TelnyxSettings,
+    pub plivo: PlivoSettings,
     pub voice: VoiceSettings,
     pub email: EmailSettings,
     pub sms: SmsSettings,

@@ -25,26 +25,17 @@ impl Settings {
         {
             out.push(Problem::value("telnyx.public_key", why));
         }
-        let api = t.api_base_url.as_str();
-        if !(api.starts_with("http://") || api.starts_with("https://")) {
-            out.push(Problem::value(
-                "telnyx.api_base_url",
-                format!("must start with https:// (or http:// for a local imitation), got {api:?}"),
+        out.extend(api_base_url_problem("telnyx.api_base_url", &t.api_base_url));
+        if self.sms.transport == SmsTransport::Telnyx {
+            out.extend(missing_for_sms(
+                "telnyx",
+                &[
+                    ("telnyx.api_key", t.api_key.is_none()),
+                    ("telnyx.sms_from", t.sms_from.is_none()),
+                ],
             ));
         }
-        if self.sms.transport == SmsTransport::Telnyx {
-            for (key, missing) in [
-                ("telnyx.api_key", t.api_key.is_none()),
-                ("telnyx.sms_from", t.sms_from.is_none()),
-            ] {
-                if missing {
-                    out.push(Problem::value(
-                        key,
-                        "required when sms.transport = \"telnyx\"",
-                    ));
-                }
-            }
-        }
+        out.extend(self.plivo_problems());
         out
     }
 
@@ -57,8 +48,33 @@ impl Settings {
                     .into(),
             );
         }
+        notes.extend(self.plivo_warning());
         notes
     }
+}
+
+/// A provider's `api_base_url` must be an HTTP(S) URL.
+fn api_base_url_problem(key: &str, url: &str) -> Option<Problem> {
+    (!(url.starts_with("http://") || url.starts_with("https://"))).then(|| {
+        Problem::value(
+            key,
+            format!("must start with https:// (or http:// for a local imitation), got {url:?}"),
+        )
+    })
+}
+
+/// The keys (with whether each is missing) a provider's SMS sender needs
+/// when `sms.transport` names it: one problem per missing key.
+fn missing_for_sms(transport: &str, keys: &[(&str, bool)]) -> Vec<Problem> {
+    keys.iter()
+        .filter(|(_, missing)| *missing)
+        .map(|(key, _)| {
+            Problem::value(
+                *key,
+                format!("required when sms.transport = \"{transport}\""),
+            )
+        })
+        .collect()
 }
 
 /// The raw Ed25519 key a `telnyx.public_key` (base64 of 32 bytes) names.
@@ -76,3 +92,57 @@ pub fn telnyx_public_key(text: &str) -> Result<[u8; 32], String> {
         .map_err(|_| "is not a valid Ed25519 public key".to_string())?;
     Ok(key)
 }
+
+impl Settings {
+    /// Plivo is meant to be used: it sends the SMS or one of its keys is set.
+    pub fn plivo_in_use(&self) -> bool {
+        let p = &self.plivo;
+        self.sms.transport == SmsTransport::Plivo
+            || p.auth_id.is_some()
+            || p.auth_token.is_some()
+            || p.sms_from.is_some()
+    }
+
+    fn plivo_problems(&self) -> Vec<Problem> {
+        let mut out = Vec::new();
+        let p = &self.plivo;
+        // It goes into the Message API's path: letters and digits only.
+        if let Some(id) = &p.auth_id
+            && !((1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric()))
+        {
+            out.push(Problem::value(
+                "plivo.auth_id",
+                "must be the Auth ID from the Plivo console: 1 to 64 letters and digits",
+            ));
+        }
+        if p.auth_token.as_ref().is_some_and(|t| t.expose().is_empty()) {
+            out.push(Problem::value(
+                "plivo.auth_token",
+                "must not be empty (anyone could sign with an empty token)",
+            ));
+        }
+        out.extend(api_base_url_problem("plivo.api_base_url", &p.api_base_url));
+        if self.sms.transport == SmsTransport::Plivo {
+            out.extend(missing_for_sms(
+                "plivo",
+                &[
+                    ("plivo.auth_id", p.auth_id.is_none()),
+                    ("plivo.auth_token", p.auth_token.is_none()),
+                    ("plivo.sms_from", p.sms_from.is_none()),
+                ],
+            ));
+        }
+        out
+    }
+
+    fn plivo_warning(&self) -> Option<String> {
+        (self.plivo_in_use() && self.plivo.auth_token.is_none()).then(|| {
+            "plivo.auth_token is not set: Plivo webhooks will answer 503 until it is \
+             (Plivo console, Overview, Auth Token)"
+                .into()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

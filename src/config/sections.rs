@@ -66,6 +66,19 @@ pub struct TelnyxSettings {
     pub sms_from: Option<String>,
 }
 
+/// Plivo (Plivo XML calls, the Message API).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PlivoSettings {
+    /// The account's Auth ID: the Message API's user name and path.
+    pub auth_id: Option<String>,
+    /// The Auth Token: it checks `X-Plivo-Signature-V3` (without it the
+    /// webhooks answer 503) and is the Message API's password.
+    pub auth_token: Option<Secret>,
+    pub api_base_url: String,
+    pub sms_from: Option<String>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum VoiceRoute {
@@ -110,6 +123,7 @@ pub struct EmailSettings {
 pub enum SmsTransport {
     Twilio,
     Telnyx,
+    Plivo,
     File,
 }
 
@@ -379,6 +393,17 @@ impl Default for TelnyxSettings {
             public_key: None,
             api_key: None,
             api_base_url: "https://api.telnyx.com".into(),
+            sms_from: None,
+        }
+    }
+}
+
+impl Default for PlivoSettings {
+    fn default() -> Self {
+        Self {
+            auth_id: None,
+            auth_token: None,
+            api_base_url: "https://api.plivo.com".into(),
             sms_from: None,
         }
     }

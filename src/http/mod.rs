@@ -67,7 +67,8 @@ pub fn router(state: Arc<AppState>, hard_stop: tokio::sync::watch::Receiver<bool
     // Each provider's webhooks: one router per provider.
     let webhooks = Router::new()
         .merge(webhooks::twilio::router())
-        .merge(webhooks::telnyx::router());
+        .merge(webhooks::telnyx::router())
+        .merge(webhooks::plivo::router());
     let api = Router::new()
         .merge(guarded(&state, AGENT, calls::router()))
         .merge(guarded(&state, AGENT_OR_ADMIN, grants::router()))

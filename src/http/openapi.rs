@@ -23,13 +23,13 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::openapi::{InfoBuilder, ServerBuilder};
 use utoipa::openapi::{RefOr, Required};
 
-use super::webhooks::{telnyx, twilio};
+use super::webhooks::{plivo, telnyx, twilio};
 use super::{audit, calls, grants, lockouts, ops, orgs, overrides, principals};
 
 #[derive(OpenApi)]
 #[openapi(
     tags(
-        (name = "webhooks", description = "Signed callbacks from the telephony providers (Twilio, Telnyx)."),
+        (name = "webhooks", description = "Signed callbacks from the telephony providers (Twilio, Telnyx, Plivo)."),
         (name = "calls", description = "Agent API: calls in progress and their verification."),
         (name = "challenges", description = "Agent API: PIN challenges."),
         (name = "grants", description = "Grants: agents and admins; introspection for support tooling."),
@@ -51,6 +51,10 @@ use super::{audit, calls, grants, lockouts, ops, orgs, overrides, principals};
         telnyx::gather,
         telnyx::status,
         telnyx::message_status,
+        plivo::answer,
+        plivo::input,
+        plivo::hangup,
+        plivo::message_status,
         calls::list_calls,
         calls::get_call,
         calls::attach_org,

@@ -1,10 +1,11 @@
-//! Telephony providers, pure where possible: one folder per provider with
+//! Telephony providers, pure where possible: one folder per provider (twilio, telnyx, plivo) with
 //! its signature check, webhook parsing into provider-neutral events, the
 //! neutral IVR reply rendered into its markup, and its SMS sender. The
 //! webhook handlers sit at the HTTP edge (`http::webhooks`) and call
 //! services; the domain does not know which provider a call came through.
 
 pub mod form;
+pub mod plivo;
 pub mod telnyx;
 pub mod twilio;
 pub mod xml;
@@ -24,6 +25,9 @@ impl SmsSender {
             }
             SmsTransport::Telnyx => {
                 SmsSender::Api(Box::new(telnyx::sms::TelnyxSms::from_settings(s)?))
+            }
+            SmsTransport::Plivo => {
+                SmsSender::Api(Box::new(plivo::sms::PlivoSms::from_settings(s)?))
             }
             SmsTransport::File => SmsSender::file(s),
         })

@@ -1,6 +1,6 @@
 //! Integration tests: the real server on port 0, real SMTP on loopback,
-//! imitations of Twilio's and Telnyx's messaging APIs, webhooks signed
-//! independently.
+//! imitations of Twilio's, Telnyx's and Plivo's messaging APIs, webhooks
+//! signed independently.
 
 mod support;
 
@@ -19,6 +19,7 @@ mod metrics;
 mod migrations;
 mod openapi;
 mod ops;
+mod plivo;
 mod principals;
 mod quotas;
 mod races;

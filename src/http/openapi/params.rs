@@ -88,6 +88,8 @@ path_params! {
     TwilioSigned => twilio_signed();
     /// What a Telnyx request is signed with (`providers::telnyx::signature`).
     TelnyxSigned => telnyx_signed();
+    /// What a Plivo request is signed with (`providers::plivo::signature`).
+    PlivoSigned => plivo_signed();
     /// The `step` of a gather URL (`webhooks::step_of`).
     GatherStep => vec![gather_step()];
 }
@@ -157,6 +159,33 @@ fn telnyx_signed() -> Vec<Parameter> {
                 "Unix time in seconds when Telnyx signed the request; more than 300 s from pingate's clock (either way) is refused.",
             ),
             string(Some("^[0-9]{1,12}$"), None),
+        ),
+    ]
+}
+
+fn plivo_signed() -> Vec<Parameter> {
+    vec![
+        param(
+            "X-Plivo-Signature-V3",
+            ParameterIn::Header,
+            true,
+            Some(
+                "Base64 HMAC-SHA256, keyed by `plivo.auth_token`, of the URL Plivo called (`server.public_base_url` + path, its query sorted) + the sorted POST parameters (name + value, no separators) + `.` + `X-Plivo-Signature-V3-Nonce`, as `plivo.utils.signature_v3` computes it. Several comma-separated values may be sent; one must match.",
+            ),
+            string(None, None),
+        ),
+        param(
+            "X-Plivo-Signature-V3-Nonce",
+            ParameterIn::Header,
+            true,
+            Some(
+                "Plivo's one-time nonce, part of the signed text. A nonce seen before is a replay and is refused.",
+            ),
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(128))
+                .into(),
         ),
     ]
 }

@@ -78,6 +78,7 @@ schemas! {
         .into();
     TwiML => TwiML => text(Some("A TwiML `<Response>`: `<Say>` greeting, optional `<Gather>` for the account number, then `<Enqueue>` to the agent queue (or `<Dial>`), as configured.".into()), None, &["<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Say language=\"en-US\">Thank you for calling support.</Say><Enqueue>support</Enqueue></Response>"]);
     TeXML => TeXML => text(Some("A TeXML `<Response>` (Telnyx's TwiML-compatible markup): `<Say>`, `<Gather>` posting to `/webhooks/telnyx/gather`, `<Redirect>`, `<Enqueue>` or `<Dial>`, `<Hangup>`.".into()), None, &["<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Say language=\"en-US\">Thank you for calling support.</Say><Enqueue>support</Enqueue></Response>"]);
+    PlivoXml => PlivoXML => text(Some("A Plivo XML `<Response>`: `<Speak>`, `<GetDigits>` posting to `/webhooks/plivo/input`, `<Redirect>`, `<Conference>` (the queue) or `<Dial>`, `<Hangup>`.".into()), None, &["<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Speak language=\"en-US\">Thank you for calling support.</Speak><Conference>support</Conference></Response>"]);
     CheckpointText => CheckpointText => text(Some("A C2SP signed note: `<origin>\\n<size>\\n<base64 root>\\ntimestamp <unix seconds>\\n\\n— <origin> <base64(key id ‖ signature)>\\n`.".into()), None, &[]);
     VerifierKey => VerifierKey => text(None, Some("^[^+\\s]+\\+[0-9a-f]{8}\\+[A-Za-z0-9+/=]+$"), &["pingate+1a2b3c4d+AZ3x..."]);
 }
@@ -86,6 +87,8 @@ schemas! {
 pub struct TwiML;
 /// A TeXML document (`text/xml`), as `providers::telnyx::texml` writes it.
 pub struct TeXML;
+/// A Plivo XML document, as `providers::plivo::plivo_xml` writes it.
+pub struct PlivoXml;
 /// A C2SP signed note, as `audit::checkpoint` writes it.
 pub struct CheckpointText;
 /// `GET /v1/audit/export?format=`: `audit::export::Format`'s names.

@@ -4,16 +4,22 @@
 //! reply in the provider's markup. Refusals are audited here, once.
 
 pub mod error;
+pub mod plivo;
 pub mod telnyx;
 pub mod twilio;
 
 use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 
 pub use error::WebhookError;
 
 use crate::app::AppState;
 use crate::audit::event::EventKind;
+use crate::delivery::reports::DeliveryReport;
+use crate::domain::message::DeliveryOutcome;
 use crate::ivr::Step;
+use crate::service::delivery_reports;
 use crate::shield::client::ClientKey;
 use crate::shield::failure_audit::{self, Failure};
 
@@ -45,6 +51,26 @@ pub async fn refuse(
     let events = state.shield.folder.record(&failure, now);
     failure_audit::write(&state.store, now, events).await;
     WebhookError::BadSignature
+}
+
+/// A delivery report in the provider's words: `outcome` maps its status to
+/// a neutral one; an interim status changes nothing. Answers 204 either way.
+pub(super) async fn delivery_report(
+    state: &AppState,
+    provider: &'static str,
+    (message_id, status, error_code): (String, String, Option<String>),
+    outcome: fn(&str) -> Option<DeliveryOutcome>,
+) -> Result<Response, WebhookError> {
+    if let Some(outcome) = outcome(&status) {
+        let report = DeliveryReport {
+            provider_message_id: message_id,
+            outcome,
+            provider_status: status,
+            error_code,
+        };
+        delivery_reports::receive(state, provider, report).await?;
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// The step a gather answers, from the (signed) URL's `step` parameter;

@@ -16,10 +16,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
-use super::{WebhookError, refuse, step_of};
+use super::{WebhookError, delivery_report, refuse, step_of};
 use crate::app::AppState;
 use crate::config::telnyx_public_key;
-use crate::delivery::reports::DeliveryReport;
 use crate::http::auth::client_addr;
 use crate::ivr::{Reply, Step};
 use crate::net::read_body;
@@ -29,7 +28,7 @@ use crate::providers::telnyx::texml::{self, Target};
 use crate::providers::telnyx::webhook::{Gather, MessageEvent, Status, Voice};
 use crate::providers::telnyx::{GATHER_PATH, neutral};
 use crate::service::calls::{self, InboundCall};
-use crate::service::{delivery_reports, ivr, webhook_receipts};
+use crate::service::{ivr, webhook_receipts};
 
 const PROVIDER: &str = "telnyx";
 
@@ -223,15 +222,6 @@ async fn message_status(
 ) -> Result<Response, WebhookError> {
     let body = signed_body(&state, req).await?;
     let event = MessageEvent::parse(&body).map_err(WebhookError::malformed)?;
-    let Some(outcome) = neutral::delivery_outcome(&event.status) else {
-        return Ok(StatusCode::NO_CONTENT.into_response());
-    };
-    let report = DeliveryReport {
-        provider_message_id: event.message_id,
-        outcome,
-        provider_status: event.status,
-        error_code: event.error_code,
-    };
-    delivery_reports::receive(&state, PROVIDER, report).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    let words = (event.message_id, event.status, event.error_code);
+    delivery_report(&state, PROVIDER, words, neutral::delivery_outcome).await
 }

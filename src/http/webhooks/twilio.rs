@@ -13,9 +13,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
-use super::{WebhookError, refuse, step_of};
+use super::{WebhookError, delivery_report, refuse, step_of};
 use crate::app::AppState;
-use crate::delivery::reports::DeliveryReport;
 use crate::http::auth::client_addr;
 use crate::ivr::{Reply, Step};
 use crate::net::read_body;
@@ -26,7 +25,7 @@ use crate::providers::twilio::render::{self, Target};
 use crate::providers::twilio::signature::{self, SignedRequest, SigningKeys};
 use crate::providers::twilio::{neutral, twiml};
 use crate::service::calls::{self, InboundCall};
-use crate::service::{delivery_reports, ivr};
+use crate::service::ivr;
 
 const PROVIDER: &str = "twilio";
 
@@ -259,15 +258,7 @@ async fn message_status(
 ) -> Result<Response, WebhookError> {
     let form = signed_form(&state, req).await?.form;
     let hook = MessageStatusWebhook::from_form(&form).map_err(WebhookError::malformed)?;
-    let Some(outcome) = neutral::delivery_outcome(&hook.message_status) else {
-        return Ok(StatusCode::NO_CONTENT.into_response());
-    };
-    let report = DeliveryReport {
-        provider_message_id: hook.message_sid.as_str().to_string(),
-        outcome,
-        provider_status: hook.message_status,
-        error_code: hook.error_code,
-    };
-    delivery_reports::receive(&state, PROVIDER, report).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    let id = hook.message_sid.as_str().to_string();
+    let words = (id, hook.message_status, hook.error_code);
+    delivery_report(&state, PROVIDER, words, neutral::delivery_outcome).await
 }

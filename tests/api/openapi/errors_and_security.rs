@@ -192,16 +192,17 @@ fn openapi_webhooks_document_signature_form_twiml_and_403() {
     }
 }
 
-#[test]
-fn openapi_telnyx_webhooks_document_both_headers_texml_and_refusals() {
+/// A provider's four webhooks: both signature headers required, 403 and
+/// 503 documented, and the call routes answering the provider's markup.
+fn assert_provider_webhooks(prefix: &str, headers: [&str; 2], markup: (&str, [&str; 2])) {
     let doc = document();
-    let telnyx: Vec<_> = operations(&doc)
+    let ops: Vec<_> = operations(&doc)
         .into_iter()
-        .filter(|(_, path, _)| path.starts_with("/webhooks/telnyx/"))
+        .filter(|(_, path, _)| path.starts_with(prefix))
         .collect();
-    assert_eq!(telnyx.len(), 4, "voice, gather, status, message-status");
-    for (method, path, op) in telnyx {
-        for name in ["telnyx-signature-ed25519", "telnyx-timestamp"] {
+    assert_eq!(ops.len(), 4, "{prefix}: four webhooks");
+    for (method, path, op) in ops {
+        for name in headers {
             let header = op["parameters"]
                 .as_array()
                 .into_iter()
@@ -220,14 +221,39 @@ fn openapi_telnyx_webhooks_document_both_headers_texml_and_refusals() {
             );
         }
     }
-    for path in ["/webhooks/telnyx/voice", "/webhooks/telnyx/gather"] {
+    let (media_type, paths) = markup;
+    for path in paths {
         let ok = &doc["paths"][path]["post"]["responses"]["200"]["content"];
         assert!(
             ok.as_object()
-                .is_some_and(|c| c.keys().any(|k| k.starts_with("text/xml"))),
-            "{path}: TeXML answer"
+                .is_some_and(|c| c.keys().any(|k| k.starts_with(media_type))),
+            "{path}: {media_type} answer"
         );
     }
+}
+
+#[test]
+fn openapi_telnyx_webhooks_document_both_headers_texml_and_refusals() {
+    assert_provider_webhooks(
+        "/webhooks/telnyx/",
+        ["telnyx-signature-ed25519", "telnyx-timestamp"],
+        (
+            "text/xml",
+            ["/webhooks/telnyx/voice", "/webhooks/telnyx/gather"],
+        ),
+    );
+}
+
+#[test]
+fn openapi_plivo_webhooks_document_signature_nonce_xml_and_refusals() {
+    assert_provider_webhooks(
+        "/webhooks/plivo/",
+        ["X-Plivo-Signature-V3", "X-Plivo-Signature-V3-Nonce"],
+        (
+            "application/xml",
+            ["/webhooks/plivo/answer", "/webhooks/plivo/input"],
+        ),
+    );
 }
 
 #[test]

@@ -362,6 +362,7 @@ pub(super) fn served_routes() -> BTreeMap<(String, String), Option<BTreeSet<Stri
         "http/orgs.rs",
         "http/webhooks/twilio.rs",
         "http/webhooks/telnyx.rs",
+        "http/webhooks/plivo.rs",
     ] {
         assert!(
             files.iter().any(|f| f == expected),

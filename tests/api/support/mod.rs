@@ -7,9 +7,12 @@
 #![allow(dead_code)]
 
 pub mod app;
+pub mod imitation;
 pub mod logs;
 pub mod messages_api;
 pub mod pg_locks;
+pub mod plivo_api;
+pub mod refusals;
 pub mod smtp;
 pub mod telnyx_api;
 pub mod twilio_signer;

@@ -4,7 +4,7 @@
 //! message resource under `data`, and Telnyx's error JSON
 //! (`{"errors": [{"code", "title", "detail"}]}`) otherwise.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -13,9 +13,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
+
+use super::imitation::{Inbox, Served};
 
 /// One message the API accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,71 +29,40 @@ pub struct SentSms {
 
 struct Shared {
     api_key: String,
-    sent: Mutex<Vec<SentSms>>,
-    accepted: watch::Sender<usize>,
+    inbox: Inbox<SentSms>,
 }
 
 pub struct TelnyxApi {
-    port: u16,
+    served: Served,
     shared: Arc<Shared>,
-    task: JoinHandle<()>,
 }
 
 impl TelnyxApi {
     pub async fn start(api_key: &str) -> TelnyxApi {
-        let listener = TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .expect("bind the Telnyx API imitation");
-        let port = listener.local_addr().expect("local address").port();
         let shared = Arc::new(Shared {
             api_key: api_key.to_owned(),
-            sent: Mutex::new(Vec::new()),
-            accepted: watch::Sender::new(0),
+            inbox: Inbox::new(),
         });
         let app = Router::new()
             .route("/v2/messages", post(create_message))
             .fallback(|| async { error(StatusCode::NOT_FOUND, "10005", "Resource not found") })
             .with_state(Arc::clone(&shared));
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .await
-                .expect("the Telnyx imitation failed");
-        });
-        TelnyxApi { port, shared, task }
+        let served = Served::start(app, "Telnyx").await;
+        TelnyxApi { served, shared }
     }
 
     /// To be configured as `telnyx.api_base_url`.
     pub fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.served.base_url()
     }
 
     pub fn messages(&self) -> Vec<SentSms> {
-        self.shared
-            .sent
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.shared.inbox.all()
     }
 
     /// Waits until `n` messages were accepted; panics after `timeout`.
     pub async fn wait_for(&self, n: usize, timeout: Duration) -> Vec<SentSms> {
-        let mut accepted = self.shared.accepted.subscribe();
-        let arrived = matches!(
-            tokio::time::timeout(timeout, accepted.wait_for(|c| *c >= n)).await,
-            Ok(Ok(_))
-        );
-        let sent = self.messages();
-        assert!(
-            arrived,
-            "expected {n} SMS at the Telnyx imitation, got {sent:#?}"
-        );
-        sent
-    }
-}
-
-impl Drop for TelnyxApi {
-    fn drop(&mut self) {
-        self.task.abort();
+        self.shared.inbox.wait_for(n, timeout, "Telnyx").await
     }
 }
 
@@ -146,17 +114,12 @@ async fn create_message(
         "webhook_url": webhook_url,
         "errors": [],
     }});
-    let count = {
-        let mut sent = shared.sent.lock().unwrap_or_else(PoisonError::into_inner);
-        sent.push(SentSms {
-            id,
-            from: from.to_owned(),
-            to: to.to_owned(),
-            text: text.to_owned(),
-            webhook_url,
-        });
-        sent.len()
-    };
-    shared.accepted.send_replace(count);
+    shared.inbox.push(SentSms {
+        id,
+        from: from.to_owned(),
+        to: to.to_owned(),
+        text: text.to_owned(),
+        webhook_url,
+    });
     (StatusCode::OK, axum::Json(resource)).into_response()
 }

@@ -6,33 +6,9 @@
 use reqwest::StatusCode;
 
 use super::*;
-use crate::errors::expect_problem;
 use crate::on_both_engines;
 use crate::support::app::Engine;
-
-const REFUSED: &str = "authn_webhook_signature_fail";
-
-async fn calls_recorded(app: &TestApp) -> usize {
-    let (status, v) = app.get(&app.agent_token, "/v1/calls?limit=100").await;
-    assert_eq!(status, StatusCode::OK, "{v}");
-    v["items"].as_array().unwrap().len()
-}
-
-async fn refused_once(app: &TestApp, resp: reqwest::Response, seen: &mut usize, why: &str) {
-    let problem = expect_problem(resp, StatusCode::FORBIDDEN).await;
-    assert!(
-        problem["type"].as_str().unwrap().ends_with("bad-signature"),
-        "{why}: {problem}"
-    );
-    let events = app.events(REFUSED).await;
-    assert_eq!(
-        events.len(),
-        *seen + 1,
-        "{why}: one audit event each: {events:#?}"
-    );
-    assert_eq!(events[0]["actor"], "provider:telnyx", "{why}");
-    *seen += 1;
-}
+use crate::support::refusals::{REFUSED, Refusals, calls_recorded, not_configured};
 
 async fn forged_stale_and_replayed_requests_are_refused_and_audited(engine: Engine, test: &str) {
     let Some((app, _api)) = spawn(engine, test).await else {
@@ -49,19 +25,19 @@ async fn forged_stale_and_replayed_requests_are_refused_and_audited(engine: Engi
             ("telnyx-timestamp", ts.to_string()),
         ]
     };
-    let mut seen = 0;
+    let mut refused = Refusals::new("provider:telnyx");
 
     let unsigned = post_with(&app, VOICE, FORM, &body, &[]).await;
-    refused_once(&app, unsigned, &mut seen, "unsigned").await;
+    refused.expect(&app, unsigned, "unsigned").await;
 
     let forged = headers(sign(&other, &now.to_string(), &body), now);
     let resp = post_with(&app, VOICE, FORM, &body, &forged).await;
-    refused_once(&app, resp, &mut seen, "another key").await;
+    refused.expect(&app, resp, "another key").await;
 
     let signed = headers(sign(&key, &now.to_string(), &body), now);
     let tampered = body.replace("8613800138000", "8613800138001");
     let resp = post_with(&app, VOICE, FORM, &tampered, &signed).await;
-    refused_once(&app, resp, &mut seen, "tampered body").await;
+    refused.expect(&app, resp, "tampered body").await;
 
     // Well past the 300 s either way, so the server's clock moving on
     // during the test cannot bring them back (the exact edge is in the
@@ -69,7 +45,7 @@ async fn forged_stale_and_replayed_requests_are_refused_and_audited(engine: Engi
     for ts in [now - 360, now + 360] {
         let stale = headers(sign(&key, &ts.to_string(), &body), ts);
         let resp = post_with(&app, VOICE, FORM, &body, &stale).await;
-        refused_once(&app, resp, &mut seen, "stale").await;
+        refused.expect(&app, resp, "stale").await;
     }
     assert_eq!(calls_recorded(&app).await, 0, "nothing refused is recorded");
 
@@ -79,7 +55,7 @@ async fn forged_stale_and_replayed_requests_are_refused_and_audited(engine: Engi
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(calls_recorded(&app).await, 1);
     let resp = post_with(&app, VOICE, FORM, &body, &edge).await;
-    refused_once(&app, resp, &mut seen, "replay").await;
+    refused.expect(&app, resp, "replay").await;
     let events = app.events(REFUSED).await;
     let reason = &events.last().unwrap()["detail"]["reason"];
     assert!(reason.as_str().unwrap().contains("replay"), "{reason}");
@@ -89,7 +65,7 @@ async fn forged_stale_and_replayed_requests_are_refused_and_audited(engine: Engi
     let report = message_event("40385f64-5717-4562-b3fc-2c963f66afa6", "delivered", None);
     let forged = headers(sign(&other, &now.to_string(), &report), now);
     let resp = post_with(&app, MESSAGE_STATUS, "application/json", &report, &forged).await;
-    refused_once(&app, resp, &mut seen, "forged report").await;
+    refused.expect(&app, resp, "forged report").await;
     app.shutdown().await;
 }
 on_both_engines!(
@@ -110,25 +86,11 @@ async fn without_a_public_key_the_webhooks_answer_503(engine: Engine, test: &str
     let Some(app) = TestApp::spawn_with(engine, test, opts).await else {
         return;
     };
+    let mut responses = Vec::new();
     for path in [VOICE, GATHER, STATUS, MESSAGE_STATUS] {
-        let resp = post_signed(&app, path, FORM, "CallSid=v3%3Ax").await;
-        let problem = expect_problem(resp, StatusCode::SERVICE_UNAVAILABLE).await;
-        assert!(
-            problem["detail"]
-                .as_str()
-                .unwrap()
-                .contains("telnyx.public_key"),
-            "{path}: {problem}"
-        );
+        responses.push((path, post_signed(&app, path, FORM, "CallSid=v3%3Ax").await));
     }
-    assert!(app.events(REFUSED).await.is_empty());
-    let warnings = app.settings.warnings();
-    assert!(
-        warnings
-            .iter()
-            .any(|w| w.contains("telnyx.public_key is not set")),
-        "{warnings:#?}"
-    );
+    not_configured(&app, responses, "telnyx.public_key").await;
     app.shutdown().await;
 }
 on_both_engines!(
