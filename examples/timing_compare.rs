@@ -230,6 +230,11 @@ async fn main() -> Result<(), Failure> {
     l.challenges_per_agent = 1_000_000;
     l.challenges_per_caller = 1_000_000;
     l.sends_per_destination = 1_000_000;
+    // Every account number is keyed once per sample: past these budgets
+    // both would be refused alike, and the comparison would measure the
+    // refusal instead of the known and unknown paths.
+    l.account_tries_per_caller = 1_000_000;
+    l.account_tries_per_number = 1_000_000;
     l.webhook_per_second = 1_000_000;
     l.webhook_burst = 1_000_000;
     l.webhook_signed_per_second = 1_000_000;

@@ -17,7 +17,7 @@ use crate::clock::SystemClock;
 use crate::config::{Secret, Settings};
 use crate::domain::org::{ImportFormat, parse_import};
 use crate::outln;
-use crate::providers::twilio::signature;
+use crate::providers::simulated::{self, SimulatedCall};
 use crate::service::{orgs, principals};
 use crate::store::principals::Role;
 
@@ -36,6 +36,8 @@ pub enum DemoError {
     Profile(#[from] crate::domain::org::ImportErrors),
     #[error("cannot reach the demo server: {0}")]
     Http(#[from] reqwest::Error),
+    #[error("the demo call: {0}")]
+    Call(#[from] simulated::CallerError),
     #[error("the demo server answered unexpectedly: {0}")]
     Answer(Value),
     #[error("the SMS did not arrive in the outbox")]
@@ -153,7 +155,7 @@ fn demo_settings(configured: &Settings, dir: &Path, port: u16, auth_token: &str)
     s.server.public_base_url = format!("http://127.0.0.1:{port}");
     s.server.data_dir = dir.join("data");
     s.database.url = Secret::from(format!("sqlite://{}", dir.join("demo.db").display()).as_str());
-    s.twilio.auth_token = Some(Secret::from(auth_token));
+    simulated::accept_signed_by(&mut s, auth_token);
     s.email.file_dir = Some(dir.join("outbox"));
     s.sms.file_dir = Some(dir.join("outbox"));
     s
@@ -163,7 +165,8 @@ fn demo_settings(configured: &Settings, dir: &Path, port: u16, auth_token: &str)
 struct Started {
     server: crate::RunningServer,
     base: String,
-    auth_token: String,
+    /// The demo's own settings, as the server runs with them.
+    settings: Settings,
     pin_length: usize,
 }
 
@@ -188,11 +191,11 @@ async fn start(configured: &Settings, source: &str, dir: &Path) -> Result<Starte
         s.pin.ttl.0.as_secs(),
         s.grant.ttl.0.as_secs()
     )?;
-    let server = crate::start(s, Arc::new(SystemClock), listener).await?;
+    let server = crate::start(s.clone(), Arc::new(SystemClock), listener).await?;
     Ok(Started {
         server,
         base,
-        auth_token,
+        settings: s,
         pin_length,
     })
 }
@@ -210,8 +213,7 @@ async fn walk(started: &Started, dir: &Path) -> Result<(), DemoError> {
         http: reqwest::Client::new(),
         base: started.base.clone(),
         agent,
-        auth_token: started.auth_token.clone(),
-        call_sid: format!("CA{}", uuid::Uuid::new_v4().simple()),
+        call: SimulatedCall::new(&started.settings, &started.base)?,
     };
     let call_id = demo.call_steps().await?;
     let grant = demo
@@ -221,13 +223,13 @@ async fn walk(started: &Started, dir: &Path) -> Result<(), DemoError> {
     audit_steps(st).await
 }
 
-/// The demo's client side: Twilio's signed webhooks and the agent's API.
+/// The demo's client side: the provider's signed webhooks and the agent's
+/// API.
 struct Demo {
     http: reqwest::Client,
     base: String,
     agent: String,
-    auth_token: String,
-    call_sid: String,
+    call: SimulatedCall,
 }
 
 /// The grant the right PIN earned.
@@ -237,24 +239,6 @@ struct Earned {
 }
 
 impl Demo {
-    /// Posts a webhook signed with the demo's auth token; answers the TwiML.
-    async fn webhook(&self, path: &str, params: &[(&str, &str)]) -> Result<String, DemoError> {
-        let url = format!("{}{path}", self.base);
-        let owned: Vec<(String, String)> = params
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let sig = signature::sign(&url, &owned, self.auth_token.as_bytes());
-        let resp = self
-            .http
-            .post(url)
-            .header("x-twilio-signature", sig)
-            .form(&owned)
-            .send()
-            .await?;
-        Ok(resp.text().await?)
-    }
-
     async fn api(&self, req: reqwest::RequestBuilder) -> Result<Value, DemoError> {
         Ok(req.bearer_auth(&self.agent).send().await?.json().await?)
     }
@@ -271,32 +255,24 @@ impl Demo {
 
     /// The call arrives and the caller names the org; answers the call id.
     async fn call_steps(&self) -> Result<String, DemoError> {
-        step("Twilio posts an inbound call from an unregistered number (signed webhook)")?;
-        let sid = self.call_sid.as_str();
-        let twiml = self
-            .webhook(
-                "/webhooks/twilio/voice",
-                &[
-                    ("CallSid", sid),
-                    ("AccountSid", "AC0123456789abcdef0123456789abcdef"),
-                    ("From", "+14155550123"),
-                    ("To", "+18005550100"),
-                    ("StirVerstat", "TN-Validation-Passed-A"),
-                ],
-            )
+        step(&format!(
+            "{} posts an inbound call from an unregistered number (signed webhook)",
+            simulated::NAME
+        ))?;
+        let reply = self
+            .call
+            .arrive("+14155550123", "+18005550100", Some("A"))
             .await?;
-        outln!("{twiml}")?;
+        outln!("{reply}")?;
 
         step("The caller keys the account number 40012345 into the IVR")?;
-        let twiml = self
-            .webhook(
-                "/webhooks/twilio/gather",
-                &[("CallSid", sid), ("Digits", "40012345")],
-            )
-            .await?;
-        outln!("{twiml}")?;
+        let url = simulated::digits_url(&reply)
+            .ok_or_else(|| DemoError::Answer(Value::String(reply.clone())))?;
+        let reply = self.call.key(&url, "40012345").await?;
+        outln!("{reply}")?;
 
         step("The agent looks the call up")?;
+        let sid = self.call.call_ref();
         let list = self
             .get(&format!("/v1/calls?provider_call_id={sid}"))
             .await?;

@@ -50,44 +50,12 @@ fn transports(s: &Settings) -> (String, String) {
         ),
         EmailTransport::File => format!("file {}", s.email_file_dir().display()),
     };
-    let sms = match s.sms.transport {
-        SmsTransport::Twilio => format!("twilio {}", s.twilio.api_base_url),
-        SmsTransport::Telnyx => format!("telnyx {}", s.telnyx.api_base_url),
-        SmsTransport::Plivo => format!("plivo {}", s.plivo.api_base_url),
-        SmsTransport::File => format!("file {}", s.sms_file_dir().display()),
-    };
+    let sms = s.sms_transport_summary();
     (email, sms)
 }
 
-fn providers(s: &Settings) -> String {
-    let t = &s.twilio;
-    let mut parts = Vec::new();
-    parts.push(match &t.account_sid {
-        Some(sid) => format!("account {}", sid),
-        None => "no account_sid".into(),
-    });
-    parts.push(if t.auth_token.is_some() {
-        "webhook signing on".into()
-    } else {
-        "no auth_token".into()
-    });
-    if !t.webhook_keys.is_empty() {
-        parts.push(format!(
-            "{} HMAC-SHA256 webhook key(s)",
-            t.webhook_keys.len()
-        ));
-    }
-    format!("twilio ({})", parts.join(", "))
-}
-
 fn warnings(s: &Settings, pepper_exists: bool, signing_key_exists: bool) -> Vec<String> {
-    let mut out = Vec::new();
-    if s.twilio.auth_token.is_none() {
-        out.push(
-            "twilio.auth_token is not set: Twilio webhooks answer 503 until it is".to_string(),
-        );
-    }
-    out.extend(s.provider_warnings());
+    let mut out = s.provider_warnings();
     if s.email.transport == EmailTransport::File || s.sms.transport == SmsTransport::File {
         out.push(
             "a file transport is in use: PINs are written to disk in clear (development only)"
@@ -119,7 +87,7 @@ pub fn facts(s: &Settings, config_source: &str) -> Vec<Fact> {
         Fact::Info("public base URL", s.server.public_base_url.clone()),
         Fact::Info("email transport", email),
         Fact::Info("sms transport", sms),
-        Fact::Info("providers", providers(s)),
+        Fact::Info("providers", s.providers_summary()),
     ];
     let pepper = s.pepper_path().exists();
     let signing = s.signing_key_path().exists();

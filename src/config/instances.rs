@@ -49,11 +49,6 @@ impl Settings {
     /// What an operator should know before trusting this configuration.
     pub fn warnings(&self) -> Vec<String> {
         let mut notes = Vec::new();
-        if self.twilio.auth_token.is_none() {
-            notes.push(
-                "twilio.auth_token is not set: Twilio webhooks will answer 503 until it is".into(),
-            );
-        }
         notes.extend(self.provider_warnings());
         if self.email.transport == EmailTransport::File || self.sms.transport == SmsTransport::File
         {

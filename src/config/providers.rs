@@ -39,8 +39,15 @@ impl Settings {
         out
     }
 
+    /// What an operator should know about the providers: each warning is
+    /// given by `config check` and again when `serve` starts.
     pub fn provider_warnings(&self) -> Vec<String> {
         let mut notes = Vec::new();
+        if self.twilio.auth_token.is_none() {
+            notes.push(
+                "twilio.auth_token is not set: Twilio webhooks answer 503 until it is".into(),
+            );
+        }
         if self.telnyx_in_use() && self.telnyx.public_key.is_none() {
             notes.push(
                 "telnyx.public_key is not set: Telnyx webhooks will answer 503 until it is \
@@ -75,6 +82,41 @@ fn missing_for_sms(transport: &str, keys: &[(&str, bool)]) -> Vec<Problem> {
             )
         })
         .collect()
+}
+
+impl Settings {
+    /// The SMS transport in use and where it sends, as `serve` logs it.
+    pub fn sms_transport_summary(&self) -> String {
+        match self.sms.transport {
+            SmsTransport::Twilio => format!("twilio {}", self.twilio.api_base_url),
+            SmsTransport::Telnyx => format!("telnyx {}", self.telnyx.api_base_url),
+            SmsTransport::Plivo => format!("plivo {}", self.plivo.api_base_url),
+            SmsTransport::File => format!("file {}", self.sms_file_dir().display()),
+        }
+    }
+
+    /// The voice provider's account and webhook signing, as `serve` logs
+    /// them (never a secret).
+    pub fn providers_summary(&self) -> String {
+        let t = &self.twilio;
+        let mut parts = Vec::new();
+        parts.push(match &t.account_sid {
+            Some(sid) => format!("account {sid}"),
+            None => "no account_sid".into(),
+        });
+        parts.push(if t.auth_token.is_some() {
+            "webhook signing on".into()
+        } else {
+            "no auth_token".into()
+        });
+        if !t.webhook_keys.is_empty() {
+            parts.push(format!(
+                "{} HMAC-SHA256 webhook key(s)",
+                t.webhook_keys.len()
+            ));
+        }
+        format!("twilio ({})", parts.join(", "))
+    }
 }
 
 /// The raw Ed25519 key a `telnyx.public_key` (base64 of 32 bytes) names.

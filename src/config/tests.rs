@@ -408,3 +408,20 @@ fn duplicate_digits_and_missing_translations_are_explained() {
         assert!(err.contains(needle), "{needle}\n missing from:\n{err}");
     }
 }
+
+#[test]
+fn an_unsigned_twilio_is_a_provider_warning_and_a_signed_one_is_not() {
+    let mut s = Settings::default();
+    let w = s.provider_warnings();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].starts_with("twilio.auth_token is not set"), "{w:?}");
+    assert!(w[0].contains("503"), "{w:?}");
+    s.twilio.auth_token = Some("t".into());
+    s.sms.transport = SmsTransport::Twilio;
+    assert_eq!(s.provider_warnings(), Vec::<String>::new());
+    assert_eq!(
+        s.providers_summary(),
+        "twilio (no account_sid, webhook signing on)"
+    );
+    assert!(s.sms_transport_summary().starts_with("twilio https://"));
+}

@@ -139,4 +139,4 @@ async fn insert_sealed(
 }
 
 #[cfg(test)]
-mod file_outbox_tests;
+mod tests;

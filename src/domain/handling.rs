@@ -35,8 +35,19 @@ pub enum Takeover<'a> {
     /// Nobody handled it: the agent now does.
     Claim,
     /// The agent takes it from `previous`; the call's open challenge stays
-    /// as it is (its spent attempts with it).
+    /// as it is (its spent attempts with it), but `previous`'s open grants
+    /// on the call end: a grant is for the agent handling the call.
     From { previous: &'a str },
+}
+
+impl<'a> Takeover<'a> {
+    /// The agent whose open grants on the call this takeover ends.
+    pub fn ends_grants_of(&self) -> Option<&'a str> {
+        match self {
+            Takeover::From { previous } => Some(previous),
+            Takeover::AlreadyHandling | Takeover::Claim => None,
+        }
+    }
 }
 
 pub fn take_over<'a>(handled_by: Option<&'a str>, agent: &str) -> Takeover<'a> {

@@ -58,7 +58,7 @@ struct FilterQuery {
     to: Option<String>,
     org_id: Option<String>,
     call_id: Option<String>,
-    /// e.g. `agent:alice`, `provider:twilio`, `system`.
+    /// e.g. `agent:alice`, `provider:<name>`, `system`.
     actor: Option<String>,
     /// An event kind from the catalogue.
     kind: Option<String>,

@@ -44,7 +44,7 @@ pub fn router() -> Router<Arc<AppState>> {
 struct ListQuery {
     #[param(value_type = Option<CallStatus>)]
     status: Option<String>,
-    /// The provider's call id (Twilio `CallSid`).
+    /// The provider's call id (its `CallSid` or `CallUUID`).
     provider_call_id: Option<String>,
     #[param(minimum = 1, maximum = 200, default = 50)]
     limit: Option<i64>,
@@ -54,7 +54,7 @@ struct ListQuery {
 
 /// List calls
 ///
-/// Newest first. `status=active` lists the calls in progress (the agent's queue view); `provider_call_id=CA...` finds the call of a Twilio `CallSid`. Items are call summaries, without challenges, grants and notices; `GET /v1/calls/{call_id}` has them. Unknown query parameters answer 400.
+/// Newest first. `status=active` lists the calls in progress (the agent's queue view); `provider_call_id=CA...` finds the call of a provider's call id. Items are call summaries, without challenges, grants and notices; `GET /v1/calls/{call_id}` has them. Unknown query parameters answer 400.
 #[utoipa::path(
     get,
     path = "/v1/calls",

@@ -6,7 +6,8 @@
 //! route-coverage test (tests/api/openapi/routes.rs), and the reverse.
 //!
 //! Adding a route: annotate its handler with `#[utoipa::path(..)]` (copy a
-//! neighbour's) and name the handler in `paths(..)` below.
+//! neighbour's) and name the handler in `paths(..)` below (a webhook: in
+//! its provider's `Api` in `http/webhooks/<provider>.rs`).
 
 pub mod params;
 pub mod problem;
@@ -20,16 +21,15 @@ use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::request_body::RequestBody;
 use utoipa::openapi::schema::{Schema, SchemaType, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::tag::TagBuilder;
 use utoipa::openapi::{InfoBuilder, ServerBuilder};
 use utoipa::openapi::{RefOr, Required};
 
-use super::webhooks::{plivo, telnyx, twilio};
 use super::{audit, calls, grants, lockouts, ops, orgs, overrides, principals};
 
 #[derive(OpenApi)]
 #[openapi(
     tags(
-        (name = "webhooks", description = "Signed callbacks from the telephony providers (Twilio, Telnyx, Plivo)."),
         (name = "calls", description = "Agent API: calls in progress and their verification."),
         (name = "challenges", description = "Agent API: PIN challenges."),
         (name = "grants", description = "Grants: agents and admins; introspection for support tooling."),
@@ -43,18 +43,6 @@ use super::{audit, calls, grants, lockouts, ops, orgs, overrides, principals};
         ops::readyz,
         ops::metrics,
         ops::openapi,
-        twilio::voice,
-        twilio::gather,
-        twilio::status,
-        twilio::message_status,
-        telnyx::voice,
-        telnyx::gather,
-        telnyx::status,
-        telnyx::message_status,
-        plivo::answer,
-        plivo::input,
-        plivo::hangup,
-        plivo::message_status,
         calls::list_calls,
         calls::get_call,
         calls::attach_org,
@@ -140,17 +128,6 @@ impl utoipa::Modify for Document {
                 .description(Some(SERVER))
                 .build(),
         ]);
-        // utoipa writes `security(())` as `[{}]`; `[]` says "no token" plainly.
-        for item in doc.paths.paths.values_mut() {
-            for op in operations(item) {
-                if op.security.as_ref().is_some_and(|s| s.iter().all(is_empty)) {
-                    op.security = Some(Vec::new());
-                }
-                if let Some(RefOr::T(body)) = &mut op.request_body {
-                    optional_body(body);
-                }
-            }
-        }
         let bearer = HttpBuilder::new()
             .scheme(HttpAuthScheme::Bearer)
             .description(Some(BEARER))
@@ -202,7 +179,30 @@ fn is_empty(requirement: &SecurityRequirement) -> bool {
 
 /// The document as a value.
 pub fn document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+    let mut doc = ApiDoc::openapi();
+    doc.merge(super::webhooks::openapi());
+    let webhooks = TagBuilder::new()
+        .name("webhooks")
+        .description(Some(super::webhooks::OPENAPI_TAG))
+        .build();
+    doc.tags.get_or_insert_with(Vec::new).insert(0, webhooks);
+    finish(&mut doc);
+    doc
+}
+
+/// What utoipa writes differently from what the document means.
+fn finish(doc: &mut utoipa::openapi::OpenApi) {
+    // utoipa writes `security(())` as `[{}]`; `[]` says "no token" plainly.
+    for item in doc.paths.paths.values_mut() {
+        for op in operations(item) {
+            if op.security.as_ref().is_some_and(|s| s.iter().all(is_empty)) {
+                op.security = Some(Vec::new());
+            }
+            if let Some(RefOr::T(body)) = &mut op.request_body {
+                optional_body(body);
+            }
+        }
+    }
 }
 
 /// The document as served: built once, pretty-printed JSON.

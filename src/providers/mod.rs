@@ -10,6 +10,10 @@ pub mod telnyx;
 pub mod twilio;
 pub mod xml;
 
+/// The provider `pingate demo` and `pingate call simulate` play: its
+/// signed webhooks for a call, and its name for what they print.
+pub use twilio::caller as simulated;
+
 use crate::config::{Settings, SmsTransport};
 use crate::delivery::SenderError;
 use crate::delivery::sms::SmsSender;

@@ -1,5 +1,5 @@
-//! Escaping for the XML the providers answer calls with (TwiML, TeXML,
-//! Plivo XML): every piece of text and every attribute goes through here,
+//! Escaping for the XML the providers answer calls with (each XML
+//! provider's markup): every piece of text and every attribute goes through here,
 //! so a caller name or an org name can never inject markup.
 
 use std::fmt::Write as _;

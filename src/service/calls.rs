@@ -424,25 +424,28 @@ async fn attach(
 }
 
 /// `POST /v1/calls/{id}/take`: `agent` handles the call from now on. The
-/// call's open challenge stays as it is, its spent attempts with it.
+/// call's open challenge stays as it is, its spent attempts with it; the
+/// previous agent's grants on the call end in the same transaction.
 pub async fn take(state: &AppState, agent: &Principal, call_id: &str) -> ServiceResult<CallRow> {
     let mut tx = state.store.begin(state.clock.now_ms()).await?;
     let call = lock_call(&mut tx, call_id).await?;
     ensure_active(&call)?;
-    let previous = match take_over(call.handled_by.as_deref(), &agent.name) {
-        Takeover::AlreadyHandling => return Ok(call),
-        Takeover::Claim => None,
-        Takeover::From { previous } => Some(previous.to_string()),
-    };
+    let takeover = take_over(call.handled_by.as_deref(), &agent.name);
+    if takeover == Takeover::AlreadyHandling {
+        return Ok(call);
+    }
     let now = tx.now();
     calls::set_handler(tx.conn(), &call.id, &agent.name, now).await?;
     let mut ev = NewEvent::new(EventKind::CallTaken, agent.actor(), Outcome::Success)
         .org_opt(call.org_id.clone())
         .call(&call.id);
-    if let Some(p) = &previous {
-        ev = ev.detail("previous", p.as_str());
+    if let Some(previous) = takeover.ends_grants_of() {
+        ev = ev.detail("previous", previous);
     }
     tx.audit(ev);
+    if let Some(previous) = takeover.ends_grants_of() {
+        super::handling::end_grants_of(&mut tx, &call.id, previous, agent).await?;
+    }
     tx.commit().await?;
     calls::get(state.store.reader(), call_id)
         .await?

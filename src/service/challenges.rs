@@ -98,7 +98,9 @@ async fn create_by_handler(
     }
     // Quotas are charged (and committed) before any hashing, so a refused
     // request costs no argon2 time.
-    let _ticket = limits::hash_ticket(state, &agent.name)?;
+    let actor = agent.actor();
+    let ctx = Context::on_call(&actor, &org_id, &call.id);
+    let _ticket = limits::hash_ticket(state, &agent.name, ctx).await?;
     let tx = state.store.begin(state.clock.now_ms()).await?;
     let (tx, _) = admit_challenge(state, tx, agent, &call.id, &org_id, (channel, &dest)).await?;
     tx.commit().await?;
@@ -266,7 +268,8 @@ pub async fn check(
     let pin = Pin::parse_input(pin_input, state.settings.pin.length)
         .map_err(|e| ServiceError::invalid("pin", e.to_string()))?;
     // Held until this check ends, also when it outlives its request.
-    let _ticket = limits::hash_ticket(state, &agent.name)?;
+    let actor = agent.actor();
+    let _ticket = limits::hash_ticket(state, &agent.name, Context::of(&actor)).await?;
     let row = match load(state, challenge_id).await {
         Ok(row) => row,
         Err(e) => return unknown_challenge(state, agent, pin, e).await,
@@ -292,13 +295,7 @@ async fn unknown_challenge(
         ..Admission::default()
     };
     let actor = agent.actor();
-    let ctx = Context {
-        actor: &actor,
-        org_id: None,
-        call_id: None,
-        challenge_id: None,
-    };
-    limits::admit(state, tx, admission, ctx)
+    limits::admit(state, tx, admission, Context::of(&actor))
         .await?
         .commit()
         .await?;
@@ -468,12 +465,16 @@ async fn lock(tx: &mut WriteTx, row: &ChallengeRow, step: Step) -> ServiceResult
 /// right answers approve once), verifies the call and issues the grant.
 async fn approve(
     state: &AppState,
-    mut tx: WriteTx,
+    tx: WriteTx,
     agent: &Principal,
     row: &ChallengeRow,
     approved: NewEvent,
 ) -> ServiceResult<CheckResult> {
     let now = tx.now();
+    // Refused here, the approval rolls back whole: nothing approved.
+    let mut tx =
+        grants::admit_approval_notices(state, tx, agent, &row.org_id, &row.call_id, &row.id)
+            .await?;
     if challenges::apply(tx.conn(), &row.id, Step::Approve, now)
         .await?
         .is_none()

@@ -7,7 +7,7 @@ use crate::app::AppState;
 use crate::audit::event::{EventKind, NewEvent, Outcome};
 use crate::clock::rfc3339;
 use crate::domain::handling::{issuer_vouches, may_see_grant};
-use crate::domain::org::Channel;
+use crate::domain::org::{Channel, Destination};
 use crate::domain::verification::{GrantBasis, Verification, grant_active};
 use crate::ids;
 use crate::store::grants::{self, GrantRow};
@@ -147,17 +147,9 @@ async fn admit_trusted_grant(
     org_id: &str,
 ) -> ServiceResult<WriteTx> {
     let mut tx = tx;
-    let org = orgs::get_on(tx.conn(), org_id)
-        .await?
-        .ok_or(ServiceError::NotFound("organisation"))?;
-    let recipients = super::notices::recipients(state, &org);
+    let recipients = notice_recipients(state, &mut tx, org_id).await?;
     let mut charges = vec![Charge::new(Quota::ChallengesPerAgent, &agent.name)];
-    for (channel, dest) in &recipients {
-        charges.push(Charge::new(Quota::SendsPerDestination, &dest.address));
-        if *channel == Channel::Sms {
-            charges.push(Charge::new(Quota::SmsGlobal, "all"));
-        }
-    }
+    charges.extend(notice_charges(&recipients));
     let admission = Admission {
         lockout: None,
         // A trusted number is served even when the org's ceiling is spent.
@@ -173,6 +165,56 @@ async fn admit_trusted_grant(
         Context::on_call(&actor, org_id, call_id),
     )
     .await
+}
+
+/// A grant on a right PIN: its notices count as messages as a trusted
+/// grant's do (the PIN's own send was charged when it was asked for), in
+/// the approval's transaction, before anything is approved.
+pub(crate) async fn admit_approval_notices(
+    state: &AppState,
+    tx: WriteTx,
+    agent: &Principal,
+    org_id: &str,
+    call_id: &str,
+    challenge_id: &str,
+) -> ServiceResult<WriteTx> {
+    let mut tx = tx;
+    let recipients = notice_recipients(state, &mut tx, org_id).await?;
+    let admission = Admission {
+        charges: notice_charges(&recipients),
+        ..Admission::default()
+    };
+    let actor = agent.actor();
+    let ctx = Context {
+        challenge_id: Some(challenge_id),
+        ..Context::on_call(&actor, org_id, call_id)
+    };
+    limits::admit(state, tx, admission, ctx).await
+}
+
+/// Where a grant's notices will go, read through the change's transaction.
+async fn notice_recipients(
+    state: &AppState,
+    tx: &mut WriteTx,
+    org_id: &str,
+) -> ServiceResult<Vec<(Channel, Destination)>> {
+    let org = orgs::get_on(tx.conn(), org_id)
+        .await?
+        .ok_or(ServiceError::NotFound("organisation"))?;
+    Ok(super::notices::recipients(state, &org))
+}
+
+/// What a grant's notices spend: one send per destination, and the SMS
+/// budget for the SMS one.
+fn notice_charges(recipients: &[(Channel, Destination)]) -> Vec<Charge<'_>> {
+    let mut charges = Vec::new();
+    for (channel, dest) in recipients {
+        charges.push(Charge::new(Quota::SendsPerDestination, &dest.address));
+        if *channel == Channel::Sms {
+            charges.push(Charge::new(Quota::SmsGlobal, "all"));
+        }
+    }
+    charges
 }
 
 pub async fn get(state: &AppState, grant_id: &str) -> ServiceResult<GrantRow> {
@@ -218,22 +260,17 @@ pub(crate) async fn revoke_for_principal(
 ) -> ServiceResult<()> {
     let now = tx.now();
     let ended = grants::revoke_for_agent(tx.conn(), name, actor, now, issued_before).await?;
-    for g in ended {
-        tx.audit(
-            NewEvent::new(EventKind::GrantRevoked, actor, Outcome::Success)
-                .org(&g.org_id)
-                .call(&g.call_id)
-                .grant(&g.id)
-                .detail("reason", reason),
-        );
-    }
+    super::handling::audit_revoked(tx, actor, &ended, reason);
     Ok(())
 }
 
+/// Revokes a grant `by` may see: an agent's own, or any for an admin.
+/// Another agent's grant answers not found, as its `GET` does, so no verb
+/// tells an agent which grant ids exist; the attempt is still audited.
 pub async fn revoke(state: &AppState, by: &Principal, grant_id: &str) -> ServiceResult<GrantRow> {
     let grant = get(state, grant_id).await?;
     let now = state.clock.now_ms();
-    if by.role == Role::Agent && grant.agent != by.name {
+    if !may_see_grant(&by.name, by.role == Role::Admin, &grant.agent) {
         let mut tx = state.store.begin(now).await?;
         tx.audit(
             NewEvent::new(EventKind::AuthzFail, by.actor(), Outcome::Failure)
@@ -242,9 +279,7 @@ pub async fn revoke(state: &AppState, by: &Principal, grant_id: &str) -> Service
                 .detail("action", "revoke another agent's grant"),
         );
         tx.commit().await?;
-        return Err(ServiceError::Forbidden(
-            "agents revoke only their own grants; an admin can revoke any".into(),
-        ));
+        return Err(ServiceError::NotFound("grant"));
     }
     let mut tx = state.store.begin(now).await?;
     if grants::revoke(tx.conn(), &grant.id, &by.actor(), now).await? {

@@ -1,13 +1,15 @@
 //! Who handles a call: claimed by the first agent who acts on it, taken
 //! over explicitly (`calls::take`) and audited. The rule is
 //! `domain::handling`; this applies it under the call's lock, and audits
-//! refusals. A leaf: the use cases on a call use it.
+//! refusals; a takeover ends the previous agent's grants on the call. A
+//! leaf: the use cases on a call use it.
 
 use crate::app::AppState;
 use crate::audit::event::{EventKind, NewEvent, Outcome};
 use crate::domain::handling::{Acting, may_act};
 use crate::store::WriteTx;
 use crate::store::calls::{self, CallRow};
+use crate::store::grants::{self, GrantRow};
 use crate::store::principals::Principal;
 
 use super::{ServiceError, ServiceResult};
@@ -68,4 +70,32 @@ pub(crate) async fn audited<T>(
         }
     }
     result
+}
+
+/// A takeover by `by` ends `previous`'s open grants on the call (locked in
+/// `tx`), audited in the takeover's transaction.
+pub(crate) async fn end_grants_of(
+    tx: &mut WriteTx,
+    call_id: &str,
+    previous: &str,
+    by: &Principal,
+) -> ServiceResult<()> {
+    let now = tx.now();
+    let actor = by.actor();
+    let ended = grants::revoke_on_call(tx.conn(), call_id, previous, &actor, now).await?;
+    audit_revoked(tx, &actor, &ended, "call_taken_over");
+    Ok(())
+}
+
+/// One `grant_revoked` event per grant a change ended, with its reason.
+pub(crate) fn audit_revoked(tx: &mut WriteTx, actor: &str, ended: &[GrantRow], reason: &str) {
+    for g in ended {
+        tx.audit(
+            NewEvent::new(EventKind::GrantRevoked, actor, Outcome::Success)
+                .org(&g.org_id)
+                .call(&g.call_id)
+                .grant(&g.id)
+                .detail("reason", reason),
+        );
+    }
 }

@@ -41,6 +41,11 @@ string_enum! {
         AccountTriesPerCaller => "account_tries_per_caller",
         AccountTriesWithheld => "account_tries_withheld",
         AccountTriesPerNumber => "account_tries_per_number",
+        /// Not counted here: the argon2 pool's cap per principal
+        /// (`pin.hash_per_principal`, in memory) refuses under this name.
+        HashPerPrincipal => "hash_per_principal",
+        /// Not counted here: a full argon2 queue (`pin.hash_queue`).
+        HashQueue => "hash_queue",
     }
 }
 
@@ -64,6 +69,7 @@ impl Quota {
             Quota::AccountTriesPerCaller => l.account_tries_per_caller,
             Quota::AccountTriesWithheld => l.account_tries_withheld,
             Quota::AccountTriesPerNumber => l.account_tries_per_number,
+            Quota::HashPerPrincipal | Quota::HashQueue => 0,
         }
     }
 
@@ -205,6 +211,16 @@ pub struct Context<'a> {
 }
 
 impl<'a> Context<'a> {
+    /// `actor` acting on nothing named yet.
+    pub fn of(actor: &'a str) -> Self {
+        Context {
+            actor,
+            org_id: None,
+            call_id: None,
+            challenge_id: None,
+        }
+    }
+
     /// `actor` acting on a call of an org (and on no challenge yet).
     pub fn on_call(actor: &'a str, org_id: &'a str, call_id: &'a str) -> Self {
         Context {
@@ -219,6 +235,16 @@ impl<'a> Context<'a> {
 /// Audits the refusal in its own transaction (the refused one was rolled
 /// back) and turns it into the 429 the client sees.
 async fn refused(state: &AppState, r: Refusal, ctx: Context<'_>) -> ServiceError {
+    audit_refusal(state, &r, ctx).await;
+    ServiceError::TooMany {
+        detail: format!("quota {} exceeded; try again later", r.quota),
+        retry_after_secs: r.retry_after_secs,
+    }
+}
+
+/// Every refusal, database quota or hashing cap, is audited here once
+/// (`excess_rate_limit_exceeded`, naming the quota) and counted.
+async fn audit_refusal(state: &AppState, r: &Refusal, ctx: Context<'_>) {
     let result = async {
         let mut tx = state.store.begin(state.clock.now_ms()).await?;
         let mut ev = NewEvent::new(EventKind::RateLimitExceeded, ctx.actor, Outcome::Failure)
@@ -239,34 +265,42 @@ async fn refused(state: &AppState, r: Refusal, ctx: Context<'_>) -> ServiceError
         tracing::warn!(error = %e, "could not audit a quota refusal");
     }
     metrics::counter!("pingate_quota_refusals_total", "quota" => r.quota.as_str()).increment(1);
-    ServiceError::TooMany {
-        detail: format!("quota {} exceeded; try again later", r.quota),
-        retry_after_secs: r.retry_after_secs,
-    }
 }
 
 /// Admits argon2 work for `principal` before any quota is charged or any
 /// hash runs: past `pin.hash_per_principal` a 429, past `pin.hash_queue` a
-/// 503, both with Retry-After. The ticket is held until the work ends.
-pub fn hash_ticket(state: &AppState, principal: &str) -> ServiceResult<Ticket> {
-    state.hash_gate.admit(principal).map_err(|busy| {
-        let reason = match busy {
-            Busy::Principal => "hash_per_principal",
-            Busy::Queue => "hash_queue",
-        };
-        metrics::counter!("pingate_hash_refusals_total", "reason" => reason).increment(1);
-        match busy {
-            Busy::Principal => ServiceError::TooMany {
-                detail: "quota hash_per_principal exceeded: your earlier PIN checks are \
-                         still being evaluated; try again when they end"
-                    .into(),
-                retry_after_secs: 1,
-            },
-            Busy::Queue => ServiceError::Unavailable {
-                detail: "the PIN hashing queue is full; try again shortly".into(),
-                retry_after_secs: 1,
-            },
-        }
+/// 503, both with Retry-After and audited as a quota refusal is. The
+/// ticket is held until the work ends.
+pub async fn hash_ticket(
+    state: &AppState,
+    principal: &str,
+    ctx: Context<'_>,
+) -> ServiceResult<Ticket> {
+    let busy = match state.hash_gate.admit(principal) {
+        Ok(ticket) => return Ok(ticket),
+        Err(busy) => busy,
+    };
+    let quota = match busy {
+        Busy::Principal => Quota::HashPerPrincipal,
+        Busy::Queue => Quota::HashQueue,
+    };
+    metrics::counter!("pingate_hash_refusals_total", "reason" => quota.as_str()).increment(1);
+    let refusal = Refusal {
+        quota,
+        retry_after_secs: 1,
+    };
+    audit_refusal(state, &refusal, ctx).await;
+    Err(match busy {
+        Busy::Principal => ServiceError::TooMany {
+            detail: "quota hash_per_principal exceeded: your earlier PIN checks are \
+                     still being evaluated; try again when they end"
+                .into(),
+            retry_after_secs: refusal.retry_after_secs,
+        },
+        Busy::Queue => ServiceError::Unavailable {
+            detail: "the PIN hashing queue is full; try again shortly".into(),
+            retry_after_secs: refusal.retry_after_secs,
+        },
     })
 }
 

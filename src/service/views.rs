@@ -38,9 +38,9 @@ pub struct Page<T, C = String> {
 #[schema(as = Call)]
 pub struct CallView {
     pub call_id: String,
-    #[schema(examples("twilio"))]
+    /// The provider that carried the call (a folder of `src/providers/`).
     pub provider: String,
-    /// Twilio `CallSid`.
+    /// The provider's call id (`CallSid`, `CallUUID`).
     pub provider_call_id: String,
     /// The caller as received (not normalised).
     pub from: String,
@@ -85,9 +85,9 @@ pub struct CallView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CallSummary {
     pub call_id: String,
-    #[schema(examples("twilio"))]
+    /// The provider that carried the call (a folder of `src/providers/`).
     pub provider: String,
-    /// Twilio `CallSid`.
+    /// The provider's call id (`CallSid`, `CallUUID`).
     pub provider_call_id: String,
     /// The caller as received (not normalised).
     pub from: String,

@@ -107,6 +107,27 @@ pub async fn revoke_for_agent(
     .await?)
 }
 
+/// Revokes `agent`'s open, unexpired grants on one call and returns them.
+pub async fn revoke_on_call(
+    conn: &mut AnyConnection,
+    call_id: &str,
+    agent: &str,
+    by: &str,
+    now: Millis,
+) -> StoreResult<Vec<GrantRow>> {
+    Ok(sqlx::query_as::<_, GrantRow>(sqlx::AssertSqlSafe(format!(
+        "UPDATE grants SET revoked_at = $3, revoked_by = $4 \
+         WHERE call_id = $1 AND agent = $2 AND revoked_at IS NULL AND closed_at IS NULL \
+         AND expires_at > $3 RETURNING {COLUMNS}"
+    )))
+    .bind(call_id)
+    .bind(agent)
+    .bind(now)
+    .bind(by)
+    .fetch_all(conn)
+    .await?)
+}
+
 pub async fn get(pool: &AnyPool, id: &str) -> StoreResult<Option<GrantRow>> {
     Ok(sqlx::query_as::<_, GrantRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM grants WHERE id = $1"

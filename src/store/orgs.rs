@@ -157,6 +157,23 @@ pub async fn get_on(conn: &mut AnyConnection, id: &str) -> StoreResult<Option<Or
     }
 }
 
+/// What the support menus read of an org: whether it has the advanced
+/// contract, and its language. One statement whether or not the org
+/// exists, so a caller's menus cost the same for a known and an unknown
+/// account number.
+pub async fn menu_terms(pool: &AnyPool, id: &str) -> StoreResult<Option<(bool, Option<String>)>> {
+    let row = sqlx::query("SELECT severity_a, language FROM orgs WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    row.map(|r| {
+        let severity_a = r.try_get::<i64, _>("severity_a")? == 1;
+        let language = r.try_get::<Option<String>, _>("language")?;
+        Ok((severity_a, language))
+    })
+    .transpose()
+}
+
 /// Orgs ordered by id, after `after` (cursor), at most `limit`.
 pub async fn list(pool: &AnyPool, after: Option<&str>, limit: i64) -> StoreResult<Vec<OrgProfile>> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(

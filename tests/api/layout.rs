@@ -201,3 +201,79 @@ fn the_use_cases_in_service_import_each_other_without_a_cycle() {
     );
     assert_eq!(find_cycle(&graph), None, "a cycle between service modules");
 }
+
+/// One test layout: a module `x.rs` (or `x/mod.rs`) keeps its unit tests in
+/// `x/tests.rs`, declared `mod tests;`: no `*_tests.rs` beside it, no
+/// `#[path]`, no inline test module.
+#[test]
+fn unit_tests_live_in_the_one_layout() {
+    let src = root().join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut wrong = Vec::new();
+    for file in &files {
+        let rel = file.strip_prefix(&src).expect("under src").display();
+        let stem = file.file_stem().unwrap_or_default().to_string_lossy();
+        if stem.ends_with("_tests") || stem.ends_with("_test") {
+            wrong.push(format!("{rel}: a test file beside its module"));
+        }
+        let text = std::fs::read_to_string(file).expect("read source");
+        for (n, line) in text.lines().enumerate() {
+            let code = line.trim_start();
+            if code.starts_with("#[path") {
+                wrong.push(format!("{rel}:{}: #[path]", n + 1));
+            }
+            let declares = code.strip_prefix("mod ").map(str::trim_end);
+            if declares.is_some_and(|d| d.ends_with('{') && d.contains("test")) {
+                wrong.push(format!("{rel}:{}: an inline test module", n + 1));
+            }
+            if declares.is_some_and(|d| d.ends_with(';') && d.contains("test") && d != "tests;") {
+                wrong.push(format!("{rel}:{}: a test module not named tests", n + 1));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "outside the test layout: {wrong:#?}");
+}
+
+/// A provider's name (each folder of src/providers/) appears only in its
+/// folder, its webhook routes (src/http/webhooks/<name>.rs), the mod.rs
+/// files that mount them, and the configuration; the rest of the code
+/// speaks of "the provider". openapi.json documents every route.
+#[test]
+fn provider_names_stay_in_the_provider_folders() {
+    let src = root().join("src");
+    let mut providers = Vec::new();
+    for entry in std::fs::read_dir(src.join("providers")).expect("src/providers") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            providers.push(path.file_name().unwrap().to_string_lossy().to_string());
+        }
+    }
+    assert!(providers.iter().any(|p| p == "twilio"), "{providers:?}");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mounting = ["providers/mod.rs", "http/mod.rs", "http/webhooks/mod.rs"];
+    let mut found = Vec::new();
+    for file in &files {
+        let rel = file.strip_prefix(&src).expect("under src");
+        let rel_text = rel.to_string_lossy().replace('\\', "/");
+        if rel_text.starts_with("config/") || mounting.contains(&rel_text.as_str()) {
+            continue;
+        }
+        let text = std::fs::read_to_string(file)
+            .expect("read source")
+            .to_lowercase();
+        for name in &providers {
+            let own = rel_text.starts_with(&format!("providers/{name}/"))
+                || rel_text == format!("providers/{name}.rs")
+                || rel_text == format!("http/webhooks/{name}.rs");
+            if !own && text.contains(name.as_str()) {
+                found.push(format!("{rel_text}: {name}"));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "provider names outside their place: {found:#?}"
+    );
+}

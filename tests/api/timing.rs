@@ -2,7 +2,9 @@
 //! numbers exist, because each path does the same work: an unknown
 //! challenge id costs the same one argon2 verify as a wrong PIN on a real
 //! challenge (counted by `pingate_pin_verifications_total`), and the voice
-//! and IVR webhooks write the same rows for a known and an unknown number.
+//! and IVR webhooks write the same rows for a known and an unknown number,
+//! and the IVR runs the same statements (reads and UPDATEs included) for a
+//! known and an unknown account number.
 //! Counting the work, not timing it, keeps these tests exact on a shared
 //! machine; the wall-clock comparison is `examples/timing_compare.rs`.
 //! The verify counter is process-wide, so that test runs with no other
@@ -133,3 +135,84 @@ async fn registered_and_unknown_numbers_and_accounts_do_the_same_writes() {
     assert_eq!(gathers[0], gathers[1], "known vs unknown account number");
     app.shutdown().await;
 }
+
+/// The statements the server ran while `during` ran, each as its verb and
+/// first table ("SELECT orgs", "UPDATE calls"), sorted: reads and UPDATEs
+/// included, which row counts cannot see. Only meaningful alone.
+async fn statements_during<F: std::future::Future>(during: F) -> (F::Output, Vec<String>) {
+    let from = crate::support::logs::captured_len();
+    let out = during.await;
+    let all = crate::support::logs::captured();
+    let mut seen: Vec<String> = String::from_utf8_lossy(&all[from..])
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["target"] == "sqlx::query")
+        .filter_map(|e| e["fields"]["db.statement"].as_str().map(fingerprint))
+        .filter(|f| !f.is_empty())
+        .collect();
+    seen.sort();
+    (out, seen)
+}
+
+/// "VERB table" of a statement; empty for transaction control.
+fn fingerprint(sql: &str) -> String {
+    let words: Vec<String> = sql
+        .split(|c: char| c.is_whitespace() || c == '(' || c == ',')
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_uppercase)
+        .collect();
+    let Some(verb) = words.first() else {
+        return String::new();
+    };
+    let after = |key: &str| {
+        words
+            .iter()
+            .position(|w| w == key)
+            .and_then(|i| words.get(i + 1))
+            .map(|t| t.trim_matches('"').to_ascii_lowercase())
+    };
+    let table = match verb.as_str() {
+        "SELECT" => after("FROM"),
+        "UPDATE" => words.get(1).map(|t| t.to_ascii_lowercase()),
+        "INSERT" => after("INTO"),
+        "DELETE" => after("FROM"),
+        _ => return String::new(),
+    };
+    format!("{verb} {}", table.unwrap_or_default())
+}
+
+/// With the support menus on, the IVR does the same statements for a known
+/// and an unknown account number: the same reads (an org looked up for
+/// both), and one UPDATE of the call each.
+async fn known_and_unknown_accounts_run_the_same_statements(engine: Engine, test: &str) {
+    let opts = Options {
+        alone: true,
+        tweak: Box::new(|s| s.support = Some(crate::webhooks::lines::desk_support())),
+        ..Options::default()
+    };
+    let Some(app) = TestApp::spawn_with(engine, test, opts).await else {
+        return;
+    };
+    app.import_contoso().await;
+    let mut runs = Vec::new();
+    for (i, digits) in ["40012345", "49999999"].into_iter().enumerate() {
+        let sid = call_sid();
+        app.call(&sid, &format!("+1415555{:04}", 3000 + i), None)
+            .await;
+        let form = [("CallSid", sid.as_str()), ("Digits", digits)];
+        let gather = app.webhook("/webhooks/twilio/gather", &form);
+        let (r, seen) = statements_during(gather).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        runs.push(seen);
+    }
+    assert!(
+        runs[0].iter().any(|s| s == "SELECT orgs"),
+        "the statements are seen: {runs:?}"
+    );
+    assert_eq!(runs[0], runs[1], "known vs unknown account number");
+    app.shutdown().await;
+}
+crate::on_both_engines!(
+    known_and_unknown_accounts_run_the_same_statements,
+    known_and_unknown_accounts_run_the_same_statements
+);

@@ -21,6 +21,16 @@ fn taking_over_names_the_previous_handler() {
 }
 
 #[test]
+fn only_taking_a_call_from_another_agent_ends_their_grants() {
+    assert_eq!(take_over(None, "bob").ends_grants_of(), None);
+    assert_eq!(take_over(Some("bob"), "bob").ends_grants_of(), None);
+    assert_eq!(
+        take_over(Some("alice"), "bob").ends_grants_of(),
+        Some("alice")
+    );
+}
+
+#[test]
 fn agents_see_their_own_grants_and_admins_all() {
     assert!(may_see_grant("alice", false, "alice"));
     assert!(!may_see_grant("bob", false, "alice"));

@@ -2,14 +2,13 @@
 //! the providers' signature headers, each written once and named in the
 //! handlers' `params(..)`.
 
-use utoipa::IntoParams;
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{Ref, RefOr, Required, Schema};
 
 use crate::ivr::Step;
 
-fn string(pattern: Option<&str>, max_length: Option<usize>) -> RefOr<Schema> {
+pub(crate) fn string(pattern: Option<&str>, max_length: Option<usize>) -> RefOr<Schema> {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .pattern(pattern)
@@ -17,7 +16,7 @@ fn string(pattern: Option<&str>, max_length: Option<usize>) -> RefOr<Schema> {
         .into()
 }
 
-fn param(
+pub(crate) fn param(
     name: &str,
     at: ParameterIn,
     required: bool,
@@ -54,13 +53,16 @@ macro_rules! path_params {
         $(#[$m])*
         pub struct $name;
 
-        impl IntoParams for $name {
-            fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        impl utoipa::IntoParams for $name {
+            fn into_params(
+                _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+            ) -> Vec<utoipa::openapi::path::Parameter> {
                 $params
             }
         }
     )+};
 }
+pub(crate) use path_params;
 
 path_params! {
     /// `{call_id}`.
@@ -84,12 +86,6 @@ path_params! {
         Some("The principal's name."),
         string(Some("^[A-Za-z0-9._@-]{1,64}$"), None),
     )];
-    /// What a Twilio request is signed with (`providers::twilio::signature`).
-    TwilioSigned => twilio_signed();
-    /// What a Telnyx request is signed with (`providers::telnyx::signature`).
-    TelnyxSigned => telnyx_signed();
-    /// What a Plivo request is signed with (`providers::plivo::signature`).
-    PlivoSigned => plivo_signed();
     /// The `step` of a gather URL (`webhooks::step_of`).
     GatherStep => vec![gather_step()];
 }
@@ -97,97 +93,6 @@ path_params! {
 fn org_id() -> Parameter {
     let schema = Ref::from_schema_name("OrgId").into();
     param("org_id", ParameterIn::Path, true, None, schema)
-}
-
-fn twilio_signed() -> Vec<Parameter> {
-    vec![
-        param(
-            "X-Twilio-Signature",
-            ParameterIn::Header,
-            true,
-            Some(
-                "Base64 HMAC-SHA1 keyed with the account's auth token over the URL and the sorted POST parameters (or HMAC-SHA256 with the key named by `X-Twilio-Webhooks-Signature-Settings`).",
-            ),
-            string(None, None),
-        ),
-        param(
-            "X-Twilio-Webhooks-Signature-Settings",
-            ParameterIn::Header,
-            false,
-            Some(
-                "`key=<id>,algorithm=HMAC_SHA256`: sign with the configured webhook key `<id>` instead.",
-            ),
-            string(None, None),
-        ),
-        param(
-            "I-Twilio-Idempotency-Token",
-            ParameterIn::Header,
-            false,
-            Some(
-                "Twilio's delivery id: a retried delivery carrying a token already seen changes nothing (status callbacks without it are de-duplicated by `CallSid`, `CallStatus` and `SequenceNumber`; voice calls by `CallSid`).",
-            ),
-            string(None, Some(200)),
-        ),
-        param(
-            "bodySHA256",
-            ParameterIn::Query,
-            false,
-            Some(
-                "For JSON bodies only: hex SHA-256 of the raw body; the signature then covers the URL alone.",
-            ),
-            string(Some("^[0-9a-fA-F]{64}$"), None),
-        ),
-    ]
-}
-
-fn telnyx_signed() -> Vec<Parameter> {
-    vec![
-        param(
-            "telnyx-signature-ed25519",
-            ParameterIn::Header,
-            true,
-            Some(
-                "Base64 Ed25519 signature, by the account's key (`telnyx.public_key` checks it), of `telnyx-timestamp` + `|` + the raw body.",
-            ),
-            string(None, None),
-        ),
-        param(
-            "telnyx-timestamp",
-            ParameterIn::Header,
-            true,
-            Some(
-                "Unix time in seconds when Telnyx signed the request; more than 300 s from pingate's clock (either way) is refused.",
-            ),
-            string(Some("^[0-9]{1,12}$"), None),
-        ),
-    ]
-}
-
-fn plivo_signed() -> Vec<Parameter> {
-    vec![
-        param(
-            "X-Plivo-Signature-V3",
-            ParameterIn::Header,
-            true,
-            Some(
-                "Base64 HMAC-SHA256, keyed by `plivo.auth_token`, of the URL Plivo called (`server.public_base_url` + path, its query sorted) + the sorted POST parameters (name + value, no separators) + `.` + `X-Plivo-Signature-V3-Nonce`, as `plivo.utils.signature_v3` computes it. Several comma-separated values may be sent; one must match.",
-            ),
-            string(None, None),
-        ),
-        param(
-            "X-Plivo-Signature-V3-Nonce",
-            ParameterIn::Header,
-            true,
-            Some(
-                "Plivo's one-time nonce, part of the signed text. A nonce seen before is a replay and is refused.",
-            ),
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .min_length(Some(1))
-                .max_length(Some(128))
-                .into(),
-        ),
-    ]
 }
 
 fn gather_step() -> Parameter {

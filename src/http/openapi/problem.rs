@@ -117,7 +117,7 @@ problem_responses! {
     BadRequest, Problem, "Malformed request (`urn:pingate:problem:bad-request`): unparseable JSON or form, a missing or mistyped field, an unknown field in a body (bodies refuse unknown fields) or an unknown query parameter.";
     Unauthenticated, Problem, "No bearer token, or an unknown one (`urn:pingate:problem:unauthenticated`). Audited as `authn_token_fail`.", www_authenticate;
     Forbidden, Problem, "The token's role may not use this route (`urn:pingate:problem:forbidden`). Audited as `authz_fail`.";
-    BadSignature, Problem, "Missing or invalid `X-Twilio-Signature` (`urn:pingate:problem:bad-signature`). Audited as `authn_webhook_signature_fail`; nothing else is recorded.";
+    BadSignature, Problem, "Missing or invalid webhook signature, the provider's signature headers (`urn:pingate:problem:bad-signature`). Audited as `authn_webhook_signature_fail`; nothing else is recorded.";
     NotFound, Problem, "No such resource (`urn:pingate:problem:not-found`).";
     Conflict, ConflictProblem, "The resource's state forbids the action. `type` names the cause (e.g. `urn:pingate:problem:call-ended`, `challenge-not-pending`, `not-trusted`); `state` carries the resource's status when there is one.";
     Validation, ValidationProblem, "A well-formed request with an invalid value (`urn:pingate:problem:validation`); `errors` names each field.";

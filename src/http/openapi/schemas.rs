@@ -18,7 +18,11 @@ use crate::domain::verification::{CallStatus, ChallengeStatus, GrantBasis, Verif
 use crate::service::views::Page;
 use crate::store::principals::Role;
 
-fn text(description: Option<String>, pattern: Option<&str>, examples: &[&str]) -> RefOr<Schema> {
+pub(crate) fn text(
+    description: Option<String>,
+    pattern: Option<&str>,
+    examples: &[&str],
+) -> RefOr<Schema> {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .description(description)
@@ -37,19 +41,20 @@ fn one_of<'a>(values: impl Iterator<Item = &'a str>) -> RefOr<Schema> {
 /// `impl ToSchema` for a type, under a component name.
 macro_rules! schemas {
     ($($ty:ty => $name:ident => $schema:expr;)+) => {$(
-        impl PartialSchema for $ty {
-            fn schema() -> RefOr<Schema> {
+        impl utoipa::PartialSchema for $ty {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
                 $schema
             }
         }
 
-        impl ToSchema for $ty {
-            fn name() -> Cow<'static, str> {
-                Cow::Borrowed(stringify!($name))
+        impl utoipa::ToSchema for $ty {
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed(stringify!($name))
             }
         }
     )+};
 }
+pub(crate) use schemas;
 
 /// A string enum's values, from its `ALL`.
 macro_rules! enum_values {
@@ -76,19 +81,10 @@ schemas! {
         .max_length(Some(crate::domain::org::MAX_ORG_ID_LEN))
         .examples(["contoso"])
         .into();
-    TwiML => TwiML => text(Some("A TwiML `<Response>`: `<Say>` greeting, optional `<Gather>` for the account number, then `<Enqueue>` to the agent queue (or `<Dial>`), as configured.".into()), None, &["<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Say language=\"en-US\">Thank you for calling support.</Say><Enqueue>support</Enqueue></Response>"]);
-    TeXML => TeXML => text(Some("A TeXML `<Response>` (Telnyx's TwiML-compatible markup): `<Say>`, `<Gather>` posting to `/webhooks/telnyx/gather`, `<Redirect>`, `<Enqueue>` or `<Dial>`, `<Hangup>`.".into()), None, &["<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Say language=\"en-US\">Thank you for calling support.</Say><Enqueue>support</Enqueue></Response>"]);
-    PlivoXml => PlivoXML => text(Some("A Plivo XML `<Response>`: `<Speak>`, `<GetDigits>` posting to `/webhooks/plivo/input`, `<Redirect>`, `<Conference>` (the queue) or `<Dial>`, `<Hangup>`.".into()), None, &["<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Speak language=\"en-US\">Thank you for calling support.</Speak><Conference>support</Conference></Response>"]);
     CheckpointText => CheckpointText => text(Some("A C2SP signed note: `<origin>\\n<size>\\n<base64 root>\\ntimestamp <unix seconds>\\n\\n— <origin> <base64(key id ‖ signature)>\\n`.".into()), None, &[]);
     VerifierKey => VerifierKey => text(None, Some("^[^+\\s]+\\+[0-9a-f]{8}\\+[A-Za-z0-9+/=]+$"), &["pingate+1a2b3c4d+AZ3x..."]);
 }
 
-/// A TwiML document (`text/xml`), as `providers::twilio::render` writes it.
-pub struct TwiML;
-/// A TeXML document (`text/xml`), as `providers::telnyx::texml` writes it.
-pub struct TeXML;
-/// A Plivo XML document, as `providers::plivo::plivo_xml` writes it.
-pub struct PlivoXml;
 /// A C2SP signed note, as `audit::checkpoint` writes it.
 pub struct CheckpointText;
 /// `GET /v1/audit/export?format=`: `audit::export::Format`'s names.
@@ -148,7 +144,7 @@ pub struct AuditEvent {
         "retention_run"
     ))]
     kind: String,
-    #[schema(examples("agent:alice", "provider:twilio", "system"))]
+    #[schema(examples("agent:alice", "provider:<name>", "system"))]
     actor: String,
     #[schema(required = true)]
     org_id: Option<String>,

@@ -3,9 +3,11 @@
 //! then parses anything into neutral events. A bad signature answers 403
 //! and is audited; nothing else is stored.
 
-use crate::http::openapi::schemas::TwiML;
-use crate::http::openapi::{params as p, problem};
+use crate::http::openapi::params::{self as p, param, path_params, string};
+use crate::http::openapi::problem;
+use crate::http::openapi::schemas::{schemas, text};
 use std::sync::Arc;
+use utoipa::openapi::path::{Parameter, ParameterIn};
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -136,7 +138,7 @@ fn twiml(state: &AppState, reply: &Reply) -> Response {
     path = "/webhooks/twilio/voice",
     operation_id = "twilioVoice",
     tag = "webhooks",
-    params(p::TwilioSigned),
+    params(SignedHeaders),
     request_body(content = VoiceWebhook, content_type = "application/x-www-form-urlencoded"),
     security(()),
     responses(
@@ -170,7 +172,7 @@ async fn voice(State(state): State<Arc<AppState>>, req: Request) -> Result<Respo
     path = "/webhooks/twilio/gather",
     operation_id = "twilioGather",
     tag = "webhooks",
-    params(p::TwilioSigned, p::GatherStep),
+    params(SignedHeaders, p::GatherStep),
     request_body(content = GatherWebhook, content_type = "application/x-www-form-urlencoded"),
     security(()),
     responses(
@@ -203,7 +205,7 @@ async fn gather(
     path = "/webhooks/twilio/status",
     operation_id = "twilioStatus",
     tag = "webhooks",
-    params(p::TwilioSigned),
+    params(SignedHeaders),
     request_body(content = StatusWebhook, content_type = "application/x-www-form-urlencoded"),
     security(()),
     responses(
@@ -244,7 +246,7 @@ async fn status(
     path = "/webhooks/twilio/message-status",
     operation_id = "twilioMessageStatus",
     tag = "webhooks",
-    params(p::TwilioSigned),
+    params(SignedHeaders),
     request_body(content = MessageStatusWebhook, content_type = "application/x-www-form-urlencoded"),
     security(()),
     responses(
@@ -261,4 +263,63 @@ async fn message_status(
     let id = hook.message_sid.as_str().to_string();
     let words = (id, hook.message_status, hook.error_code);
     delivery_report(&state, PROVIDER, words, neutral::delivery_outcome).await
+}
+
+/// This provider's part of the OpenAPI document (merged in
+/// `webhooks::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(voice, gather, status, message_status))]
+pub struct Api;
+
+path_params! {
+    /// The headers (and query) this provider signs a request with.
+    SignedHeaders => signed();
+}
+
+fn signed() -> Vec<Parameter> {
+    vec![
+        param(
+            "X-Twilio-Signature",
+            ParameterIn::Header,
+            true,
+            Some(
+                "Base64 HMAC-SHA1 keyed with the account's auth token over the URL and the sorted POST parameters (or HMAC-SHA256 with the key named by `X-Twilio-Webhooks-Signature-Settings`).",
+            ),
+            string(None, None),
+        ),
+        param(
+            "X-Twilio-Webhooks-Signature-Settings",
+            ParameterIn::Header,
+            false,
+            Some(
+                "`key=<id>,algorithm=HMAC_SHA256`: sign with the configured webhook key `<id>` instead.",
+            ),
+            string(None, None),
+        ),
+        param(
+            "I-Twilio-Idempotency-Token",
+            ParameterIn::Header,
+            false,
+            Some(
+                "Twilio's delivery id: a retried delivery carrying a token already seen changes nothing (status callbacks without it are de-duplicated by `CallSid`, `CallStatus` and `SequenceNumber`; voice calls by `CallSid`).",
+            ),
+            string(None, Some(200)),
+        ),
+        param(
+            "bodySHA256",
+            ParameterIn::Query,
+            false,
+            Some(
+                "For JSON bodies only: hex SHA-256 of the raw body; the signature then covers the URL alone.",
+            ),
+            string(Some("^[0-9a-fA-F]{64}$"), None),
+        ),
+    ]
+}
+
+/// A TwiML document (`text/xml`), as `providers::twilio::render` writes it.
+pub struct TwiML;
+
+schemas! {
+    TwiML => TwiML => text(Some("A TwiML `<Response>`: `<Say>` greeting, optional `<Gather>` for the account number, then `<Enqueue>` to the agent queue (or `<Dial>`), as configured.".into()), None, &["<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Say language=\"en-US\">Thank you for calling support.</Say><Enqueue>support</Enqueue></Response>"]);
 }

@@ -2,6 +2,7 @@
 //! words in neutral terms, TwiML replies and the Messages API sender. The
 //! webhook handlers are in `http::webhooks::twilio`.
 
+pub mod caller;
 pub mod form;
 pub mod neutral;
 pub mod render;

@@ -9,7 +9,7 @@ pub(super) fn caller_kind() -> ObjectBuilder {
         .schema_type(Type::String)
         .enum_values(Some(["e164", "withheld", "client", "sip", "other"]))
         .description(Some(
-            "Only `e164` can match a registered number. `withheld` covers `anonymous`, `unknown`, `restricted`, `private`, empty and Twilio's keypad sentinels.",
+            "Only `e164` can match a registered number. `withheld` covers `anonymous`, `unknown`, `restricted`, `private`, empty and the providers' keypad sentinels.",
         ))
 }
 

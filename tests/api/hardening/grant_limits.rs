@@ -249,3 +249,47 @@ on_both_engines!(
     grant_notices_count_as_messages,
     grant_notices_count_as_messages
 );
+
+/// A grant issued on a right PIN is announced like a trusted one, and its
+/// notices spend the send quotas the same way: with two sends per
+/// destination, the PIN email and the approval's email notice spend the
+/// email contact's, so the next PIN by email is refused; an approval whose
+/// notices no longer fit is refused (429) and approves nothing.
+async fn approval_notices_count_as_messages(engine: Engine, test: &str) {
+    let Some(app) = spawn_with_limits(engine, test, |l| l.sends_per_destination = 2).await else {
+        return;
+    };
+    let (_, ch, pin) = app.pending_pin(1).await;
+    let (status, r) = app.check(&ch, &pin).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!(r["status"], "approved", "{r}");
+    let call_id = app.new_call("+14155550124", None).await;
+    let (status, _) = app.set_org(&call_id, "contoso").await;
+    assert_eq!(status, StatusCode::OK);
+    let path = format!("/v1/calls/{call_id}/challenges");
+    let (status, p) = app
+        .post(&app.agent_token, &path, json!({ "channel": "email" }))
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{p}");
+    assert_eq!(refused_quota(&app).await, "sends_per_destination");
+    app.shutdown().await;
+
+    // The approval itself is refused when its notices would overspend.
+    let Some(app) = spawn_with_limits(engine, test, |l| l.sends_per_destination = 1).await else {
+        return;
+    };
+    let (_, ch, pin) = app.pending_pin(1).await;
+    let (status, r) = app.check(&ch, &pin).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{r}");
+    assert_eq!(refused_quota(&app).await, "sends_per_destination");
+    assert!(audit_events(&app, "grant_issued").await.is_empty());
+    let (_, now) = app
+        .get(&app.agent_token, &format!("/v1/challenges/{ch}"))
+        .await;
+    assert_eq!(now["status"], "pending", "nothing was approved: {now}");
+    app.shutdown().await;
+}
+on_both_engines!(
+    approval_notices_count_as_messages,
+    approval_notices_count_as_messages
+);

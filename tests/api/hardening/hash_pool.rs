@@ -8,6 +8,7 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::errors::audit_events;
 use crate::on_both_engines;
 use crate::support::app::{Engine, Options, TestApp};
 use pingate::store::principals::Role;
@@ -167,6 +168,28 @@ async fn a_full_hash_queue_answers_503_with_retry_after(engine: Engine, test: &s
     let statuses: Vec<_> = rest.iter().map(|(s, _)| *s).collect();
     assert_eq!(statuses, vec![StatusCode::NOT_FOUND; 3], "{rest:?}");
     assert_eq!(app.state().hash_gate.in_flight(), 0, "every place freed");
+    // Both caps refuse as a quota does: audited, naming the cap and who.
+    let refusals = audit_events(&app, "excess_rate_limit_exceeded").await;
+    let seen: Vec<(&str, &str)> = refusals
+        .iter()
+        .map(|e| {
+            let quota = e["detail"]["quota"].as_str().unwrap_or_default();
+            (e["actor"].as_str().unwrap_or_default(), quota)
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("agent:alice", "hash_per_principal"),
+            ("agent:bob", "hash_queue"),
+            ("agent:carol", "hash_queue"),
+        ],
+        "{refusals:?}"
+    );
+    for e in &refusals {
+        assert_eq!(e["outcome"], "failure", "{e}");
+        assert_eq!(e["detail"]["retry_after_secs"], 1, "{e}");
+    }
     app.shutdown().await;
 }
 on_both_engines!(

@@ -206,3 +206,88 @@ on_both_engines!(
     an_agent_sees_only_their_own_grants,
     an_agent_sees_only_their_own_grants
 );
+
+/// A grant is for an agent handling the call: when another agent takes the
+/// call over, the previous agent's grant on it ends (revoked by the new
+/// handler, audited with the reason) in the takeover's own transaction;
+/// that agent's grants on other calls stay.
+async fn a_takeover_revokes_the_previous_agents_grant(engine: Engine, test: &str) {
+    let Some(app) = TestApp::spawn(engine, test).await else {
+        return;
+    };
+    app.import_contoso().await;
+    let bob = second_agent(&app, "bob").await;
+    let mut tokens = Vec::new();
+    let mut calls = Vec::new();
+    for _ in 0..2 {
+        let call_id = app
+            .new_call("+14155550100", Some("TN-Validation-Passed-A"))
+            .await;
+        let (status, g) = app.grant(&call_id).await;
+        assert_eq!(status, StatusCode::CREATED, "{g}");
+        tokens.push(g["grant"]["token"].as_str().unwrap().to_string());
+        calls.push((
+            call_id,
+            g["grant"]["grant_id"].as_str().unwrap().to_string(),
+        ));
+    }
+    let (taken, grant_id) = &calls[0];
+    let (status, call) = app
+        .post(&bob, &format!("/v1/calls/{taken}/take"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{call}");
+
+    let active = |token: String| {
+        let app = &app;
+        async move {
+            let (_, i) = app
+                .post(
+                    &app.admin_token,
+                    "/v1/grants/introspect",
+                    json!({ "token": token }),
+                )
+                .await;
+            i["active"].as_bool().expect("active")
+        }
+    };
+    assert!(
+        !active(tokens[0].clone()).await,
+        "alice's grant on the taken call ended"
+    );
+    assert!(
+        active(tokens[1].clone()).await,
+        "her grant on another call stays"
+    );
+    let (_, g) = app
+        .get(&app.admin_token, &format!("/v1/grants/{grant_id}"))
+        .await;
+    assert_eq!(g["revoked_by"], "agent:bob", "{g}");
+    let revoked = audit_events(&app, "grant_revoked").await;
+    assert_eq!(revoked.len(), 1, "{revoked:?}");
+    assert_eq!(revoked[0]["actor"], "agent:bob");
+    assert_eq!(revoked[0]["grant_id"], grant_id.as_str());
+    assert_eq!(revoked[0]["call_id"], taken.as_str());
+    assert_eq!(revoked[0]["detail"]["reason"], "call_taken_over");
+    let taken_ev = &audit_events(&app, "call_taken").await[0];
+    assert_eq!(
+        taken_ev["seq"].as_i64().unwrap() + 1,
+        revoked[0]["seq"].as_i64().unwrap(),
+        "the takeover and the revocation are one change: {taken_ev} {revoked:?}"
+    );
+
+    // Taking it back revokes nothing more: bob had no grant on it.
+    let (status, _) = app
+        .post(
+            &app.agent_token,
+            &format!("/v1/calls/{taken}/take"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(audit_events(&app, "grant_revoked").await.len(), 1);
+    app.shutdown().await;
+}
+on_both_engines!(
+    a_takeover_revokes_the_previous_agents_grant,
+    a_takeover_revokes_the_previous_agents_grant
+);

@@ -47,7 +47,7 @@ const ACME: &str = "+8613800138000";
 const CONTOSO: &str = "+14155550100";
 const STRANGER: &str = "+14155550177";
 
-fn desk_support() -> pingate::config::SupportSettings {
+pub(crate) fn desk_support() -> pingate::config::SupportSettings {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/config/support-desk.toml"

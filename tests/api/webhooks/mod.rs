@@ -9,7 +9,7 @@ mod call_status;
 mod calls;
 mod forgeries;
 mod ivr;
-mod lines;
+pub(crate) mod lines;
 mod signatures;
 
 use reqwest::StatusCode;
