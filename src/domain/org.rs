@@ -7,6 +7,7 @@
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
+use utoipa::ToSchema;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -18,7 +19,7 @@ mod import;
 
 pub use import::{parse_import, parse_org_json};
 
-const MAX_ORG_ID_LEN: usize = 64;
+pub const MAX_ORG_ID_LEN: usize = 64;
 
 /// A stable organisation id: 1 to 64 of `[a-z0-9-]`, no leading or trailing
 /// '-'. It appears in URLs, audit events and CLI arguments unescaped.
@@ -112,33 +113,46 @@ impl FromStr for Channel {
     }
 }
 
-/// The organisation's contacts of record: where PINs and notices go. Never
-/// taken from a call, only from the profile.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+/// The contacts of record: the only places PINs and grant notices are sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+// Unknown fields are refused on the way in (`import::RawOrg`); serde ignores
+// this when serialising, utoipa states it in the schema.
+#[serde(deny_unknown_fields)]
 pub struct Contacts {
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, value_type = Option<String>, format = Email)]
     pub email: Option<EmailAddress>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub sms: Option<E164>,
 }
 
-/// A validated organisation profile. Serializes to the import shape, so an
-/// export can be imported again.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// An organisation profile, in the shape of one `[[org]]` entry of `pingate org import`. Answers always include `registered_numbers`, `channels` and `contacts`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+// Unknown fields are refused on the way in (`import::RawOrg`); serde ignores
+// this when serialising, utoipa states it in the schema.
+#[serde(deny_unknown_fields)]
 pub struct OrgProfile {
     pub id: OrgId,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
-    /// What the caller keys into the IVR: digits only, 4 to 20 of them.
+    /// What the caller keys into the IVR.
+    #[schema(pattern = "^[0-9]{4,20}$")]
     pub account_number: String,
+    /// Callers from these numbers (with attested caller ID) are trusted.
+    #[schema(required = false)]
     pub registered_numbers: Vec<E164>,
-    /// Non-empty, no duplicates, each backed by its contact.
+    /// Challenge channels this org accepts; each needs its contact.
+    #[schema(min_items = 1)]
     pub channels: Vec<Channel>,
+    #[schema(required = false)]
     pub contacts: Contacts,
-    /// BCP 47-style tag ("en", "pt-BR") for messages to this org.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, examples("en", "pt-BR"), max_length = 35)]
     pub language: Option<String>,
-    /// The advanced support contract: Severity A (24×7) is open to this org.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
+    /// The advanced support contract: Severity A (24x7) is offered to this org's callers.
+    #[schema(default = false, required = false)]
     pub severity_a: bool,
 }
 

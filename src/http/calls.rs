@@ -1,6 +1,8 @@
 //! Agent API: calls, challenges, PIN checks, trusted-number grants.
 
+use super::openapi::{params as p, problem};
 use std::sync::Arc;
+use utoipa::{IntoParams, ToSchema};
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -11,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::error::ApiResult;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::app::AppState;
-use crate::domain::org::Channel;
+use crate::domain::org::{Channel, OrgId};
 use crate::domain::verification::{CallStatus, ChallengeStatus};
 use crate::service::views::{CallSummary, CallView, ChallengeView, GrantWithToken, Page};
 use crate::service::{ServiceError, calls, cancel, challenges, grants, resend, views};
@@ -36,15 +38,38 @@ pub fn router() -> Router<Arc<AppState>> {
         )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    #[param(value_type = Option<CallStatus>)]
     status: Option<String>,
+    /// The provider's call id (its `CallSid` or `CallUUID`).
     provider_call_id: Option<String>,
+    #[param(minimum = 1, maximum = 200, default = 50)]
     limit: Option<i64>,
+    /// The `next` value of the previous page.
     cursor: Option<String>,
 }
 
+/// List calls
+///
+/// Newest first. `status=active` lists the calls in progress (the agent's queue view); `provider_call_id=CA...` finds the call of a provider's call id. Items are call summaries, without challenges, grants and notices; `GET /v1/calls/{call_id}` has them. Unknown query parameters answer 400.
+#[utoipa::path(
+    get,
+    path = "/v1/calls",
+    operation_id = "listCalls",
+    tag = "calls",
+    params(ListQuery),
+    security(("bearerAuth" = [])),
+    extensions(("x-pingate-roles" = json!(["agent"]))),
+    responses(
+        (status = 200, description = "A page of calls.", body = CallList),
+        (status = 400, response = problem::BadRequest),
+        (status = 422, response = problem::Validation),
+        problem::Guarded,
+    )
+)]
 async fn list_calls(
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<ListQuery>,
@@ -106,6 +131,23 @@ pub(crate) async fn call_view(
     Ok(views::call(&call, &chs, &msgs, &grs, state.clock.now_ms()))
 }
 
+/// Get a call
+///
+/// The call with its challenges (each with its delivery attempts), its grants (without tokens) and the notices sent to the org's contacts.
+#[utoipa::path(
+    get,
+    path = "/v1/calls/{call_id}",
+    operation_id = "getCall",
+    tag = "calls",
+    params(p::CallIdPath),
+    security(("bearerAuth" = [])),
+    extensions(("x-pingate-roles" = json!(["agent"]))),
+    responses(
+        (status = 200, description = "The call.", body = CallView),
+        (status = 404, response = problem::NotFound),
+        problem::Guarded,
+    )
+)]
 async fn get_call(
     State(state): State<Arc<AppState>>,
     Extension(viewer): Extension<Principal>,
@@ -114,8 +156,26 @@ async fn get_call(
     Ok(Json(call_view(&state, &viewer, &call_id).await?))
 }
 
-/// Takes the call over from the agent handling it (audited); the caller's
-/// open challenge keeps its spent attempts.
+// Takes the call over from the agent handling it (audited); the caller's
+// open challenge keeps its spent attempts.
+/// Take a call over from the agent handling it
+///
+/// A call is handled by the agent who first acts on it (attaches its org, sends a PIN, grants access); only that agent checks, resends, cancels and grants on it. This makes the requesting agent the handler, audited as `call_taken` with the previous agent. The call's open challenge stays as it is, with its spent attempts. Taking a call one already handles changes nothing. An ended call answers 409 (`call-ended`).
+#[utoipa::path(
+    post,
+    path = "/v1/calls/{call_id}/take",
+    operation_id = "takeCall",
+    tag = "calls",
+    params(p::CallIdPath),
+    security(("bearerAuth" = [])),
+    extensions(("x-pingate-roles" = json!(["agent"]))),
+    responses(
+        (status = 200, description = "The call, now handled by the requesting agent.", body = CallView),
+        (status = 404, response = problem::NotFound),
+        (status = 409, response = problem::Conflict),
+        problem::Guarded,
+    )
+)]
 async fn take(
     State(state): State<Arc<AppState>>,
     Extension(agent): Extension<Principal>,
@@ -125,12 +185,35 @@ async fn take(
     Ok(Json(call_view(&state, &agent, &call_id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = AttachOrgRequest)]
 struct AttachOrg {
+    #[schema(value_type = OrgId)]
     org_id: String,
 }
 
+/// Attach the caller's organisation
+///
+/// For a call whose org is unknown (withheld or unregistered number, nothing keyed into the IVR), the agent attaches the org the caller names (`org_source` `agent`). Naming an org never makes a caller trusted by itself: the call becomes `trusted_number` only when its number is registered to that org with acceptable caller-ID attestation, otherwise `pin_required`. Attaching the org it already has changes nothing. 409 when the call has ended (`call-ended`) or has another org (`org-already-set`); 422 when the org does not exist. The first agent to act on a call becomes its handler; another agent gets 409 `handled-by-another-agent` naming the handler in `handled_by`, and may take the call over with `POST /v1/calls/{call_id}/take`.
+#[utoipa::path(
+    post,
+    path = "/v1/calls/{call_id}/org",
+    operation_id = "attachOrg",
+    tag = "calls",
+    params(p::CallIdPath),
+    request_body(content = AttachOrg),
+    security(("bearerAuth" = [])),
+    extensions(("x-pingate-roles" = json!(["agent"]))),
+    responses(
+        (status = 200, description = "The call, updated.", body = CallView),
+        (status = 404, response = problem::NotFound),
+        (status = 409, response = problem::Conflict),
+        (status = 422, response = problem::Validation),
+        problem::Guarded,
+        problem::JsonBody,
+    )
+)]
 async fn attach_org(
     State(state): State<Arc<AppState>>,
     Extension(agent): Extension<Principal>,
@@ -141,14 +224,37 @@ async fn attach_org(
     Ok(Json(call_view(&state, &agent, &call_id).await?))
 }
 
-/// No destination field, by design: PINs go to the org's registered
-/// contact only. `deny_unknown_fields` refuses a request that names one.
-#[derive(Deserialize)]
+/// Only the channel. There is deliberately no destination field: the PIN goes to the contact registered in the org profile, never to an address or number named on the call. A request with any other field answers 400.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CreateChallengeRequest)]
 struct CreateChallenge {
+    #[schema(value_type = Channel)]
     channel: String,
 }
 
+/// Send a PIN to the organisation's registered contact
+///
+/// Generates a PIN (OS CSPRNG, `pin.length` digits), keeps only its argon2id hash, and queues it for delivery to the contact **registered in the org profile** for `channel`. The request has no destination field and refuses one (unknown fields answer 400): the destination is never taken from the call. The answer shows the masked destination, never the PIN. A new challenge supersedes the call's pending one and inherits its spent attempts. 409: the call has ended (`call-ended`), its org is unknown (`org-unknown`), or its attempt budget is spent (`verification-failed`). 422: the org does not accept this channel, has no contact for it, or (SMS) the contact's region is not in `limits.sms_countries`. 429: a quota is spent or the caller is locked out. The first agent to act on a call becomes its handler; another agent gets 409 `handled-by-another-agent` naming the handler in `handled_by`, and may take the call over with `POST /v1/calls/{call_id}/take`. The quotas are charged before the PIN is hashed. For callers with a number, an org that reached its failure ceiling (`limits.failures_per_org` wrong PINs in the rolling window) is refused with 429 naming `org_failure_ceiling` until the window passes, an admin override is in force (`POST /v1/orgs/{org_id}/override`) or the ceiling's lockout is reset; callers without a number share their own budgets (`withheld`).
+#[utoipa::path(
+    post,
+    path = "/v1/calls/{call_id}/challenges",
+    operation_id = "createChallenge",
+    tag = "challenges",
+    params(p::CallIdPath),
+    request_body(content = CreateChallenge),
+    security(("bearerAuth" = [])),
+    extensions(("x-pingate-roles" = json!(["agent"]))),
+    responses(
+        (status = 201, description = "The challenge, pending; the PIN is on its way.", body = ChallengeView),
+        (status = 404, response = problem::NotFound),
+        (status = 409, response = problem::Conflict),
+        (status = 422, response = problem::Validation),
+        (status = 503, response = problem::HashQueueFull),
+        problem::Guarded,
+        problem::JsonBody,
+    )
+)]
 async fn create_challenge(
     State(state): State<Arc<AppState>>,
     Extension(agent): Extension<Principal>,
@@ -182,6 +288,23 @@ async fn challenge_view(state: &AppState, id: &str) -> Result<ChallengeView, Ser
     Ok(views::challenge(&row, &mine, state.clock.now_ms()))
 }
 
+/// Get a challenge
+///
+/// Status, attempts left, sends and delivery progress. The PIN is never returned.
+#[utoipa::path(
+    get,
+    path = "/v1/challenges/{challenge_id}",
+    operation_id = "getChallenge",
+    tag = "challenges",
+    params(p::ChallengeIdPath),
+    security(("bearerAuth" = [])),
+    extensions(("x-pingate-roles" = json!(["agent"]))),
+    responses(
+        (status = 200, description = "The challenge.", body = ChallengeView),
+        (status = 404, response = problem::NotFound),
+        problem::Guarded,
+    )
+)]
 async fn get_challenge(
     State(state): State<Arc<AppState>>,
     ApiPath(id): ApiPath<String>,
@@ -192,14 +315,37 @@ async fn get_challenge(
     Ok(Json(challenge_view(&state, &id).await?))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ResendRequest)]
 struct Resend {
     /// Another channel of the org's profile (a fallback); absent: the same.
+    #[schema(nullable = false, value_type = Option<Channel>)]
     channel: Option<String>,
 }
 
-/// The body is optional: no body resends on the challenge's channel.
+// The body is optional: no body resends on the challenge's channel.
+/// Send the same PIN again
+///
+/// While the challenge is pending, delivers the **same** PIN again, up to `pin.max_sends` sends in all. With no body it goes to the same registered contact (a late first message must not confuse the caller). With `{"channel": "sms"|"email"}` it is a fallback: the same PIN goes to the org's *other* registered contact (the org must accept that channel); there is still no destination field. With `delivery.auto_fallback` pingate does this itself when a PIN message fails for good or is reported undelivered. Beyond `pin.max_sends`: 429 with `Retry-After`. A challenge that is no longer pending answers 409 (`challenge-not-pending`) with its status in `state`. Resends count against the per-destination and SMS quotas too. Only the agent handling the call may do this (the first agent to act on a call handles it); another agent gets 409 `handled-by-another-agent` naming the handler in `handled_by`, and may take the call over with `POST /v1/calls/{call_id}/take`.
+#[utoipa::path(
+    post,
+    path = "/v1/challenges/{challenge_id}/resend",
+    operation_id = "resendChallenge",
+    tag = "challenges",
+    params(p::ChallengeIdPath),
+    request_body(content = Option<Resend>, description = "Optional: the channel to send on (a fallback)."),
+    security(("bearerAuth" = [])),
+    extensions(("x-pingate-roles" = json!(["agent"]))),
+    responses(
+        (status = 200, description = "The challenge, with one more send.", body = ChallengeView),
+        (status = 404, response = problem::NotFound),
+        (status = 409, response = problem::Conflict),
+        (status = 400, response = problem::BadRequest),
+        (status = 422, response = problem::Validation),
+        problem::Guarded,
+    )
+)]
 async fn resend(
     State(state): State<Arc<AppState>>,
     Extension(agent): Extension<Principal>,
@@ -236,12 +382,37 @@ async fn resend(
     Ok(Json(challenge_view(&state, &row.id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CheckRequest)]
 struct Check {
+    /// The digits the caller read; spaces and dashes are ignored.
+    #[schema(value_type = String, examples("123456"), write_only)]
     pin: secrecy::SecretString,
 }
 
+/// Check the PIN the caller read
+///
+/// Compares in constant time against the stored hash. Each check spends one attempt, reserved atomically in the database before the comparison, so concurrent guesses never exceed `pin.max_attempts`. A match within the TTL approves the challenge, marks the call `verified`, issues a grant to the calling agent and notifies the org's contacts: the answer carries the grant's token, shown only here. A wrong PIN answers 200 `pending` with `attempts_left`, or `locked` when the challenge's budget is spent or the caller's failure budget across challenges (`limits.failures_per_caller`) is: that starts a lockout of the caller for the org, notified to the org's contacts, which an admin ends with `POST /v1/lockouts/reset`. A challenge that is expired, locked, cancelled, superseded or already approved answers 409 (`challenge-not-pending`) with its status in `state`. 422: the PIN is not `pin.length` digits (spaces and dashes are ignored). 429: the caller is locked out, or the agent's check quota is spent. Only the agent handling the call may do this (the first agent to act on a call handles it); another agent gets 409 `handled-by-another-agent` naming the handler in `handled_by`, and may take the call over with `POST /v1/calls/{call_id}/take`. An id that names no challenge is charged to the agent's `checks_per_agent` like any check and answers 404. Each check holds one of the agent's `pin.hash_per_principal` places until it ends (429 past it); a full hashing queue answers 503 with Retry-After.
+#[utoipa::path(
+    post,
+    path = "/v1/challenges/{challenge_id}/check",
+    operation_id = "checkChallenge",
+    tag = "challenges",
+    params(p::ChallengeIdPath),
+    request_body(content = Check),
+    security(("bearerAuth" = [])),
+    extensions(("x-pingate-roles" = json!(["agent"]))),
+    responses(
+        (status = 200, description = "The outcome of this attempt.", body = CheckAnswer),
+        (status = 404, response = problem::NotFound),
+        (status = 409, response = problem::Conflict),
+        (status = 422, response = problem::Validation),
+        (status = 503, response = problem::HashQueueFull),
+        problem::Guarded,
+        problem::JsonBody,
+    )
+)]
 async fn check(
     State(state): State<Arc<AppState>>,
     Extension(agent): Extension<Principal>,
@@ -275,8 +446,8 @@ async fn check(
     }))
 }
 
-/// A PIN accepted or a trusted call granted: the grant, token included.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = GrantIssued)]
 pub(crate) struct Approved {
     status: ChallengeStatus,
     grant: GrantWithToken,
@@ -293,16 +464,36 @@ impl Approved {
 
 /// What a PIN check answers: approved with the grant, or the status and
 /// the attempts left.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(untagged)]
+#[schema(as = CheckResult)]
 pub(crate) enum CheckAnswer {
     Approved(Box<Approved>),
     Refused {
         status: ChallengeStatus,
+        #[schema(minimum = 0)]
         attempts_left: i64,
     },
 }
 
+/// Grant access to a call from a trusted number
+///
+/// Only for calls whose `verification` is `trusted_number` (registered number, attested caller ID): issues a grant without a PIN and notifies the org's contacts. Any other call answers 409 (`not-trusted`, with its verification in `state`); an ended call 409 (`call-ended`). One active grant per (call, agent): a second request while the agent's grant is active answers 409 (`grant-exists`, with its `grant_id`). The call must be handled by this agent, or by nobody (this grant then makes the agent its handler); otherwise 409 (`handled-by-another-agent`, naming the agent in `handled_by`). Spends `challenges_per_agent` and `orgs_per_agent`, and each notice `sends_per_destination` (and `sms_global` for an SMS): 429 when one is spent. The grant's token is in this answer only.
+#[utoipa::path(
+    post,
+    path = "/v1/calls/{call_id}/grant",
+    operation_id = "grantTrustedCall",
+    tag = "grants",
+    params(p::CallIdPath),
+    security(("bearerAuth" = [])),
+    extensions(("x-pingate-roles" = json!(["agent"]))),
+    responses(
+        (status = 201, description = "The grant, with its token (shown once).", body = Approved),
+        (status = 404, response = problem::NotFound),
+        (status = 409, response = problem::Conflict),
+        problem::Guarded,
+    )
+)]
 async fn trusted_grant(
     State(state): State<Arc<AppState>>,
     Extension(agent): Extension<Principal>,
@@ -317,12 +508,33 @@ async fn trusted_grant(
 
 /// No fields: a body that names any (a `pin`, say) is refused before
 /// anything is cancelled.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CancelRequest)]
 struct Cancel {}
 
-/// Ends a pending challenge (the same service as the console's Cancel
-/// verification). The body is optional; if given it must be `{}`.
+// Ends a pending challenge (the same service as the console's Cancel
+// verification). The body is optional; if given it must be `{}`.
+/// Cancel a verification
+///
+/// Ends a pending challenge: its PIN can no longer be checked and a queued copy is wiped; audited as `challenge_cancelled` with `reason: agent`. The call keeps its verdict, and a new PIN can be sent. A challenge that is no longer pending answers 409 (`challenge-not-pending`) with its status in `state`. The console's **Cancel verification** does the same. Only the agent handling the call may do this (the first agent to act on a call handles it); another agent gets 409 `handled-by-another-agent` naming the handler in `handled_by`, and may take the call over with `POST /v1/calls/{call_id}/take`.
+#[utoipa::path(
+    post,
+    path = "/v1/challenges/{challenge_id}/cancel",
+    operation_id = "cancelChallenge",
+    tag = "challenges",
+    params(p::ChallengeIdPath),
+    request_body(content = Option<Cancel>, description = "Optional: an empty object. Any field is refused (400)."),
+    security(("bearerAuth" = [])),
+    extensions(("x-pingate-roles" = json!(["agent"]))),
+    responses(
+        (status = 200, description = "The challenge, now cancelled.", body = ChallengeView),
+        (status = 400, response = problem::BadRequest),
+        (status = 404, response = problem::NotFound),
+        (status = 409, response = problem::Conflict),
+        problem::Guarded,
+    )
+)]
 async fn cancel_challenge(
     State(state): State<Arc<AppState>>,
     Extension(agent): Extension<Principal>,
@@ -343,3 +555,5 @@ async fn cancel_challenge(
     let row = cancel::cancel(&state, &agent, &id).await?;
     Ok(Json(challenge_view(&state, &row.id).await?))
 }
+
+type CallList = Page<CallSummary>;

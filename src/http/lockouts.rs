@@ -1,6 +1,8 @@
 //! Admin API: PIN lockouts, listed and reset (audited).
 
+use super::openapi::problem;
 use std::sync::Arc;
+use utoipa::ToSchema;
 
 use axum::extract::State;
 use axum::routing::{get, post};
@@ -22,19 +24,28 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/v1/lockouts/reset", post(reset))
 }
 
-/// A lockout: the caller by pseudonym only, never the number.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = Lockout)]
 struct LockoutView {
     lockout_id: String,
     org_id: String,
+    /// The caller, pseudonymised (keyed hash and last digits); `withheld` for the budget every caller without a number shares in the org; `*` for the org's failure ceiling.
     caller: String,
+    /// RFC 3339, UTC.
+    #[schema(format = DateTime)]
     locked_at: String,
+    /// RFC 3339, UTC.
+    #[schema(format = DateTime)]
     until: String,
+    /// RFC 3339, UTC.
+    #[schema(format = DateTime, required = true)]
     reset_at: Option<String>,
+    #[schema(required = true)]
     reset_by: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = LockoutReset)]
 struct ResetAnswer {
     reset: Vec<LockoutView>,
 }
@@ -51,6 +62,21 @@ fn view(state: &AppState, l: &LockoutRow) -> LockoutView {
     }
 }
 
+/// Active PIN lockouts
+///
+/// Callers currently locked out of PIN verification for an org after too many wrong PINs. All of them in one page (`next` is always null).
+#[utoipa::path(
+    get,
+    path = "/v1/lockouts",
+    operation_id = "listLockouts",
+    tag = "lockouts",
+    security(("bearerAuth" = [])),
+    extensions(("x-pingate-roles" = json!(["admin"]))),
+    responses(
+        (status = 200, description = "The lockouts in force.", body = LockoutList),
+        problem::Guarded,
+    )
+)]
 async fn list(State(state): State<Arc<AppState>>) -> ApiResult<Json<Page<LockoutView>>> {
     let rows = quotas::active_lockouts(state.store.reader(), state.clock.now_ms())
         .await
@@ -61,14 +87,36 @@ async fn list(State(state): State<Arc<AppState>>) -> ApiResult<Json<Page<Lockout
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = LockoutResetRequest)]
 struct Reset {
+    #[schema(value_type = crate::domain::org::OrgId)]
     org_id: String,
-    /// The caller's E.164 number; absent resets every lockout of the org.
+    /// The caller's E.164 number, `withheld`, or `*` (the org's failure ceiling); absent: every lockout of the org.
+    #[schema(nullable = false)]
     caller: Option<String>,
 }
 
+/// End lockouts
+///
+/// Ends the org's lockouts (of one caller when `caller` is given, of all its callers otherwise) and forgets the failures behind them; each is audited as `authn_pin_lockout_reset`. Same as `pingate lockout reset`. An org id that does not exist is a 404.
+#[utoipa::path(
+    post,
+    path = "/v1/lockouts/reset",
+    operation_id = "resetLockouts",
+    tag = "lockouts",
+    request_body(content = Reset),
+    security(("bearerAuth" = [])),
+    extensions(("x-pingate-roles" = json!(["admin"]))),
+    responses(
+        (status = 200, description = "The lockouts ended (possibly none).", body = ResetAnswer),
+        (status = 404, response = problem::NotFound),
+        (status = 422, response = problem::Validation),
+        problem::Guarded,
+        problem::JsonBody,
+    )
+)]
 async fn reset(
     State(state): State<Arc<AppState>>,
     Extension(admin): Extension<Principal>,
@@ -79,3 +127,5 @@ async fn reset(
         reset: ended.iter().map(|l| view(&state, l)).collect(),
     }))
 }
+
+type LockoutList = Page<LockoutView>;

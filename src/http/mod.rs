@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract;
 pub mod grants;
 pub mod lockouts;
+pub mod openapi;
 pub mod ops;
 pub mod orgs;
 pub mod overrides;

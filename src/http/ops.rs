@@ -8,12 +8,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::error::problem_response;
+use super::openapi::problem;
 use crate::app::AppState;
 use crate::service::health;
-
-pub const OPENAPI: &str = include_str!("openapi.json");
 
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
@@ -23,17 +23,30 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/openapi.json", get(openapi))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Health {
     status: &'static str,
 }
 
+/// Liveness
+///
+/// Answers as long as the process serves HTTP. Checks nothing else.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "healthz",
+    tag = "operations",
+    security(()),
+    responses(
+        (status = 200, description = "The process is alive.", body = Health),
+    )
+)]
 async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
 /// A ready instance: what was checked, each fine.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Ready {
     status: &'static str,
     database: &'static str,
@@ -43,8 +56,22 @@ struct Ready {
     audit_checkpoints: &'static str,
 }
 
-/// Ready when the database answers, is fully migrated and its disk is not
-/// nearly full; otherwise 503 naming every reason.
+// Ready when the database answers, is fully migrated and its disk is not
+// nearly full; otherwise 503 naming every reason.
+/// Readiness
+///
+/// Answers 200 when the database answers, 503 (problem `urn:pingate:problem:not-ready`) when it does not. Use it as the load balancer's health check.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    operation_id = "readyz",
+    tag = "operations",
+    security(()),
+    responses(
+        (status = 200, description = "Ready to serve.", body = Ready),
+        (status = 503, description = "The database is not reachable (`urn:pingate:problem:not-ready`).", content_type = "application/problem+json", body = problem::Problem),
+    )
+)]
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     // A log that no longer extends the last signed checkpoint is reported
     // (the instance still serves; reviewers and operators must look).
@@ -72,6 +99,19 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     )
 }
 
+/// Prometheus metrics
+///
+/// Prometheus text exposition format (webhook rejections, challenges, grants, outbox depth and age, ...). Not authenticated: expose it only to the monitoring network.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "operations",
+    security(()),
+    responses(
+        (status = 200, description = "Metrics in the Prometheus text format.", content_type = "text/plain; version=0.0.4; charset=utf-8", body = String),
+    )
+)]
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     if let Ok(depth) =
         crate::store::messages::queue_depth(state.store.reader(), state.clock.now_ms()).await
@@ -93,8 +133,21 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     resp
 }
 
+/// This document
+///
+/// The OpenAPI 3.1 document of this server, the reference for the public contract.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    operation_id = "openapi",
+    tag = "operations",
+    security(()),
+    responses(
+        (status = 200, description = "The OpenAPI document.", body = Object),
+    )
+)]
 async fn openapi() -> Response {
-    let mut resp = (StatusCode::OK, OPENAPI).into_response();
+    let mut resp = (StatusCode::OK, super::openapi::json()).into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),

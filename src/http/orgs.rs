@@ -1,6 +1,8 @@
 //! Admin API: organisation profiles (same shape and validation as import).
 
+use super::openapi::{params as p, problem};
 use std::sync::Arc;
+use utoipa::{IntoParams, ToSchema};
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -27,13 +29,34 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/v1/orgs/{org_id}/numbers/{number}", delete(remove_number))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    #[param(minimum = 1, maximum = 500, default = 100)]
     limit: Option<i64>,
+    /// The `next` value of the previous page (the last id seen).
     cursor: Option<String>,
 }
 
+/// List organisation profiles
+///
+/// Ordered by id.
+#[utoipa::path(
+    get,
+    path = "/v1/orgs",
+    operation_id = "listOrgs",
+    tag = "orgs",
+    params(ListQuery),
+    security(("bearerAuth" = [])),
+    extensions(("x-pingate-roles" = json!(["admin"]))),
+    responses(
+        (status = 200, description = "A page of profiles.", body = OrgList),
+        (status = 400, response = problem::BadRequest),
+        (status = 422, response = problem::Validation),
+        problem::Guarded,
+    )
+)]
 async fn list(
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<ListQuery>,
@@ -59,6 +82,25 @@ fn parse(body: &Value) -> Result<OrgProfile, ServiceError> {
     parse_org_json(body).map_err(|e| ServiceError::InvalidMany(e.errors))
 }
 
+/// Create an organisation profile
+///
+/// Same shape and validation as one `[[org]]` entry of `pingate org import`; every mistake is reported at once in `errors`. 409 (`org-exists`) when the id is taken: use PUT to update.
+#[utoipa::path(
+    post,
+    path = "/v1/orgs",
+    operation_id = "createOrg",
+    tag = "orgs",
+    request_body(content = OrgProfile),
+    security(("bearerAuth" = [])),
+    extensions(("x-pingate-roles" = json!(["admin"]))),
+    responses(
+        (status = 201, description = "The profile as stored.", body = OrgProfile),
+        (status = 409, response = problem::Conflict),
+        (status = 422, response = problem::OrgValidation),
+        problem::Guarded,
+        problem::JsonBody,
+    )
+)]
 async fn create(
     State(state): State<Arc<AppState>>,
     Extension(admin): Extension<Principal>,
@@ -72,6 +114,23 @@ async fn create(
     ))
 }
 
+/// Get an organisation profile
+///
+/// The profile, in the import shape.
+#[utoipa::path(
+    get,
+    path = "/v1/orgs/{org_id}",
+    operation_id = "getOrg",
+    tag = "orgs",
+    params(p::OrgIdPath),
+    security(("bearerAuth" = [])),
+    extensions(("x-pingate-roles" = json!(["admin"]))),
+    responses(
+        (status = 200, description = "The profile.", body = OrgProfile),
+        (status = 404, response = problem::NotFound),
+        problem::Guarded,
+    )
+)]
 async fn read(
     State(state): State<Arc<AppState>>,
     ApiPath(id): ApiPath<String>,
@@ -79,6 +138,25 @@ async fn read(
     Ok(Json(orgs::get(&state, &id).await?))
 }
 
+/// Create or replace an organisation profile
+///
+/// Replaces the whole profile (or creates it). `id` may be omitted; when present it must equal the path's.
+#[utoipa::path(
+    put,
+    path = "/v1/orgs/{org_id}",
+    operation_id = "replaceOrg",
+    tag = "orgs",
+    params(p::OrgIdPath),
+    request_body(content = OrgProfile, description = "An `OrgProfile` whose `id` may be omitted (it is taken from the path)."),
+    security(("bearerAuth" = [])),
+    extensions(("x-pingate-roles" = json!(["admin"]))),
+    responses(
+        (status = 200, description = "The profile as stored.", body = OrgProfile),
+        (status = 422, response = problem::OrgValidation),
+        problem::Guarded,
+        problem::JsonBody,
+    )
+)]
 async fn replace(
     State(state): State<Arc<AppState>>,
     Extension(admin): Extension<Principal>,
@@ -101,6 +179,23 @@ async fn replace(
     Ok(Json(orgs::get(&state, &id).await?))
 }
 
+/// Delete an organisation profile
+///
+/// Removes the profile; calls and the audit trail keep its id.
+#[utoipa::path(
+    delete,
+    path = "/v1/orgs/{org_id}",
+    operation_id = "deleteOrg",
+    tag = "orgs",
+    params(p::OrgIdPath),
+    security(("bearerAuth" = [])),
+    extensions(("x-pingate-roles" = json!(["admin"]))),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 404, response = problem::NotFound),
+        problem::Guarded,
+    )
+)]
 async fn remove(
     State(state): State<Arc<AppState>>,
     Extension(admin): Extension<Principal>,
@@ -110,12 +205,34 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = AddNumberRequest)]
 struct AddNumber {
+    #[schema(value_type = E164)]
     number: String,
 }
 
+/// Register a phone number
+///
+/// Adds an E.164 number to the org's registered numbers (idempotent). A number registered to another org answers 422.
+#[utoipa::path(
+    post,
+    path = "/v1/orgs/{org_id}/numbers",
+    operation_id = "addOrgNumber",
+    tag = "orgs",
+    params(p::OrgIdPath),
+    request_body(content = AddNumber),
+    security(("bearerAuth" = [])),
+    extensions(("x-pingate-roles" = json!(["admin"]))),
+    responses(
+        (status = 200, description = "The profile, updated.", body = OrgProfile),
+        (status = 404, response = problem::NotFound),
+        (status = 422, response = problem::OrgValidation),
+        problem::Guarded,
+        problem::JsonBody,
+    )
+)]
 async fn add_number(
     State(state): State<Arc<AppState>>,
     Extension(admin): Extension<Principal>,
@@ -132,6 +249,24 @@ async fn add_number(
     Ok(Json(orgs::get(&state, &id).await?))
 }
 
+/// Unregister a phone number
+///
+/// Removes the number (E.164, `+` percent-encoded as `%2B`) from the registered numbers. 404 when it is not registered to this org.
+#[utoipa::path(
+    delete,
+    path = "/v1/orgs/{org_id}/numbers/{number}",
+    operation_id = "removeOrgNumber",
+    tag = "orgs",
+    params(p::OrgNumberPath),
+    security(("bearerAuth" = [])),
+    extensions(("x-pingate-roles" = json!(["admin"]))),
+    responses(
+        (status = 200, description = "The profile, updated.", body = OrgProfile),
+        (status = 404, response = problem::NotFound),
+        (status = 422, response = problem::OrgValidation),
+        problem::Guarded,
+    )
+)]
 async fn remove_number(
     State(state): State<Arc<AppState>>,
     Extension(admin): Extension<Principal>,
@@ -146,3 +281,5 @@ async fn remove_number(
     orgs::save_all(&state, &admin.actor(), std::slice::from_ref(&profile)).await?;
     Ok(Json(orgs::get(&state, &id).await?))
 }
+
+type OrgList = Page<OrgProfile>;

@@ -2,7 +2,9 @@
 //! disabled and rotated. New tokens are in the answer once and never again;
 //! every change is audited by the service.
 
+use super::openapi::{params as p, problem};
 use std::sync::Arc;
+use utoipa::{IntoParams, ToSchema};
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -26,25 +28,37 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/v1/principals/{name}/rotate", post(rotate))
 }
 
-/// What an administrator sees of a principal: never a token or its hash.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = Principal)]
 pub struct PrincipalView {
+    #[schema(pattern = "^prn_[0-9a-f]{32}$")]
     principal_id: String,
     name: String,
+    #[schema(value_type = Role)]
     role: &'static str,
+    #[schema(value_type = PrincipalStatus)]
     status: &'static str,
+    /// RFC 3339, UTC.
+    #[schema(format = DateTime)]
     created_at: String,
+    /// When the token stops working on its own; null: never.
+    #[schema(format = DateTime, required = true)]
     expires_at: Option<String>,
+    /// RFC 3339, UTC.
+    #[schema(format = DateTime, required = true)]
     rotated_at: Option<String>,
+    /// RFC 3339, UTC.
+    #[schema(format = DateTime, required = true)]
     disabled_at: Option<String>,
 }
 
-/// A principal just created or rotated, with its new token (shown once).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct PrincipalWithToken {
     #[serde(flatten)]
     principal: PrincipalView,
     #[serde(serialize_with = "expose")]
+    /// The bearer token (`pga_…`), shown only in this answer.
+    #[schema(value_type = String)]
     token: SecretString,
 }
 
@@ -86,13 +100,34 @@ fn expiry(field: Option<&str>) -> Result<Option<Millis>, ServiceError> {
         .transpose()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    #[param(minimum = 1, maximum = 500, default = 100)]
     limit: Option<i64>,
+    /// `next` of the previous page.
     cursor: Option<String>,
 }
 
+/// Principals
+///
+/// Every agent, reviewer and administrator, by name, with role, status (`active`, `disabled`, `expired`) and expiry; never a token. Same as `pingate agent list`.
+#[utoipa::path(
+    get,
+    path = "/v1/principals",
+    operation_id = "listPrincipals",
+    tag = "principals",
+    params(ListQuery),
+    security(("bearerAuth" = [])),
+    extensions(("x-pingate-roles" = json!(["admin"]))),
+    responses(
+        (status = 200, description = "A page of principals.", body = PrincipalList),
+        (status = 400, response = problem::BadRequest),
+        (status = 422, response = problem::Validation),
+        problem::Guarded,
+    )
+)]
 async fn list(
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<ListQuery>,
@@ -110,14 +145,37 @@ async fn list(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CreatePrincipalRequest)]
 struct Create {
+    #[schema(pattern = "^[A-Za-z0-9._@-]{1,64}$")]
     name: String,
+    #[schema(value_type = Role)]
     role: String,
+    /// When the token stops working; absent: never. Must be in the future.
+    #[schema(nullable = false, format = DateTime)]
     expires_at: Option<String>,
 }
 
+/// Create a principal
+///
+/// Creates an agent, reviewer or administrator and answers its bearer token, once (it is stored only as a hash). Audited as `principal_created`. Same as `pingate agent add`.
+#[utoipa::path(
+    post,
+    path = "/v1/principals",
+    operation_id = "createPrincipal",
+    tag = "principals",
+    request_body(content = Create),
+    security(("bearerAuth" = [])),
+    extensions(("x-pingate-roles" = json!(["admin"]))),
+    responses(
+        (status = 201, description = "The principal, with its token (shown only here).", body = PrincipalWithToken),
+        (status = 422, response = problem::Validation),
+        problem::Guarded,
+        problem::JsonBody,
+    )
+)]
 async fn create(
     State(state): State<Arc<AppState>>,
     Extension(admin): Extension<Principal>,
@@ -137,6 +195,25 @@ async fn create(
     Ok((StatusCode::CREATED, Json(with_token(v, token))))
 }
 
+/// Disable a principal
+///
+/// Its token stops working at once on every instance (tokens are looked up in the database on each request). Audited as `principal_disabled`. Same as `pingate agent disable`.
+#[utoipa::path(
+    post,
+    path = "/v1/principals/{name}/disable",
+    operation_id = "disablePrincipal",
+    tag = "principals",
+    params(p::PrincipalNamePath),
+    security(("bearerAuth" = [])),
+    extensions(("x-pingate-roles" = json!(["admin"]))),
+    responses(
+        (status = 200, description = "The principal, now disabled.", body = PrincipalView),
+        (status = 400, response = problem::BadRequest),
+        (status = 404, response = problem::NotFound),
+        (status = 409, response = problem::Conflict),
+        problem::Guarded,
+    )
+)]
 async fn disable(
     State(state): State<Arc<AppState>>,
     Extension(admin): Extension<Principal>,
@@ -146,12 +223,37 @@ async fn disable(
     Ok(Json(view(&row, state.clock.now_ms())))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = RotatePrincipalRequest)]
 struct Rotate {
+    /// When the new token stops working; absent: never. Must be in the future.
+    #[schema(nullable = false, format = DateTime)]
     expires_at: Option<String>,
 }
 
+/// Rotate a principal's token
+///
+/// Answers a new token, once; the old one stops working at once on every instance. The optional body sets the new token's expiry (absent: never). A disabled principal cannot be rotated (409). Audited as `principal_rotated`. Same as `pingate agent rotate`.
+#[utoipa::path(
+    post,
+    path = "/v1/principals/{name}/rotate",
+    operation_id = "rotatePrincipal",
+    tag = "principals",
+    params(p::PrincipalNamePath),
+    request_body(content = Option<Rotate>),
+    security(("bearerAuth" = [])),
+    extensions(("x-pingate-roles" = json!(["admin"]))),
+    responses(
+        (status = 200, description = "The principal, with its new token (shown only here).", body = PrincipalWithToken),
+        (status = 400, response = problem::BadRequest),
+        (status = 404, response = problem::NotFound),
+        (status = 409, response = problem::Conflict),
+        (status = 413, response = problem::PayloadTooLarge),
+        (status = 422, response = problem::Validation),
+        problem::Guarded,
+    )
+)]
 async fn rotate(
     State(state): State<Arc<AppState>>,
     Extension(admin): Extension<Principal>,
@@ -169,3 +271,15 @@ async fn rotate(
     let v = view(&row, state.clock.now_ms());
     Ok(Json(with_token(v, token)))
 }
+
+/// A principal's status, as `view` derives it.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum PrincipalStatus {
+    Active,
+    Disabled,
+    Expired,
+}
+
+type PrincipalList = Page<PrincipalView>;

@@ -500,7 +500,7 @@ async fn only_the_check_route_accepts_a_pin() {
     let (call_id, challenge_id) = app.pending_challenge("+14155550123").await;
     // The OpenAPI document lists exactly the router's routes (openapi.rs
     // checks that against the source).
-    let doc: Value = serde_json::from_str(include_str!("../../src/http/openapi.json")).unwrap();
+    let doc: Value = serde_json::from_str(pingate::http::openapi::json()).unwrap();
     let routes: Vec<(String, String)> = doc["paths"]
         .as_object()
         .unwrap()

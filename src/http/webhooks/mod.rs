@@ -15,6 +15,20 @@ use axum::response::{IntoResponse, Response};
 
 pub use error::WebhookError;
 
+/// The providers' webhooks in the OpenAPI document: each provider's
+/// `Api`, under one tag.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    use utoipa::OpenApi;
+    let mut doc = twilio::Api::openapi();
+    doc.merge(telnyx::Api::openapi());
+    doc.merge(plivo::Api::openapi());
+    doc.merge(vonage::Api::openapi());
+    doc
+}
+
+pub const OPENAPI_TAG: &str =
+    "Signed callbacks from the telephony providers (Twilio, Telnyx, Plivo, Vonage).";
+
 use crate::app::AppState;
 use crate::audit::event::EventKind;
 use crate::delivery::reports::DeliveryReport;

@@ -4,7 +4,12 @@
 //! refuses a signature it has seen before, and only then parses anything.
 //! A refusal answers 403 and is audited once; nothing else is stored.
 
+use crate::http::openapi::params::{self as p, param, path_params, string};
+use crate::http::openapi::problem;
+use crate::http::openapi::schemas::{schemas, text};
+use crate::providers::telnyx::webhook::Envelope;
 use std::sync::Arc;
+use utoipa::openapi::path::{Parameter, ParameterIn};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -99,6 +104,22 @@ fn texml(state: &AppState, reply: &Reply) -> Response {
     resp
 }
 
+/// Incoming call (Telnyx TeXML)
+///
+/// Records the call idempotently by `CallSid`, classifies `From` and matches it against every org's registered numbers, as for every provider. A registered number is trusted when `ShakenStirAttestation` is `A` with `ShakenStirValidated` `true` (or `security.caller_id_trust = "any"`). The TeXML greets the caller, asks for the account number when no org matched, and enqueues (or dials) the agent. The request must carry `telnyx-signature-ed25519` and `telnyx-timestamp` (`telnyx.public_key` checks them over `timestamp|raw body`) before anything is parsed; an unsigned, badly signed, stale (more than 300 s) or replayed request answers 403 (`urn:pingate:problem:bad-signature`), is recorded as an `authn_webhook_signature_fail` audit event, and changes nothing else. Without `telnyx.public_key` it answers 503.
+#[utoipa::path(
+    post,
+    path = "/webhooks/telnyx/voice",
+    operation_id = "telnyxVoice",
+    tag = "webhooks",
+    params(SignedHeaders),
+    request_body(content = Voice, content_type = "application/x-www-form-urlencoded"),
+    security(()),
+    responses(
+        (status = 200, description = "TeXML for Telnyx to execute.", content_type = "text/xml; charset=utf-8", body = TeXML),
+        problem::Webhook,
+    )
+)]
 async fn voice(State(state): State<Arc<AppState>>, req: Request) -> Result<Response, WebhookError> {
     let form = signed_form(&state, req).await?;
     let hook = Voice::from_form(&form).map_err(WebhookError::malformed)?;
@@ -121,6 +142,22 @@ async fn voice(State(state): State<Arc<AppState>>, req: Request) -> Result<Respo
     Ok(texml(&state, &reply))
 }
 
+/// Digits keyed into a TeXML gather
+///
+/// The account number (or a support-menu choice, by `step`) the caller keyed; the answer is the next TeXML. An org identified by keypad is never trusted. The request must carry `telnyx-signature-ed25519` and `telnyx-timestamp` (`telnyx.public_key` checks them over `timestamp|raw body`) before anything is parsed; an unsigned, badly signed, stale (more than 300 s) or replayed request answers 403 (`urn:pingate:problem:bad-signature`), is recorded as an `authn_webhook_signature_fail` audit event, and changes nothing else. Without `telnyx.public_key` it answers 503.
+#[utoipa::path(
+    post,
+    path = "/webhooks/telnyx/gather",
+    operation_id = "telnyxGather",
+    tag = "webhooks",
+    params(SignedHeaders, p::GatherStep),
+    request_body(content = Gather, content_type = "application/x-www-form-urlencoded"),
+    security(()),
+    responses(
+        (status = 200, description = "TeXML for Telnyx to execute.", content_type = "text/xml; charset=utf-8", body = TeXML),
+        problem::Webhook,
+    )
+)]
 async fn gather(
     State(state): State<Arc<AppState>>,
     req: Request,
@@ -137,6 +174,22 @@ async fn gather(
     Ok(texml(&state, &reply))
 }
 
+/// Call status callback (Telnyx TeXML)
+///
+/// A final `CallStatus` ends the call and cancels its pending challenges. The request must carry `telnyx-signature-ed25519` and `telnyx-timestamp` (`telnyx.public_key` checks them over `timestamp|raw body`) before anything is parsed; an unsigned, badly signed, stale (more than 300 s) or replayed request answers 403 (`urn:pingate:problem:bad-signature`), is recorded as an `authn_webhook_signature_fail` audit event, and changes nothing else. Without `telnyx.public_key` it answers 503.
+#[utoipa::path(
+    post,
+    path = "/webhooks/telnyx/status",
+    operation_id = "telnyxStatus",
+    tag = "webhooks",
+    params(SignedHeaders),
+    request_body(content = Status, content_type = "application/x-www-form-urlencoded"),
+    security(()),
+    responses(
+        (status = 204, description = "Recorded (or ignored)."),
+        problem::Webhook,
+    )
+)]
 async fn status(
     State(state): State<Arc<AppState>>,
     req: Request,
@@ -149,6 +202,22 @@ async fn status(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// SMS delivery event (Telnyx Messaging API v2)
+///
+/// Advances the delivery status of an SMS that pingate sent through Telnyx (`delivered`, or `delivery_failed` → undelivered, `sending_failed` → failed), visible on the call under `challenges[].delivery`. Unknown message ids are accepted and ignored. The request must carry `telnyx-signature-ed25519` and `telnyx-timestamp` (`telnyx.public_key` checks them over `timestamp|raw body`) before anything is parsed; an unsigned, badly signed, stale (more than 300 s) or replayed request answers 403 (`urn:pingate:problem:bad-signature`), is recorded as an `authn_webhook_signature_fail` audit event, and changes nothing else. Without `telnyx.public_key` it answers 503.
+#[utoipa::path(
+    post,
+    path = "/webhooks/telnyx/message-status",
+    operation_id = "telnyxMessageStatus",
+    tag = "webhooks",
+    params(SignedHeaders),
+    request_body(content = Envelope),
+    security(()),
+    responses(
+        (status = 204, description = "Recorded (or ignored)."),
+        problem::Webhook,
+    )
+)]
 async fn message_status(
     State(state): State<Arc<AppState>>,
     req: Request,
@@ -157,4 +226,45 @@ async fn message_status(
     let event = MessageEvent::parse(&body).map_err(WebhookError::malformed)?;
     let words = (event.message_id, event.status, event.error_code);
     delivery_report(&state, PROVIDER, words, neutral::delivery_outcome).await
+}
+
+/// This provider's part of the OpenAPI document (merged in
+/// `webhooks::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(voice, gather, status, message_status))]
+pub struct Api;
+
+path_params! {
+    /// The headers (and query) this provider signs a request with.
+    SignedHeaders => signed();
+}
+
+fn signed() -> Vec<Parameter> {
+    vec![
+        param(
+            "telnyx-signature-ed25519",
+            ParameterIn::Header,
+            true,
+            Some(
+                "Base64 Ed25519 signature, by the account's key (`telnyx.public_key` checks it), of `telnyx-timestamp` + `|` + the raw body.",
+            ),
+            string(None, None),
+        ),
+        param(
+            "telnyx-timestamp",
+            ParameterIn::Header,
+            true,
+            Some(
+                "Unix time in seconds when Telnyx signed the request; more than 300 s from pingate's clock (either way) is refused.",
+            ),
+            string(Some("^[0-9]{1,12}$"), None),
+        ),
+    ]
+}
+
+/// A TeXML document (`text/xml`), as `providers::telnyx::texml` writes it.
+pub struct TeXML;
+
+schemas! {
+    TeXML => TeXML => text(Some("A TeXML `<Response>` (Telnyx's TwiML-compatible markup): `<Say>`, `<Gather>` posting to `/webhooks/telnyx/gather`, `<Redirect>`, `<Enqueue>` or `<Dial>`, `<Hangup>`.".into()), None, &["<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Say language=\"en-US\">Thank you for calling support.</Say><Enqueue>support</Enqueue></Response>"]);
 }

@@ -3,7 +3,11 @@
 //! then parses anything into neutral events. A bad signature answers 403
 //! and is audited; nothing else is stored.
 
+use crate::http::openapi::params::{self as p, param, path_params, string};
+use crate::http::openapi::problem;
+use crate::http::openapi::schemas::{schemas, text};
 use std::sync::Arc;
+use utoipa::openapi::path::{Parameter, ParameterIn};
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -126,6 +130,22 @@ fn twiml(state: &AppState, reply: &Reply) -> Response {
     resp
 }
 
+/// Incoming call (Twilio voice webhook)
+///
+/// Records the call idempotently by `CallSid` (a retried webhook is not a second call), classifies `From` (`e164`, `withheld`, `client`, `sip`, `other`) and matches it against the registered numbers of every org. A registered number whose STIR/SHAKEN attestation (`StirVerstat`) satisfies `security.caller_id_trust` makes the call `trusted_number`; anything else is `pin_required`. The TwiML greets the caller and enqueues (or dials) the agent; when no org matched it first asks for the account number with a `<Gather>` that posts to `/webhooks/twilio/gather`. The request must carry a valid `X-Twilio-Signature` computed over `server.public_base_url` plus the request path and query (never the `Host` or `X-Forwarded-*` headers) and the POST parameters. The signature is checked over the raw body before anything is parsed; an unsigned or badly signed request answers 403 (`urn:pingate:problem:bad-signature`), is recorded as an `authn_webhook_signature_fail` audit event, and changes nothing else.
+#[utoipa::path(
+    post,
+    path = "/webhooks/twilio/voice",
+    operation_id = "twilioVoice",
+    tag = "webhooks",
+    params(SignedHeaders),
+    request_body(content = VoiceWebhook, content_type = "application/x-www-form-urlencoded"),
+    security(()),
+    responses(
+        (status = 200, description = "TwiML for Twilio to execute.", content_type = "text/xml; charset=utf-8", body = TwiML),
+        problem::Webhook,
+    )
+)]
 async fn voice(State(state): State<Arc<AppState>>, req: Request) -> Result<Response, WebhookError> {
     let form = signed_form(&state, req).await?.form;
     let hook = VoiceWebhook::from_form(&form).map_err(WebhookError::malformed)?;
@@ -144,6 +164,22 @@ async fn voice(State(state): State<Arc<AppState>>, req: Request) -> Result<Respo
     Ok(twiml(&state, &reply))
 }
 
+/// Account number or support-menu keys (Twilio gather webhook)
+///
+/// Looks up the org whose `account_number` equals `Digits` and attaches it to the call (`org_source` `ivr`); the call stays `pin_required` whatever the number. An unrecognised number is asked for again a limited number of times, then the call goes to the agent queue for the agent to identify the org (or, with `[support]`, on to the menus). With `step` (set by pingate in the gather's own action URL, so it is signed) the digits answer a support menu: `language`, `line`, `severity`, `offer`, or `continue` (no digits: the call's next menu); the reply is the next menu or the route (queue with a task, after-hours hours in words, or hang-up), and each choice is stored on the call and audited. The request must carry a valid `X-Twilio-Signature` computed over `server.public_base_url` plus the request path and query (never the `Host` or `X-Forwarded-*` headers) and the POST parameters. The signature is checked over the raw body before anything is parsed; an unsigned or badly signed request answers 403 (`urn:pingate:problem:bad-signature`), is recorded as an `authn_webhook_signature_fail` audit event, and changes nothing else.
+#[utoipa::path(
+    post,
+    path = "/webhooks/twilio/gather",
+    operation_id = "twilioGather",
+    tag = "webhooks",
+    params(SignedHeaders, p::GatherStep),
+    request_body(content = GatherWebhook, content_type = "application/x-www-form-urlencoded"),
+    security(()),
+    responses(
+        (status = 200, description = "TwiML for Twilio to execute.", content_type = "text/xml; charset=utf-8", body = TwiML),
+        problem::Webhook,
+    )
+)]
 async fn gather(
     State(state): State<Arc<AppState>>,
     req: Request,
@@ -161,6 +197,22 @@ async fn gather(
     Ok(twiml(&state, &reply))
 }
 
+/// Call status callback
+///
+/// Records the call's progress. When the call ends (`completed`, `busy`, `failed`, `no-answer`, `canceled`) its pending challenges are cancelled and their queued PINs wiped. Grants already issued run until they expire or are revoked. The request must carry a valid `X-Twilio-Signature` computed over `server.public_base_url` plus the request path and query (never the `Host` or `X-Forwarded-*` headers) and the POST parameters. The signature is checked over the raw body before anything is parsed; an unsigned or badly signed request answers 403 (`urn:pingate:problem:bad-signature`), is recorded as an `authn_webhook_signature_fail` audit event, and changes nothing else.
+#[utoipa::path(
+    post,
+    path = "/webhooks/twilio/status",
+    operation_id = "twilioStatus",
+    tag = "webhooks",
+    params(SignedHeaders),
+    request_body(content = StatusWebhook, content_type = "application/x-www-form-urlencoded"),
+    security(()),
+    responses(
+        (status = 204, description = "Recorded (or already known: replays change nothing)."),
+        problem::Webhook,
+    )
+)]
 async fn status(
     State(state): State<Arc<AppState>>,
     req: Request,
@@ -186,6 +238,22 @@ async fn status(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// SMS delivery status callback
+///
+/// Advances the delivery status of an SMS that pingate sent (`delivered`, `undelivered`, `failed`, ...), visible on the call under `challenges[].delivery` and `notices`, and records a `message_sent` audit event. Unknown `MessageSid`s are accepted and ignored. The request must carry a valid `X-Twilio-Signature` computed over `server.public_base_url` plus the request path and query (never the `Host` or `X-Forwarded-*` headers) and the POST parameters. The signature is checked over the raw body before anything is parsed; an unsigned or badly signed request answers 403 (`urn:pingate:problem:bad-signature`), is recorded as an `authn_webhook_signature_fail` audit event, and changes nothing else.
+#[utoipa::path(
+    post,
+    path = "/webhooks/twilio/message-status",
+    operation_id = "twilioMessageStatus",
+    tag = "webhooks",
+    params(SignedHeaders),
+    request_body(content = MessageStatusWebhook, content_type = "application/x-www-form-urlencoded"),
+    security(()),
+    responses(
+        (status = 204, description = "Recorded (or ignored)."),
+        problem::Webhook,
+    )
+)]
 async fn message_status(
     State(state): State<Arc<AppState>>,
     req: Request,
@@ -195,4 +263,63 @@ async fn message_status(
     let id = hook.message_sid.as_str().to_string();
     let words = (id, hook.message_status, hook.error_code);
     delivery_report(&state, PROVIDER, words, neutral::delivery_outcome).await
+}
+
+/// This provider's part of the OpenAPI document (merged in
+/// `webhooks::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(voice, gather, status, message_status))]
+pub struct Api;
+
+path_params! {
+    /// The headers (and query) this provider signs a request with.
+    SignedHeaders => signed();
+}
+
+fn signed() -> Vec<Parameter> {
+    vec![
+        param(
+            "X-Twilio-Signature",
+            ParameterIn::Header,
+            true,
+            Some(
+                "Base64 HMAC-SHA1 keyed with the account's auth token over the URL and the sorted POST parameters (or HMAC-SHA256 with the key named by `X-Twilio-Webhooks-Signature-Settings`).",
+            ),
+            string(None, None),
+        ),
+        param(
+            "X-Twilio-Webhooks-Signature-Settings",
+            ParameterIn::Header,
+            false,
+            Some(
+                "`key=<id>,algorithm=HMAC_SHA256`: sign with the configured webhook key `<id>` instead.",
+            ),
+            string(None, None),
+        ),
+        param(
+            "I-Twilio-Idempotency-Token",
+            ParameterIn::Header,
+            false,
+            Some(
+                "Twilio's delivery id: a retried delivery carrying a token already seen changes nothing (status callbacks without it are de-duplicated by `CallSid`, `CallStatus` and `SequenceNumber`; voice calls by `CallSid`).",
+            ),
+            string(None, Some(200)),
+        ),
+        param(
+            "bodySHA256",
+            ParameterIn::Query,
+            false,
+            Some(
+                "For JSON bodies only: hex SHA-256 of the raw body; the signature then covers the URL alone.",
+            ),
+            string(Some("^[0-9a-fA-F]{64}$"), None),
+        ),
+    ]
+}
+
+/// A TwiML document (`text/xml`), as `providers::twilio::render` writes it.
+pub struct TwiML;
+
+schemas! {
+    TwiML => TwiML => text(Some("A TwiML `<Response>`: `<Say>` greeting, optional `<Gather>` for the account number, then `<Enqueue>` to the agent queue (or `<Dial>`), as configured.".into()), None, &["<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Say language=\"en-US\">Thank you for calling support.</Say><Enqueue>support</Enqueue></Response>"]);
 }

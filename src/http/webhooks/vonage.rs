@@ -12,6 +12,9 @@
 
 use std::sync::Arc;
 
+use utoipa::openapi::path::{Parameter, ParameterIn};
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Request, State};
@@ -23,10 +26,15 @@ use super::{WebhookError, refuse, step_of};
 use crate::app::AppState;
 use crate::delivery::reports::DeliveryReport;
 use crate::http::auth::client_addr;
+use crate::http::openapi::params::{self as p, param, path_params, string};
+use crate::http::openapi::problem;
+use crate::http::openapi::schemas::schemas;
 use crate::ivr::{Reply, Step};
 use crate::net::read_body;
 use crate::providers::vonage::ncco::{self, Target};
-use crate::providers::vonage::webhook::{Answer, Event, Input, Receipt, receipt_params};
+use crate::providers::vonage::webhook::{
+    Answer, CallJson, Event, EventJson, Input, InputJson, Receipt, ReceiptFields, receipt_params,
+};
 use crate::providers::vonage::{INPUT_PATH, neutral};
 use crate::providers::vonage::{signature, sms_signature};
 use crate::service::calls::{self, InboundCall};
@@ -37,12 +45,12 @@ const PROVIDER: &str = "vonage";
 
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
-        .route("/webhooks/vonage/answer", get(answer).post(answer))
+        .route("/webhooks/vonage/answer", get(answer_get).post(answer))
         .route("/webhooks/vonage/input", post(input))
         .route("/webhooks/vonage/event", post(event))
         .route(
             "/webhooks/vonage/message-status",
-            get(message_status).post(message_status),
+            get(message_status_get).post(message_status),
         )
 }
 
@@ -175,6 +183,35 @@ fn ncco(state: &AppState, reply: &Reply) -> Response {
     resp
 }
 
+/// Incoming call (Vonage answer_url, GET)
+///
+/// Records the call idempotently by `uuid`, reads `from` (digits without `+`) as E.164 and matches it against every org's registered numbers, as for every provider. Vonage reports no caller-ID attestation, so a registered number needs a PIN unless `security.caller_id_trust = "any"`. The NCCO greets the caller, asks for the account number when no org matched, and joins the agent queue (or dials). Vonage's default answer method: the parameters are in the query and the token hashes the empty body. The request must carry `Authorization: Bearer <JWT>` (HS256 with `vonage.signature_secret`, `payload_hash` = SHA-256 of the raw body, `iat` within 300 s, `jti` not seen before) and is checked before anything is parsed; an unsigned, badly signed, stale or replayed request answers 403 (`urn:pingate:problem:bad-signature`), is recorded as an `authn_webhook_signature_fail` audit event, and changes nothing else. Without `vonage.signature_secret` it answers 503.
+#[utoipa::path(
+    get,
+    path = "/webhooks/vonage/answer",
+    operation_id = "vonageAnswerGet",
+    tag = "webhooks",
+    params(SignedHeaders, CallJson),
+    security(()),
+    responses((status = 200, description = "An NCCO for Vonage to execute.", content_type = "application/json", body = Ncco), problem::Webhook)
+)]
+async fn answer_get(state: State<Arc<AppState>>, req: Request) -> Result<Response, WebhookError> {
+    answer(state, req).await
+}
+
+/// Incoming call (Vonage answer_url, POST)
+///
+/// Records the call idempotently by `uuid`, reads `from` (digits without `+`) as E.164 and matches it against every org's registered numbers, as for every provider. Vonage reports no caller-ID attestation, so a registered number needs a PIN unless `security.caller_id_trust = "any"`. The NCCO greets the caller, asks for the account number when no org matched, and joins the agent queue (or dials). The request must carry `Authorization: Bearer <JWT>` (HS256 with `vonage.signature_secret`, `payload_hash` = SHA-256 of the raw body, `iat` within 300 s, `jti` not seen before) and is checked before anything is parsed; an unsigned, badly signed, stale or replayed request answers 403 (`urn:pingate:problem:bad-signature`), is recorded as an `authn_webhook_signature_fail` audit event, and changes nothing else. Without `vonage.signature_secret` it answers 503.
+#[utoipa::path(
+    post,
+    path = "/webhooks/vonage/answer",
+    operation_id = "vonageAnswer",
+    tag = "webhooks",
+    params(SignedHeaders),
+    request_body(content = CallJson, content_type = "application/json"),
+    security(()),
+    responses((status = 200, description = "An NCCO for Vonage to execute.", content_type = "application/json", body = Ncco), problem::Webhook)
+)]
 async fn answer(
     State(state): State<Arc<AppState>>,
     req: Request,
@@ -201,6 +238,19 @@ async fn answer(
     Ok(ncco(&state, &reply))
 }
 
+/// Digits keyed into an NCCO input
+///
+/// The account number (or a support-menu choice, by `step`) the caller keyed; the answer is the next NCCO. Vonage reports a timed-out input here too, without digits. An org identified by keypad is never trusted. The request must carry `Authorization: Bearer <JWT>` (HS256 with `vonage.signature_secret`, `payload_hash` = SHA-256 of the raw body, `iat` within 300 s, `jti` not seen before) and is checked before anything is parsed; an unsigned, badly signed, stale or replayed request answers 403 (`urn:pingate:problem:bad-signature`), is recorded as an `authn_webhook_signature_fail` audit event, and changes nothing else. Without `vonage.signature_secret` it answers 503.
+#[utoipa::path(
+    post,
+    path = "/webhooks/vonage/input",
+    operation_id = "vonageInput",
+    tag = "webhooks",
+    params(SignedHeaders, p::GatherStep),
+    request_body(content = InputJson, content_type = "application/json"),
+    security(()),
+    responses((status = 200, description = "An NCCO for Vonage to execute.", content_type = "application/json", body = Ncco), problem::Webhook)
+)]
 async fn input(State(state): State<Arc<AppState>>, req: Request) -> Result<Response, WebhookError> {
     let step = step_of(&req)?;
     let req = signed(&state, req).await?;
@@ -214,6 +264,19 @@ async fn input(State(state): State<Arc<AppState>>, req: Request) -> Result<Respo
     Ok(ncco(&state, &reply))
 }
 
+/// Call event (Vonage event_url)
+///
+/// A final `status` ends the call and cancels its pending challenges. The request must carry `Authorization: Bearer <JWT>` (HS256 with `vonage.signature_secret`, `payload_hash` = SHA-256 of the raw body, `iat` within 300 s, `jti` not seen before) and is checked before anything is parsed; an unsigned, badly signed, stale or replayed request answers 403 (`urn:pingate:problem:bad-signature`), is recorded as an `authn_webhook_signature_fail` audit event, and changes nothing else. Without `vonage.signature_secret` it answers 503.
+#[utoipa::path(
+    post,
+    path = "/webhooks/vonage/event",
+    operation_id = "vonageEvent",
+    tag = "webhooks",
+    params(SignedHeaders),
+    request_body(content = EventJson, content_type = "application/json"),
+    security(()),
+    responses((status = 204, description = "Recorded (or ignored)."), problem::Webhook)
+)]
 async fn event(State(state): State<Arc<AppState>>, req: Request) -> Result<Response, WebhookError> {
     let req = signed(&state, req).await?;
     let hook = Event::from_json(&req.body).map_err(WebhookError::malformed)?;
@@ -223,6 +286,43 @@ async fn event(State(state): State<Arc<AppState>>, req: Request) -> Result<Respo
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// SMS delivery receipt (Vonage SMS API, GET)
+///
+/// Advances the delivery status of an SMS that pingate sent through Vonage's SMS API (`delivered`; `expired` or `rejected` → undelivered; `failed` → failed), visible on the call under `challenges[].delivery`. Unknown message ids are accepted and ignored. The receipt's fields are in the query; the token hashes the empty body. The receipt must carry the SMS API's `sig` and `timestamp` (see the Authorization parameter) or a bearer JWT as the voice webhooks do, checked before the receipt is read; an unsigned, badly signed, stale or replayed request answers 403 (`urn:pingate:problem:bad-signature`), is recorded as an `authn_webhook_signature_fail` audit event, and changes nothing else. Without `vonage.signature_secret` it answers 503.
+#[utoipa::path(
+    get,
+    path = "/webhooks/vonage/message-status",
+    operation_id = "vonageReceiptGet",
+    tag = "webhooks",
+    params(ReceiptSigned, ReceiptFields),
+    security(()),
+    responses((status = 204, description = "Recorded (or ignored)."), problem::Webhook)
+)]
+async fn message_status_get(
+    state: State<Arc<AppState>>,
+    req: Request,
+) -> Result<Response, WebhookError> {
+    message_status(state, req).await
+}
+
+/// SMS delivery receipt (Vonage SMS API)
+///
+/// Advances the delivery status of an SMS that pingate sent through Vonage's SMS API (`delivered`; `expired` or `rejected` → undelivered; `failed` → failed), visible on the call under `challenges[].delivery`. Unknown message ids are accepted and ignored. The receipt must carry the SMS API's `sig` and `timestamp` (see the Authorization parameter) or a bearer JWT as the voice webhooks do, checked before the receipt is read; an unsigned, badly signed, stale or replayed request answers 403 (`urn:pingate:problem:bad-signature`), is recorded as an `authn_webhook_signature_fail` audit event, and changes nothing else. Without `vonage.signature_secret` it answers 503.
+#[utoipa::path(
+    post,
+    path = "/webhooks/vonage/message-status",
+    operation_id = "vonageReceipt",
+    tag = "webhooks",
+    params(ReceiptSigned),
+    request_body(
+        content(
+            (ReceiptFields = "application/json"),
+            (ReceiptFields = "application/x-www-form-urlencoded"),
+        ),
+    ),
+    security(()),
+    responses((status = 204, description = "Recorded (or ignored)."), problem::Webhook)
+)]
 async fn message_status(
     State(state): State<Arc<AppState>>,
     req: Request,
@@ -252,4 +352,59 @@ async fn message_status(
     };
     delivery_reports::receive(&state, PROVIDER, report).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// This provider's part of the OpenAPI document (merged in
+/// `webhooks::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(answer_get, answer, input, event, message_status_get, message_status))]
+pub struct Api;
+
+path_params! {
+    /// The voice webhooks' token.
+    SignedHeaders => vec![param(
+        "Authorization",
+        ParameterIn::Header,
+        true,
+        Some("`Bearer <JWT>`: HS256 with `vonage.signature_secret`; its `payload_hash` claim is the hex SHA-256 of the raw body (of an empty body for a GET), its `iat` within 300 s of the server's clock, its `jti` never seen before."),
+        string(None, None),
+    )];
+    /// A delivery receipt's token, or none (it then carries `sig`).
+    ReceiptSigned => receipt_signed();
+}
+
+fn receipt_signed() -> Vec<Parameter> {
+    vec![param(
+        "Authorization",
+        ParameterIn::Header,
+        false,
+        Some(
+            "Optional: a bearer JWT checked as for the voice webhooks. Without it the receipt must carry the SMS API's own signature: `sig`, the hex HMAC-SHA256 with `vonage.signature_secret` of every other parameter sorted by name as `&name=value` (`&` and `=` in values as `_`), and a `timestamp` (Unix seconds) within 300 s; each `sig` once.",
+        ),
+        string(None, None),
+    )]
+}
+
+/// An NCCO, as `providers::vonage::ncco` writes it.
+pub struct Ncco;
+
+schemas! {
+    Ncco => NCCO => ArrayBuilder::new()
+        .description(Some("A Vonage Call Control Object: `talk`, `input` (DTMF) posting to `/webhooks/vonage/input`, `conversation` (the queue) or `connect` (a dial); the call ends where the NCCO does."))
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .property(
+                    "action",
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .enum_values(Some(["talk", "input", "conversation", "connect"])),
+                )
+                .required("action"),
+        )
+        .examples([serde_json::json!([
+            {"action": "talk", "text": "Thank you for calling support.", "language": "en-US"},
+            {"action": "conversation", "name": "support"}
+        ])])
+        .into();
 }

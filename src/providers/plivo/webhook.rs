@@ -3,6 +3,8 @@
 //! message status URL. Parsed only after the signature held; errors name
 //! the field, never its value. Numbers are turned into E.164 here.
 
+use utoipa::ToSchema;
+
 use super::neutral::e164;
 use crate::providers::form::{Form, FormError};
 
@@ -18,12 +20,15 @@ fn uuid_field(form: &Form, key: &'static str) -> Result<String, FormError> {
     }
 }
 
-/// `POST /webhooks/plivo/answer`: an incoming call.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[schema(as = PlivoAnswerForm, rename_all = "PascalCase")]
 pub struct Answer {
+    /// Plivo's id (a UUID): printable ASCII.
+    #[schema(rename = "CallUUID", min_length = 1, max_length = 128)]
     pub call_uuid: String,
-    /// The caller, E.164 where it is a number.
+    /// The caller; digits without `+` (e.g. `14155550100`) become E.164.
     pub from: String,
+    /// The number called, without `+`.
     pub to: String,
 }
 
@@ -37,11 +42,14 @@ impl Answer {
     }
 }
 
-/// `POST /webhooks/plivo/input`: what the caller keyed (none on silence,
-/// when the `<Redirect>` after a `<GetDigits>` posts here).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[schema(as = PlivoInputForm, rename_all = "PascalCase")]
 pub struct Input {
+    /// Plivo's id (a UUID): printable ASCII.
+    #[schema(rename = "CallUUID", min_length = 1, max_length = 128)]
     pub call_uuid: String,
+    /// The keys pressed; absent on silence (the `<Redirect>` after a `<GetDigits>`).
+    #[schema(nullable = false)]
     pub digits: Option<String>,
 }
 
@@ -54,10 +62,13 @@ impl Input {
     }
 }
 
-/// `POST /webhooks/plivo/hangup`: the call ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[schema(as = PlivoHangupForm, rename_all = "PascalCase")]
 pub struct Hangup {
+    /// Plivo's id (a UUID): printable ASCII.
+    #[schema(rename = "CallUUID", min_length = 1, max_length = 128)]
     pub call_uuid: String,
+    /// `completed`, `busy`, `failed`, `timeout` or `no-answer`, `cancel` end the call.
     pub call_status: String,
 }
 
@@ -74,12 +85,15 @@ impl Hangup {
     }
 }
 
-/// `POST /webhooks/plivo/message-status`: a message's progress.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[schema(as = PlivoMessageStatusForm, rename_all = "PascalCase")]
 pub struct MessageStatus {
+    /// Plivo's id (a UUID): printable ASCII.
+    #[schema(rename = "MessageUUID", min_length = 1, max_length = 128)]
     pub message_uuid: String,
     pub status: String,
-    /// Plivo's error code when delivery failed (`ErrorCode`, digits).
+    /// Plivo's error code when delivery failed (`0` when none).
+    #[schema(nullable = false)]
     pub error_code: Option<String>,
 }
 

@@ -3,6 +3,7 @@
 //! after the signature held; errors name the field, never its value.
 
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use crate::providers::form::{Form, FormError};
 
@@ -19,15 +20,18 @@ fn call_sid(form: &Form) -> Result<String, FormError> {
     }
 }
 
-/// `POST /webhooks/telnyx/voice`: an incoming TeXML call.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[schema(as = TexmlVoiceForm, rename_all = "PascalCase")]
 pub struct Voice {
+    /// Telnyx's call id (e.g. `v3:…`): printable ASCII.
+    #[schema(min_length = 1, max_length = 128)]
     pub call_sid: String,
     pub from: String,
     pub to: String,
-    /// `A`, `B` or `C`, when Telnyx reports SHAKEN/STIR.
+    #[schema(nullable = false, rename = "ShakenStirAttestation")]
     pub attestation: Option<String>,
-    /// `true` when Telnyx validated the attestation's signature.
+    /// `A` with `true` is full attestation.
+    #[schema(nullable = false, rename = "ShakenStirValidated")]
     pub validated: Option<String>,
 }
 
@@ -57,10 +61,14 @@ impl Voice {
     }
 }
 
-/// `POST /webhooks/telnyx/gather`: what the caller keyed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[schema(as = TexmlGatherForm, rename_all = "PascalCase")]
 pub struct Gather {
+    /// Telnyx's call id (e.g. `v3:…`): printable ASCII.
+    #[schema(min_length = 1, max_length = 128)]
     pub call_sid: String,
+    /// What the caller keyed; absent or empty when nothing.
+    #[schema(nullable = false)]
     pub digits: Option<String>,
 }
 
@@ -73,10 +81,13 @@ impl Gather {
     }
 }
 
-/// `POST /webhooks/telnyx/status`: the call's progress or end.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[schema(as = TexmlStatusForm, rename_all = "PascalCase")]
 pub struct Status {
+    /// Telnyx's call id (e.g. `v3:…`): printable ASCII.
+    #[schema(min_length = 1, max_length = 128)]
     pub call_sid: String,
+    /// `completed`, `busy`, `failed`, `no-answer` and `canceled` end the call; others are ignored.
     pub call_status: String,
 }
 
@@ -114,19 +125,24 @@ pub struct MessageEvent {
     pub error_code: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct Envelope {
+/// A Messaging API v2 event (`message.sent`, `message.finalized`).
+#[derive(Deserialize, ToSchema)]
+#[schema(as = TelnyxMessageEvent)]
+pub struct Envelope {
     data: Data,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = TelnyxMessageData)]
 struct Data {
     event_type: String,
     payload: Payload,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = TelnyxMessagePayload)]
 struct Payload {
+    /// The message id `POST /v2/messages` answered.
     id: String,
     #[serde(default)]
     to: Vec<Recipient>,
@@ -134,13 +150,17 @@ struct Payload {
     errors: Vec<ApiError>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = TelnyxRecipient)]
 struct Recipient {
+    /// `delivered`, `delivery_failed` and `sending_failed` are final; others are ignored.
     status: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = TelnyxError)]
 struct ApiError {
+    #[schema(value_type = String)]
     code: serde_json::Value,
 }
 

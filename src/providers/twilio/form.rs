@@ -3,6 +3,7 @@
 //! reads from voice, gather, status and message-status webhooks.
 
 use std::fmt;
+use utoipa::ToSchema;
 
 pub use crate::providers::form::{Form, FormError, decode_pairs};
 
@@ -76,18 +77,22 @@ impl fmt::Display for MessageSid {
     }
 }
 
-/// `POST /webhooks/twilio/voice`: an incoming call.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Twilio's voice request parameters; the ones pingate reads are listed, the others are covered by the signature and ignored. A repeated parameter with differing values answers 400.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[schema(as = VoiceWebhookForm, rename_all = "PascalCase")]
 pub struct VoiceWebhook {
+    #[schema(value_type = String, pattern = "^CA[0-9a-fA-F]{32}$")]
     pub call_sid: CallSid,
+    #[schema(min_length = 1)]
     pub account_sid: String,
-    /// As received; may be empty or a keypad sentinel for a withheld caller,
-    /// which is why presence is required but content is not checked here.
+    /// E.164, `anonymous`/`restricted`/..., `client:...` or `sip:...`; may be empty.
     pub from: String,
     pub to: String,
+    #[schema(nullable = false)]
     pub call_status: Option<String>,
-    /// STIR/SHAKEN verdict, e.g. `TN-Validation-Passed-A`.
+    #[schema(nullable = false, examples("TN-Validation-Passed-A"))]
     pub stir_verstat: Option<String>,
+    #[schema(nullable = false)]
     pub caller_name: Option<String>,
 }
 
@@ -110,11 +115,13 @@ impl VoiceWebhook {
     }
 }
 
-/// `POST /webhooks/twilio/gather`: what the caller keyed into a `<Gather>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[schema(as = GatherWebhookForm, rename_all = "PascalCase")]
 pub struct GatherWebhook {
+    #[schema(value_type = String, pattern = "^CA[0-9a-fA-F]{32}$")]
     pub call_sid: CallSid,
-    /// `None` when the caller keyed nothing.
+    /// What the caller keyed; absent or empty when nothing.
+    #[schema(nullable = false)]
     pub digits: Option<String>,
 }
 
@@ -127,12 +134,25 @@ impl GatherWebhook {
     }
 }
 
-/// `POST /webhooks/twilio/status`: a call's progress or end.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[schema(as = StatusWebhookForm, rename_all = "PascalCase")]
 pub struct StatusWebhook {
+    #[schema(value_type = String, pattern = "^CA[0-9a-fA-F]{32}$")]
     pub call_sid: CallSid,
+    #[schema(
+        examples(
+            "ringing",
+            "in-progress",
+            "completed",
+            "busy",
+            "failed",
+            "no-answer",
+            "canceled"
+        ),
+        min_length = 1
+    )]
     pub call_status: String,
-    /// Orders callbacks of one call, which Twilio may deliver out of order.
+    #[schema(nullable = false, value_type = Option<String>, pattern = "^[0-9]+$")]
     pub sequence_number: Option<u64>,
 }
 
@@ -158,12 +178,17 @@ impl StatusWebhook {
     }
 }
 
-/// `POST /webhooks/twilio/message-status`: delivery progress of an SMS.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[schema(as = MessageStatusWebhookForm, rename_all = "PascalCase")]
 pub struct MessageStatusWebhook {
+    #[schema(value_type = String, pattern = "^(SM|MM)[0-9a-fA-F]{32}$")]
     pub message_sid: MessageSid,
+    #[schema(
+        examples("sent", "delivered", "undelivered", "failed", "read"),
+        min_length = 1
+    )]
     pub message_status: String,
-    /// Twilio's numeric error code (e.g. `30003`) when delivery failed.
+    #[schema(nullable = false)]
     pub error_code: Option<String>,
 }
 

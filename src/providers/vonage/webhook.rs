@@ -5,6 +5,7 @@
 //! after the signature held; errors name the field, never its value.
 
 use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 
 use super::neutral;
 use crate::providers::form::Form;
@@ -37,15 +38,31 @@ fn call_id(uuid: Option<String>, conversation: Option<String>) -> Result<String,
     }
 }
 
-#[derive(Deserialize)]
-struct CallJson {
+/// The answer webhook's fields (query parameters for a GET, JSON for a
+/// POST). Numbers come without `+` and are read as E.164.
+#[derive(Deserialize, ToSchema, IntoParams)]
+#[schema(as = VonageCall)]
+#[into_params(parameter_in = Query)]
+pub struct CallJson {
+    /// The caller (absent when withheld).
     #[serde(default)]
+    #[schema(nullable = false, examples("447700900000"))]
+    #[param(nullable = false)]
     from: Option<String>,
+    /// The number called.
     #[serde(default)]
+    #[schema(nullable = false, required = true, examples("447700900001"))]
+    #[param(nullable = false, required = true)]
     to: Option<String>,
+    /// The call leg's id: the call's idempotency key (`conversation_uuid`
+    /// when absent).
     #[serde(default)]
+    #[schema(nullable = false)]
+    #[param(nullable = false)]
     uuid: Option<String>,
     #[serde(default)]
+    #[schema(nullable = false)]
+    #[param(nullable = false)]
     conversation_uuid: Option<String>,
 }
 
@@ -94,19 +111,28 @@ impl Answer {
     }
 }
 
-#[derive(Deserialize)]
-struct InputJson {
+/// An `input` action's result.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = VonageInput)]
+pub struct InputJson {
     #[serde(default)]
+    #[schema(nullable = false)]
     uuid: Option<String>,
     #[serde(default)]
+    #[schema(nullable = false)]
     conversation_uuid: Option<String>,
     #[serde(default)]
+    #[schema(nullable = false)]
     dtmf: Option<Dtmf>,
 }
 
-#[derive(Deserialize)]
-struct Dtmf {
+/// The keys of an `input` action.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = VonageDtmf)]
+pub struct Dtmf {
+    /// Empty when the input timed out.
     #[serde(default)]
+    #[schema(nullable = false)]
     digits: Option<String>,
 }
 
@@ -128,13 +154,20 @@ impl Input {
     }
 }
 
-#[derive(Deserialize)]
-struct EventJson {
+/// A call event. `completed`, `busy`, `failed`, `rejected`, `timeout`,
+/// `unanswered` and `cancelled` end the call; other statuses and events
+/// without one are ignored.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = VonageEvent)]
+pub struct EventJson {
     #[serde(default)]
+    #[schema(nullable = false)]
     uuid: Option<String>,
     #[serde(default)]
+    #[schema(nullable = false)]
     conversation_uuid: Option<String>,
     #[serde(default)]
+    #[schema(nullable = false)]
     status: Option<String>,
 }
 
@@ -182,6 +215,34 @@ impl Receipt {
             error_code,
         })
     }
+}
+
+/// An SMS API delivery receipt (JSON for POST-JSON, a form for POST, query
+/// parameters for GET): the parameters `Receipt::from_params` and the
+/// `sig` check read.
+#[derive(ToSchema, IntoParams)]
+#[schema(as = VonageReceipt)]
+#[into_params(parameter_in = Query)]
+pub struct ReceiptFields {
+    /// The `message-id` `POST /sms/json` answered.
+    #[schema(rename = "messageId")]
+    #[param(rename = "messageId")]
+    pub message_id: String,
+    /// `delivered`, `expired` and `rejected` (undelivered), `failed` are
+    /// final; `accepted`, `buffered`, `unknown` are ignored.
+    pub status: String,
+    /// The carrier's error code (`0`: none).
+    #[schema(rename = "err-code", nullable = false)]
+    #[param(rename = "err-code", nullable = false)]
+    pub err_code: Option<String>,
+    /// The SMS API's signature (when no JWT is sent).
+    #[schema(nullable = false)]
+    #[param(nullable = false)]
+    pub sig: Option<String>,
+    /// Unix seconds, signed with `sig`.
+    #[schema(nullable = false)]
+    #[param(nullable = false)]
+    pub timestamp: Option<String>,
 }
 
 /// A delivery receipt's parameters, as the dashboard's "HTTP method" sends

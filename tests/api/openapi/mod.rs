@@ -16,7 +16,8 @@ const METHODS: [&str; 7] = ["get", "post", "put", "delete", "patch", "head", "op
 const PROBLEM_REF: &str = "#/components/schemas/Problem";
 
 fn document() -> Value {
-    serde_json::from_str(pingate::http::ops::OPENAPI).expect("src/http/openapi.json is valid JSON")
+    serde_json::from_str(pingate::http::openapi::json())
+        .expect("the generated document is valid JSON")
 }
 /// JSON pointer of a local `$ref` (`#/components/schemas/Call`).
 fn resolve_ref<'a>(doc: &'a Value, reference: &str) -> Option<&'a Value> {

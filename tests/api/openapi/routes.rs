@@ -390,7 +390,7 @@ fn openapi_documents_exactly_the_routes_the_router_serves() {
         .collect();
     assert!(
         undocumented.is_empty() && unserved.is_empty(),
-        "routes served but not documented in src/http/openapi.json: {undocumented:#?}\n\
+        "routes served but not documented (a `#[utoipa::path]` named in src/http/openapi.rs): {undocumented:#?}\n\
          operations documented but not served by the router: {unserved:#?}"
     );
 }
