@@ -430,7 +430,10 @@ fn url_candidates_cover_port_variants_only() {
         ("https://h.com:/p", &["https://h.com:/p"]),
         ("https://h.com:x1/p", &["https://h.com:x1/p"]),
         ("https://:443/p", &["https://:443/p"]),
+        ("https://u@:443/p", &["https://u@:443/p"]),
         ("https:///p", &["https:///p"]),
+        ("h t://h.com:443/p", &["h t://h.com:443/p"]),
+        ("://h.com:443/p", &["://h.com:443/p"]),
         ("/relative?x=1", &["/relative?x=1"]),
         ("", &[""]),
     ];
