@@ -42,6 +42,8 @@ fn an_untouched_log_verifies_and_its_root_matches_the_tree() {
         .collect();
     assert_eq!(v.root(), merkle::root(&leaves));
     assert_eq!(v.size(), 50);
+    // A later run resumes from here.
+    assert_eq!(v.last_hash(), events[49].hash);
 }
 
 #[derive(Debug, Clone)]
