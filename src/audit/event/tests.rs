@@ -66,3 +66,15 @@ fn kinds_have_unique_round_tripping_names() {
         assert_eq!(EventKind::parse(k.as_str()), Some(*k));
     }
 }
+
+/// Arrays keep their order, with a comma between items (and the keys of
+/// objects inside them sorted), as the documented encoding says.
+#[test]
+fn arrays_in_detail_are_encoded_in_order() {
+    let mut out = String::new();
+    push_canonical(
+        &mut out,
+        &serde_json::json!({"l": [3, {"b": 1, "a": 2}, [true, null]]}),
+    );
+    assert_eq!(out, r#"{"l":[3,{"a":2,"b":1},[true,null]]}"#);
+}

@@ -10,3 +10,12 @@ fn same_number_same_pseudonym_and_no_number_in_clear() {
     assert!(!a.contains("4155550"));
     assert_ne!(a, Pseudonymiser::new([8; 32]).number("+14155550100"));
 }
+
+/// The key never reaches a log line, but a Debug print still says what it is.
+#[test]
+fn debug_names_the_type_and_hides_the_key() {
+    assert_eq!(
+        format!("{:?}", Pseudonymiser::new([7; 32])),
+        "Pseudonymiser(***)"
+    );
+}
