@@ -46,3 +46,16 @@ fn an_unreadable_anchor_is_an_error_not_a_first_start() {
         Err(AnchorError::Io { .. })
     ));
 }
+
+/// The refusal to sign (reported by /readyz) is held until
+/// cleared.
+#[test]
+fn a_refusal_is_reported_until_cleared() {
+    let dir = tempfile::tempdir().unwrap();
+    let anchor = Anchor::beside(&dir.path().join("audit-signing.key"));
+    assert_eq!(anchor.refusal(), None);
+    anchor.set_refused("the log was rolled back".into());
+    assert_eq!(anchor.refusal().as_deref(), Some("the log was rolled back"));
+    anchor.clear_refused();
+    assert_eq!(anchor.refusal(), None);
+}
