@@ -31,3 +31,31 @@ fn the_anchor_only_moves_forward_and_must_carry_our_signature() {
         Err(AnchorError::Invalid { .. })
     ));
 }
+
+/// Only a missing file means "nothing signed yet": an anchor that exists
+/// but cannot be read is an error, never a fresh start (which would accept
+/// a rolled-back log).
+#[test]
+fn an_unreadable_anchor_is_an_error_not_a_first_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let anchor = Anchor::beside(&dir.path().join("audit-signing.key"));
+    std::fs::create_dir(anchor.path()).unwrap();
+    let vk = SigningKey::from_bytes(&[7; 32]).verifying_key();
+    assert!(matches!(
+        anchor.load("pingate", &vk),
+        Err(AnchorError::Io { .. })
+    ));
+}
+
+/// The refusal to sign (reported by /readyz) is held until
+/// cleared.
+#[test]
+fn a_refusal_is_reported_until_cleared() {
+    let dir = tempfile::tempdir().unwrap();
+    let anchor = Anchor::beside(&dir.path().join("audit-signing.key"));
+    assert_eq!(anchor.refusal(), None);
+    anchor.set_refused("the log was rolled back".into());
+    assert_eq!(anchor.refusal().as_deref(), Some("the log was rolled back"));
+    anchor.clear_refused();
+    assert_eq!(anchor.refusal(), None);
+}

@@ -42,6 +42,8 @@ fn an_untouched_log_verifies_and_its_root_matches_the_tree() {
         .collect();
     assert_eq!(v.root(), merkle::root(&leaves));
     assert_eq!(v.size(), 50);
+    // A later run resumes from here.
+    assert_eq!(v.last_hash(), events[49].hash);
 }
 
 #[derive(Debug, Clone)]
@@ -98,4 +100,31 @@ fn the_first_bad_seq_is_named() {
     let err = verify(&events).unwrap_err();
     assert_eq!(err.seq, 7);
     assert!(err.reason.contains("missing"), "{err}");
+}
+
+/// The tile store gets the root of every completed 256-leaf tile, once,
+/// and only from a verifier that was asked to keep them.
+#[test]
+fn completed_tiles_are_handed_over_once_when_kept() {
+    let events = log(2 * 256 + 3);
+    let tile = |i: usize| {
+        let leaves: Vec<_> = events[i * 256..(i + 1) * 256]
+            .iter()
+            .map(|e| merkle::leaf_hash(&e.canonical_bytes()))
+            .collect();
+        merkle::root(&leaves)
+    };
+    let mut kept = ChainVerifier::new().keeping_tiles();
+    let mut plain = ChainVerifier::new();
+    for (i, e) in events.iter().enumerate() {
+        kept.push(e).unwrap();
+        plain.push(e).unwrap();
+        if i + 1 == 300 {
+            assert_eq!(kept.take_tiles(), vec![(0, tile(0))]);
+            assert_eq!(kept.take_tiles(), vec![]);
+        }
+    }
+    assert_eq!(kept.take_tiles(), vec![(1, tile(1))]);
+    assert_eq!(plain.take_tiles(), vec![]);
+    assert_eq!(kept.root(), plain.root());
 }

@@ -110,3 +110,15 @@ fn the_encoded_detail_is_the_hashed_one() {
     assert_eq!(detail, expected);
     assert_eq!(event.hash, event.compute_hash());
 }
+
+/// Arrays keep their order, with a comma between items (and the keys of
+/// objects inside them sorted), as the documented encoding says.
+#[test]
+fn arrays_in_detail_are_encoded_in_order() {
+    let mut out = String::new();
+    push_canonical(
+        &mut out,
+        &serde_json::json!({"l": [3, {"b": 1, "a": 2}, [true, null]]}),
+    );
+    assert_eq!(out, r#"{"l":[3,{"a":2,"b":1},[true,null]]}"#);
+}

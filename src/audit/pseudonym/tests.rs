@@ -24,3 +24,12 @@ fn a_pseudonym_is_the_hmac_of_the_number_under_the_key() {
         assert_eq!(p.number(number), format!("h:{tag}…{tail}"));
     }
 }
+
+/// The key never reaches a log line, but a Debug print still says what it is.
+#[test]
+fn debug_names_the_type_and_hides_the_key() {
+    assert_eq!(
+        format!("{:?}", Pseudonymiser::new([7; 32])),
+        "Pseudonymiser(***)"
+    );
+}

@@ -94,6 +94,26 @@ fn refusals_name_their_reason() {
     );
 }
 
+/// Telnyx sends whole seconds (10 digits today); 12 digits are read, a
+/// 13-digit value (milliseconds, say) is not a timestamp at all, even when
+/// it is signed and equal to "now".
+#[test]
+fn timestamps_have_at_most_twelve_digits() {
+    let key = SigningKey::from_bytes(&[9; 32]);
+    let public = key.verifying_key().to_bytes();
+    let check = |ts: &str| {
+        let sig = BASE64.encode(key.sign(format!("{ts}|x").as_bytes()).to_bytes());
+        let req = SignedRequest {
+            signature: Some(&sig),
+            timestamp: Some(ts),
+            body: b"x",
+        };
+        verify(&public, &req, ts.parse().unwrap())
+    };
+    assert_eq!(check("999999999999"), Ok(()));
+    assert_eq!(check("1000000000000"), Err(SignatureError::BadTimestamp));
+}
+
 proptest! {
     /// A request signed independently (the signer never calls `verify`)
     /// is accepted exactly when its timestamp is within 300 s, and no

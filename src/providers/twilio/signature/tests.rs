@@ -222,6 +222,12 @@ fn hmac_sha256_with_the_configured_shared_key_is_accepted() {
         verify_shared(SHARED_URL, &params, &signature, &reordered, configured),
         Ok(())
     );
+    // Attributes Twilio may add later are ignored, up to 512 characters.
+    let padded = format!("{SETTINGS},future={}", "x".repeat(512 - SETTINGS.len() - 8));
+    assert_eq!(
+        verify_shared(SHARED_URL, &params, &signature, &padded, configured),
+        Ok(())
+    );
 }
 
 #[test]
@@ -279,7 +285,7 @@ fn bad_settings_headers_are_malformed() {
     let params = shared_params();
     let configured: &[(&str, &[u8])] = &[(SHARED_ID, SHARED_SECRET)];
     let signature = sign_with(Algorithm::HmacSha256, SHARED_URL, &params, SHARED_SECRET);
-    let long = format!("key={},algorithm=HMAC_SHA256", "K".repeat(600));
+    let long = format!("{SETTINGS},future={}", "x".repeat(513 - SETTINGS.len() - 8));
     for settings in [
         "",
         "key=,algorithm=HMAC_SHA256",
@@ -317,10 +323,15 @@ fn missing_and_malformed_signatures() {
             "{bad}"
         );
     }
-    // Well-formed base64 of the wrong length is simply a mismatch.
-    request.signature = Some("AAAA");
-    let mismatch = Err(SignatureError::Mismatch);
-    assert_eq!(verify(&request, &keys(TOKEN)), mismatch);
+    // Well-formed base64 of a wrong length, up to 128 characters: a mismatch.
+    let longest = "A".repeat(128);
+    for wrong in ["AAAA", &longest] {
+        request.signature = Some(wrong);
+        assert_eq!(
+            verify(&request, &keys(TOKEN)),
+            Err(SignatureError::Mismatch)
+        );
+    }
 }
 
 #[test]
@@ -419,7 +430,10 @@ fn url_candidates_cover_port_variants_only() {
         ("https://h.com:/p", &["https://h.com:/p"]),
         ("https://h.com:x1/p", &["https://h.com:x1/p"]),
         ("https://:443/p", &["https://:443/p"]),
+        ("https://u@:443/p", &["https://u@:443/p"]),
         ("https:///p", &["https:///p"]),
+        ("h t://h.com:443/p", &["h t://h.com:443/p"]),
+        ("://h.com:443/p", &["://h.com:443/p"]),
         ("/relative?x=1", &["/relative?x=1"]),
         ("", &[""]),
     ];
