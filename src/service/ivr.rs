@@ -50,6 +50,23 @@ pub async fn answer(state: &AppState, inbound: InboundCall<'_>) -> ServiceResult
     Ok(r.append(menus.advance(&caller, &progress, Input::Continue, at).reply))
 }
 
+/// The keys a caller pressed at `step` (the account number, or a support
+/// menu's choice): what every provider's keypad webhook asks. `receipt`
+/// keys a retried delivery, for providers that retry without a nonce.
+pub async fn keys(
+    state: &AppState,
+    provider: &'static str,
+    provider_call_id: &str,
+    step: Step,
+    digits: Option<&str>,
+    receipt: Option<&str>,
+) -> ServiceResult<Reply> {
+    match step {
+        Step::Account => account_keys(state, provider, provider_call_id, digits, receipt).await,
+        menu => menu_keys(state, provider, provider_call_id, menu, digits, receipt).await,
+    }
+}
+
 /// The caller keyed (or did not key) an account number.
 pub async fn account_keys(
     state: &AppState,

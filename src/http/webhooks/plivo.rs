@@ -21,7 +21,7 @@ use axum::routing::post;
 use super::{WebhookError, delivery_report, refuse, step_of};
 use crate::app::AppState;
 use crate::http::auth::client_addr;
-use crate::ivr::{Reply, Step};
+use crate::ivr::Reply;
 use crate::net::read_body;
 use crate::providers::form::Form;
 use crate::providers::plivo::plivo_xml::{self, Target};
@@ -166,10 +166,7 @@ async fn input(State(state): State<Arc<AppState>>, req: Request) -> Result<Respo
     let hook = Input::from_form(&form).map_err(WebhookError::malformed)?;
     let (id, digits) = (hook.call_uuid.as_str(), hook.digits.as_deref());
     // A replay was refused above: each delivery here is a first.
-    let reply = match step {
-        Step::Account => ivr::account_keys(&state, PROVIDER, id, digits, None).await?,
-        menu => ivr::menu_keys(&state, PROVIDER, id, menu, digits, None).await?,
-    };
+    let reply = ivr::keys(&state, PROVIDER, id, step, digits, None).await?;
     Ok(plivo_xml(&state, &reply))
 }
 

@@ -22,7 +22,7 @@ use super::{WebhookError, delivery_report, refuse, step_of};
 use crate::app::AppState;
 use crate::config::telnyx_public_key;
 use crate::http::auth::client_addr;
-use crate::ivr::{Reply, Step};
+use crate::ivr::Reply;
 use crate::net::read_body;
 use crate::providers::form::Form;
 use crate::providers::telnyx::signature::{self, SignedRequest};
@@ -167,10 +167,7 @@ async fn gather(
     let hook = Gather::from_form(&form).map_err(WebhookError::malformed)?;
     let (sid, digits) = (hook.call_sid.as_str(), hook.digits.as_deref());
     // A replay was refused above: each delivery here is a first.
-    let reply = match step {
-        Step::Account => ivr::account_keys(&state, PROVIDER, sid, digits, None).await?,
-        menu => ivr::menu_keys(&state, PROVIDER, sid, menu, digits, None).await?,
-    };
+    let reply = ivr::keys(&state, PROVIDER, sid, step, digits, None).await?;
     Ok(texml(&state, &reply))
 }
 

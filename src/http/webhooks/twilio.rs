@@ -18,7 +18,7 @@ use axum::routing::post;
 use super::{WebhookError, delivery_report, refuse, step_of};
 use crate::app::AppState;
 use crate::http::auth::client_addr;
-use crate::ivr::{Reply, Step};
+use crate::ivr::Reply;
 use crate::net::read_body;
 use crate::providers::twilio::form::{
     Form, GatherWebhook, MessageStatusWebhook, StatusWebhook, VoiceWebhook,
@@ -190,10 +190,7 @@ async fn gather(
     let call_sid = hook.call_sid.as_str();
     let digits = hook.digits.as_deref();
     let receipt = signed.idempotency.as_deref();
-    let reply = match step {
-        Step::Account => ivr::account_keys(&state, PROVIDER, call_sid, digits, receipt).await?,
-        menu => ivr::menu_keys(&state, PROVIDER, call_sid, menu, digits, receipt).await?,
-    };
+    let reply = ivr::keys(&state, PROVIDER, call_sid, step, digits, receipt).await?;
     Ok(twiml(&state, &reply))
 }
 

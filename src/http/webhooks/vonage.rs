@@ -22,14 +22,13 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use super::{WebhookError, refuse, step_of};
+use super::{WebhookError, delivery_report, refuse, step_of};
 use crate::app::AppState;
-use crate::delivery::reports::DeliveryReport;
 use crate::http::auth::client_addr;
 use crate::http::openapi::params::{self as p, param, path_params, string};
 use crate::http::openapi::problem;
 use crate::http::openapi::schemas::schemas;
-use crate::ivr::{Reply, Step};
+use crate::ivr::Reply;
 use crate::net::read_body;
 use crate::providers::vonage::ncco::{self, Target};
 use crate::providers::vonage::webhook::{
@@ -38,7 +37,7 @@ use crate::providers::vonage::webhook::{
 use crate::providers::vonage::{INPUT_PATH, neutral};
 use crate::providers::vonage::{signature, sms_signature};
 use crate::service::calls::{self, InboundCall};
-use crate::service::{delivery_reports, ivr, webhook_receipts};
+use crate::service::{ivr, webhook_receipts};
 use crate::shield::client::ClientKey;
 
 const PROVIDER: &str = "vonage";
@@ -257,10 +256,7 @@ async fn input(State(state): State<Arc<AppState>>, req: Request) -> Result<Respo
     let hook = Input::from_json(&req.body).map_err(WebhookError::malformed)?;
     let (id, digits) = (hook.call_id.as_str(), hook.digits.as_deref());
     // A replay was refused above: each delivery here is a first.
-    let reply = match step {
-        Step::Account => ivr::account_keys(&state, PROVIDER, id, digits, None).await?,
-        menu => ivr::menu_keys(&state, PROVIDER, id, menu, digits, None).await?,
-    };
+    let reply = ivr::keys(&state, PROVIDER, id, step, digits, None).await?;
     Ok(ncco(&state, &reply))
 }
 
@@ -341,17 +337,8 @@ async fn message_status(
     } else {
         sms_signed(&state, req).await?
     };
-    let Some(outcome) = neutral::delivery_outcome(&receipt.status) else {
-        return Ok(StatusCode::NO_CONTENT.into_response());
-    };
-    let report = DeliveryReport {
-        provider_message_id: receipt.message_id,
-        outcome,
-        provider_status: receipt.status,
-        error_code: receipt.error_code,
-    };
-    delivery_reports::receive(&state, PROVIDER, report).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    let words = (receipt.message_id, receipt.status, receipt.error_code);
+    delivery_report(&state, PROVIDER, words, neutral::delivery_outcome).await
 }
 
 /// This provider's part of the OpenAPI document (merged in
