@@ -57,7 +57,7 @@ impl Settings {
             );
         }
         notes.extend(self.plivo_warning());
-        notes.extend(self.vonage_warnings());
+        notes.extend(self.vonage_warning());
         notes
     }
 }
@@ -224,16 +224,12 @@ impl Settings {
         })
     }
 
-    fn vonage_warnings(&self) -> Vec<String> {
-        if self.vonage_in_use() && self.vonage.signature_secret.is_none() {
-            vec![
-                "vonage.signature_secret is not set: Vonage webhooks will answer 503 until it is \
-                 (Dashboard, API settings, Signature secret)"
-                    .into(),
-            ]
-        } else {
-            Vec::new()
-        }
+    fn vonage_warning(&self) -> Option<String> {
+        (self.vonage_in_use() && self.vonage.signature_secret.is_none()).then(|| {
+            "vonage.signature_secret is not set: Vonage webhooks will answer 503 until it is \
+             (Dashboard, API settings, Signature secret)"
+                .into()
+        })
     }
 }
 
