@@ -26,62 +26,72 @@ fn pin_text(language: Option<&str>) -> PinText {
         .and_then(|l| l.split(['-', '_']).next())
         .map(str::to_ascii_lowercase);
     match primary.as_deref() {
-        Some("de") => PinText {
-            subject: "{org}: Bestätigungscode für den Support",
-            email: "Bei einem Anruf beim Support von {org} wurde ein Bestätigungscode angefordert.\n\n\
-                    Code: {pin}\n\n\
-                    Er ist {minutes} Minuten gültig. Nennen Sie ihn dem Support nur, wenn Sie selbst \
-                    angerufen haben. Der Support fragt nie per E-Mail oder in einem Anruf, den Sie \
-                    nicht begonnen haben, nach diesem Code.\n\n\
-                    Wenn Sie nicht angerufen haben, geben Sie den Code nicht weiter und informieren \
-                    Sie Ihre Administration.\n\n{support}\n",
-            sms_tail: " Support-Code: {pin}. Gültig {minutes} Min. Nur dem Support nennen, wenn Sie selbst angerufen haben.",
-        },
-        Some("fr") => PinText {
-            subject: "{org} : code de vérification du support",
-            email: "Un code de vérification a été demandé lors d'un appel au support de {org}.\n\n\
-                    Code : {pin}\n\n\
-                    Il expire dans {minutes} minutes. Ne le donnez au support que si vous avez \
-                    vous-même passé l'appel. Le support ne vous demandera jamais ce code par e-mail \
-                    ni lors d'un appel que vous n'avez pas passé.\n\n\
-                    Si vous n'avez pas appelé, ne communiquez pas le code et prévenez votre \
-                    administrateur.\n\n{support}\n",
-            sms_tail: " code support : {pin}. Expire dans {minutes} min. A donner au support seulement si vous avez appelé.",
-        },
-        Some("zh") => PinText {
-            subject: "{org}：客服验证码",
-            email: "您在致电{org}客服时申请了验证码。\n\n\
-                    验证码：{pin}\n\n\
-                    {minutes}分钟内有效。仅在您本人致电客服时将其告知客服人员。客服绝不会通过电子邮件\
-                    或在非您发起的通话中索要此验证码。\n\n\
-                    如果您没有致电客服，请勿透露验证码，并告知您的管理员。\n\n{support}\n",
-            // UCS-2: the whole SMS, org name included, fits one 70-character segment.
-            sms_tail: "：客服验证码{pin}，{minutes}分钟内有效。仅在您本人致电客服时告知。",
-        },
-        Some("es") => PinText {
-            subject: "{org}: código de verificación de soporte",
-            email: "Se pidió un código de verificación en una llamada al soporte de {org}.\n\n\
-                    Código: {pin}\n\n\
-                    Caduca en {minutes} minutos. Déselo al agente solo si usted hizo la llamada. \
-                    El soporte nunca le pedirá este código por correo ni en una llamada que usted \
-                    no haya hecho.\n\n\
-                    Si no llamó, no comparta el código y avise a su administrador.\n\n{support}\n",
-            // Without ó/í: GSM-7 keeps the text in one 160-character segment.
-            sms_tail: " codigo de soporte: {pin}. Caduca en {minutes} min. Deselo solo al soporte si usted llamo.",
-        },
-        _ => PinText {
-            subject: "{org}: support verification code",
-            email: "Someone on a call with {org} support asked for a verification code.\n\n\
-                    Code: {pin}\n\n\
-                    It expires in {minutes} minutes. Read it to the support agent only if you \
-                    placed the call yourself. Support will never ask you for this code by email \
-                    or in a call you did not make.\n\n\
-                    If you did not call support, do not share the code; tell your administrator.\n\n\
-                    {support}\n",
-            sms_tail: " support code: {pin}. Expires in {minutes} min. Give it only to support on a call you placed.",
-        },
+        Some("de") => GERMAN,
+        Some("fr") => FRENCH,
+        Some("zh") => CHINESE,
+        Some("es") => SPANISH,
+        _ => ENGLISH,
     }
 }
+
+const GERMAN: PinText = PinText {
+    subject: "{org}: Bestätigungscode für den Support",
+    email: "Bei einem Anruf beim Support von {org} wurde ein Bestätigungscode angefordert.\n\n\
+            Code: {pin}\n\n\
+            Er ist {minutes} Minuten gültig. Nennen Sie ihn dem Support nur, wenn Sie selbst \
+            angerufen haben. Der Support fragt nie per E-Mail oder in einem Anruf, den Sie \
+            nicht begonnen haben, nach diesem Code.\n\n\
+            Wenn Sie nicht angerufen haben, geben Sie den Code nicht weiter und informieren \
+            Sie Ihre Administration.\n\n{support}\n",
+    sms_tail: " Support-Code: {pin}. Gültig {minutes} Min. Nur dem Support nennen, wenn Sie selbst angerufen haben.",
+};
+
+const FRENCH: PinText = PinText {
+    subject: "{org} : code de vérification du support",
+    email: "Un code de vérification a été demandé lors d'un appel au support de {org}.\n\n\
+            Code : {pin}\n\n\
+            Il expire dans {minutes} minutes. Ne le donnez au support que si vous avez \
+            vous-même passé l'appel. Le support ne vous demandera jamais ce code par e-mail \
+            ni lors d'un appel que vous n'avez pas passé.\n\n\
+            Si vous n'avez pas appelé, ne communiquez pas le code et prévenez votre \
+            administrateur.\n\n{support}\n",
+    sms_tail: " code support : {pin}. Expire dans {minutes} min. A donner au support seulement si vous avez appelé.",
+};
+
+const CHINESE: PinText = PinText {
+    subject: "{org}：客服验证码",
+    email: "您在致电{org}客服时申请了验证码。\n\n\
+            验证码：{pin}\n\n\
+            {minutes}分钟内有效。仅在您本人致电客服时将其告知客服人员。客服绝不会通过电子邮件\
+            或在非您发起的通话中索要此验证码。\n\n\
+            如果您没有致电客服，请勿透露验证码，并告知您的管理员。\n\n{support}\n",
+    // UCS-2: the whole SMS, org name included, fits one 70-character segment.
+    sms_tail: "：客服验证码{pin}，{minutes}分钟内有效。仅在您本人致电客服时告知。",
+};
+
+const SPANISH: PinText = PinText {
+    subject: "{org}: código de verificación de soporte",
+    email: "Se pidió un código de verificación en una llamada al soporte de {org}.\n\n\
+            Código: {pin}\n\n\
+            Caduca en {minutes} minutos. Déselo al agente solo si usted hizo la llamada. \
+            El soporte nunca le pedirá este código por correo ni en una llamada que usted \
+            no haya hecho.\n\n\
+            Si no llamó, no comparta el código y avise a su administrador.\n\n{support}\n",
+    // Without ó/í: GSM-7 keeps the text in one 160-character segment.
+    sms_tail: " codigo de soporte: {pin}. Caduca en {minutes} min. Deselo solo al soporte si usted llamo.",
+};
+
+const ENGLISH: PinText = PinText {
+    subject: "{org}: support verification code",
+    email: "Someone on a call with {org} support asked for a verification code.\n\n\
+            Code: {pin}\n\n\
+            It expires in {minutes} minutes. Read it to the support agent only if you \
+            placed the call yourself. Support will never ask you for this code by email \
+            or in a call you did not make.\n\n\
+            If you did not call support, do not share the code; tell your administrator.\n\n\
+            {support}\n",
+    sms_tail: " support code: {pin}. Expires in {minutes} min. Give it only to support on a call you placed.",
+};
 
 /// The variables of a PIN message.
 pub struct PinVars<'a> {

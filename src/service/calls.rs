@@ -380,15 +380,8 @@ async fn attach(
     let call = lock_call(&mut tx, call_id).await?;
     ensure_active(&call)?;
     super::handling::act_on(&mut tx, &call, agent).await?;
-    if call.org_id.as_deref() == Some(org_id) {
+    if !needs_org(&call, org_id)? {
         return Ok(call);
-    }
-    if call.org_id.is_some() {
-        return Err(ServiceError::conflict(
-            "org-already-set",
-            "the call is already attached to another organisation",
-            None,
-        ));
     }
     let verification = verification_with(state, &call, &org);
     if !calls::set_org(
@@ -421,6 +414,20 @@ async fn attach(
     calls::get(state.store.reader(), call_id)
         .await?
         .ok_or(ServiceError::NotFound("call"))
+}
+
+/// Whether `call` still needs `org_id`: already attached to it is a no-op
+/// (a retried request), attached to another org is a conflict.
+fn needs_org(call: &CallRow, org_id: &str) -> ServiceResult<bool> {
+    match call.org_id.as_deref() {
+        None => Ok(true),
+        Some(o) if o == org_id => Ok(false),
+        Some(_) => Err(ServiceError::conflict(
+            "org-already-set",
+            "the call is already attached to another organisation",
+            None,
+        )),
+    }
 }
 
 /// `POST /v1/calls/{id}/take`: `agent` handles the call from now on. The

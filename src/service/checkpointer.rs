@@ -297,7 +297,12 @@ async fn sign_and_store(
             new: true,
         });
     }
-    // Another instance (or the timer) signed this size first.
+    signed_first_elsewhere(state, size, root).await
+}
+
+/// Another instance (or the timer) stored a checkpoint of `size` first:
+/// it is ours too if its root is the one just verified.
+async fn signed_first_elsewhere(state: &AppState, size: u64, root: Hash) -> ServiceResult<Signed> {
     let existing =
         checkpoints::get(state.store.reader(), size)
             .await?

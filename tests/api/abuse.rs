@@ -42,10 +42,18 @@ async fn concurrent_checks(
 ) -> Vec<(StatusCode, Value)> {
     let barrier = Arc::new(Barrier::new(n));
     let url = app.url(&format!("/v1/challenges/{challenge_id}/check"));
+    // These tests count the budget, not latency: a thousand checks queue
+    // behind one writer, so on loaded cores the last answers can take
+    // longer than the shared client's 30 s (as the server's request
+    // timeout is raised for them; see `generous`).
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(300))
+        .build()
+        .expect("client");
     let mut tasks = Vec::with_capacity(n);
     for _ in 0..n {
         let (client, url, token, barrier, pin) = (
-            app.client.clone(),
+            client.clone(),
             url.clone(),
             app.agent_token.clone(),
             Arc::clone(&barrier),
@@ -578,37 +586,4 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
-}
-
-#[tokio::test]
-async fn checks_per_caller_are_capped_across_challenges() {
-    let opts = Options {
-        tweak: Box::new(|s| {
-            s.limits.checks_per_caller = 3;
-            s.limits.failures_per_caller = 100;
-        }),
-        ..Options::default()
-    };
-    let Some(app) = TestApp::spawn_with(Engine::Sqlite, "checks per caller", opts).await else {
-        return;
-    };
-    app.import_contoso().await;
-    let (_, challenge_id, pin) = app.pending_pin(1).await;
-    let wrong = wrong_pin(&pin);
-    for _ in 0..3 {
-        let (s, _) = app.check(&challenge_id, wrong).await;
-        assert_eq!(s, StatusCode::OK);
-    }
-    // The fourth check, even with the right PIN, is refused before it is evaluated.
-    let (s, r) = app.check(&challenge_id, &pin).await;
-    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{r}");
-    assert!(
-        r["detail"].as_str().unwrap().contains("checks_per_caller"),
-        "{r}"
-    );
-    let (_, ch) = app
-        .get(&app.agent_token, &format!("/v1/challenges/{challenge_id}"))
-        .await;
-    assert_eq!(ch["attempts_left"], 2);
-    app.shutdown().await;
 }

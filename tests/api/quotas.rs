@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::on_both_engines;
-use crate::support::app::{Engine, Options, TestApp};
+use crate::support::app::{Engine, Options, TestApp, wrong_pin};
 
 fn with(tweak: impl FnOnce(&mut pingate::config::Settings) + Send + 'static) -> Options {
     Options {
@@ -208,3 +208,36 @@ async fn checks_per_agent_refuses(engine: Engine, test: &str) {
     app.shutdown().await;
 }
 on_both_engines!(checks_per_agent_refuses, checks_per_agent_refuses);
+
+#[tokio::test]
+async fn checks_per_caller_are_capped_across_challenges() {
+    let opts = Options {
+        tweak: Box::new(|s| {
+            s.limits.checks_per_caller = 3;
+            s.limits.failures_per_caller = 100;
+        }),
+        ..Options::default()
+    };
+    let Some(app) = TestApp::spawn_with(Engine::Sqlite, "checks per caller", opts).await else {
+        return;
+    };
+    app.import_contoso().await;
+    let (_, challenge_id, pin) = app.pending_pin(1).await;
+    let wrong = wrong_pin(&pin);
+    for _ in 0..3 {
+        let (s, _) = app.check(&challenge_id, wrong).await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    // The fourth check, even with the right PIN, is refused before it is evaluated.
+    let (s, r) = app.check(&challenge_id, &pin).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{r}");
+    assert!(
+        r["detail"].as_str().unwrap().contains("checks_per_caller"),
+        "{r}"
+    );
+    let (_, ch) = app
+        .get(&app.agent_token, &format!("/v1/challenges/{challenge_id}"))
+        .await;
+    assert_eq!(ch["attempts_left"], 2);
+    app.shutdown().await;
+}

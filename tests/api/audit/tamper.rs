@@ -258,17 +258,22 @@ on_both_engines!(
     truncation_is_caught_against_a_checkpoint_held_from_before
 );
 
+/// Every stored event after `seq`, in order.
+async fn events_after(app: &TestApp, seq: i64) -> Vec<Event> {
+    let filter = AuditFilter {
+        after_seq: Some(seq),
+        ..AuditFilter::default()
+    };
+    pingate::store::audit::list(app.state().store.reader(), &filter, 100_000)
+        .await
+        .expect("list the audit events")
+}
+
 /// Rewrites event `seq` and recomputes every hash after it, as someone who
 /// knows the (public) chain rule would: the chain alone verifies again.
 async fn rewrite_history(app: &TestApp, seq: i64) {
     let pool = app.state().store.reader();
-    let filter = AuditFilter {
-        after_seq: Some(seq - 1),
-        ..AuditFilter::default()
-    };
-    let events: Vec<Event> = pingate::store::audit::list(pool, &filter, 100_000)
-        .await
-        .unwrap();
+    let events = events_after(app, seq - 1).await;
     let mut prev = None;
     for mut e in events {
         if e.seq == seq {
@@ -285,7 +290,7 @@ async fn rewrite_history(app: &TestApp, seq: i64) {
             .bind(e.seq)
             .execute(pool)
             .await
-            .unwrap();
+            .expect("rewrite an event");
         prev = Some(e.hash);
     }
 }
@@ -329,13 +334,28 @@ async fn a_forked_history_fails_consistency_with_the_checkpoint_held_before(
     // as it grows: two validly signed checkpoints, two histories.
     std::fs::remove_file(app.state().anchor.path()).expect("anchor file");
     let fork = open(&take_checkpoint(&app).await, &key);
-    // The four appended events and the audited refusal.
-    assert_eq!(fork.size, held.size + 5);
+    // The four appended events and the audited refusal, nothing else (a
+    // failure here lists what was appended).
+    let appended: Vec<(i64, String, String)> = events_after(&app, k)
+        .await
+        .into_iter()
+        .map(|e| (e.seq, e.kind, e.actor))
+        .collect();
+    let kinds: Vec<&str> = appended.iter().map(|(_, kind, _)| kind.as_str()).collect();
     assert_eq!(
-        verify_api(&app).await["ok"],
-        true,
-        "the database alone cannot tell"
+        kinds,
+        [
+            "org_updated",
+            "org_updated",
+            "org_updated",
+            "org_updated",
+            "audit_checkpoint_refused"
+        ],
+        "events after the held checkpoint: {appended:?}"
     );
+    assert_eq!(fork.size, held.size + 5, "{appended:?}");
+    let v = verify_api(&app).await;
+    assert_eq!(v["ok"], true, "the database alone cannot tell: {v}");
 
     let (status, p) = app
         .get(

@@ -12,6 +12,7 @@ pub mod logs;
 pub mod messages_api;
 pub mod pg_locks;
 pub mod plivo_api;
+pub mod postgres;
 pub mod refusals;
 pub mod smtp;
 pub mod telnyx_api;
