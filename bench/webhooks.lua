@@ -1,7 +1,9 @@
 -- wrk script: each request is a distinct signed voice webhook, taken from
 -- a file of "CallSid signature" lines pre-signed with the twilio SDK
 -- (peer/sign.js). Threads take disjoint lines; none is ever sent twice.
--- Arguments: PATH FILE THREADS
+-- Arguments: PATH FILE THREADS [PACE_MS]: with PACE_MS, each connection
+-- waits that long before its next request (a steady arrival rate rather
+-- than back-to-back requests).
 local threads = {}
 local next_id = 0
 
@@ -13,6 +15,7 @@ end
 
 function init(args)
   path, file, nthreads = args[1], args[2], tonumber(args[3])
+  pace_ms = tonumber(args[4] or "0")
   sids, sigs = {}, {}
   local i = 0
   for line in io.lines(file) do
@@ -25,6 +28,10 @@ function init(args)
   end
   n = 0
   exhausted = 0
+end
+
+function delay()
+  return pace_ms
 end
 
 function request()
