@@ -518,3 +518,6 @@ pub fn pseudonymous_key(state: &AppState, caller_key: &str) -> String {
         caller_key.to_string()
     }
 }
+
+#[cfg(test)]
+mod tests;
