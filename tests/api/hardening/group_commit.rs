@@ -254,8 +254,7 @@ async fn a_member_that_goes_on_after_a_refused_statement(engine: Engine, test: &
         let store = store.clone();
         async move {
             let mut tx = store.begin(now).await?;
-            pingate::store::quotas::first_receipt(tx.conn(), "test", &format!("r{n}"), now)
-                .await?;
+            pingate::store::quotas::first_receipt(tx.conn(), "test", &format!("r{n}"), now).await?;
             tx.audit(marker(n));
             if fails(n) {
                 let refused = sqlx::query("INSERT INTO no_such_table (n) VALUES (1)")
