@@ -9,6 +9,8 @@
 //! savepoints cost as few as they can: one member's RELEASE goes with the
 //! next one's SAVEPOINT, and the first member on SQLite has none (rolling
 //! it back is rolling back the transaction, which then begins again).
+//! The writer remembers the chain's head from its last group, so the next
+//! one need not read it (the append checks it in its INSERT).
 //!
 //! The transaction is lent to the member's own task (it runs its
 //! statements there) and comes back through a channel, also when the
@@ -144,6 +146,7 @@ impl Writer {
             config,
             queue,
             counters: Arc::clone(&counters),
+            head: None,
         };
         tokio::spawn(task.run());
         Writer { joins, counters }
@@ -176,6 +179,9 @@ struct Task {
     config: GroupCommit,
     queue: mpsc::UnboundedReceiver<Join>,
     counters: Arc<Counters>,
+    /// The chain's head as the last group left it (checked, not trusted:
+    /// see `audit::append_after`).
+    head: Option<audit::Head>,
 }
 
 /// A member whose changes wait for the group's COMMIT.
@@ -324,7 +330,7 @@ impl Task {
     /// Appends every finished member's events, in member order, under the
     /// chain lock (the last lock the group takes), and commits.
     async fn commit(
-        &self,
+        &mut self,
         mut tx: Transaction<'static, Any>,
         finished: &mut [Finished],
     ) -> StoreResult<()> {
@@ -332,6 +338,9 @@ impl Task {
             .iter_mut()
             .flat_map(|m| std::mem::take(&mut m.events))
             .collect();
+        // Forgotten until this group is durable: a group that fails leaves
+        // the head where it was.
+        let mut head = self.head.take();
         if !events.is_empty() {
             if self.backend == Backend::Postgres {
                 sqlx::query("SELECT pg_advisory_xact_lock($1)")
@@ -339,9 +348,11 @@ impl Task {
                     .execute(&mut *tx)
                     .await?;
             }
-            audit::append(&mut tx, self.clock.now_ms(), events).await?;
+            let at = self.clock.now_ms();
+            head = Some(audit::append_after(&mut tx, at, events, head).await?);
         }
         tx.commit().await?;
+        self.head = head;
         Ok(())
     }
 }

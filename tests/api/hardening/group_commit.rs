@@ -303,6 +303,49 @@ on_both_engines!(
     a_member_that_goes_on_after_a_refused_statement
 );
 
+/// The writer remembers the chain's head between groups; another writer
+/// on the same database (the CLI, another instance) appending in between
+/// makes it chain after the real head, not the remembered one.
+async fn another_writer_between_groups_moves_the_head(engine: Engine, test: &str) {
+    let Some(app) = TestApp::spawn(engine, test).await else {
+        return;
+    };
+    let store = app.state().store.clone();
+    let now = app.clock.now_ms();
+    member(store.clone(), now, 0).await.expect("first group");
+    let url = app.settings.database.url.expose().to_string();
+    let other = Store::connect(&url, 2)
+        .await
+        .expect("second store")
+        .with_group_commit(pingate::store::GroupCommit {
+            max: 1,
+            ..Default::default()
+        });
+    for n in [1, 2] {
+        let mut tx = other.begin(now).await.expect("begin");
+        tx.audit(marker(n));
+        tx.commit().await.expect("the other writer commits");
+    }
+    member(store.clone(), now, 4)
+        .await
+        .expect("after the other writer");
+    member(store.clone(), now, 5).await.expect("and on");
+    let all = assert_gapless(&app).await;
+    let markers: Vec<i64> = all
+        .iter()
+        .filter(|e| e.actor == "test:group")
+        .map(|e| e.detail["n"].as_i64().unwrap_or(-1))
+        .collect();
+    assert_eq!(markers, vec![0, 1, 2, 4, 5]);
+    other.close().await;
+    verify_ok(&app).await;
+    app.shutdown().await;
+}
+on_both_engines!(
+    another_writer_between_groups_moves_the_head,
+    another_writer_between_groups_moves_the_head
+);
+
 /// Many distinct signed webhooks at once: each is answered 200 only with
 /// its call and its `call_received` event stored, and the chain verifies.
 async fn concurrent_webhooks_are_each_stored_with_their_event(engine: Engine, test: &str) {
