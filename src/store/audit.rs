@@ -33,9 +33,10 @@ pub(super) async fn append(
 /// Appends `events` and returns the new head. `known` is the head this
 /// writer left at its last commit: trusted, the group saves the round trip
 /// that reads the head, but only under a guard in the INSERT that the
-/// chain still ends at `known.seq`. When another writer moved it (the CLI,
-/// another instance on PostgreSQL) nothing is inserted, and the events are
-/// chained again after the head as it is.
+/// chain still ends at exactly that event (seq, hash and time). When
+/// anything moved or rewrote it (the CLI, another instance on PostgreSQL)
+/// nothing is inserted, and the events are chained again after the head
+/// as it is.
 pub(super) async fn append_after(
     conn: &mut AnyConnection,
     at: Millis,
@@ -54,7 +55,7 @@ pub(super) async fn append_after(
         next.hash = e.hash;
         rows.push((e, detail));
     }
-    if insert_all(conn, &rows, known.map(|h| h.seq)).await? {
+    if insert_all(conn, &rows, known).await? {
         return Ok(next);
     }
     let mut next = read_head(conn).await?;
@@ -99,12 +100,12 @@ async fn read_head(conn: &mut AnyConnection) -> StoreResult<Head> {
 
 /// Inserts the rows, as few statements as the engines allow: one round
 /// trip per chunk instead of one per event. With `after`, the first chunk
-/// goes in only if the chain still ends at that seq; false if it did not
+/// goes in only if the chain still ends at that head; false if it did not
 /// (then nothing was inserted).
 async fn insert_all(
     conn: &mut AnyConnection,
     rows: &[(Event, String)],
-    after: Option<i64>,
+    after: Option<Head>,
 ) -> StoreResult<bool> {
     let mut guard = after;
     for chunk in rows.chunks(ROWS_PER_INSERT) {
@@ -122,13 +123,14 @@ const ROWS_PER_INSERT: usize = 80;
 async fn insert_rows(
     conn: &mut AnyConnection,
     rows: &[(Event, String)],
-    after: Option<i64>,
+    after: Option<Head>,
 ) -> StoreResult<bool> {
     let mut sql = String::from(
         "INSERT INTO audit_events (seq, at, kind, actor, org_id, call_id, challenge_id, grant_id, outcome, detail, prev_hash, hash) ",
     );
     // Guarded, the rows are a SELECT over VALUES whose WHERE reads the
-    // chain's end once, before anything is inserted (both engines).
+    // chain's end once (uncorrelated subqueries), before anything is
+    // inserted, on both engines.
     sql.push_str(if after.is_some() {
         "SELECT * FROM (VALUES "
     } else {
@@ -148,10 +150,15 @@ async fn insert_rows(
         sql.push(')');
     }
     if after.is_some() {
+        let p = rows.len() * 12;
         let _ = write!(
             sql,
-            ") AS v WHERE (SELECT COALESCE(MAX(seq), 0) FROM audit_events) = ${}",
-            rows.len() * 12 + 1
+            ") AS v WHERE EXISTS (SELECT 1 FROM audit_events WHERE seq = ${} AND hash = ${} AND at = ${}) \
+             AND NOT EXISTS (SELECT 1 FROM audit_events WHERE seq > ${})",
+            p + 1,
+            p + 2,
+            p + 3,
+            p + 1
         );
     }
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -170,8 +177,8 @@ async fn insert_rows(
             .bind(e.prev_hash.to_vec())
             .bind(e.hash.to_vec());
     }
-    if let Some(seq) = after {
-        q = q.bind(seq);
+    if let Some(head) = after {
+        q = q.bind(head.seq).bind(head.hash.to_vec()).bind(head.at);
     }
     let done = q.execute(&mut *conn).await?;
     Ok(done.rows_affected() == rows.len() as u64)
