@@ -224,14 +224,14 @@ impl Task {
             served += 1;
             tx = match self.serve(tx, join, &mut members).await {
                 Ok(tx) => tx,
-                Err(e) => return fail(members.finished, &e),
+                Err(e) => return fail(members.all(), &e),
             };
             if served < self.config.max as u64 {
                 next = self.next_member().await;
             }
         }
         if let Err(e) = release_held(&mut tx, &mut members).await {
-            return fail(members.finished, &e);
+            return fail(members.all(), &e);
         }
         let mut finished = members.finished;
         if let Err(e) = self.commit(tx, &mut finished).await {
@@ -312,6 +312,7 @@ impl Task {
         }
         Ok(true)
     }
+
     async fn next_member(&mut self) -> Option<Join> {
         let join = match self.queue.try_recv() {
             Ok(join) => Some(join),
@@ -364,6 +365,14 @@ struct Members {
     finished: Vec<Finished>,
     /// Finished, its savepoint not yet released.
     held: Option<Finished>,
+}
+
+impl Members {
+    /// Every member whose changes are still in the transaction.
+    fn all(mut self) -> Vec<Finished> {
+        self.finished.extend(self.held);
+        self.finished
+    }
 }
 
 /// Releases the last member's savepoint before the group commits.
