@@ -10,6 +10,7 @@ so it needs only the release build and Python.
 
     bench/probe.py memory [--webhooks 2000] [--challenges 40] [--checks 200]
     bench/probe.py callgrind [--webhooks 2000] [--warmup 200] [--conns 8]
+    bench/probe.py statements [--webhooks 2000] [--warmup 200] [--conns 8]
 
 `memory` prints VmRSS and VmHWM after start, after the webhooks, after
 creating challenges (each hashes a PIN) and after wrong-PIN checks (each
@@ -17,7 +18,11 @@ verifies one), with the page faults and CPU time per request of each
 phase (CPU time moves with the machine's load; faults do not). `callgrind` runs the server under valgrind, zeroes the
 counters after the warm-up, drives the distinct signed webhooks, dumps, and
 prints instructions per webhook (every thread counted: workers, writer,
-outbox) with the top functions by inclusive and self cost.
+outbox) with the top functions by inclusive and self cost. `statements`
+counts the SQL statements per webhook from sqlx's statement log (one line
+per round trip to a connection; on SQLite BEGIN and COMMIT are not logged
+and come once per group), first from one connection (every group holds
+one webhook), then from `--conns`, with the mean group size.
 """
 
 import argparse
@@ -182,6 +187,43 @@ def callgrind(a):
     report(dump, a.webhooks, a.top)
 
 
+def statements(a):
+    t = bench.Pingate("probe-statements", "sqlite://data/pingate.db")
+    log_path = t.dir / "serve.log"
+    env = dict(t.env(), PINGATE_LOG="info,sqlx::query=debug")
+    t.start([str(bench.BIN), "--config", "pingate.toml", "serve"], t.dir, env, open(log_path, "w"))
+    webhooks(t, a.warmup, a.conns)
+    for conns in (1, a.conns):
+        time.sleep(1)  # let the checkpointer catch up with the warm-up
+        seen, groups = log_path.stat().st_size, group_sizes(t)
+        webhooks(t, a.webhooks, conns)
+        after = group_sizes(t)
+        with open(log_path) as f:
+            f.seek(seen)
+            counts = {}
+            for line in f:
+                if '"sqlx::query"' not in line:
+                    continue
+                summary = json.loads(line).get("summary", "?")
+                counts[summary] = counts.get(summary, 0) + 1
+        n_groups, members = after[0] - groups[0], after[1] - groups[1]
+        print(f"\n{a.webhooks} webhooks from {conns} connection(s): {n_groups} groups, "
+              f"{members / max(n_groups, 1):.2f} members a group (incl. background writes)")
+        print(f"  {sum(counts.values()) / a.webhooks:6.2f}  logged statements per webhook, of which:")
+        for summary, c in sorted(counts.items(), key=lambda kv: -kv[1]):
+            print(f"  {c / a.webhooks:6.2f}  {summary[:100]}")
+        print(f"  {2 * n_groups / a.webhooks:6.2f}  BEGIN + COMMIT (not logged), per webhook")
+
+
+def group_sizes(target):
+    """(groups, members) so far, from the writer's histogram in /metrics."""
+    c = http.client.HTTPConnection("127.0.0.1", target.port, timeout=60)
+    c.request("GET", "/metrics")
+    text = c.getresponse().read().decode()
+    value = lambda name: sum(float(l.split()[-1]) for l in text.splitlines() if l.startswith(name))
+    return value("pingate_group_commit_size_count"), value("pingate_group_commit_size_sum")
+
+
 def report(dump, count, top):
     """Instructions per webhook; the top functions by self cost (the pieces
     inlined from other files summed back into their function) and pingate's
@@ -215,7 +257,7 @@ def report(dump, count, top):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("mode", choices=("memory", "callgrind"))
+    ap.add_argument("mode", choices=("memory", "callgrind", "statements"))
     ap.add_argument("--webhooks", type=int, default=2000)
     ap.add_argument("--warmup", type=int, default=200)
     ap.add_argument("--conns", type=int, default=8)
@@ -229,7 +271,7 @@ def main():
     if not bench.BIN.exists():
         sys.exit(f"{bench.BIN}: build it first (cargo build --release --bin pingate)")
     try:
-        (memory if a.mode == "memory" else callgrind)(a)
+        {"memory": memory, "callgrind": callgrind, "statements": statements}[a.mode](a)
     finally:
         for t in bench._started:
             t.stop()

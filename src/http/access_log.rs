@@ -13,17 +13,15 @@ use tokio::sync::watch;
 
 use super::error::problem_response;
 
-/// The route template a request matched, carried out on the response.
+/// The route template a request matched, carried out on the response
+/// (shared, not copied: `MatchedPath` holds it behind an `Arc`).
 #[derive(Clone)]
-struct RouteTemplate(String);
+struct RouteTemplate(MatchedPath);
 
 /// `route_layer`: records the matched template on the request's span and
 /// on the response for [`log`].
 pub async fn tag_route(req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string());
+    let route = req.extensions().get::<MatchedPath>().cloned();
     if let Some(r) = &route {
         tracing::Span::current().record("route", r.as_str());
     }
@@ -46,18 +44,20 @@ async fn hard_stop(mut stop: watch::Receiver<bool>) {
 pub async fn log(State(stop): State<watch::Receiver<bool>>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().clone();
-    let request_id = req
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    // A clone of the header's shared bytes, not a copy of the text.
+    let id_header = req.headers().get("x-request-id").cloned();
+    let request_id = || {
+        id_header
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    };
     let resp = tokio::select! {
         resp = next.run(req) => resp,
         () = hard_stop(stop) => {
             tracing::warn!(
                 %method,
-                request_id,
+                request_id = request_id(),
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "request cut short: the server shut down before it was answered"
             );
@@ -78,7 +78,7 @@ pub async fn log(State(stop): State<watch::Receiver<bool>>, req: Request, next: 
         route,
         status = resp.status().as_u16(),
         latency_ms = started.elapsed().as_millis() as u64,
-        request_id,
+        request_id = request_id(),
         "request"
     );
     resp

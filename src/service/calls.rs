@@ -39,20 +39,24 @@ pub struct VoiceDecision {
 pub async fn receive(state: &AppState, inbound: InboundCall<'_>) -> ServiceResult<VoiceDecision> {
     let now = state.clock.now_ms();
     let caller = classify(inbound.from);
-    let registered_org = match &caller {
-        CallerId::E164(n) => orgs::org_for_number(state.store.reader(), n).await?,
-        _ => None,
+    // Whether an org registered the number is read in the insert itself;
+    // the domain decides the verification for both answers.
+    let verification = |registered| {
+        classify_call(
+            &caller,
+            registered,
+            inbound.attestation_level,
+            state.settings.security.caller_id_trust,
+        )
     };
-    let verification = classify_call(
-        &caller,
-        registered_org.is_some(),
-        inbound.attestation_level,
-        state.settings.security.caller_id_trust,
-    );
-    let row = new_call_row(&inbound, &caller, registered_org, verification, now);
+    let mut row = new_call_row(&inbound, &caller, verification(false), now);
     let mut tx = state.store.begin(now).await?;
-    let inserted = calls::insert_if_new(tx.conn(), &row).await?;
-    let call = if inserted {
+    let stored = calls::insert_if_new(tx.conn(), &row, verification(true)).await?;
+    let inserted = stored.is_some();
+    let call = if let Some(stored) = stored {
+        row.org_source = stored.org_id.as_ref().map(|_| "number".to_string());
+        row.org_id = stored.org_id;
+        row.verification = stored.verification;
         tx.audit(received_event(state, &inbound, &caller, &row));
         row
     } else {
@@ -71,11 +75,11 @@ pub async fn receive(state: &AppState, inbound: InboundCall<'_>) -> ServiceResul
     })
 }
 
-/// The row of a call first heard of now.
+/// The row of a call first heard of now, as if no org registered its
+/// number (the insert fills the org in).
 fn new_call_row(
     inbound: &InboundCall<'_>,
     caller: &CallerId,
-    registered_org: Option<String>,
     verification: Verification,
     now: i64,
 ) -> CallRow {
@@ -89,8 +93,8 @@ fn new_call_row(
         to_raw: inbound.to.to_string(),
         attestation: inbound.attestation.map(str::to_string),
         attestation_level: inbound.attestation_level,
-        org_id: registered_org.clone(),
-        org_source: registered_org.as_ref().map(|_| "number".to_string()),
+        org_id: None,
+        org_source: None,
         verification,
         status: CallStatus::Active,
         gather_attempts: 0,

@@ -1,6 +1,8 @@
 //! The audit table: appends (called only by `WriteTx::commit`, under the
 //! chain lock), filtered reads with a `seq` cursor, and streaming in order.
 
+use std::fmt::Write as _;
+
 use futures_util::TryStreamExt;
 use futures_util::stream::BoxStream;
 use sqlx::any::AnyRow;
@@ -12,57 +14,152 @@ use crate::clock::Millis;
 
 const COLUMNS: &str = "seq, at, kind, actor, org_id, call_id, challenge_id, grant_id, outcome, detail, prev_hash, hash";
 
+/// The chain's last event, as a writer last appended it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Head {
+    seq: i64,
+    hash: Hash,
+    at: Millis,
+}
+
 pub(super) async fn append(
     conn: &mut AnyConnection,
     at: Millis,
     events: Vec<NewEvent>,
 ) -> StoreResult<()> {
-    let head = sqlx::query("SELECT seq, hash, at FROM audit_events ORDER BY seq DESC LIMIT 1")
-        .fetch_optional(&mut *conn)
-        .await?;
-    let (mut seq, mut prev, last_at) = match head {
-        Some(row) => (
-            row.try_get::<i64, _>(0)?,
-            to_hash(row.try_get(1)?)?,
-            row.try_get::<i64, _>(2)?,
-        ),
-        None => (0, GENESIS, Millis::MIN),
+    append_after(conn, at, events, None).await.map(|_| ())
+}
+
+/// Appends `events` and returns the new head. `known` is the head this
+/// writer left at its last commit: trusted, the group saves the round trip
+/// that reads the head, but only under a guard in the INSERT that the
+/// chain still ends at exactly that event (seq, hash and time). When
+/// anything moved or rewrote it (the CLI, another instance on PostgreSQL)
+/// nothing is inserted, and the events are chained again after the head
+/// as it is.
+pub(super) async fn append_after(
+    conn: &mut AnyConnection,
+    at: Millis,
+    events: Vec<NewEvent>,
+    known: Option<Head>,
+) -> StoreResult<Head> {
+    let head = match known {
+        Some(head) => head,
+        None => read_head(conn).await?,
     };
-    // A clock stepped back (NTP, another instance's skew) never makes `at`
-    // run backwards along `seq`.
-    let at = at.max(last_at);
     let mut rows = Vec::with_capacity(events.len());
+    let mut next = head;
     for new in events {
-        seq += 1;
-        let (e, detail) = Event::from_new_encoded(seq, at, prev, new);
-        prev = e.hash;
+        next = follow(next, at);
+        let (e, detail) = Event::from_new_encoded(next.seq, next.at, next.hash, new);
+        next.hash = e.hash;
         rows.push((e, detail));
     }
-    // A group's events go in as few statements as the engines allow: one
-    // round trip to the database per chunk instead of one per event.
-    for chunk in rows.chunks(ROWS_PER_INSERT) {
-        insert_rows(conn, chunk).await?;
+    if insert_all(conn, &rows, known).await? {
+        return Ok(next);
     }
-    Ok(())
+    let mut next = read_head(conn).await?;
+    for (e, _) in &mut rows {
+        next = follow(next, at);
+        (e.seq, e.at, e.prev_hash) = (next.seq, next.at, next.hash);
+        e.hash = e.compute_hash();
+        next.hash = e.hash;
+    }
+    insert_all(conn, &rows, None).await?;
+    Ok(next)
+}
+
+/// The place after `head` for an event stamped `at`. A clock stepped back
+/// (NTP, another instance's skew) never makes `at` run backwards along
+/// `seq`.
+fn follow(head: Head, at: Millis) -> Head {
+    Head {
+        seq: head.seq + 1,
+        hash: head.hash,
+        at: at.max(head.at),
+    }
+}
+
+async fn read_head(conn: &mut AnyConnection) -> StoreResult<Head> {
+    let row = sqlx::query("SELECT seq, hash, at FROM audit_events ORDER BY seq DESC LIMIT 1")
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(match row {
+        Some(row) => Head {
+            seq: row.try_get::<i64, _>(0)?,
+            hash: to_hash(row.try_get(1)?)?,
+            at: row.try_get::<i64, _>(2)?,
+        },
+        None => Head {
+            seq: 0,
+            hash: GENESIS,
+            at: Millis::MIN,
+        },
+    })
+}
+
+/// Inserts the rows, as few statements as the engines allow: one round
+/// trip per chunk instead of one per event. With `after`, the first chunk
+/// goes in only if the chain still ends at that head; false if it did not
+/// (then nothing was inserted).
+async fn insert_all(
+    conn: &mut AnyConnection,
+    rows: &[(Event, String)],
+    after: Option<Head>,
+) -> StoreResult<bool> {
+    let mut guard = after;
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        if !insert_rows(conn, chunk, guard.take()).await? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// 12 parameters a row: 80 rows stay far below SQLite's 32,766 and
 /// PostgreSQL's 65,535 parameters a statement.
 const ROWS_PER_INSERT: usize = 80;
 
-async fn insert_rows(conn: &mut AnyConnection, rows: &[(Event, String)]) -> StoreResult<()> {
+async fn insert_rows(
+    conn: &mut AnyConnection,
+    rows: &[(Event, String)],
+    after: Option<Head>,
+) -> StoreResult<bool> {
     let mut sql = String::from(
-        "INSERT INTO audit_events (seq, at, kind, actor, org_id, call_id, challenge_id, grant_id, outcome, detail, prev_hash, hash) VALUES ",
+        "INSERT INTO audit_events (seq, at, kind, actor, org_id, call_id, challenge_id, grant_id, outcome, detail, prev_hash, hash) ",
     );
+    // Guarded, the rows are a SELECT over VALUES whose WHERE reads the
+    // chain's end once (uncorrelated subqueries), before anything is
+    // inserted, on both engines.
+    sql.push_str(if after.is_some() {
+        "SELECT * FROM (VALUES "
+    } else {
+        "VALUES "
+    });
     for i in 0..rows.len() {
-        let p = i * 12;
         if i > 0 {
             sql.push_str(", ");
         }
-        let params: Vec<String> = (1..=12).map(|k| format!("${}", p + k)).collect();
         sql.push('(');
-        sql.push_str(&params.join(", "));
+        for k in 1..=12 {
+            if k > 1 {
+                sql.push_str(", ");
+            }
+            let _ = write!(sql, "${}", i * 12 + k);
+        }
         sql.push(')');
+    }
+    if after.is_some() {
+        let p = rows.len() * 12;
+        let _ = write!(
+            sql,
+            ") AS v WHERE EXISTS (SELECT 1 FROM audit_events WHERE seq = ${} AND hash = ${} AND at = ${}) \
+             AND NOT EXISTS (SELECT 1 FROM audit_events WHERE seq > ${})",
+            p + 1,
+            p + 2,
+            p + 3,
+            p + 1
+        );
     }
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
     for (e, detail) in rows {
@@ -80,8 +177,11 @@ async fn insert_rows(conn: &mut AnyConnection, rows: &[(Event, String)]) -> Stor
             .bind(e.prev_hash.to_vec())
             .bind(e.hash.to_vec());
     }
-    q.execute(&mut *conn).await?;
-    Ok(())
+    if let Some(head) = after {
+        q = q.bind(head.seq).bind(head.hash.to_vec()).bind(head.at);
+    }
+    let done = q.execute(&mut *conn).await?;
+    Ok(done.rows_affected() == rows.len() as u64)
 }
 
 fn to_hash(bytes: Vec<u8>) -> StoreResult<Hash> {

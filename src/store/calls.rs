@@ -43,15 +43,39 @@ const COLUMNS: &str = "id, provider, provider_call_id, from_raw, caller_kind, ca
     attestation, attestation_level, org_id, org_source, verification, status, gather_attempts, created_at, \
     updated_at, ended_at, language, line, severity, inside_hours, menu_attempts, handled_by";
 
-/// Inserts the call unless the provider already told us about it.
-/// Returns false for a replayed webhook.
-pub async fn insert_if_new(conn: &mut AnyConnection, c: &CallRow) -> StoreResult<bool> {
-    let r = sqlx::query(
+/// What a call was stored with when its caller's number decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NumberMatch {
+    /// The org that registered `caller_e164`, if any.
+    pub org_id: Option<String>,
+    pub verification: Verification,
+}
+
+/// Inserts the call unless the provider already told us about it, with
+/// the org that registered its caller's number looked up in the same
+/// statement (one round trip, and no read on another connection): the
+/// row's `org_id` and `org_source` are ignored; `verification` is stored
+/// when no org registered the number, `if_registered` when one did (the
+/// domain decides both; the statement only picks). Returns what was
+/// stored, or None for a replayed webhook.
+pub async fn insert_if_new(
+    conn: &mut AnyConnection,
+    c: &CallRow,
+    if_registered: Verification,
+) -> StoreResult<Option<NumberMatch>> {
+    // The lookup is written out three times (each on the index, inside
+    // the one round trip) so one statement serves both engines.
+    let row = sqlx::query_as::<_, (Option<String>, Verification)>(
         "INSERT INTO calls (id, provider, provider_call_id, from_raw, caller_kind, caller_e164, to_raw, \
          attestation, attestation_level, org_id, org_source, verification, status, gather_attempts, created_at, \
          updated_at, ended_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
-         ON CONFLICT (provider, provider_call_id) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+         (SELECT org_id FROM org_numbers WHERE number = $6), \
+         CASE WHEN EXISTS (SELECT 1 FROM org_numbers WHERE number = $6) THEN 'number' END, \
+         CASE WHEN EXISTS (SELECT 1 FROM org_numbers WHERE number = $6) THEN $11 ELSE $10 END, \
+         $12, $13, $14, $15, $16) \
+         ON CONFLICT (provider, provider_call_id) DO NOTHING \
+         RETURNING org_id, verification",
     )
     .bind(&c.id)
     .bind(&c.provider)
@@ -62,17 +86,19 @@ pub async fn insert_if_new(conn: &mut AnyConnection, c: &CallRow) -> StoreResult
     .bind(&c.to_raw)
     .bind(&c.attestation)
     .bind(c.attestation_level)
-    .bind(&c.org_id)
-    .bind(&c.org_source)
     .bind(c.verification)
+    .bind(if_registered)
     .bind(c.status)
     .bind(c.gather_attempts)
     .bind(c.created_at)
     .bind(c.updated_at)
     .bind(c.ended_at)
-    .execute(conn)
+    .fetch_optional(conn)
     .await?;
-    Ok(r.rows_affected() == 1)
+    Ok(row.map(|(org_id, verification)| NumberMatch {
+        org_id,
+        verification,
+    }))
 }
 
 pub async fn get(pool: &AnyPool, id: &str) -> StoreResult<Option<CallRow>> {

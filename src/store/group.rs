@@ -5,6 +5,13 @@
 //! each member. A member that fails or is abandoned is rolled back to its
 //! savepoint alone; the group goes on without it.
 //!
+//! Every statement is a round trip to the connection's thread, so the
+//! savepoints cost as few as they can: one member's RELEASE goes with the
+//! next one's SAVEPOINT, and the first member on SQLite has none (rolling
+//! it back is rolling back the transaction, which then begins again).
+//! The writer remembers the chain's head from its last group, so the next
+//! one need not read it (the append checks it in its INSERT).
+//!
 //! The transaction is lent to the member's own task (it runs its
 //! statements there) and comes back through a channel, also when the
 //! member's future is dropped, so the writer never waits on a member that
@@ -139,6 +146,7 @@ impl Writer {
             config,
             queue,
             counters: Arc::clone(&counters),
+            head: None,
         };
         tokio::spawn(task.run());
         Writer { joins, counters }
@@ -171,6 +179,9 @@ struct Task {
     config: GroupCommit,
     queue: mpsc::UnboundedReceiver<Join>,
     counters: Arc<Counters>,
+    /// The chain's head as the last group left it (checked, not trusted:
+    /// see `audit::append_after`).
+    head: Option<audit::Head>,
 }
 
 /// A member whose changes wait for the group's COMMIT.
@@ -206,19 +217,23 @@ impl Task {
     /// Serves members one after another until the queue is empty (after
     /// the configured wait) or the group is full, then commits.
     async fn group(&mut self, mut tx: Transaction<'static, Any>, first: Join) {
-        let mut finished = Vec::new();
+        let mut members = Members::default();
         let mut next = Some(first);
         let mut served: u64 = 0;
         while let Some(join) = next.take() {
             served += 1;
-            tx = match serve(tx, join, &mut finished).await {
+            tx = match self.serve(tx, join, &mut members).await {
                 Ok(tx) => tx,
-                Err(e) => return fail(finished, &e),
+                Err(e) => return fail(members.all(), &e),
             };
             if served < self.config.max as u64 {
                 next = self.next_member().await;
             }
         }
+        if let Err(e) = release_held(&mut tx, &mut members).await {
+            return fail(members.all(), &e);
+        }
+        let mut finished = members.finished;
         if let Err(e) = self.commit(tx, &mut finished).await {
             return fail(finished, &e);
         }
@@ -228,6 +243,74 @@ impl Task {
             let _ = member.answer.send(Ok(()));
         }
         metrics::histogram!("pingate_group_commit_size").record(served as f64);
+    }
+
+    /// Lends the transaction to one member and takes it back. An error
+    /// here leaves the transaction unusable: the group fails.
+    async fn serve(
+        &self,
+        mut tx: Transaction<'static, Any>,
+        join: Join,
+        members: &mut Members,
+    ) -> StoreResult<Transaction<'static, Any>> {
+        let savepoint = self.open_savepoint(&mut tx, members).await?;
+        let (back, returned) = oneshot::channel();
+        let returned = match join.reply.send(Ok(Lease { tx, back })) {
+            Ok(()) => returned.await.map_err(|_| writer_lost())?,
+            // The member stopped waiting: it never ran.
+            Err(Ok(lease)) => Returned::Abandoned(lease.tx),
+            Err(Err(_)) => return Err(writer_lost()),
+        };
+        match returned {
+            Returned::Done { tx, events, answer } => {
+                let member = Finished { events, answer };
+                if savepoint {
+                    // Released with the next member's SAVEPOINT, or before
+                    // the group commits.
+                    members.held = Some(member);
+                } else {
+                    members.finished.push(member);
+                }
+                Ok(tx)
+            }
+            Returned::Abandoned(tx) if savepoint => roll_back_member(tx).await,
+            // The transaction held nothing before this member: all of it
+            // goes, and the next member starts a fresh one.
+            Returned::Abandoned(tx) => {
+                tx.rollback().await?;
+                self.begin().await
+            }
+        }
+    }
+
+    /// Opens the savepoint this member can be rolled back to, releasing
+    /// the previous member's in the same round trip; true if one is open.
+    /// The group's first member on SQLite needs none: rolling it back is
+    /// rolling back the transaction. (On PostgreSQL a failed statement
+    /// poisons the transaction, and only a savepoint's RELEASE tells so.)
+    async fn open_savepoint(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        members: &mut Members,
+    ) -> StoreResult<bool> {
+        let Some(held) = members.held.take() else {
+            if members.finished.is_empty() && self.backend == Backend::Sqlite {
+                return Ok(false);
+            }
+            sqlx::query("SAVEPOINT member").execute(&mut **tx).await?;
+            return Ok(true);
+        };
+        match sqlx::raw_sql("RELEASE SAVEPOINT member; SAVEPOINT member")
+            .execute(&mut **tx)
+            .await
+        {
+            Ok(_) => members.finished.push(held),
+            Err(e) => {
+                refuse_held(tx, held, e, &mut members.finished).await?;
+                sqlx::query("SAVEPOINT member").execute(&mut **tx).await?;
+            }
+        }
+        Ok(true)
     }
 
     async fn next_member(&mut self) -> Option<Join> {
@@ -248,7 +331,7 @@ impl Task {
     /// Appends every finished member's events, in member order, under the
     /// chain lock (the last lock the group takes), and commits.
     async fn commit(
-        &self,
+        &mut self,
         mut tx: Transaction<'static, Any>,
         finished: &mut [Finished],
     ) -> StoreResult<()> {
@@ -256,6 +339,9 @@ impl Task {
             .iter_mut()
             .flat_map(|m| std::mem::take(&mut m.events))
             .collect();
+        // Forgotten until this group is durable: a group that fails leaves
+        // the head where it was.
+        let mut head = self.head.take();
         if !events.is_empty() {
             if self.backend == Backend::Postgres {
                 sqlx::query("SELECT pg_advisory_xact_lock($1)")
@@ -263,63 +349,86 @@ impl Task {
                     .execute(&mut *tx)
                     .await?;
             }
-            audit::append(&mut tx, self.clock.now_ms(), events).await?;
+            let at = self.clock.now_ms();
+            head = Some(audit::append_after(&mut tx, at, events, head).await?);
         }
         tx.commit().await?;
+        self.head = head;
         Ok(())
     }
 }
 
-/// Lends the transaction to one member under a savepoint and takes it
-/// back. An error here leaves the transaction unusable: the group fails.
-async fn serve(
-    mut tx: Transaction<'static, Any>,
-    join: Join,
-    finished: &mut Vec<Finished>,
-) -> StoreResult<Transaction<'static, Any>> {
-    sqlx::query("SAVEPOINT member").execute(&mut *tx).await?;
-    let (back, returned) = oneshot::channel();
-    let returned = match join.reply.send(Ok(Lease { tx, back })) {
-        Ok(()) => returned.await.map_err(|_| writer_lost())?,
-        // The member stopped waiting: it never ran.
-        Err(Ok(lease)) => Returned::Abandoned(lease.tx),
-        Err(Err(_)) => return Err(writer_lost()),
+/// The members a group has served so far.
+#[derive(Default)]
+struct Members {
+    /// Finished, their savepoint released (or never needed).
+    finished: Vec<Finished>,
+    /// Finished, its savepoint not yet released.
+    held: Option<Finished>,
+}
+
+impl Members {
+    /// Every member whose changes are still in the transaction.
+    fn all(mut self) -> Vec<Finished> {
+        self.finished.extend(self.held);
+        self.finished
+    }
+}
+
+/// Releases the last member's savepoint before the group commits.
+async fn release_held(
+    tx: &mut Transaction<'static, Any>,
+    members: &mut Members,
+) -> StoreResult<()> {
+    let Some(held) = members.held.take() else {
+        return Ok(());
     };
-    match returned {
-        Returned::Done {
-            mut tx,
-            events,
-            answer,
-        } => match sqlx::query("RELEASE SAVEPOINT member")
-            .execute(&mut *tx)
-            .await
-        {
-            Ok(_) => {
-                finished.push(Finished { events, answer });
-                Ok(tx)
-            }
-            // A member that went on after a failed statement (PostgreSQL
-            // refuses the release): it alone is rolled back and told.
-            Err(e) => {
-                let tx = roll_back_member(tx).await?;
-                let _ = answer.send(Err(e.into()));
-                Ok(tx)
-            }
-        },
-        Returned::Abandoned(tx) => roll_back_member(tx).await,
+    match sqlx::query("RELEASE SAVEPOINT member")
+        .execute(&mut **tx)
+        .await
+    {
+        Ok(_) => {
+            members.finished.push(held);
+            Ok(())
+        }
+        Err(e) => refuse_held(tx, held, e, &mut members.finished).await,
+    }
+}
+
+/// The held member's savepoint would not release: a member that went on
+/// after a failed statement (PostgreSQL refuses the release). It alone is
+/// rolled back and told; if even that fails, it shares the group's fate.
+async fn refuse_held(
+    tx: &mut Transaction<'static, Any>,
+    held: Finished,
+    cause: sqlx::Error,
+    finished: &mut Vec<Finished>,
+) -> StoreResult<()> {
+    match undo_member(tx).await {
+        Ok(()) => {
+            let _ = held.answer.send(Err(cause.into()));
+            Ok(())
+        }
+        Err(e) => {
+            finished.push(held);
+            Err(e)
+        }
     }
 }
 
 async fn roll_back_member(
     mut tx: Transaction<'static, Any>,
 ) -> StoreResult<Transaction<'static, Any>> {
-    sqlx::query("ROLLBACK TO SAVEPOINT member")
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("RELEASE SAVEPOINT member")
-        .execute(&mut *tx)
-        .await?;
+    undo_member(&mut tx).await?;
     Ok(tx)
+}
+
+/// Undoes the member since its savepoint, in one round trip.
+async fn undo_member(tx: &mut Transaction<'static, Any>) -> StoreResult<()> {
+    sqlx::raw_sql("ROLLBACK TO SAVEPOINT member; RELEASE SAVEPOINT member")
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 fn writer_lost() -> StoreError {

@@ -203,15 +203,6 @@ async fn numbers_of(conn: &mut AnyConnection, id: &str) -> StoreResult<Vec<Strin
         .collect()
 }
 
-/// The org that registered this number, if any.
-pub async fn org_for_number(pool: &AnyPool, number: &E164) -> StoreResult<Option<String>> {
-    let row = sqlx::query("SELECT org_id FROM org_numbers WHERE number = $1")
-        .bind(number.as_str())
-        .fetch_optional(pool)
-        .await?;
-    Ok(row.map(|r| r.try_get(0)).transpose()?)
-}
-
 pub async fn org_for_account_number(pool: &AnyPool, digits: &str) -> StoreResult<Option<String>> {
     let row = sqlx::query("SELECT id FROM orgs WHERE account_number = $1")
         .bind(digits)

@@ -11,7 +11,7 @@ use utoipa::openapi::path::{Parameter, ParameterIn};
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
@@ -19,7 +19,7 @@ use super::{WebhookError, delivery_report, refuse, step_of};
 use crate::app::AppState;
 use crate::http::auth::client_addr;
 use crate::ivr::Reply;
-use crate::net::read_body;
+use crate::net::read_body_of;
 use crate::providers::twilio::form::{
     Form, GatherWebhook, MessageStatusWebhook, StatusWebhook, VoiceWebhook,
 };
@@ -54,20 +54,21 @@ async fn signed_form(state: &AppState, req: Request) -> Result<Signed, WebhookEr
         .settings
         .twilio
         .auth_token
-        .clone()
+        .as_ref()
         .ok_or(WebhookError::NotConfigured("twilio.auth_token"))?;
     let client = client_addr(state, &req);
-    let path_and_query = req
-        .uri()
+    // The headers and URI are kept, not copied, while the body is read.
+    let (parts, body) = req.into_parts();
+    let body = read_body_of(body, state.settings.server.max_body_bytes).await?;
+    let path_and_query = parts
+        .uri
         .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| req.uri().path().to_string());
-    let headers: HeaderMap = req.headers().clone();
-    let body = read_body(req, state.settings.server.max_body_bytes).await?;
+        .map_or_else(|| parts.uri.path(), |p| p.as_str());
     let url = format!(
         "{}{}",
         state.settings.server.public_base_url, path_and_query
     );
+    let headers = &parts.headers;
     let header_str = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let sha256_keys: Vec<(&str, &[u8])> = state
         .settings

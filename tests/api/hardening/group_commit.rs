@@ -178,6 +178,174 @@ on_both_engines!(
     an_abandoned_write_changes_nothing
 );
 
+/// The write a group begins with fails while others wait behind it: on
+/// SQLite it has no savepoint (the transaction is rolled back and begun
+/// again), on PostgreSQL it is rolled back to its own. Either way only its
+/// writes go, and the queue behind it commits as before.
+async fn a_failing_first_member_is_rolled_back_alone(engine: Engine, test: &str) {
+    let Some(app) = TestApp::spawn(engine, test).await else {
+        return;
+    };
+    let store = app.state().store.clone();
+    let now = app.clock.now_ms();
+    let mut first = store.begin(now).await.expect("begin");
+    pingate::store::quotas::first_receipt(first.conn(), "test", "first", now)
+        .await
+        .expect("insert");
+    first.audit(marker(MEMBERS));
+    let members: Vec<_> = (0..MEMBERS)
+        .map(|n| tokio::spawn(member(store.clone(), now, n)))
+        .collect();
+    until_waiting(&store, MEMBERS).await;
+    let refused = sqlx::query("INSERT INTO no_such_table (n) VALUES (1)")
+        .execute(first.conn())
+        .await;
+    assert!(refused.is_err(), "the bad statement ran");
+    drop(first);
+
+    for (n, handle) in members.into_iter().enumerate() {
+        let answer = handle.await.expect("member task");
+        assert_eq!(answer.is_ok(), !fails(n as u64), "member {n}: {answer:?}");
+    }
+    let receipts: Vec<String> =
+        sqlx::query_scalar("SELECT key FROM webhook_receipts WHERE provider = 'test' ORDER BY key")
+            .fetch_all(store.reader())
+            .await
+            .expect("receipts");
+    let mut want: Vec<String> = (0..MEMBERS)
+        .filter(|n| !fails(*n))
+        .map(|n| format!("r{n}"))
+        .collect();
+    want.sort();
+    assert_eq!(receipts, want, "only the first member's writes are gone");
+    let all = assert_gapless(&app).await;
+    let mut markers: Vec<i64> = all
+        .iter()
+        .filter(|e| e.actor == "test:group")
+        .map(|e| e.detail["n"].as_i64().unwrap_or(-1))
+        .collect();
+    markers.sort_unstable();
+    let expected: Vec<i64> = (0..MEMBERS)
+        .filter(|n| !fails(*n))
+        .map(|n| n as i64)
+        .collect();
+    assert_eq!(markers, expected);
+    verify_ok(&app).await;
+    app.shutdown().await;
+}
+on_both_engines!(
+    a_failing_first_member_is_rolled_back_alone,
+    a_failing_first_member_is_rolled_back_alone
+);
+
+/// A member that runs a statement the database refuses, ignores the
+/// error and commits: PostgreSQL has poisoned its transaction, so its
+/// savepoint will not release and it alone is rolled back and told;
+/// SQLite undid only the statement, so the member's other writes stand.
+/// Run in a group (released with the next member's SAVEPOINT) and alone
+/// (released before the commit).
+async fn a_member_that_goes_on_after_a_refused_statement(engine: Engine, test: &str) {
+    let Some(app) = TestApp::spawn(engine, test).await else {
+        return;
+    };
+    let store = app.state().store.clone();
+    let now = app.clock.now_ms();
+    let stubborn = |n: u64| {
+        let store = store.clone();
+        async move {
+            let mut tx = store.begin(now).await?;
+            pingate::store::quotas::first_receipt(tx.conn(), "test", &format!("r{n}"), now).await?;
+            tx.audit(marker(n));
+            if fails(n) {
+                let refused = sqlx::query("INSERT INTO no_such_table (n) VALUES (1)")
+                    .execute(tx.conn())
+                    .await;
+                assert!(refused.is_err(), "the bad statement ran");
+            }
+            tx.commit().await
+        }
+    };
+    let holder = store.begin(now).await.expect("begin");
+    let members: Vec<_> = (0..MEMBERS).map(|n| tokio::spawn(stubborn(n))).collect();
+    until_waiting(&store, MEMBERS).await;
+    holder.commit().await.expect("the holder commits");
+    let mut answers: Vec<(u64, bool)> = Vec::new();
+    for (n, handle) in members.into_iter().enumerate() {
+        answers.push((n as u64, handle.await.expect("member task").is_ok()));
+    }
+    // Alone: the group's only member.
+    answers.push((MEMBERS + 3, stubborn(MEMBERS + 3).await.is_ok()));
+
+    let poisons = engine == Engine::Postgres;
+    for &(n, ok) in &answers {
+        assert_eq!(ok, !(fails(n) && poisons), "member {n}");
+    }
+    let receipts: Vec<String> =
+        sqlx::query_scalar("SELECT key FROM webhook_receipts WHERE provider = 'test' ORDER BY key")
+            .fetch_all(store.reader())
+            .await
+            .expect("receipts");
+    let mut want: Vec<String> = answers
+        .iter()
+        .filter(|(_, ok)| *ok)
+        .map(|(n, _)| format!("r{n}"))
+        .collect();
+    want.sort();
+    assert_eq!(receipts, want, "exactly the members told Ok are stored");
+    let all = assert_gapless(&app).await;
+    let markers = all.iter().filter(|e| e.actor == "test:group").count();
+    assert_eq!(markers, want.len());
+    verify_ok(&app).await;
+    app.shutdown().await;
+}
+on_both_engines!(
+    a_member_that_goes_on_after_a_refused_statement,
+    a_member_that_goes_on_after_a_refused_statement
+);
+
+/// The writer remembers the chain's head between groups; another writer
+/// on the same database (the CLI, another instance) appending in between
+/// makes it chain after the real head, not the remembered one.
+async fn another_writer_between_groups_moves_the_head(engine: Engine, test: &str) {
+    let Some(app) = TestApp::spawn(engine, test).await else {
+        return;
+    };
+    let store = app.state().store.clone();
+    let now = app.clock.now_ms();
+    member(store.clone(), now, 0).await.expect("first group");
+    let url = app.settings.database.url.expose().to_string();
+    let other = Store::connect(&url, 2)
+        .await
+        .expect("second store")
+        .with_group_commit(pingate::store::GroupCommit {
+            max: 1,
+            ..Default::default()
+        });
+    for n in [1, 2] {
+        let mut tx = other.begin(now).await.expect("begin");
+        tx.audit(marker(n));
+        tx.commit().await.expect("the other writer commits");
+    }
+    member(store.clone(), now, 4)
+        .await
+        .expect("after the other writer");
+    member(store.clone(), now, 5).await.expect("and on");
+    let all = assert_gapless(&app).await;
+    let markers: Vec<i64> = all
+        .iter()
+        .filter(|e| e.actor == "test:group")
+        .map(|e| e.detail["n"].as_i64().unwrap_or(-1))
+        .collect();
+    assert_eq!(markers, vec![0, 1, 2, 4, 5]);
+    other.close().await;
+    verify_ok(&app).await;
+    app.shutdown().await;
+}
+on_both_engines!(
+    another_writer_between_groups_moves_the_head,
+    another_writer_between_groups_moves_the_head
+);
+
 /// Many distinct signed webhooks at once: each is answered 200 only with
 /// its call and its `call_received` event stored, and the chain verifies.
 async fn concurrent_webhooks_are_each_stored_with_their_event(engine: Engine, test: &str) {
