@@ -63,3 +63,6 @@ impl fmt::Display for Language {
         f.write_str(self.tag())
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -27,3 +27,13 @@ fn string_forms_round_trip() {
         assert_eq!(MessageKind::parse(k.as_str()), Some(*k));
     }
 }
+
+#[test]
+fn only_queued_and_sending_messages_await_sending() {
+    let waiting: Vec<_> = MessageStatus::ALL
+        .iter()
+        .filter(|s| s.awaits_sending())
+        .map(|s| s.as_str())
+        .collect();
+    assert_eq!(waiting, ["queued", "sending"]);
+}

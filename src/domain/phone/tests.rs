@@ -44,6 +44,16 @@ fn refuses_invalid_numbers() {
 }
 
 #[test]
+fn input_of_forty_characters_is_read_and_forty_one_is_too_long() {
+    // MAX_INPUT_LEN is 40: generously formatted numbers up to it parse.
+    let forty = format!("+1{}4155550100", " ".repeat(28));
+    assert_eq!(forty.len(), MAX_INPUT_LEN);
+    assert_eq!(e164(&forty).as_str(), "+14155550100");
+    let forty_one = format!("+1{}4155550100", " ".repeat(29));
+    assert_eq!(E164::parse(&forty_one), Err(PhoneError::TooLong));
+}
+
+#[test]
 fn reports_country_code_and_region() {
     let us = e164("+14155550100");
     assert_eq!(us.country_code(), 1);
@@ -54,6 +64,29 @@ fn reports_country_code_and_region() {
     let it = e164("+390612345678");
     assert_eq!(it.country_code(), 39);
     assert_eq!(it.region().as_deref(), Some("IT"));
+    // International freephone (+800) belongs to no region: the metadata's
+    // "001" is not a region code and is never shown as one.
+    let freephone = e164("+800 1234 5678");
+    assert_eq!(freephone.country_code(), 800);
+    assert_eq!(freephone.region(), None);
+}
+
+/// What `region`'s fallback filter relies on (and the reason its `&&`
+/// mutant is excluded as equivalent): every id in the metadata is either a
+/// region code of two capitals or "001", the non-geographic entity.
+#[test]
+fn metadata_ids_are_two_capitals_or_001() {
+    let db = &phonenumber::metadata::DATABASE;
+    let mut seen = 0;
+    for code in 1..=999u16 {
+        for meta in db.by_code(&code).unwrap_or_default() {
+            let id = meta.id();
+            let capitals = id.len() == 2 && id.bytes().all(|b| b.is_ascii_uppercase());
+            assert!(capitals || id == "001", "+{code}: {id:?}");
+            seen += 1;
+        }
+    }
+    assert!(seen > 200, "only {seen} metadata entries");
 }
 
 #[test]
@@ -81,6 +114,7 @@ fn last_digits_are_a_suffix_of_the_number() {
 fn display_debug_and_serde() {
     let n = e164("+14155550100");
     assert_eq!(n.to_string(), "+14155550100");
+    assert_eq!(AsRef::<str>::as_ref(&n), "+14155550100");
     assert_eq!(format!("{n:?}"), r#"E164("+14155550100")"#);
     let json = serde_json::to_string(&n).expect("serialize");
     assert_eq!(json, r#""+14155550100""#);

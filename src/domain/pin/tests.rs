@@ -65,6 +65,15 @@ fn draws_in_the_biased_tail_are_rejected() {
 }
 
 #[test]
+fn only_the_top_six_draws_are_rejected() {
+    // 2^32 - 7 is the largest draw kept (a '9'): the 2^32 - 6 below the
+    // limit are a multiple of ten. Only the six above are thrown away.
+    let mut rng = Scripted(vec![u32::MAX - 6, u32::MAX - 5, 1, 2, 3, 4, 5]);
+    let p = Pin::generate(6, &mut rng).expect("valid length");
+    assert_eq!(p.expose(), "912345");
+}
+
+#[test]
 fn generate_accepts_6_to_10_digits_only() {
     let mut rng = StdRng::seed_from_u64(1);
     for len in [6, 7, 10] {
@@ -316,4 +325,72 @@ fn workspace_hashes_match_argon2s_own_hasher() {
         .expect("hash");
     assert_eq!(ours, stored);
     assert!(cheap(PEPPER).verify_in(&mut HashMemory::new(), &pin("123456"), &stored));
+}
+
+#[test]
+fn a_pin_is_never_empty() {
+    let p = pin("123456");
+    assert!(!p.is_empty());
+    assert_eq!(p.len(), 6);
+}
+
+#[test]
+fn typed_input_is_read_up_to_sixty_four_characters() {
+    // MAX_INPUT_LEN bounds the whole input, separators included.
+    let padded = format!("123 456{}", " ".repeat(MAX_INPUT_LEN - 7));
+    assert_eq!(padded.len(), MAX_INPUT_LEN);
+    assert_eq!(
+        Pin::parse_input(&padded, 6).expect("accepted").expose(),
+        "123456"
+    );
+    let longer = format!("{padded} ");
+    assert_eq!(
+        Pin::parse_input(&longer, 6).err(),
+        Some(PinError::WrongLength { expected: 6 })
+    );
+}
+
+#[test]
+fn hasher_debug_shows_its_parameters_only() {
+    assert_eq!(
+        format!("{:?}", cheap(PEPPER)),
+        "PinHasher { m_kib: 256, t: 1, p: 1, .. }"
+    );
+}
+
+/// A stored hash at a verify bound is honoured; one step beyond it is
+/// refused even though it is otherwise a correct hash of the PIN.
+#[test]
+fn verify_honours_passes_and_lanes_up_to_their_bounds() {
+    let checker = cheap(PEPPER);
+    let mut rng = StdRng::seed_from_u64(12);
+    let hash_with = |m, t, p, rng: &mut StdRng| {
+        PinHasher::with_params(PEPPER, m, t, p)
+            .expect("params")
+            .hash(&pin("123456"), rng)
+            .expect("hash")
+    };
+    let at_t = hash_with(8, MAX_VERIFY_T, 1, &mut rng);
+    assert!(checker.verify(&pin("123456"), &at_t), "{at_t}");
+    let beyond_t = hash_with(8, MAX_VERIFY_T + 1, 1, &mut rng);
+    assert!(!checker.verify(&pin("123456"), &beyond_t), "{beyond_t}");
+    let at_p = hash_with(8 * MAX_VERIFY_P, 1, MAX_VERIFY_P, &mut rng);
+    assert!(checker.verify(&pin("123456"), &at_p), "{at_p}");
+    let beyond_p = hash_with(8 * (MAX_VERIFY_P + 1), 1, MAX_VERIFY_P + 1, &mut rng);
+    assert!(!checker.verify(&pin("123456"), &beyond_p), "{beyond_p}");
+}
+
+/// The memory bound, with argon2's own hasher (256 MiB, one pass: about a
+/// second): at the bound a correct hash verifies.
+#[test]
+fn verify_honours_memory_up_to_its_bound() {
+    use argon2::PasswordHasher;
+    let params = Params::new(MAX_VERIFY_M_KIB, 1, 1, None).expect("params");
+    let stored = Argon2::new_with_secret(PEPPER, Algorithm::Argon2id, Version::V0x13, params)
+        .expect("argon2")
+        .hash_password_with_salt(b"123456", &[3u8; 16])
+        .expect("hash")
+        .to_string();
+    assert!(stored.contains("m=262144,t=1,p=1"), "{stored}");
+    assert!(cheap(PEPPER).verify(&pin("123456"), &stored));
 }
