@@ -59,6 +59,24 @@ async fn verify_ok(app: &TestApp) {
     assert_eq!(v["first_bad_seq"], serde_json::Value::Null, "{v}");
 }
 
+/// The test receipts stored, sorted.
+async fn receipt_keys(store: &Store) -> Vec<String> {
+    sqlx::query_scalar("SELECT key FROM webhook_receipts WHERE provider = 'test' ORDER BY key")
+        .fetch_all(store.reader())
+        .await
+        .expect("receipts")
+}
+
+/// The markers' numbers in chain order, after checking seq is gapless.
+async fn markers_in_chain(app: &TestApp) -> Vec<i64> {
+    assert_gapless(app)
+        .await
+        .iter()
+        .filter(|e| e.actor == "test:group")
+        .map(|e| e.detail["n"].as_i64().unwrap_or(-1))
+        .collect()
+}
+
 /// Every event's seq, in order: 1, 2, 3, ... with no gap.
 async fn assert_gapless(app: &TestApp) -> Vec<pingate::audit::event::Event> {
     let all = audit::list(app.state().store.reader(), &AuditFilter::default(), 10_000)
@@ -107,12 +125,7 @@ async fn a_failing_member_is_rolled_back_alone_and_the_rest_commit_together(
     assert!((1..=3).contains(&groups), "{before:?} -> {after:?}");
     assert!(members > MEMBERS, "{before:?} -> {after:?}");
 
-    let all = assert_gapless(&app).await;
-    let mut committed: Vec<i64> = all
-        .iter()
-        .filter(|e| e.actor == "test:group")
-        .map(|e| e.detail["n"].as_i64().unwrap_or(-1))
-        .collect();
+    let mut committed = markers_in_chain(&app).await;
     // The chain's order is the commit order: the holder, then the queue.
     assert_eq!(committed.first(), Some(&(MEMBERS as i64)));
     committed.remove(0);
@@ -123,11 +136,7 @@ async fn a_failing_member_is_rolled_back_alone_and_the_rest_commit_together(
         .map(|n| n as i64)
         .collect();
     assert_eq!(committed, expected);
-    let receipts: Vec<String> =
-        sqlx::query_scalar("SELECT key FROM webhook_receipts WHERE provider = 'test' ORDER BY key")
-            .fetch_all(store.reader())
-            .await
-            .expect("receipts");
+    let receipts = receipt_keys(&store).await;
     let mut want: Vec<String> = expected.iter().map(|n| format!("r{n}")).collect();
     want.sort();
     assert_eq!(
@@ -157,18 +166,9 @@ async fn an_abandoned_write_changes_nothing(engine: Engine, test: &str) {
     dropped.audit(marker(1));
     drop(dropped);
     member(store.clone(), now, 2).await.expect("next write");
-    let keys: Vec<String> =
-        sqlx::query_scalar("SELECT key FROM webhook_receipts WHERE provider = 'test'")
-            .fetch_all(store.reader())
-            .await
-            .expect("receipts");
+    let keys = receipt_keys(&store).await;
     assert_eq!(keys, vec!["r2".to_string()]);
-    let all = assert_gapless(&app).await;
-    let markers: Vec<i64> = all
-        .iter()
-        .filter(|e| e.actor == "test:group")
-        .map(|e| e.detail["n"].as_i64().unwrap_or(-1))
-        .collect();
+    let markers = markers_in_chain(&app).await;
     assert_eq!(markers, vec![2]);
     verify_ok(&app).await;
     app.shutdown().await;
@@ -207,23 +207,14 @@ async fn a_failing_first_member_is_rolled_back_alone(engine: Engine, test: &str)
         let answer = handle.await.expect("member task");
         assert_eq!(answer.is_ok(), !fails(n as u64), "member {n}: {answer:?}");
     }
-    let receipts: Vec<String> =
-        sqlx::query_scalar("SELECT key FROM webhook_receipts WHERE provider = 'test' ORDER BY key")
-            .fetch_all(store.reader())
-            .await
-            .expect("receipts");
+    let receipts = receipt_keys(&store).await;
     let mut want: Vec<String> = (0..MEMBERS)
         .filter(|n| !fails(*n))
         .map(|n| format!("r{n}"))
         .collect();
     want.sort();
     assert_eq!(receipts, want, "only the first member's writes are gone");
-    let all = assert_gapless(&app).await;
-    let mut markers: Vec<i64> = all
-        .iter()
-        .filter(|e| e.actor == "test:group")
-        .map(|e| e.detail["n"].as_i64().unwrap_or(-1))
-        .collect();
+    let mut markers = markers_in_chain(&app).await;
     markers.sort_unstable();
     let expected: Vec<i64> = (0..MEMBERS)
         .filter(|n| !fails(*n))
@@ -280,11 +271,7 @@ async fn a_member_that_goes_on_after_a_refused_statement(engine: Engine, test: &
     for &(n, ok) in &answers {
         assert_eq!(ok, !(fails(n) && poisons), "member {n}");
     }
-    let receipts: Vec<String> =
-        sqlx::query_scalar("SELECT key FROM webhook_receipts WHERE provider = 'test' ORDER BY key")
-            .fetch_all(store.reader())
-            .await
-            .expect("receipts");
+    let receipts = receipt_keys(&store).await;
     let mut want: Vec<String> = answers
         .iter()
         .filter(|(_, ok)| *ok)
@@ -292,9 +279,7 @@ async fn a_member_that_goes_on_after_a_refused_statement(engine: Engine, test: &
         .collect();
     want.sort();
     assert_eq!(receipts, want, "exactly the members told Ok are stored");
-    let all = assert_gapless(&app).await;
-    let markers = all.iter().filter(|e| e.actor == "test:group").count();
-    assert_eq!(markers, want.len());
+    assert_eq!(markers_in_chain(&app).await.len(), want.len());
     verify_ok(&app).await;
     app.shutdown().await;
 }
@@ -330,12 +315,7 @@ async fn another_writer_between_groups_moves_the_head(engine: Engine, test: &str
         .await
         .expect("after the other writer");
     member(store.clone(), now, 5).await.expect("and on");
-    let all = assert_gapless(&app).await;
-    let markers: Vec<i64> = all
-        .iter()
-        .filter(|e| e.actor == "test:group")
-        .map(|e| e.detail["n"].as_i64().unwrap_or(-1))
-        .collect();
+    let markers = markers_in_chain(&app).await;
     assert_eq!(markers, vec![0, 1, 2, 4, 5]);
     other.close().await;
     verify_ok(&app).await;
