@@ -55,7 +55,7 @@ async fn get_grant(
 
 /// Revoke a grant
 ///
-/// Ends the grant now; idempotent. Agents revoke only their own grants (403 `forbidden` otherwise, audited as `authz_fail`); admins revoke any.
+/// Ends the grant now; idempotent. Agents revoke only their own grants: another agent's grant answers 404, as its `GET` does, and the attempt is audited as `authz_fail`. Admins revoke any.
 #[utoipa::path(
     post,
     path = "/v1/grants/{grant_id}/revoke",
