@@ -502,3 +502,5 @@ fn org_names_with_braces_are_refused_so_no_name_can_name_a_placeholder() {
         assert!(errors[0].2.contains("brace"), "{errors:?}");
     }
 }
+
+mod profile;

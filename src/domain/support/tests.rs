@@ -303,3 +303,5 @@ proptest! {
         prop_assert!(is_open(&desk, &desk.lines[2], None, t));
     }
 }
+
+mod values;
