@@ -73,10 +73,8 @@ pub fn parse_import(text: &str, format: ImportFormat) -> Result<Vec<OrgProfile>,
 /// create and update bodies), with the same rules and messages.
 pub fn parse_org_json(value: &Value) -> Result<OrgProfile, ImportErrors> {
     let mut errors = Vec::new();
-    match validate_entry(1, value, &mut Seen::default(), &mut errors) {
-        Some(profile) if errors.is_empty() => Ok(profile),
-        _ => Err(ImportErrors { errors }),
-    }
+    // validate_entry answers a profile only when it reported no mistake.
+    validate_entry(1, value, &mut Seen::default(), &mut errors).ok_or(ImportErrors { errors })
 }
 
 /// TOML goes through `serde_json::Value` so both formats share one

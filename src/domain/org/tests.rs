@@ -103,6 +103,8 @@ contacts = { sms = "+4915112345679" }
             ("#3", "id"),
         ])
     );
+    assert_eq!((errors.len(), errors.is_empty()), (5, false));
+    assert_eq!((&errors).into_iter().count(), 5);
     let report = errors.to_string();
     let lines: Vec<&str> = report.lines().collect();
     assert_eq!(lines.len(), 5);

@@ -304,4 +304,5 @@ proptest! {
     }
 }
 
+mod schedule;
 mod values;

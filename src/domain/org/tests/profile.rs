@@ -48,7 +48,11 @@ fn pins_go_to_the_registered_contact_of_the_channel_and_its_masked_form_is_shown
 fn a_channel_without_its_contact_has_no_destination() {
     let org = profile(&[Channel::Email, Channel::Sms], None, Some("+14155550199"));
     assert_eq!(org.destination(Channel::Email), None);
-    let org = profile(&[Channel::Email, Channel::Sms], Some("it@contoso.example"), None);
+    let org = profile(
+        &[Channel::Email, Channel::Sms],
+        Some("it@contoso.example"),
+        None,
+    );
     assert_eq!(org.destination(Channel::Sms), None);
 }
 
@@ -59,4 +63,11 @@ fn an_org_id_reads_as_itself_and_debugs_with_its_type() {
     assert_eq!(format!("{id:?}"), r#"OrgId("contoso-eu")"#);
     assert_eq!("contoso-eu".parse::<OrgId>(), Ok(id));
     assert_eq!("Contoso".parse::<OrgId>(), Err(OrgIdError));
+}
+
+#[test]
+fn a_list_of_no_import_errors_is_empty() {
+    let none = ImportErrors { errors: Vec::new() };
+    assert_eq!((none.len(), none.is_empty()), (0, true));
+    assert_eq!(none.to_string(), "");
 }

@@ -24,13 +24,28 @@ fn a_severity_is_parsed_exactly_and_refused_in_words() {
 #[test]
 fn line_ids_are_one_to_thirty_two_lowercase_letters_digits_dashes_underscores() {
     let longest = "x".repeat(32);
-    for ok in ["a", "technical", "line-2", "after_hours", "0", longest.as_str()] {
+    for ok in [
+        "a",
+        "technical",
+        "line-2",
+        "after_hours",
+        "0",
+        longest.as_str(),
+    ] {
         let id = LineId::parse(ok).unwrap_or_else(|_| panic!("{ok:?} is a line id"));
         assert_eq!(id.as_str(), ok);
         assert_eq!(id.to_string(), ok);
     }
     let too_long = "x".repeat(33);
-    for bad in ["", too_long.as_str(), "Technical", "tech nical", "tech.x", "tech/x", "é"] {
+    for bad in [
+        "",
+        too_long.as_str(),
+        "Technical",
+        "tech nical",
+        "tech.x",
+        "tech/x",
+        "é",
+    ] {
         assert_eq!(LineId::parse(bad), Err(LineIdError), "{bad:?}");
     }
 }
@@ -96,8 +111,14 @@ fn a_line_is_found_by_its_one_digit_or_its_id() {
         holidays: Default::default(),
         lines: vec![technical(), billing],
     };
-    assert_eq!(desk.line_for_digit("1").map(|l| l.id.as_str()), Some("technical"));
-    assert_eq!(desk.line_for_digit("2").map(|l| l.id.as_str()), Some("billing"));
+    assert_eq!(
+        desk.line_for_digit("1").map(|l| l.id.as_str()),
+        Some("technical")
+    );
+    assert_eq!(
+        desk.line_for_digit("2").map(|l| l.id.as_str()),
+        Some("billing")
+    );
     for bad in ["", "3", "12", "21", "11", "#"] {
         assert!(desk.line_for_digit(bad).is_none(), "{bad:?}");
     }
