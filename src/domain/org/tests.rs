@@ -1,4 +1,4 @@
-use super::import::is_language_tag;
+use super::import::{is_language_tag, line_column};
 use super::*;
 use proptest::prelude::*;
 
@@ -506,3 +506,14 @@ fn org_names_with_braces_are_refused_so_no_name_can_name_a_placeholder() {
 }
 
 mod profile;
+
+#[test]
+fn syntax_error_positions_count_lines_and_characters_from_one() {
+    let text = "ab\ncdé\nf";
+    assert_eq!(line_column(text, 0), (1, 1));
+    assert_eq!(line_column(text, 2), (1, 3));
+    assert_eq!(line_column(text, 3), (2, 1));
+    // 'é' is two bytes and one column.
+    assert_eq!(line_column(text, 7), (2, 4));
+    assert_eq!(line_column(text, 8), (3, 1));
+}

@@ -66,3 +66,23 @@ fn a_range_holds_its_start_and_not_its_end() {
     assert!(r.contains(540) && r.contains(599));
     assert!(!r.contains(600));
 }
+
+#[test]
+fn ranges_that_only_touch_do_not_overlap_in_either_order() {
+    for spec in [
+        "mon 09:00-12:00, 12:00-18:00",
+        "mon 12:00-18:00, 09:00-12:00",
+    ] {
+        assert!(Hours::parse(spec).is_ok(), "{spec}");
+    }
+    for spec in [
+        "mon 09:00-12:01, 12:00-18:00",
+        "mon 12:00-18:00, 09:00-12:01",
+    ] {
+        let err = Hours::parse(spec).unwrap_err();
+        assert!(
+            matches!(err, HoursError::Overlap { day: "mon", .. }),
+            "{spec}: {err}"
+        );
+    }
+}
