@@ -220,6 +220,27 @@ language = "english-language"
 }
 
 #[test]
+fn a_lone_mistyped_field_is_reported_once_not_also_as_missing() {
+    let text = r#"
+[[org]]
+id = "contoso"
+name = 5
+account_number = "40012345"
+channels = ["email"]
+contacts = { email = "it@contoso.example" }
+"#;
+    let errors = errors_of(text, ImportFormat::Toml);
+    assert_eq!(
+        errors,
+        [(
+            "contoso".to_owned(),
+            "name".to_owned(),
+            r#"expected a string, found a number (quote it: "5")"#.to_owned()
+        )]
+    );
+}
+
+#[test]
 fn syntax_errors_are_one_file_error_with_position() {
     let toml = "[[org]]\nid = \"contoso\nname = \"x\"\n";
     let errors = parse_import(toml, ImportFormat::Toml).expect_err("bad syntax");
