@@ -241,6 +241,61 @@ contacts = { email = "it@contoso.example" }
 }
 
 #[test]
+fn an_entry_with_a_blank_id_is_named_by_its_position() {
+    let text = r#"
+[[org]]
+id = "  "
+name = "Contoso"
+account_number = "40012345"
+channels = ["email"]
+contacts = { email = "it@contoso.example" }
+"#;
+    let errors = errors_of(text, ImportFormat::Toml);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!((errors[0].0.as_str(), errors[0].1.as_str()), ("#1", "id"));
+}
+
+/// One entry, valid but for what `fields` (TOML lines) overrides.
+fn entry_with(fields: &str) -> String {
+    let mut entry = vec![
+        ("id", r#""contoso""#.to_owned()),
+        ("name", r#""Contoso""#.to_owned()),
+        ("account_number", r#""40012345""#.to_owned()),
+        ("channels", r#"["email"]"#.to_owned()),
+        ("contacts", r#"{ email = "it@contoso.example" }"#.to_owned()),
+    ];
+    for line in fields.lines().filter(|l| !l.trim().is_empty()) {
+        let (key, value) = line.split_once(" = ").expect("key = value");
+        match entry.iter_mut().find(|(k, _)| *k == key.trim()) {
+            Some(slot) => slot.1 = value.to_owned(),
+            None => panic!("{key} is not one of the entry's fields"),
+        }
+    }
+    let body: Vec<String> = entry.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+    format!("[[org]]\n{}\n", body.join("\n"))
+}
+
+#[test]
+fn names_and_account_numbers_are_refused_just_past_their_bounds() {
+    let ok = |fields: &str| parse_import(&entry_with(fields), ImportFormat::Toml).is_ok();
+    let name = |n: usize| format!("name = \"{}\"", "é".repeat(n));
+    assert!(ok(&name(200)), "200 characters (400 bytes) is a name");
+    assert_eq!(
+        errors_of(&entry_with(&name(201)), ImportFormat::Toml)[0].2,
+        "longer than 200 characters"
+    );
+    assert!(ok(r#"account_number = "1234""#));
+    assert!(ok(&format!("account_number = \"{}\"", "9".repeat(20))));
+    for bad in ["123".to_owned(), "9".repeat(21), "12a4".to_owned()] {
+        let errors = errors_of(
+            &entry_with(&format!("account_number = \"{bad}\"")),
+            ImportFormat::Toml,
+        );
+        assert_eq!(errors[0].2, format!("must be 4 to 20 digits (\"{bad}\")"));
+    }
+}
+
+#[test]
 fn syntax_errors_are_one_file_error_with_position() {
     let toml = "[[org]]\nid = \"contoso\nname = \"x\"\n";
     let errors = parse_import(toml, ImportFormat::Toml).expect_err("bad syntax");
@@ -384,6 +439,11 @@ fn parse_org_json_validates_a_single_entry() {
     let bad = serde_json::json!({"id": "contoso", "name": "Contoso", "channels": ["email"]});
     let errors = parse_org_json(&bad).expect_err("invalid");
     assert_eq!(errors.len(), 2, "{errors}");
+    // Every required field valid, one mistake elsewhere: still refused.
+    let mut one_bad_number = value.clone();
+    one_bad_number["registered_numbers"] = serde_json::json!(["+1415"]);
+    let errors = parse_org_json(&one_bad_number).expect_err("a bad number");
+    assert_eq!(errors.errors[0].field, "registered_numbers[0]", "{errors}");
 }
 
 #[test]

@@ -86,3 +86,18 @@ fn ranges_that_only_touch_do_not_overlap_in_either_order() {
         );
     }
 }
+
+#[test]
+fn times_are_two_digit_hours_and_minutes() {
+    for bad in [
+        "9:00", "09:0", "009:00", "09:000", "0900", "24:01", "23:60", "ab:cd",
+    ] {
+        let spec = format!("mon {bad}-23:00");
+        assert_eq!(
+            Hours::parse(&spec),
+            Err(HoursError::BadTime(bad.to_string())),
+            "{spec}"
+        );
+    }
+    assert!(Hours::parse("mon 00:00-23:59").is_ok());
+}
