@@ -1,4 +1,4 @@
-use super::import::{is_language_tag, line_column};
+use super::import::is_language_tag;
 use super::*;
 use proptest::prelude::*;
 
@@ -217,82 +217,6 @@ language = "english-language"
         "{}",
         errors[0].2
     );
-}
-
-#[test]
-fn a_lone_mistyped_field_is_reported_once_not_also_as_missing() {
-    let text = r#"
-[[org]]
-id = "contoso"
-name = 5
-account_number = "40012345"
-channels = ["email"]
-contacts = { email = "it@contoso.example" }
-"#;
-    let errors = errors_of(text, ImportFormat::Toml);
-    assert_eq!(
-        errors,
-        [(
-            "contoso".to_owned(),
-            "name".to_owned(),
-            r#"expected a string, found a number (quote it: "5")"#.to_owned()
-        )]
-    );
-}
-
-#[test]
-fn an_entry_with_a_blank_id_is_named_by_its_position() {
-    let text = r#"
-[[org]]
-id = "  "
-name = "Contoso"
-account_number = "40012345"
-channels = ["email"]
-contacts = { email = "it@contoso.example" }
-"#;
-    let errors = errors_of(text, ImportFormat::Toml);
-    assert_eq!(errors.len(), 1, "{errors:?}");
-    assert_eq!((errors[0].0.as_str(), errors[0].1.as_str()), ("#1", "id"));
-}
-
-/// One entry, valid but for what `fields` (TOML lines) overrides.
-fn entry_with(fields: &str) -> String {
-    let mut entry = vec![
-        ("id", r#""contoso""#.to_owned()),
-        ("name", r#""Contoso""#.to_owned()),
-        ("account_number", r#""40012345""#.to_owned()),
-        ("channels", r#"["email"]"#.to_owned()),
-        ("contacts", r#"{ email = "it@contoso.example" }"#.to_owned()),
-    ];
-    for line in fields.lines().filter(|l| !l.trim().is_empty()) {
-        let (key, value) = line.split_once(" = ").expect("key = value");
-        match entry.iter_mut().find(|(k, _)| *k == key.trim()) {
-            Some(slot) => slot.1 = value.to_owned(),
-            None => panic!("{key} is not one of the entry's fields"),
-        }
-    }
-    let body: Vec<String> = entry.iter().map(|(k, v)| format!("{k} = {v}")).collect();
-    format!("[[org]]\n{}\n", body.join("\n"))
-}
-
-#[test]
-fn names_and_account_numbers_are_refused_just_past_their_bounds() {
-    let ok = |fields: &str| parse_import(&entry_with(fields), ImportFormat::Toml).is_ok();
-    let name = |n: usize| format!("name = \"{}\"", "é".repeat(n));
-    assert!(ok(&name(200)), "200 characters (400 bytes) is a name");
-    assert_eq!(
-        errors_of(&entry_with(&name(201)), ImportFormat::Toml)[0].2,
-        "longer than 200 characters"
-    );
-    assert!(ok(r#"account_number = "1234""#));
-    assert!(ok(&format!("account_number = \"{}\"", "9".repeat(20))));
-    for bad in ["123".to_owned(), "9".repeat(21), "12a4".to_owned()] {
-        let errors = errors_of(
-            &entry_with(&format!("account_number = \"{bad}\"")),
-            ImportFormat::Toml,
-        );
-        assert_eq!(errors[0].2, format!("must be 4 to 20 digits (\"{bad}\")"));
-    }
 }
 
 #[test]
@@ -586,15 +510,5 @@ fn org_names_with_braces_are_refused_so_no_name_can_name_a_placeholder() {
     }
 }
 
+mod bounds;
 mod profile;
-
-#[test]
-fn syntax_error_positions_count_lines_and_characters_from_one() {
-    let text = "ab\ncdé\nf";
-    assert_eq!(line_column(text, 0), (1, 1));
-    assert_eq!(line_column(text, 2), (1, 3));
-    assert_eq!(line_column(text, 3), (2, 1));
-    // 'é' is two bytes and one column.
-    assert_eq!(line_column(text, 7), (2, 4));
-    assert_eq!(line_column(text, 8), (3, 1));
-}
