@@ -90,3 +90,11 @@ fn syntax_error_positions_count_lines_and_characters_from_one() {
     assert_eq!(line_column(text, 7), (2, 4));
     assert_eq!(line_column(text, 8), (3, 1));
 }
+
+#[test]
+fn a_language_tag_is_at_most_thirty_five_characters() {
+    let longest = format!("en{}-abcde", "-abcdefgh".repeat(3));
+    assert_eq!(longest.len(), 35);
+    assert!(is_language_tag(&longest));
+    assert!(!is_language_tag(&format!("{longest}f")));
+}

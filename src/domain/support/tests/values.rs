@@ -125,3 +125,29 @@ fn a_line_is_found_by_its_one_digit_or_its_id() {
     assert_eq!(desk.line("billing").map(|l| l.digit), Some('2'));
     assert!(desk.line("presales").is_none());
 }
+
+#[test]
+fn only_an_open_or_closed_decision_says_whether_it_was_inside_hours() {
+    assert_eq!(
+        Decision::Open {
+            queue: "technical",
+            priority: 20
+        }
+        .inside_hours(),
+        Some(true)
+    );
+    assert_eq!(
+        Decision::Closed {
+            after_hours_queue: None
+        }
+        .inside_hours(),
+        Some(false)
+    );
+    assert_eq!(
+        Decision::NeedsContract {
+            offer: Some(Severity::B)
+        }
+        .inside_hours(),
+        None
+    );
+}
