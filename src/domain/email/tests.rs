@@ -72,6 +72,31 @@ fn serde_round_trip_validates() {
     assert_eq!(format!("{a:?}"), r#"EmailAddress("a@contoso.com")"#);
 }
 
+#[test]
+fn lengths_are_accepted_up_to_their_bound_and_refused_one_past() {
+    let local = "a".repeat(64);
+    let domain =
+        |last: usize| format!("{}.{}.{}", "b".repeat(63), "c".repeat(63), "d".repeat(last));
+    let longest = format!("{local}@{}", domain(61));
+    assert_eq!(longest.len(), 254);
+    assert!(
+        EmailAddress::parse(&longest).is_ok(),
+        "254 characters, a 64-character local part, 63-character labels"
+    );
+    assert_eq!(
+        EmailAddress::parse(&format!("{local}@{}", domain(62))),
+        Err(EmailError::TooLong)
+    );
+}
+
+#[test]
+fn an_address_reads_back_as_its_normal_form() {
+    let a: EmailAddress = "It@Contoso.Example".parse().expect("valid");
+    assert_eq!(a.to_string(), "It@contoso.example");
+    assert_eq!(a.as_ref(), "It@contoso.example");
+    assert_eq!("nope".parse::<EmailAddress>(), Err(EmailError::At));
+}
+
 proptest! {
     #[test]
     fn parse_never_panics(s in any::<String>()) {
