@@ -98,3 +98,23 @@ fn a_language_tag_is_at_most_thirty_five_characters() {
     assert!(is_language_tag(&longest));
     assert!(!is_language_tag(&format!("{longest}f")));
 }
+
+#[test]
+fn values_quoted_in_errors_are_cut_at_sixty_four_characters() {
+    let message = |account: &str| {
+        let fields = format!("account_number = \"{account}\"");
+        errors_of(&entry_with(&fields), ImportFormat::Toml)[0]
+            .2
+            .clone()
+    };
+    let at_most = "1".repeat(64);
+    assert_eq!(
+        message(&at_most),
+        format!("must be 4 to 20 digits (\"{at_most}\")")
+    );
+    let longer = format!("{at_most}23");
+    assert_eq!(
+        message(&longer),
+        format!("must be 4 to 20 digits (\"{at_most}\"…)")
+    );
+}
