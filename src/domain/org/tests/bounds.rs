@@ -118,3 +118,16 @@ fn values_quoted_in_errors_are_cut_at_sixty_four_characters() {
         format!("must be 4 to 20 digits (\"{at_most}\"…)")
     );
 }
+
+#[test]
+fn an_entry_is_named_by_its_id_cut_at_sixty_four_characters() {
+    let label = |id: &str| {
+        let fields = format!("id = \"{id}\"\naccount_number = \"1\"");
+        errors_of(&entry_with(&fields), ImportFormat::Toml)[0]
+            .0
+            .clone()
+    };
+    let longest = "a".repeat(64);
+    assert_eq!(label(&longest), longest);
+    assert_eq!(label(&format!("{longest}b")), format!("{longest}…"));
+}
