@@ -131,3 +131,36 @@ fn an_entry_is_named_by_its_id_cut_at_sixty_four_characters() {
     assert_eq!(label(&longest), longest);
     assert_eq!(label(&format!("{longest}b")), format!("{longest}…"));
 }
+
+#[test]
+fn a_list_of_only_mistyped_items_is_not_also_missing() {
+    let text = r#"
+[[org]]
+id = "contoso"
+name = "Contoso"
+account_number = "40012345"
+channels = [5]
+"#;
+    assert_eq!(
+        fields_of(text, ImportFormat::Toml),
+        pairs(&[("contoso", "channels[0]")])
+    );
+}
+
+#[test]
+fn a_well_typed_field_beside_a_shape_mistake_is_not_reported() {
+    let text = r#"
+[[org]]
+id = "contoso"
+name = "Contoso"
+account_number = "40012345"
+channels = ["email"]
+contacts = { email = "it@contoso.example" }
+severity_a = true
+colour = "blue"
+"#;
+    assert_eq!(
+        fields_of(text, ImportFormat::Toml),
+        pairs(&[("contoso", "colour")])
+    );
+}
