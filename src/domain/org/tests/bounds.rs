@@ -164,3 +164,27 @@ colour = "blue"
         pairs(&[("contoso", "colour")])
     );
 }
+
+#[test]
+fn a_date_time_and_a_table_are_named_as_such_where_a_string_belongs() {
+    let text = r#"
+[[org]]
+id = "contoso"
+name = 1979-05-27T07:32:00Z
+account_number = { digits = "40012345" }
+channels = ["email"]
+contacts = { email = "it@contoso.example" }
+"#;
+    let errors = errors_of(text, ImportFormat::Toml);
+    let messages: Vec<(&str, &str)> = errors
+        .iter()
+        .map(|(_, field, message)| (field.as_str(), message.as_str()))
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            ("account_number", "expected a string, found a table"),
+            ("name", "expected a string, found a date-time"),
+        ]
+    );
+}
