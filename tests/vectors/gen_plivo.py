@@ -151,6 +151,11 @@ def vectors():
         vector("pl-get-bare", "GET", "/webhooks/plivo/answer", {}, "GET with nothing."),
         vector("pl-fragment", "POST", "/webhooks/plivo/answer#frag", ANSWER,
                "The fragment is not signed."),
+        vector("pl-path-params", "POST", "/webhooks/plivo/answer;jsessionid=ab12", ANSWER,
+               "The last segment's ;params are not signed (urlparse splits them off)."),
+        vector("pl-path-params-inner", "POST",
+               "/webhooks/plivo/a;/answer;jsessionid=ab12?step=line", INPUT,
+               "A ';' ending an earlier segment is signed; the last segment's are not."),
     ]
 
 
