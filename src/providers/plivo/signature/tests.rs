@@ -213,3 +213,16 @@ proptest! {
         let _ = verify(b"token", &req);
     }
 }
+
+#[test]
+fn a_post_body_is_decoded_into_its_pairs_in_order() {
+    let pairs = body_params(b"Digits=4001%23&CallerName=Zo%C3%AB+Li&Empty=").unwrap();
+    let expected = [("Digits", "4001#"), ("CallerName", "Zoë Li"), ("Empty", "")];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+        .collect();
+    assert_eq!(pairs, expected);
+    assert_eq!(body_params(b"").unwrap(), Vec::new());
+    assert_eq!(body_params(b"a=%FF"), Err(SignatureError::Malformed));
+}
