@@ -226,3 +226,22 @@ fn a_post_body_is_decoded_into_its_pairs_in_order() {
     assert_eq!(body_params(b"").unwrap(), Vec::new());
     assert_eq!(body_params(b"a=%FF"), Err(SignatureError::Malformed));
 }
+
+#[test]
+fn a_nonce_is_read_up_to_128_characters() {
+    let url = "https://pg.example/webhooks/plivo/answer";
+    let check = |nonce: &str| {
+        let sig = sign(b"token", url, nonce);
+        let req = SignedRequest {
+            method: Method::Post,
+            url,
+            params: &[],
+            signature: Some(&sig),
+            nonce: Some(nonce),
+        };
+        verify(b"token", &req)
+    };
+    let longest = "7".repeat(MAX_NONCE_LEN);
+    assert_eq!(check(&longest), Ok(()));
+    assert_eq!(check(&format!("{longest}7")), Err(SignatureError::BadNonce));
+}

@@ -197,3 +197,44 @@ proptest! {
         let _ = verify(b"k", auth.as_deref(), &body, now);
     }
 }
+
+#[test]
+fn a_token_id_is_one_to_128_characters() {
+    let s = b"secret";
+    let with_jti = |jti: &str| {
+        let mut claims = claims_for(b"x", 100);
+        claims["jti"] = json!(jti);
+        verify(s, Some(&sign(s, &claims)), b"x", 100)
+    };
+    let longest = "j".repeat(128);
+    assert_eq!(with_jti(&longest).map(|c| c.jti), Ok(longest.clone()));
+    assert_eq!(with_jti(""), Err(SignatureError::MissingJti));
+    assert_eq!(
+        with_jti(&format!("{longest}j")),
+        Err(SignatureError::MissingJti)
+    );
+}
+
+#[test]
+fn a_token_is_read_up_to_4096_bytes() {
+    let s = b"secret";
+    // Base64 moves the length by one to three bytes per claims byte, so two
+    // paddings are tried to find a signed token of exactly each length.
+    let token_of_len = |len: usize| {
+        (2000..3500)
+            .flat_map(|pad| (0..4).map(move |extra| (pad, extra)))
+            .map(|(pad, extra)| {
+                let mut claims = claims_for(b"x", 100);
+                claims["pad"] = json!("p".repeat(pad));
+                claims["k"] = json!("k".repeat(extra));
+                sign(s, &claims).trim_start_matches("Bearer ").to_string()
+            })
+            .find(|t| t.len() == len)
+            .unwrap_or_else(|| panic!("no token of {len} bytes"))
+    };
+    assert!(verify_signature(s, &token_of_len(4096)).is_ok());
+    assert_eq!(
+        verify_signature(s, &token_of_len(4097)),
+        Err(SignatureError::Malformed)
+    );
+}
