@@ -188,3 +188,27 @@ contacts = { email = "it@contoso.example" }
         ]
     );
 }
+
+#[test]
+fn a_mistyped_contact_is_reported_as_such_not_as_missing() {
+    let text = r#"
+[[org]]
+id = "contoso"
+name = "Contoso"
+account_number = "40012345"
+channels = ["email"]
+contacts = { email = 5 }
+"#;
+    let errors = errors_of(text, ImportFormat::Toml);
+    let got: Vec<(&str, &str)> = errors
+        .iter()
+        .map(|(_, field, message)| (field.as_str(), message.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [(
+            "contacts.email",
+            r#"expected a string, found a number (quote it: "5")"#
+        )]
+    );
+}
