@@ -103,3 +103,23 @@ proptest! {
         prop_assert_eq!(verify(&other, &signed, ts), Err(SmsSignatureError::Mismatch));
     }
 }
+
+#[test]
+fn a_timestamp_is_one_to_twelve_plain_digits_even_when_signed() {
+    let s = b"secret";
+    let signed_at = |timestamp: &str| {
+        let mut params = pairs(&[("messageId", "m-1"), ("timestamp", timestamp)]);
+        let sig = sign(s, &params);
+        params.push(("sig".into(), sig));
+        verify(s, &params, 1_700_000_000)
+    };
+    assert!(signed_at("1700000000").is_ok());
+    // i64 parsing would take a sign or leading zeros; the receipt may not.
+    for bad in ["+1700000000", "0001700000000", ""] {
+        assert_eq!(
+            signed_at(bad),
+            Err(SmsSignatureError::BadTimestamp),
+            "{bad:?}"
+        );
+    }
+}
