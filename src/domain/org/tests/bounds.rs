@@ -42,7 +42,7 @@ contacts = { email = "it@contoso.example" }
 
 /// One entry, valid but for what `fields` (TOML lines) overrides.
 fn entry_with(fields: &str) -> String {
-    let mut entry = vec![
+    let mut entry = [
         ("id", r#""contoso""#.to_owned()),
         ("name", r#""Contoso""#.to_owned()),
         ("account_number", r#""40012345""#.to_owned()),
