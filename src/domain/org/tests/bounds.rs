@@ -175,17 +175,12 @@ account_number = { digits = "40012345" }
 channels = ["email"]
 contacts = { email = "it@contoso.example" }
 "#;
-    let errors = errors_of(text, ImportFormat::Toml);
-    let messages: Vec<(&str, &str)> = errors
-        .iter()
-        .map(|(_, field, message)| (field.as_str(), message.as_str()))
-        .collect();
     assert_eq!(
-        messages,
-        [
+        field_messages(text),
+        pairs(&[
             ("account_number", "expected a string, found a table"),
             ("name", "expected a string, found a date-time"),
-        ]
+        ])
     );
 }
 
@@ -199,16 +194,19 @@ account_number = "40012345"
 channels = ["email"]
 contacts = { email = 5 }
 "#;
-    let errors = errors_of(text, ImportFormat::Toml);
-    let got: Vec<(&str, &str)> = errors
-        .iter()
-        .map(|(_, field, message)| (field.as_str(), message.as_str()))
-        .collect();
     assert_eq!(
-        got,
-        [(
+        field_messages(text),
+        pairs(&[(
             "contacts.email",
             r#"expected a string, found a number (quote it: "5")"#
-        )]
+        )])
     );
+}
+
+/// Each mistake of a TOML import as (field, message).
+fn field_messages(text: &str) -> Vec<(String, String)> {
+    errors_of(text, ImportFormat::Toml)
+        .into_iter()
+        .map(|(_, field, message)| (field, message))
+        .collect()
 }
