@@ -33,6 +33,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use crate::app::{AppState, BuildError};
 use crate::clock::Clock;
@@ -56,6 +57,13 @@ fn fallback_hook(state: Arc<AppState>) -> crate::delivery::worker::PinFailedHook
             async move { service::resend::auto_fallback(&state, &challenge_id, channel).await },
         )
     })
+}
+
+/// The span a background job runs in: its log lines (and its statements)
+/// carry `background{job=...}`, so an operator can tell them from a
+/// request's.
+fn job_span(job: &'static str) -> tracing::Span {
+    tracing::info_span!("background", job)
 }
 
 /// A server running in this process.
@@ -145,16 +153,26 @@ pub async fn start_with_state(
         poll: d.poll_interval.0,
         on_pin_failed: Some(fallback_hook(Arc::clone(&state))),
     };
-    let worker = tokio::spawn(worker.run(rx.clone()));
-    let checkpointer = tokio::spawn(service::checkpointer::run(Arc::clone(&state), rx.clone()));
-    let retention = tokio::spawn(service::retention::job(Arc::clone(&state), rx.clone()));
-    let failure_audit = tokio::spawn(shield::failure_audit::run(
-        Arc::clone(&state.shield),
-        state.store.clone(),
-        Arc::clone(&state.clock),
-        rx.clone(),
-    ));
-    let sweeper = tokio::spawn(service::sweeper::run(Arc::clone(&state), rx.clone()));
+    let worker = tokio::spawn(worker.run(rx.clone()).instrument(job_span("outbox")));
+    let checkpointer = tokio::spawn(
+        service::checkpointer::run(Arc::clone(&state), rx.clone())
+            .instrument(job_span("checkpointer")),
+    );
+    let retention = tokio::spawn(
+        service::retention::job(Arc::clone(&state), rx.clone()).instrument(job_span("retention")),
+    );
+    let failure_audit = tokio::spawn(
+        shield::failure_audit::run(
+            Arc::clone(&state.shield),
+            state.store.clone(),
+            Arc::clone(&state.clock),
+            rx.clone(),
+        )
+        .instrument(job_span("failure_audit")),
+    );
+    let sweeper = tokio::spawn(
+        service::sweeper::run(Arc::clone(&state), rx.clone()).instrument(job_span("sweeper")),
+    );
     let (hard_stop, hard_rx) = watch::channel(false);
     let app = http::router(Arc::clone(&state), hard_rx);
     let mut rx_server = rx;

@@ -147,11 +147,21 @@ async fn statements_during<F: std::future::Future>(during: F) -> (F::Output, Vec
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .filter(|e| e["target"] == "sqlx::query")
+        // The background jobs poll on their own timers (the checkpointer
+        // reads the head every second): their statements are not the request's.
+        .filter(|e| !in_background_job(e))
         .filter_map(|e| e["fields"]["db.statement"].as_str().map(fingerprint))
         .filter(|f| !f.is_empty())
         .collect();
     seen.sort();
     (out, seen)
+}
+
+/// Whether a captured event ran inside a background job's span.
+fn in_background_job(event: &Value) -> bool {
+    event["spans"]
+        .as_array()
+        .is_some_and(|spans| spans.iter().any(|s| s["name"] == "background"))
 }
 
 /// "VERB table" of a statement; empty for transaction control.
@@ -216,3 +226,37 @@ crate::on_both_engines!(
     known_and_unknown_accounts_run_the_same_statements,
     known_and_unknown_accounts_run_the_same_statements
 );
+
+/// The filter above depends on this: the checkpointer's first pass (run as
+/// the server starts) reads the log inside `background{job=checkpointer}`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn background_jobs_run_their_statements_in_their_own_span() {
+    let Some(app) = TestApp::spawn(Engine::Sqlite, "timing background span").await else {
+        return;
+    };
+    let under_checkpointer = |e: &Value| {
+        e["target"] == "sqlx::query"
+            && e["spans"].as_array().is_some_and(|spans| {
+                spans
+                    .iter()
+                    .any(|s| s["name"] == "background" && s["job"] == "checkpointer")
+            })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let all = crate::support::logs::captured();
+        let seen = String::from_utf8_lossy(&all)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .any(|e| under_checkpointer(&e) && in_background_job(&e));
+        if seen {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no statement of the checkpointer was logged inside its span"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    app.shutdown().await;
+}
