@@ -3,8 +3,8 @@
 //! t=2, p=1), verifying against the hasher's dummy hash as a check does,
 //! in a working memory the thread keeps (as the server's hashing threads do).
 //! With THREADS > 1 it hashes on that many threads at once and prints the
-//! rate per thread: on a VM whose cores share a physical core or a memory
-//! bus, that is below the one-thread rate, and the machine's real ceiling.
+//! rate per thread (lower than one thread's where the cores share hardware
+//! or memory bandwidth).
 //!
 //!     cargo run --release --example argon2_rate -- [SECONDS] [THREADS]
 
