@@ -225,6 +225,19 @@ class Peer(Target):
         self.start(["node", "server.js"], PEER, env, log)
 
 
+def group_commits(target):
+    """(webhooks, groups) pingate's writer has committed so far, from the
+    `pingate_group_commit_size` summary on /metrics."""
+    with urllib.request.urlopen(target.base + "/metrics", timeout=5) as r:
+        text = r.read().decode()
+    found = {}
+    for line in text.splitlines():
+        for suffix in ("_sum", "_count"):
+            if line.startswith("pingate_group_commit_size" + suffix):
+                found[suffix] = float(line.split()[-1])
+    return found.get("_sum", 0.0), found.get("_count", 0.0)
+
+
 def sign(target, count, prefix):
     """A file of `count` distinct pre-signed voice webhooks for `target`."""
     path = WORK / f"signed-{prefix}.txt"
@@ -343,7 +356,12 @@ def main():
     for t in [peer, *targets]:
         t.serve()
         for conns in CONNECTIONS:
+            before = group_commits(t) if isinstance(t, Pingate) else None
             hooks[(t.name, conns)] = t.count(result(webhooks(t, conns, a.seconds)))
+            if before:
+                members, groups = (x - y for x, y in zip(group_commits(t), before))
+                extra.append(f"{t.name} webhooks @{conns}: {groups:.0f} group commits, "
+                             f"{members / max(groups, 1):.1f} writes a group on average")
         if isinstance(t, Pingate):
             pin_rows(t, a.seconds, ceiling, hooks, extra)
             calls, events = t.stored()
