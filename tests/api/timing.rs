@@ -149,7 +149,7 @@ async fn statements_during<F: std::future::Future>(during: F) -> (F::Output, Vec
         .filter(|e| e["target"] == "sqlx::query")
         // The background jobs poll on their own timers (the checkpointer
         // reads the head every second): their statements are not the request's.
-        .filter(|e| !in_background_job(e))
+        .filter(|e| background_job(e).is_none())
         .filter_map(|e| e["fields"]["db.statement"].as_str().map(fingerprint))
         .filter(|f| !f.is_empty())
         .collect();
@@ -157,11 +157,13 @@ async fn statements_during<F: std::future::Future>(during: F) -> (F::Output, Vec
     (out, seen)
 }
 
-/// Whether a captured event ran inside a background job's span.
-fn in_background_job(event: &Value) -> bool {
+/// The background job whose span a captured event ran inside, if any.
+fn background_job(event: &Value) -> Option<&str> {
     event["spans"]
-        .as_array()
-        .is_some_and(|spans| spans.iter().any(|s| s["name"] == "background"))
+        .as_array()?
+        .iter()
+        .find(|s| s["name"] == "background")
+        .and_then(|s| s["job"].as_str())
 }
 
 /// "VERB table" of a statement; empty for transaction control.
@@ -234,21 +236,13 @@ async fn background_jobs_run_their_statements_in_their_own_span() {
     let Some(app) = TestApp::spawn(Engine::Sqlite, "timing background span").await else {
         return;
     };
-    let under_checkpointer = |e: &Value| {
-        e["target"] == "sqlx::query"
-            && e["spans"].as_array().is_some_and(|spans| {
-                spans
-                    .iter()
-                    .any(|s| s["name"] == "background" && s["job"] == "checkpointer")
-            })
-    };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
         let all = crate::support::logs::captured();
         let seen = String::from_utf8_lossy(&all)
             .lines()
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .any(|e| under_checkpointer(&e) && in_background_job(&e));
+            .any(|e| e["target"] == "sqlx::query" && background_job(&e) == Some("checkpointer"));
         if seen {
             break;
         }
