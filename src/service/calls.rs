@@ -49,22 +49,16 @@ pub async fn receive(state: &AppState, inbound: InboundCall<'_>) -> ServiceResul
             state.settings.security.caller_id_trust,
         )
     };
-    let mut row = new_call_row(&inbound, &caller, verification(false), now);
-    let mut tx = state.store.begin(now).await?;
-    let stored = calls::insert_if_new(tx.conn(), &row, verification(true)).await?;
-    let inserted = stored.is_some();
-    let call = if let Some(stored) = stored {
-        row.org_source = stored.org_id.as_ref().map(|_| "number".to_string());
-        row.org_id = stored.org_id;
-        row.verification = stored.verification;
-        tx.audit(received_event(state, &inbound, &caller, &row));
-        row
-    } else {
-        calls::by_provider_id_in(tx.conn(), inbound.provider, inbound.provider_call_id)
-            .await?
-            .ok_or(InternalError::Invariant("a replayed call vanished"))?
-    };
-    tx.commit().await?;
+    let row = new_call_row(&inbound, &caller, verification(false), now);
+    let if_registered = verification(true);
+    let event = received_event(state, &inbound, &caller);
+    // A job on the writer: the webhook's one write makes no other hand-off.
+    let (call, inserted) = state
+        .store
+        .write(now, move |tx| {
+            Box::pin(async move { record_call(tx, row, if_registered, event).await })
+        })
+        .await?;
     metrics::counter!("pingate_calls_total", "verification" => call.verification.as_str(), "replay" => if inserted { "no" } else { "yes" }).increment(1);
     Ok(VoiceDecision {
         ask_for_account: call.org_id.is_none()
@@ -110,24 +104,45 @@ fn new_call_row(
     }
 }
 
-fn received_event(
-    state: &AppState,
-    inbound: &InboundCall<'_>,
-    caller: &CallerId,
-    row: &CallRow,
-) -> NewEvent {
+/// Stores a call first heard of now, with its `call_received` event (the
+/// org and verification filled in from what the insert found), or finds
+/// the one a replayed webhook already stored. True if it was new.
+async fn record_call(
+    tx: &mut WriteTx,
+    mut row: CallRow,
+    if_registered: Verification,
+    event: NewEvent,
+) -> ServiceResult<(CallRow, bool)> {
+    let Some(stored) = calls::insert_if_new(tx.conn(), &row, if_registered).await? else {
+        let call = calls::by_provider_id_in(tx.conn(), &row.provider, &row.provider_call_id)
+            .await?
+            .ok_or(InternalError::Invariant("a replayed call vanished"))?;
+        return Ok((call, false));
+    };
+    row.org_source = stored.org_id.as_ref().map(|_| "number".to_string());
+    row.org_id = stored.org_id;
+    row.verification = stored.verification;
+    tx.audit(
+        event
+            .org_opt(row.org_id.clone())
+            .call(&row.id)
+            .detail("verification", row.verification.as_str()),
+    );
+    Ok((row, true))
+}
+
+/// The `call_received` event, without what the insert decides (the org
+/// and the verification).
+fn received_event(state: &AppState, inbound: &InboundCall<'_>, caller: &CallerId) -> NewEvent {
     NewEvent::new(
         EventKind::CallReceived,
         format!("provider:{}", inbound.provider),
         Outcome::Success,
     )
-    .org_opt(row.org_id.clone())
-    .call(&row.id)
     .detail("provider_call_id", inbound.provider_call_id)
     .detail("caller", caller_pseudonym(state, caller))
     .detail("caller_kind", caller.kind())
     .detail("attestation", inbound.attestation.unwrap_or(""))
-    .detail("verification", row.verification.as_str())
 }
 
 pub enum GatherDecision {

@@ -12,21 +12,34 @@
 //! The writer remembers the chain's head from its last group, so the next
 //! one need not read it (the append checks it in its INSERT).
 //!
-//! The transaction is lent to the member's own task (it runs its
-//! statements there) and comes back through a channel, also when the
-//! member's future is dropped, so the writer never waits on a member that
-//! is gone.
+//! A member is one of two kinds. A job (`Store::write`) runs on the
+//! writer's own task: its statements go from the writer to the connection
+//! and back with no other hand-off, so the writer's turn per member is
+//! as short as the member's statements. A lease (`Store::begin`) lends
+//! the transaction to the member's own task, which runs its statements
+//! there, and it comes back through a channel, also when the member's
+//! future is dropped, so the writer never waits on a member that is gone;
+//! each turn then crosses between tasks twice more.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use sqlx::{Any, AnyPool, Transaction};
 use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument;
 
-use super::{AUDIT_LOCK_KEY, Backend, StoreError, StoreResult, audit};
+use super::{AUDIT_LOCK_KEY, Backend, StoreError, StoreResult, WriteTx, audit};
 use crate::audit::event::NewEvent;
 use crate::clock::Clock;
+
+mod job;
+mod wal;
+
+pub(super) use job::{Answer, Job, Settle, job_fn};
+pub(crate) use wal::WRITER_AUTOCHECKPOINT;
 
 /// How many writes one group may hold and how long the writer waits for
 /// another once the queue is empty (zero: a lone write is never delayed).
@@ -65,15 +78,18 @@ pub struct GroupStats {
 }
 
 #[derive(Default)]
-struct Counters {
-    groups: AtomicU64,
+pub(super) struct Counters {
+    pub(super) groups: AtomicU64,
     members: AtomicU64,
     waiting: AtomicU64,
 }
 
 /// A write asking to join the next group.
-pub(super) struct Join {
-    reply: oneshot::Sender<StoreResult<Lease>>,
+pub(super) enum Join {
+    /// Lend it the transaction (`Store::begin`).
+    Lend(oneshot::Sender<StoreResult<Lease>>),
+    /// Run it here, on the writer (`Store::write`).
+    Run(Job),
 }
 
 /// The group's transaction, lent to one member while it runs.
@@ -88,11 +104,12 @@ enum Returned {
     Done {
         tx: Transaction<'static, Any>,
         events: Vec<NewEvent>,
-        answer: oneshot::Sender<StoreResult<()>>,
+        answer: Answer,
     },
     /// Dropped without commit (an error, an early return, a cancelled
-    /// request): roll back to its savepoint.
-    Abandoned(Transaction<'static, Any>),
+    /// request, a job that failed or panicked): roll back to its
+    /// savepoint, then tell it (a job's own error) if it still listens.
+    Abandoned(Transaction<'static, Any>, Option<Box<dyn FnOnce() + Send>>),
 }
 
 impl Lease {
@@ -103,7 +120,9 @@ impl Lease {
         let done = Returned::Done {
             tx: self.tx,
             events,
-            answer,
+            answer: Box::new(move |durable| {
+                let _ = answer.send(durable);
+            }),
         };
         if self.back.send(done).is_err() {
             return Err(writer_gone());
@@ -114,7 +133,7 @@ impl Lease {
     /// Hands the transaction back unfinished (from `Drop`: no await).
     pub(super) fn abandon(self) {
         // A writer that is gone has dropped the transaction: rolled back.
-        let _ = self.back.send(Returned::Abandoned(self.tx));
+        let _ = self.back.send(Returned::Abandoned(self.tx, None));
     }
 }
 
@@ -131,8 +150,10 @@ pub(super) struct Writer {
 }
 
 impl Writer {
+    /// `read` is the pool WAL checkpoints run on (SQLite).
     pub(super) fn spawn(
         pool: AnyPool,
+        read: &AnyPool,
         backend: Backend,
         clock: Arc<dyn Clock>,
         config: GroupCommit,
@@ -148,19 +169,47 @@ impl Writer {
             counters: Arc::clone(&counters),
             head: None,
         };
-        tokio::spawn(task.run());
+        match backend {
+            Backend::Sqlite => {
+                // Without its thread the queue is closed: every write then
+                // fails with "the database writer has stopped".
+                if let Err(e) = spawn_on_own_thread(task) {
+                    tracing::error!(error = %e, "no database writer");
+                }
+                tokio::spawn(
+                    wal::checkpoints(read.clone(), joins.downgrade(), Arc::clone(&counters))
+                        .instrument(
+                            tracing::info_span!(parent: None, "background", job = "wal_checkpoint"),
+                        ),
+                );
+            }
+            Backend::Postgres => {
+                tokio::spawn(task.run());
+            }
+        }
         Writer { joins, counters }
     }
 
     /// Waits for this write's turn in a group and borrows the transaction.
     pub(super) async fn join(&self) -> StoreResult<Lease> {
         let (reply, lease) = oneshot::channel();
+        self.enqueue(Join::Lend(reply))?;
+        lease.await.unwrap_or_else(|_| Err(writer_gone()))
+    }
+
+    /// Queues a job for the writer to run in its next group; the job
+    /// tells its caller how it went.
+    pub(super) fn run(&self, job: Job) -> StoreResult<()> {
+        self.enqueue(Join::Run(job))
+    }
+
+    fn enqueue(&self, join: Join) -> StoreResult<()> {
         self.counters.waiting.fetch_add(1, Ordering::Relaxed);
-        if self.joins.send(Join { reply }).is_err() {
+        if self.joins.send(join).is_err() {
             self.counters.waiting.fetch_sub(1, Ordering::Relaxed);
             return Err(writer_gone());
         }
-        lease.await.unwrap_or_else(|_| Err(writer_gone()))
+        Ok(())
     }
 
     pub(super) fn stats(&self) -> GroupStats {
@@ -170,6 +219,23 @@ impl Writer {
             waiting: self.counters.waiting.load(Ordering::Relaxed),
         }
     }
+}
+
+/// The SQLite writer runs on a thread and runtime of its own: a group's
+/// statements then go between this thread and SQLite's and back, never
+/// queued behind the HTTP tasks on the shared workers. (PostgreSQL's
+/// connections belong to the main runtime's reactor; its writer stays
+/// there.) The thread ends with the task, when the last `Store` is gone.
+fn spawn_on_own_thread(task: Task) -> StoreResult<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| StoreError::Setup(format!("cannot start the database writer: {e}")))?;
+    std::thread::Builder::new()
+        .name("pingate-writer".into())
+        .spawn(move || runtime.block_on(task.run()))
+        .map_err(|e| StoreError::Setup(format!("cannot start the database writer: {e}")))?;
+    Ok(())
 }
 
 struct Task {
@@ -187,7 +253,7 @@ struct Task {
 /// A member whose changes wait for the group's COMMIT.
 struct Finished {
     events: Vec<NewEvent>,
-    answer: oneshot::Sender<StoreResult<()>>,
+    answer: Answer,
 }
 
 impl Task {
@@ -197,7 +263,7 @@ impl Task {
             let tx = match self.begin().await {
                 Ok(tx) => tx,
                 Err(e) => {
-                    let _ = first.reply.send(Err(e));
+                    first.refuse(e);
                     continue;
                 }
             };
@@ -240,13 +306,14 @@ impl Task {
         self.counters.groups.fetch_add(1, Ordering::Relaxed);
         self.counters.members.fetch_add(served, Ordering::Relaxed);
         for member in finished {
-            let _ = member.answer.send(Ok(()));
+            (member.answer)(Ok(()));
         }
         metrics::histogram!("pingate_group_commit_size").record(served as f64);
     }
 
-    /// Lends the transaction to one member and takes it back. An error
-    /// here leaves the transaction unusable: the group fails.
+    /// Runs one member (here, or lent to its task) and takes the
+    /// transaction back. An error here leaves the transaction unusable:
+    /// the group fails.
     async fn serve(
         &self,
         mut tx: Transaction<'static, Any>,
@@ -254,12 +321,9 @@ impl Task {
         members: &mut Members,
     ) -> StoreResult<Transaction<'static, Any>> {
         let savepoint = self.open_savepoint(&mut tx, members).await?;
-        let (back, returned) = oneshot::channel();
-        let returned = match join.reply.send(Ok(Lease { tx, back })) {
-            Ok(()) => returned.await.map_err(|_| writer_lost())?,
-            // The member stopped waiting: it never ran.
-            Err(Ok(lease)) => Returned::Abandoned(lease.tx),
-            Err(Err(_)) => return Err(writer_lost()),
+        let returned = match join {
+            Join::Lend(reply) => lend(tx, reply).await?,
+            Join::Run(job) => self.run_job(tx, job).await?,
         };
         match returned {
             Returned::Done { tx, events, answer } => {
@@ -273,14 +337,43 @@ impl Task {
                 }
                 Ok(tx)
             }
-            Returned::Abandoned(tx) if savepoint => roll_back_member(tx).await,
-            // The transaction held nothing before this member: all of it
-            // goes, and the next member starts a fresh one.
-            Returned::Abandoned(tx) => {
-                tx.rollback().await?;
-                self.begin().await
+            Returned::Abandoned(tx, tell) => {
+                let tx = if savepoint {
+                    roll_back_member(tx).await
+                } else {
+                    // The transaction held nothing before this member: all
+                    // of it goes, and the next member starts a fresh one.
+                    match tx.rollback().await {
+                        Ok(()) => self.begin().await,
+                        Err(e) => Err(e.into()),
+                    }
+                };
+                // Its own error, whether or not the group can go on.
+                if let Some(tell) = tell {
+                    tell();
+                }
+                tx
             }
         }
+    }
+
+    /// Runs a job on this task. A job that panics is rolled back like one
+    /// that failed (its caller hears that the writer lost it); the writer
+    /// goes on.
+    async fn run_job(&self, tx: Transaction<'static, Any>, job: Job) -> StoreResult<Returned> {
+        let mut write = WriteTx::in_group(tx, job.now, self.backend, Arc::clone(&self.clock));
+        let settled = AssertUnwindSafe((job.run)(Ok(&mut write)))
+            .catch_unwind()
+            .await;
+        let (tx, events) = write.into_group_parts().ok_or_else(writer_lost)?;
+        Ok(match settled {
+            Ok(Settle::Keep(answer)) => Returned::Done { tx, events, answer },
+            Ok(Settle::Undo(tell)) => Returned::Abandoned(tx, Some(tell)),
+            Err(_) => {
+                tracing::error!("a write panicked on the writer; it was rolled back");
+                Returned::Abandoned(tx, None)
+            }
+        })
     }
 
     /// Opens the savepoint this member can be rolled back to, releasing
@@ -406,7 +499,7 @@ async fn refuse_held(
 ) -> StoreResult<()> {
     match undo_member(tx).await {
         Ok(()) => {
-            let _ = held.answer.send(Err(cause.into()));
+            (held.answer)(Err(cause.into()));
             Ok(())
         }
         Err(e) => {
@@ -440,8 +533,32 @@ fn writer_lost() -> StoreError {
 fn fail(finished: Vec<Finished>, cause: &StoreError) {
     tracing::error!(error = %cause, members = finished.len(), "group commit failed");
     for member in finished {
-        let _ = member
-            .answer
-            .send(Err(StoreError::GroupFailed(cause.to_string())));
+        (member.answer)(Err(StoreError::GroupFailed(cause.to_string())));
+    }
+}
+
+impl Join {
+    /// The group could not even begin: the write is told so.
+    fn refuse(self, cause: StoreError) {
+        match self {
+            Join::Lend(reply) => {
+                let _ = reply.send(Err(cause));
+            }
+            Join::Run(job) => job.refuse(cause),
+        }
+    }
+}
+
+/// Lends the transaction to a member's task and waits for it back.
+async fn lend(
+    tx: Transaction<'static, Any>,
+    reply: oneshot::Sender<StoreResult<Lease>>,
+) -> StoreResult<Returned> {
+    let (back, returned) = oneshot::channel();
+    match reply.send(Ok(Lease { tx, back })) {
+        Ok(()) => returned.await.map_err(|_| writer_lost()),
+        // The member stopped waiting: it never ran.
+        Err(Ok(lease)) => Ok(Returned::Abandoned(lease.tx, None)),
+        Err(Err(_)) => Err(writer_lost()),
     }
 }

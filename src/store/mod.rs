@@ -28,6 +28,8 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyConnection, AnyPool, Transaction};
 
+use futures_util::future::BoxFuture;
+
 use crate::audit::event::NewEvent;
 use crate::clock::{Clock, Millis, SystemClock};
 pub use group::{GroupCommit, GroupStats};
@@ -183,7 +185,7 @@ impl Store {
         let write = AnyPoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
-            .after_connect(sqlite_pragmas)
+            .after_connect(writer_pragmas)
             .connect_with(opts.clone())
             .await?;
         let read = AnyPoolOptions::new()
@@ -261,15 +263,7 @@ impl Store {
             };
             Inner::Alone(tx)
         } else {
-            let writer = self.writer.get_or_init(|| {
-                group::Writer::spawn(
-                    self.write.clone(),
-                    self.backend,
-                    Arc::clone(&self.clock),
-                    self.group_commit,
-                )
-            });
-            Inner::Member(Some(writer.join().await?))
+            Inner::Member(Some(self.writer().join().await?))
         };
         Ok(WriteTx {
             inner,
@@ -280,9 +274,85 @@ impl Store {
         })
     }
 
+    /// Runs `job` as one write acting at `now` and returns what it
+    /// returned once its changes are durable; an `Err` from the job
+    /// changes nothing. With group commit on, the job runs on the writer
+    /// itself, inside the next group (under its own savepoint), so its
+    /// statements make no other hand-off: the hot path's writes use this.
+    /// The job must not wait on anything but its own statements.
+    pub async fn write<T, E, F>(&self, now: Millis, job: F) -> Result<T, E>
+    where
+        F: for<'t> FnOnce(&'t mut WriteTx) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        if self.group_commit.is_off() {
+            let mut tx = self.begin(now).await?;
+            let value = job(&mut tx).await?;
+            tx.commit().await?;
+            return Ok(value);
+        }
+        let (reply, answer) = tokio::sync::oneshot::channel::<Result<T, E>>();
+        let run = group::job_fn(move |write| match write {
+            Err(cause) => {
+                let _ = reply.send(Err(cause.into()));
+                Box::pin(async { group::Settle::Undo(Box::new(|| ())) })
+            }
+            Ok(write) => Box::pin(async move { settle(job(write).await, reply) }),
+        });
+        self.writer().run(group::Job {
+            now,
+            run: Box::new(run),
+        })?;
+        answer.await.unwrap_or_else(|_| Err(write_lost().into()))
+    }
+
+    /// The group-commit writer, started by the first write.
+    fn writer(&self) -> &group::Writer {
+        self.writer.get_or_init(|| {
+            group::Writer::spawn(
+                self.write.clone(),
+                &self.read,
+                self.backend,
+                Arc::clone(&self.clock),
+                self.group_commit,
+            )
+        })
+    }
+
     pub async fn close(&self) {
         self.write.close().await;
         self.read.close().await;
+    }
+}
+
+/// A job's answer never came: it panicked (the writer rolled it back and
+/// went on) or the writer itself stopped.
+fn write_lost() -> StoreError {
+    StoreError::Setup(
+        "the write was lost before it committed (it panicked, or the database writer stopped)"
+            .into(),
+    )
+}
+
+/// What the writer does with a job's result: keeps its changes and hands
+/// the value over once they are durable, or rolls it back and hands over
+/// its error.
+fn settle<T, E>(
+    result: Result<T, E>,
+    reply: tokio::sync::oneshot::Sender<Result<T, E>>,
+) -> group::Settle
+where
+    T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+{
+    match result {
+        Ok(value) => group::Settle::Keep(Box::new(move |durable| {
+            let _ = reply.send(durable.map(|()| value).map_err(E::from));
+        })),
+        Err(e) => group::Settle::Undo(Box::new(move || {
+            let _ = reply.send(Err(e));
+        })),
     }
 }
 
@@ -333,6 +403,25 @@ fn sqlite_pragmas(
     })
 }
 
+/// The writer's connection checkpoints the WAL only as a backstop (see
+/// `group::wal`).
+fn writer_pragmas(
+    conn: &mut AnyConnection,
+    meta: sqlx::pool::PoolConnectionMetadata,
+) -> futures_util::future::BoxFuture<'_, Result<(), sqlx::Error>> {
+    Box::pin(async move {
+        sqlite_pragmas(conn, meta).await?;
+        let backstop = format!(
+            "PRAGMA wal_autocheckpoint = {}",
+            group::WRITER_AUTOCHECKPOINT
+        );
+        sqlx::raw_sql(sqlx::AssertSqlSafe(backstop))
+            .execute(conn)
+            .await?;
+        Ok(())
+    })
+}
+
 /// A write transaction that carries the audit events of what it changes.
 /// The events are appended to the chain right before COMMIT, so the chain
 /// lock is held as briefly as possible and is always the last lock taken.
@@ -344,19 +433,46 @@ pub struct WriteTx {
     clock: Arc<dyn Clock>,
 }
 
-/// A transaction of its own, or a member's turn in a group's transaction
-/// (`None` once handed back).
+/// A transaction of its own, a member's turn in a group's transaction
+/// (`None` once handed back), or a job's, run by the writer itself.
 enum Inner {
     Alone(Transaction<'static, Any>),
     Member(Option<group::Lease>),
+    Job(Option<Transaction<'static, Any>>),
 }
 
 impl WriteTx {
+    /// A job's view of the group's transaction (see [`Store::write`]).
+    fn in_group(
+        tx: Transaction<'static, Any>,
+        now: Millis,
+        backend: Backend,
+        clock: Arc<dyn Clock>,
+    ) -> WriteTx {
+        WriteTx {
+            inner: Inner::Job(Some(tx)),
+            events: Vec::new(),
+            backend,
+            now,
+            clock,
+        }
+    }
+
+    /// The transaction and the events a job left, for the writer.
+    fn into_group_parts(mut self) -> Option<(Transaction<'static, Any>, Vec<NewEvent>)> {
+        match &mut self.inner {
+            Inner::Job(tx) => Some((tx.take()?, std::mem::take(&mut self.events))),
+            _ => None,
+        }
+    }
+
     pub fn conn(&mut self) -> &mut AnyConnection {
         match &mut self.inner {
-            Inner::Alone(tx) => tx,
+            Inner::Alone(tx) | Inner::Job(Some(tx)) => tx,
             Inner::Member(Some(lease)) => &mut lease.tx,
-            Inner::Member(None) => unreachable!("a write used after it was handed back"),
+            Inner::Member(None) | Inner::Job(None) => {
+                unreachable!("a write used after it was handed back")
+            }
         }
     }
 
@@ -397,6 +513,9 @@ impl WriteTx {
                     None => Ok(()),
                 };
             }
+            // A job gets `&mut WriteTx` and cannot reach here; the writer
+            // commits its group.
+            Inner::Job(_) => return Ok(()),
             Inner::Alone(tx) => tx,
         };
         if !events.is_empty() {

@@ -14,20 +14,20 @@ use reqwest::StatusCode;
 use crate::on_both_engines;
 use crate::support::app::{Engine, TestApp, call_sid};
 
-const MEMBERS: u64 = 24;
+pub(super) const MEMBERS: u64 = 24;
 
-fn marker(n: u64) -> NewEvent {
+pub(super) fn marker(n: u64) -> NewEvent {
     NewEvent::new(EventKind::OrgUpdated, "test:group", Outcome::Success).detail("n", n as i64)
 }
 
 /// Every fourth member fails after it has written.
-fn fails(n: u64) -> bool {
+pub(super) fn fails(n: u64) -> bool {
     n % 4 == 3
 }
 
 /// One member: records a webhook receipt and an audit event; a failing
 /// member then runs a statement the database refuses and gives up.
-async fn member(store: Store, now: i64, n: u64) -> StoreResult<()> {
+pub(super) async fn member(store: Store, now: i64, n: u64) -> StoreResult<()> {
     let mut tx = store.begin(now).await?;
     pingate::store::quotas::first_receipt(tx.conn(), "test", &format!("r{n}"), now).await?;
     tx.audit(marker(n));
@@ -40,7 +40,7 @@ async fn member(store: Store, now: i64, n: u64) -> StoreResult<()> {
 }
 
 /// Waits (bounded) until `n` writes queue for the writer.
-async fn until_waiting(store: &Store, n: u64) {
+pub(super) async fn until_waiting(store: &Store, n: u64) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while store.group_stats().waiting < n {
         assert!(
@@ -52,7 +52,7 @@ async fn until_waiting(store: &Store, n: u64) {
     }
 }
 
-async fn verify_ok(app: &TestApp) {
+pub(super) async fn verify_ok(app: &TestApp) {
     let (status, v) = app.get(&app.reviewer_token, "/v1/audit/verify").await;
     assert_eq!(status, StatusCode::OK, "{v}");
     assert_eq!(v["ok"], true, "{v}");
@@ -60,7 +60,7 @@ async fn verify_ok(app: &TestApp) {
 }
 
 /// The test receipts stored, sorted.
-async fn receipt_keys(store: &Store) -> Vec<String> {
+pub(super) async fn receipt_keys(store: &Store) -> Vec<String> {
     sqlx::query_scalar("SELECT key FROM webhook_receipts WHERE provider = 'test' ORDER BY key")
         .fetch_all(store.reader())
         .await
@@ -68,7 +68,7 @@ async fn receipt_keys(store: &Store) -> Vec<String> {
 }
 
 /// The markers' numbers in chain order, after checking seq is gapless.
-async fn markers_in_chain(app: &TestApp) -> Vec<i64> {
+pub(super) async fn markers_in_chain(app: &TestApp) -> Vec<i64> {
     assert_gapless(app)
         .await
         .iter()

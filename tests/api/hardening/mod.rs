@@ -6,6 +6,7 @@ mod floods;
 mod grant_issuers;
 mod grant_limits;
 mod group_commit;
+mod group_jobs;
 mod hash_pool;
 mod hash_priority;
 mod org_budgets;
