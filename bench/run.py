@@ -327,6 +327,8 @@ def main():
     ap.add_argument("--seconds", type=int, default=10, help="length of each load step")
     ap.add_argument("--skip-build", action="store_true")
     ap.add_argument("--hash-nice", type=int, help="pin.hash_nice for pingate (default: pingate's own)")
+    ap.add_argument("--webhooks-only", action="store_true",
+                    help="skip the PIN-check steps (a quick look at webhook intake)")
     a = ap.parse_args()
     Pingate.hash_nice = a.hash_nice
     WORK.mkdir(parents=True, exist_ok=True)
@@ -363,9 +365,10 @@ def main():
                 extra.append(f"{t.name} webhooks @{conns}: {groups:.0f} group commits, "
                              f"{members / max(groups, 1):.1f} writes a group on average")
         if isinstance(t, Pingate):
-            pin_rows(t, a.seconds, ceiling, hooks, extra)
+            if not a.webhooks_only:
+                pin_rows(t, a.seconds, ceiling, hooks, extra)
             calls, events = t.stored()
-            setup = 3 * math.ceil(ceiling * a.seconds * 1.5 / ATTEMPTS)
+            setup = 0 if a.webhooks_only else 3 * math.ceil(ceiling * a.seconds * 1.5 / ATTEMPTS)
             extra.append(f"{t.name}: {t.answered} webhooks answered 2xx (+ {setup} set-up calls); "
                          f"{calls} calls stored, {events} call_received events")
         t.rss = rss_mib(t.proc.pid)
