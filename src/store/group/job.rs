@@ -11,9 +11,13 @@ use crate::store::{StoreError, StoreResult, WriteTx};
 /// caller).
 pub(in crate::store) struct Job {
     pub(in crate::store) now: Millis,
-    pub(in crate::store) run:
-        Box<dyn for<'t> FnOnce(StoreResult<&'t mut WriteTx>) -> BoxFuture<'t, Settle> + Send>,
+    pub(in crate::store) run: Run,
 }
+
+/// A job's body, boxed: what the writer calls with the group's
+/// transaction (or with why there is none).
+pub(in crate::store) type Run =
+    Box<dyn for<'t> FnOnce(StoreResult<&'t mut WriteTx>) -> BoxFuture<'t, Settle> + Send>;
 
 /// Lets a closure be a job's `run` (it names the lifetime Rust would not
 /// infer from the closure alone).
