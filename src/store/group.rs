@@ -320,7 +320,13 @@ impl Task {
         join: Join,
         members: &mut Members,
     ) -> StoreResult<Transaction<'static, Any>> {
-        let savepoint = self.open_savepoint(&mut tx, members).await?;
+        let savepoint = match self.open_savepoint(&mut tx, members).await {
+            Ok(savepoint) => savepoint,
+            Err(e) => {
+                join.refuse(StoreError::GroupFailed(e.to_string()));
+                return Err(e);
+            }
+        };
         let returned = match join {
             Join::Lend(reply) => lend(tx, reply).await?,
             Join::Run(job) => self.run_job(tx, job).await?,
@@ -538,7 +544,8 @@ fn fail(finished: Vec<Finished>, cause: &StoreError) {
 }
 
 impl Join {
-    /// The group could not even begin: the write is told so.
+    /// The write cannot be served (its group could not begin or go on):
+    /// it is told why.
     fn refuse(self, cause: StoreError) {
         match self {
             Join::Lend(reply) => {

@@ -29,6 +29,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyConnection, AnyPool, Transaction};
 
 use futures_util::future::BoxFuture;
+use tracing::Instrument;
 
 use crate::audit::event::NewEvent;
 use crate::clock::{Clock, Millis, SystemClock};
@@ -293,12 +294,14 @@ impl Store {
             return Ok(value);
         }
         let (reply, answer) = tokio::sync::oneshot::channel::<Result<T, E>>();
+        // The job's statements log under the request that asked for it.
+        let span = tracing::Span::current();
         let run = group::job_fn(move |write| match write {
             Err(cause) => {
                 let _ = reply.send(Err(cause.into()));
                 Box::pin(async { group::Settle::Undo(Box::new(|| ())) })
             }
-            Ok(write) => Box::pin(async move { settle(job(write).await, reply) }),
+            Ok(write) => Box::pin(async move { settle(job(write).await, reply) }.instrument(span)),
         });
         self.writer().run(group::Job {
             now,

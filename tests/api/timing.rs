@@ -254,3 +254,48 @@ async fn background_jobs_run_their_statements_in_their_own_span() {
     }
     app.shutdown().await;
 }
+
+/// The voice webhook's write runs on the group writer (a job), yet its
+/// statements log under the request that asked for it, so an operator can
+/// follow one request from its access line to its INSERT.
+async fn a_webhook_job_logs_its_statements_under_its_request(engine: Engine, test: &str) {
+    let Some(app) = TestApp::spawn(engine, test).await else {
+        return;
+    };
+    let sid = call_sid();
+    let form = [
+        ("CallSid", sid.as_str()),
+        ("AccountSid", crate::support::app::ACCOUNT_SID),
+        ("From", "+14155550100"),
+        ("To", "+18005550100"),
+    ];
+    let r = app.webhook("/webhooks/twilio/voice", &form).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let id = r.headers()["x-request-id"]
+        .to_str()
+        .expect("id")
+        .to_string();
+    let all = crate::support::logs::captured();
+    let under_request = String::from_utf8_lossy(&all)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["target"] == "sqlx::query")
+        .filter(|e| {
+            e["spans"].as_array().is_some_and(|spans| {
+                spans
+                    .iter()
+                    .any(|s| s["name"] == "request" && s["request_id"] == id.as_str())
+            })
+        })
+        .filter_map(|e| e["fields"]["db.statement"].as_str().map(fingerprint))
+        .collect::<Vec<_>>();
+    assert!(
+        under_request.iter().any(|f| f == "INSERT calls"),
+        "request {id}: {under_request:?}"
+    );
+    app.shutdown().await;
+}
+crate::on_both_engines!(
+    a_webhook_job_logs_its_statements_under_its_request,
+    a_webhook_job_logs_its_statements_under_its_request
+);

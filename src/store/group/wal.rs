@@ -24,7 +24,8 @@ const EVERY: Duration = Duration::from_millis(100);
 /// this task cannot run or a long read holds old pages.
 pub(crate) const WRITER_AUTOCHECKPOINT: u32 = 10_000;
 
-/// Checkpoints after groups committed, until the writer is gone.
+/// Checkpoints after groups committed, until the writer is gone or the
+/// store is closed.
 pub(super) async fn checkpoints(
     read: AnyPool,
     writer: WeakUnboundedSender<Join>,
@@ -35,7 +36,7 @@ pub(super) async fn checkpoints(
     let mut seen = 0;
     loop {
         ticker.tick().await;
-        if writer.upgrade().is_none() {
+        if writer.upgrade().is_none() || read.is_closed() {
             return;
         }
         let groups = counters.groups.load(Ordering::Relaxed);
