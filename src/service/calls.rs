@@ -270,6 +270,7 @@ fn account_number(digits: Option<&str>) -> Option<&str> {
 }
 
 /// The provider says the call is over: it ends, with its challenges.
+/// A job on the writer, like the voice webhook: every call ends with one.
 pub async fn ended(
     state: &AppState,
     provider: &'static str,
@@ -278,17 +279,38 @@ pub async fn ended(
     receipt: Option<&str>,
 ) -> ServiceResult<()> {
     let now = state.clock.now_ms();
-    let mut tx = state.store.begin(now).await?;
+    let provider_call_id = provider_call_id.to_string();
+    let receipt = receipt.map(str::to_string);
+    state
+        .store
+        .write(now, move |tx| {
+            Box::pin(async move {
+                record_end(tx, provider, &provider_call_id, end, receipt.as_deref()).await
+            })
+        })
+        .await
+}
+
+/// Ends the call, once: an unknown call or a delivery seen before (by
+/// `receipt`) changes nothing, and nothing is kept of it.
+async fn record_end(
+    tx: &mut WriteTx,
+    provider: &'static str,
+    provider_call_id: &str,
+    end: CallEnd,
+    receipt: Option<&str>,
+) -> ServiceResult<()> {
+    let now = tx.now();
+    let Some(call) = calls::by_provider_id_in(tx.conn(), provider, provider_call_id).await? else {
+        return Ok(());
+    };
     if let Some(key) = receipt
         && !quotas::first_receipt(tx.conn(), provider, key, now).await?
     {
         return Ok(());
     }
-    let Some(call) = calls::by_provider_id_in(tx.conn(), provider, provider_call_id).await? else {
-        return Ok(());
-    };
     if calls::end(tx.conn(), &call.id, now).await? {
-        end_challenges(&mut tx, &call, Ending::Cancelled, "call ended").await?;
+        end_challenges(tx, &call, Ending::Cancelled, "call ended").await?;
         tx.audit(
             NewEvent::new(
                 EventKind::CallEnded,
@@ -300,7 +322,6 @@ pub async fn ended(
             .detail("provider_status", end.as_str()),
         );
     }
-    tx.commit().await?;
     Ok(())
 }
 

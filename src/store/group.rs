@@ -29,17 +29,15 @@ use std::time::Duration;
 use futures_util::FutureExt;
 use sqlx::{Any, AnyPool, Transaction};
 use tokio::sync::{mpsc, oneshot};
-use tracing::Instrument;
 
+use super::wal::Wal;
 use super::{AUDIT_LOCK_KEY, Backend, StoreError, StoreResult, WriteTx, audit};
 use crate::audit::event::NewEvent;
 use crate::clock::Clock;
 
 mod job;
-mod wal;
 
-pub(super) use job::{Answer, Job, Settle, job_fn};
-pub(crate) use wal::WRITER_AUTOCHECKPOINT;
+pub(super) use job::{Answer, Job, Settle, Tell, job_fn};
 
 /// How many writes one group may hold and how long the writer waits for
 /// another once the queue is empty (zero: a lone write is never delayed).
@@ -78,8 +76,8 @@ pub struct GroupStats {
 }
 
 #[derive(Default)]
-pub(super) struct Counters {
-    pub(super) groups: AtomicU64,
+struct Counters {
+    groups: AtomicU64,
     members: AtomicU64,
     waiting: AtomicU64,
 }
@@ -109,7 +107,7 @@ enum Returned {
     /// Dropped without commit (an error, an early return, a cancelled
     /// request, a job that failed or panicked): roll back to its
     /// savepoint, then tell it (a job's own error) if it still listens.
-    Abandoned(Transaction<'static, Any>, Option<Box<dyn FnOnce() + Send>>),
+    Abandoned(Transaction<'static, Any>, Option<Tell>),
 }
 
 impl Lease {
@@ -150,10 +148,10 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    /// `read` is the pool WAL checkpoints run on (SQLite).
+    /// `wal` hears of every group that commits (SQLite).
     pub(super) fn spawn(
         pool: AnyPool,
-        read: &AnyPool,
+        wal: Option<Wal>,
         backend: Backend,
         clock: Arc<dyn Clock>,
         config: GroupCommit,
@@ -168,6 +166,7 @@ impl Writer {
             queue,
             counters: Arc::clone(&counters),
             head: None,
+            wal,
         };
         match backend {
             Backend::Sqlite => {
@@ -176,12 +175,6 @@ impl Writer {
                 if let Err(e) = spawn_on_own_thread(task) {
                     tracing::error!(error = %e, "no database writer");
                 }
-                tokio::spawn(
-                    wal::checkpoints(read.clone(), joins.downgrade(), Arc::clone(&counters))
-                        .instrument(
-                            tracing::info_span!(parent: None, "background", job = "wal_checkpoint"),
-                        ),
-                );
             }
             Backend::Postgres => {
                 tokio::spawn(task.run());
@@ -248,6 +241,7 @@ struct Task {
     /// The chain's head as the last group left it (checked, not trusted:
     /// see `audit::append_after`).
     head: Option<audit::Head>,
+    wal: Option<Wal>,
 }
 
 /// A member whose changes wait for the group's COMMIT.
@@ -453,6 +447,9 @@ impl Task {
         }
         tx.commit().await?;
         self.head = head;
+        if let Some(wal) = &self.wal {
+            wal.committed();
+        }
         Ok(())
     }
 }

@@ -19,6 +19,7 @@ pub mod overrides;
 pub mod principals;
 pub mod quotas;
 pub mod retention;
+mod wal;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -97,6 +98,8 @@ pub struct Store {
     /// The group-commit writer, started by the first write (so the clock
     /// and the batch bounds are settled by then).
     writer: Arc<OnceLock<group::Writer>>,
+    /// SQLite: the task that checkpoints the WAL after writes commit.
+    wal: Option<wal::Wal>,
 }
 
 pub(crate) static MIGRATOR_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -151,6 +154,7 @@ impl Store {
                 clock: Arc::new(SystemClock),
                 group_commit: GroupCommit::default(),
                 writer: Arc::default(),
+                wal: None,
             })
         }
     }
@@ -195,6 +199,7 @@ impl Store {
             .after_connect(sqlite_pragmas)
             .connect_with(opts)
             .await?;
+        let wal = Some(wal::Wal::start(&read));
         Ok(Store {
             read,
             write,
@@ -202,6 +207,7 @@ impl Store {
             clock: Arc::new(SystemClock),
             group_commit: GroupCommit::default(),
             writer: Arc::default(),
+            wal,
         })
     }
 
@@ -262,7 +268,7 @@ impl Store {
                 Backend::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await?,
                 Backend::Postgres => self.write.begin().await?,
             };
-            Inner::Alone(tx)
+            Inner::Alone(tx, self.wal.clone())
         } else {
             Inner::Member(Some(self.writer().join().await?))
         };
@@ -315,7 +321,7 @@ impl Store {
         self.writer.get_or_init(|| {
             group::Writer::spawn(
                 self.write.clone(),
-                &self.read,
+                self.wal.clone(),
                 self.backend,
                 Arc::clone(&self.clock),
                 self.group_commit,
@@ -407,17 +413,14 @@ fn sqlite_pragmas(
 }
 
 /// The writer's connection checkpoints the WAL only as a backstop (see
-/// `group::wal`).
+/// `wal`).
 fn writer_pragmas(
     conn: &mut AnyConnection,
     meta: sqlx::pool::PoolConnectionMetadata,
 ) -> futures_util::future::BoxFuture<'_, Result<(), sqlx::Error>> {
     Box::pin(async move {
         sqlite_pragmas(conn, meta).await?;
-        let backstop = format!(
-            "PRAGMA wal_autocheckpoint = {}",
-            group::WRITER_AUTOCHECKPOINT
-        );
+        let backstop = format!("PRAGMA wal_autocheckpoint = {}", wal::WRITER_AUTOCHECKPOINT);
         sqlx::raw_sql(sqlx::AssertSqlSafe(backstop))
             .execute(conn)
             .await?;
@@ -439,7 +442,8 @@ pub struct WriteTx {
 /// A transaction of its own, a member's turn in a group's transaction
 /// (`None` once handed back), or a job's, run by the writer itself.
 enum Inner {
-    Alone(Transaction<'static, Any>),
+    /// With the WAL task to tell once it commits (SQLite).
+    Alone(Transaction<'static, Any>, Option<wal::Wal>),
     Member(Option<group::Lease>),
     Job(Option<Transaction<'static, Any>>),
 }
@@ -471,7 +475,7 @@ impl WriteTx {
 
     pub fn conn(&mut self) -> &mut AnyConnection {
         match &mut self.inner {
-            Inner::Alone(tx) | Inner::Job(Some(tx)) => tx,
+            Inner::Alone(tx, _) | Inner::Job(Some(tx)) => tx,
             Inner::Member(Some(lease)) => &mut lease.tx,
             Inner::Member(None) | Inner::Job(None) => {
                 unreachable!("a write used after it was handed back")
@@ -519,7 +523,7 @@ impl WriteTx {
             // A job gets `&mut WriteTx` and cannot reach here; the writer
             // commits its group.
             Inner::Job(_) => return Ok(()),
-            Inner::Alone(tx) => tx,
+            Inner::Alone(tx, _) => tx,
         };
         if !events.is_empty() {
             if self.backend == Backend::Postgres {
@@ -532,10 +536,13 @@ impl WriteTx {
             // however long the transaction ran or whoever began first.
             audit::append(tx, self.clock.now_ms(), events).await?;
         }
-        let Inner::Alone(tx) = std::mem::replace(&mut self.inner, Inner::Member(None)) else {
+        let Inner::Alone(tx, wal) = std::mem::replace(&mut self.inner, Inner::Member(None)) else {
             return Ok(());
         };
         tx.commit().await?;
+        if let Some(wal) = wal {
+            wal.committed();
+        }
         Ok(())
     }
 }

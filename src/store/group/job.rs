@@ -34,8 +34,11 @@ pub(in crate::store) enum Settle {
     /// that it failed.
     Keep(Answer),
     /// Roll it back to its savepoint, then tell the caller its own error.
-    Undo(Box<dyn FnOnce() + Send>),
+    Undo(Tell),
 }
+
+/// Tells a job's caller its own error, once its changes are undone.
+pub(in crate::store) type Tell = Box<dyn FnOnce() + Send>;
 
 /// Tells one member whether the group that holds its changes committed.
 pub(in crate::store) type Answer = Box<dyn FnOnce(StoreResult<()>) + Send>;

@@ -3,7 +3,7 @@
 //! fails, even after it has written, or panics is rolled back alone and its
 //! caller hears its own error; a job's value comes back only once its
 //! changes are durable. And on SQLite the WAL is checkpointed off the
-//! writer, by a background task.
+//! writer, by a background task, with group commit on or off.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -18,7 +18,7 @@ use super::group_commit::{
     MEMBERS, fails, marker, markers_in_chain, member, receipt_keys, until_waiting, verify_ok,
 };
 use crate::on_both_engines;
-use crate::support::app::{Engine, TestApp};
+use crate::support::app::{Engine, Options, TestApp};
 
 /// A job that records a receipt and an audit event and returns `n`; a
 /// failing one then gives up with an error of its own (no statement of
@@ -188,8 +188,24 @@ on_both_engines!(
 /// WAL: the rows are there only once a checkpoint copied them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_wal_is_checkpointed_off_the_writer() {
-    let test = "the_wal_is_checkpointed_off_the_writer";
-    let app = TestApp::spawn(Engine::Sqlite, test).await.expect("sqlite");
+    wal_reaches_the_file("the_wal_is_checkpointed_off_the_writer", 64).await;
+}
+
+/// The same without group commit: writes that each commit alone are
+/// checkpointed too (the writer's own checkpoint is only a backstop).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wal_is_checkpointed_without_group_commit() {
+    wal_reaches_the_file("the_wal_is_checkpointed_without_group_commit", 1).await;
+}
+
+async fn wal_reaches_the_file(test: &str, group_commit_max: u32) {
+    let opts = Options {
+        tweak: Box::new(move |s| s.database.group_commit_max = group_commit_max),
+        ..Options::default()
+    };
+    let app = TestApp::spawn_with(Engine::Sqlite, test, opts)
+        .await
+        .expect("sqlite");
     let store = app.state().store.clone();
     let now = app.clock.now_ms();
     for n in 0..3 {
