@@ -52,10 +52,11 @@ pub async fn receive(state: &AppState, inbound: InboundCall<'_>) -> ServiceResul
     let row = new_call_row(&inbound, &caller, verification(false), now);
     let if_registered = verification(true);
     let event = received_event(state, &inbound, &caller);
-    // A job on the writer: the webhook's one write makes no other hand-off.
+    // A job on the writer: the webhook's one write makes no other hand-off,
+    // and, being one statement, needs no savepoint (`Store::write_one`).
     let (call, inserted) = state
         .store
-        .write(now, move |tx| {
+        .write_one(now, move |tx| {
             Box::pin(async move { record_call(tx, row, if_registered, event).await })
         })
         .await?;
@@ -107,6 +108,10 @@ fn new_call_row(
 /// Stores a call first heard of now, with its `call_received` event (the
 /// org and verification filled in from what the insert found), or finds
 /// the one a replayed webhook already stored. True if it was new.
+///
+/// Run by `Store::write_one`: the insert is its only change, and nothing
+/// after a successful insert can fail (the read runs only when the insert
+/// changed nothing). Keep it so, or run it with `Store::write`.
 async fn record_call(
     tx: &mut WriteTx,
     mut row: CallRow,

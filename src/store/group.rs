@@ -10,7 +10,10 @@
 //! next one's SAVEPOINT, and the first member on SQLite has none (rolling
 //! it back is rolling back the transaction, which then begins again).
 //! The writer remembers the chain's head from its last group, so the next
-//! one need not read it (the append checks it in its INSERT).
+//! one need not read it (the append checks it in its INSERT). On SQLite a
+//! job of one statement (`Store::write_one`, the voice webhook) has no
+//! savepoint at all: SQLite undoes a failed statement by itself, and that
+//! round trip was the biggest cost of a grouped webhook.
 //!
 //! A member is one of two kinds. A job (`Store::write`) runs on the
 //! writer's own task: its statements go from the writer to the connection
@@ -36,8 +39,12 @@ use crate::audit::event::NewEvent;
 use crate::clock::Clock;
 
 mod job;
+mod members;
 
-pub(super) use job::{Answer, Job, Settle, Tell, job_fn};
+pub(super) use job::{Answer, Changes, Job, Settle, Tell, job_fn};
+use members::{
+    Finished, Members, refuse_held, release_held, roll_back_member, still_in_transaction,
+};
 
 /// How many writes one group may hold and how long the writer waits for
 /// another once the queue is empty (zero: a lone write is never delayed).
@@ -244,12 +251,6 @@ struct Task {
     wal: Option<Wal>,
 }
 
-/// A member whose changes wait for the group's COMMIT.
-struct Finished {
-    events: Vec<NewEvent>,
-    answer: Answer,
-}
-
 impl Task {
     async fn run(mut self) {
         while let Some(first) = self.queue.recv().await {
@@ -261,7 +262,24 @@ impl Task {
                     continue;
                 }
             };
-            self.group(tx, first).await;
+            if !self.group(tx, first).await {
+                self.renew_connection().await;
+            }
+        }
+    }
+
+    /// After a group failed, the writer's connection may still believe it
+    /// is in a transaction: when SQLite rolled one back by itself (a full
+    /// disk, an I/O error), sqlx's own ROLLBACK then fails and leaves it
+    /// so, and every later BEGIN would be refused. The writer closes it;
+    /// the pool opens a fresh one for the next group.
+    async fn renew_connection(&self) {
+        let closed = match self.pool.acquire().await {
+            Ok(conn) => conn.close().await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = closed {
+            tracing::warn!(error = %e, "could not close the writer's connection after a failed group");
         }
     }
 
@@ -275,8 +293,9 @@ impl Task {
     }
 
     /// Serves members one after another until the queue is empty (after
-    /// the configured wait) or the group is full, then commits.
-    async fn group(&mut self, mut tx: Transaction<'static, Any>, first: Join) {
+    /// the configured wait) or the group is full, then commits; false if
+    /// the group failed.
+    async fn group(&mut self, mut tx: Transaction<'static, Any>, first: Join) -> bool {
         let mut members = Members::default();
         let mut next = Some(first);
         let mut served: u64 = 0;
@@ -303,6 +322,7 @@ impl Task {
             (member.answer)(Ok(()));
         }
         metrics::histogram!("pingate_group_commit_size").record(served as f64);
+        true
     }
 
     /// Runs one member (here, or lent to its task) and takes the
@@ -314,7 +334,8 @@ impl Task {
         join: Join,
         members: &mut Members,
     ) -> StoreResult<Transaction<'static, Any>> {
-        let savepoint = match self.open_savepoint(&mut tx, members).await {
+        let needed = join.needs_savepoint(self.backend);
+        let savepoint = match self.open_savepoint(&mut tx, members, needed).await {
             Ok(savepoint) => savepoint,
             Err(e) => {
                 join.refuse(StoreError::GroupFailed(e.to_string()));
@@ -337,16 +358,25 @@ impl Task {
                 }
                 Ok(tx)
             }
-            Returned::Abandoned(tx, tell) => {
+            Returned::Abandoned(mut tx, tell) => {
                 let tx = if savepoint {
                     roll_back_member(tx).await
-                } else {
+                } else if members.is_empty() {
                     // The transaction held nothing before this member: all
                     // of it goes, and the next member starts a fresh one.
                     match tx.rollback().await {
                         Ok(()) => self.begin().await,
                         Err(e) => Err(e.into()),
                     }
+                } else if tell.is_some() {
+                    // A one-statement job's own error (`Changes::One`).
+                    still_in_transaction(&mut tx).await.map(|()| tx)
+                } else {
+                    // One that panicked may have changed anything: the
+                    // group goes with it.
+                    Err(StoreError::Setup(
+                        "a write without a savepoint was lost; its group is rolled back".into(),
+                    ))
                 };
                 // Its own error, whether or not the group can go on.
                 if let Some(tell) = tell {
@@ -379,13 +409,19 @@ impl Task {
     /// Opens the savepoint this member can be rolled back to, releasing
     /// the previous member's in the same round trip; true if one is open.
     /// The group's first member on SQLite needs none: rolling it back is
-    /// rolling back the transaction. (On PostgreSQL a failed statement
-    /// poisons the transaction, and only a savepoint's RELEASE tells so.)
+    /// rolling back the transaction; nor does a one-statement job there.
+    /// (On PostgreSQL a failed statement poisons the transaction, and only
+    /// a savepoint's RELEASE tells so.)
     async fn open_savepoint(
         &self,
         tx: &mut Transaction<'static, Any>,
         members: &mut Members,
+        needed: bool,
     ) -> StoreResult<bool> {
+        if !needed {
+            release_held(tx, members).await?;
+            return Ok(false);
+        }
         let Some(held) = members.held.take() else {
             if members.finished.is_empty() && self.backend == Backend::Sqlite {
                 return Ok(false);
@@ -454,93 +490,29 @@ impl Task {
     }
 }
 
-/// The members a group has served so far.
-#[derive(Default)]
-struct Members {
-    /// Finished, their savepoint released (or never needed).
-    finished: Vec<Finished>,
-    /// Finished, its savepoint not yet released.
-    held: Option<Finished>,
-}
-
-impl Members {
-    /// Every member whose changes are still in the transaction.
-    fn all(mut self) -> Vec<Finished> {
-        self.finished.extend(self.held);
-        self.finished
-    }
-}
-
-/// Releases the last member's savepoint before the group commits.
-async fn release_held(
-    tx: &mut Transaction<'static, Any>,
-    members: &mut Members,
-) -> StoreResult<()> {
-    let Some(held) = members.held.take() else {
-        return Ok(());
-    };
-    match sqlx::query("RELEASE SAVEPOINT member")
-        .execute(&mut **tx)
-        .await
-    {
-        Ok(_) => {
-            members.finished.push(held);
-            Ok(())
-        }
-        Err(e) => refuse_held(tx, held, e, &mut members.finished).await,
-    }
-}
-
-/// The held member's savepoint would not release: a member that went on
-/// after a failed statement (PostgreSQL refuses the release). It alone is
-/// rolled back and told; if even that fails, it shares the group's fate.
-async fn refuse_held(
-    tx: &mut Transaction<'static, Any>,
-    held: Finished,
-    cause: sqlx::Error,
-    finished: &mut Vec<Finished>,
-) -> StoreResult<()> {
-    match undo_member(tx).await {
-        Ok(()) => {
-            (held.answer)(Err(cause.into()));
-            Ok(())
-        }
-        Err(e) => {
-            finished.push(held);
-            Err(e)
-        }
-    }
-}
-
-async fn roll_back_member(
-    mut tx: Transaction<'static, Any>,
-) -> StoreResult<Transaction<'static, Any>> {
-    undo_member(&mut tx).await?;
-    Ok(tx)
-}
-
-/// Undoes the member since its savepoint, in one round trip.
-async fn undo_member(tx: &mut Transaction<'static, Any>) -> StoreResult<()> {
-    sqlx::raw_sql("ROLLBACK TO SAVEPOINT member; RELEASE SAVEPOINT member")
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
 fn writer_lost() -> StoreError {
     StoreError::Setup("a write lost the group's transaction".into())
 }
 
 /// The group could not commit: nothing of it is durable, and every member
 /// that waited for it hears so (the transaction rolls back on drop).
-fn fail(finished: Vec<Finished>, cause: &StoreError) {
+fn fail(finished: Vec<Finished>, cause: &StoreError) -> bool {
     tracing::error!(error = %cause, members = finished.len(), "group commit failed");
     for member in finished {
         (member.answer)(Err(StoreError::GroupFailed(cause.to_string())));
     }
+    false
 }
 
 impl Join {
+    /// Whether the member needs a savepoint of its own to be undone alone.
+    fn needs_savepoint(&self, backend: Backend) -> bool {
+        match self {
+            Join::Run(job) => job.changes == Changes::Many || backend == Backend::Postgres,
+            Join::Lend(_) => true,
+        }
+    }
+
     /// The write cannot be served (its group could not begin or go on):
     /// it is told why.
     fn refuse(self, cause: StoreError) {

@@ -293,6 +293,32 @@ impl Store {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
+        self.write_as(now, group::Changes::Many, job).await
+    }
+
+    /// `write` for a job that changes the database with one statement at
+    /// most and cannot fail once that statement has succeeded (the voice
+    /// webhook's insert; a read before or after it is fine). On SQLite
+    /// such a job runs without a savepoint, since SQLite undoes a failed
+    /// statement by itself: that saves a round trip to the connection's
+    /// thread, which cost a grouped webhook more than its insert did
+    /// (docs/operating.md, "Where the writer's time goes"). If such a job
+    /// panics, its whole group is rolled back and every member told so.
+    pub async fn write_one<T, E, F>(&self, now: Millis, job: F) -> Result<T, E>
+    where
+        F: for<'t> FnOnce(&'t mut WriteTx) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        self.write_as(now, group::Changes::One, job).await
+    }
+
+    async fn write_as<T, E, F>(&self, now: Millis, changes: group::Changes, job: F) -> Result<T, E>
+    where
+        F: for<'t> FnOnce(&'t mut WriteTx) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
         if self.group_commit.is_off() {
             let mut tx = self.begin(now).await?;
             let value = job(&mut tx).await?;
@@ -311,6 +337,7 @@ impl Store {
         });
         self.writer().run(group::Job {
             now,
+            changes,
             run: Box::new(run),
         })?;
         answer.await.unwrap_or_else(|_| Err(write_lost().into()))

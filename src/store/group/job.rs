@@ -11,7 +11,20 @@ use crate::store::{StoreError, StoreResult, WriteTx};
 /// caller).
 pub(in crate::store) struct Job {
     pub(in crate::store) now: Millis,
+    pub(in crate::store) changes: Changes,
     pub(in crate::store) run: Run,
+}
+
+/// What a job may change, which decides whether it needs a savepoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::store) enum Changes {
+    /// Any number of statements: the job runs under its own savepoint.
+    Many,
+    /// One statement at most, and nothing after it fails (`Store::write_one`).
+    /// SQLite undoes a failed statement by itself, so there the job needs
+    /// no savepoint; PostgreSQL still needs one (a failed statement
+    /// poisons its transaction until the savepoint is rolled back).
+    One,
 }
 
 /// A job's body, boxed: what the writer calls with the group's

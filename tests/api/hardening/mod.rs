@@ -7,6 +7,7 @@ mod grant_issuers;
 mod grant_limits;
 mod group_commit;
 mod group_jobs;
+mod group_one;
 mod hash_pool;
 mod hash_priority;
 mod org_budgets;
