@@ -4,6 +4,7 @@
 mod hash_pool;
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 use secrecy::ExposeSecret;
@@ -52,6 +53,10 @@ pub struct AppState {
     pub shield: Arc<FloodShield>,
     /// The last signed checkpoint, kept beside the signing key.
     pub anchor: Anchor,
+    /// Passes the background checkpoint signer has made over the log (ticks
+    /// that read it; the first at start-up): tests that tamper with the log
+    /// wait for the first, so it cannot land in the middle of theirs.
+    pub checkpointer_passes: AtomicU64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -160,6 +165,7 @@ impl AppState {
             support,
             shield: Arc::new(FloodShield::new(&settings.limits)),
             anchor: Anchor::beside(&settings.signing_key_path()),
+            checkpointer_passes: AtomicU64::new(0),
             hash_pool: Arc::new(hash_pool),
             hash_permits: Arc::new(Semaphore::new(settings.pin.hash_concurrency)),
             hash_gate: HashGate::new(settings.pin.hash_queue, settings.pin.hash_per_principal),

@@ -7,6 +7,7 @@
 //! store. Every whole-log pass streams, so memory stays constant.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -425,9 +426,14 @@ impl Checkpointer {
             .flatten()
             .filter(|c| c.size >= passed)
             .collect();
-        if let Err(e) = catch_up(pool, &mut chain, &checks).await {
-            return Err(refuse(&self.state, e).await);
-        }
+        let caught_up = match catch_up(pool, &mut chain, &checks).await {
+            Ok(()) => Ok(()),
+            Err(e) => Err(refuse(&self.state, e).await),
+        };
+        self.state
+            .checkpointer_passes
+            .fetch_add(1, Ordering::Relaxed);
+        caught_up?;
         save_tiles(&self.state, &mut chain).await?;
         if !due {
             self.chain = Some(chain);

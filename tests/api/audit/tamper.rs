@@ -4,6 +4,8 @@
 //! `pingate audit verify` must catch each and name the first bad seq, and
 //! what only a checkpoint held from before can catch, it must.
 
+use std::sync::atomic::Ordering;
+
 use pingate::audit::event::Event;
 use pingate::audit::merkle;
 use pingate::store::audit::AuditFilter;
@@ -17,7 +19,10 @@ use crate::support::app::{Engine, TestApp, call_sid};
 
 /// A log with only synchronous writers (no PIN messages whose delivery
 /// events would land while the test tampers): an import, two calls, an
-/// IVR answer and some org updates.
+/// IVR answer and some org updates. It also waits for the background
+/// checkpoint signer's first pass over the log (at start-up, but on
+/// PostgreSQL it may wait for a connection first), which would otherwise
+/// read the log while the test tampers with it and audit what it found.
 async fn quiet_log(app: &TestApp) -> i64 {
     app.import_contoso().await;
     app.call(&call_sid(), "+14155550100", Some("TN-Validation-Passed-A"))
@@ -30,9 +35,21 @@ async fn quiet_log(app: &TestApp) -> i64 {
     )
     .await;
     append(app, 10, "cli:root", app.state().clock.now_ms()).await;
+    until_first_checkpointer_pass(app).await;
     let v = verify_api(app).await;
     assert_eq!(v["ok"], true, "{v}");
     v["events"].as_i64().unwrap()
+}
+
+async fn until_first_checkpointer_pass(app: &TestApp) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while app.state().checkpointer_passes.load(Ordering::Relaxed) == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the background checkpoint signer never read the log"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
 }
 
 async fn sql(app: &TestApp, query: &'static str, a: i64) {
