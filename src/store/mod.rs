@@ -11,8 +11,10 @@ pub mod codec;
 pub mod console_sessions;
 pub mod grants;
 pub mod group;
+mod jobs;
 pub mod maintenance;
 pub mod messages;
+pub mod nodelay;
 pub mod open;
 pub mod orgs;
 pub mod overrides;
@@ -28,9 +30,6 @@ use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyConnection, AnyPool, Transaction};
-
-use futures_util::future::BoxFuture;
-use tracing::Instrument;
 
 use crate::audit::event::NewEvent;
 use crate::clock::{Clock, Millis, SystemClock};
@@ -144,6 +143,13 @@ impl Store {
                 // Longer than a request may take: under load a request ends
                 // with the request timeout rather than a pool error.
                 .acquire_timeout(Duration::from_secs(20))
+                // sqlx 0.9.0 leaves Nagle on (see `nodelay`).
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        nodelay::set_on(conn).await;
+                        Ok(())
+                    })
+                })
                 .connect_with(opts)
                 .await
                 .map_err(unreachable)?;
@@ -281,68 +287,6 @@ impl Store {
         })
     }
 
-    /// Runs `job` as one write acting at `now` and returns what it
-    /// returned once its changes are durable; an `Err` from the job
-    /// changes nothing. With group commit on, the job runs on the writer
-    /// itself, inside the next group (under its own savepoint), so its
-    /// statements make no other hand-off: the hot path's writes use this.
-    /// The job must not wait on anything but its own statements.
-    pub async fn write<T, E, F>(&self, now: Millis, job: F) -> Result<T, E>
-    where
-        F: for<'t> FnOnce(&'t mut WriteTx) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
-        T: Send + 'static,
-        E: From<StoreError> + Send + 'static,
-    {
-        self.write_as(now, group::Changes::Many, job).await
-    }
-
-    /// `write` for a job that changes the database with one statement at
-    /// most and cannot fail once that statement has succeeded (the voice
-    /// webhook's insert; a read before or after it is fine). On SQLite
-    /// such a job runs without a savepoint, since SQLite undoes a failed
-    /// statement by itself: that saves a round trip to the connection's
-    /// thread, which cost a grouped webhook more than its insert did
-    /// (docs/operating.md, "Where the writer's time goes"). If such a job
-    /// panics, its whole group is rolled back and every member told so.
-    pub async fn write_one<T, E, F>(&self, now: Millis, job: F) -> Result<T, E>
-    where
-        F: for<'t> FnOnce(&'t mut WriteTx) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
-        T: Send + 'static,
-        E: From<StoreError> + Send + 'static,
-    {
-        self.write_as(now, group::Changes::One, job).await
-    }
-
-    async fn write_as<T, E, F>(&self, now: Millis, changes: group::Changes, job: F) -> Result<T, E>
-    where
-        F: for<'t> FnOnce(&'t mut WriteTx) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
-        T: Send + 'static,
-        E: From<StoreError> + Send + 'static,
-    {
-        if self.group_commit.is_off() {
-            let mut tx = self.begin(now).await?;
-            let value = job(&mut tx).await?;
-            tx.commit().await?;
-            return Ok(value);
-        }
-        let (reply, answer) = tokio::sync::oneshot::channel::<Result<T, E>>();
-        // The job's statements log under the request that asked for it.
-        let span = tracing::Span::current();
-        let run = group::job_fn(move |write| match write {
-            Err(cause) => {
-                let _ = reply.send(Err(cause.into()));
-                Box::pin(async { group::Settle::Undo(Box::new(|| ())) })
-            }
-            Ok(write) => Box::pin(async move { settle(job(write).await, reply) }.instrument(span)),
-        });
-        self.writer().run(group::Job {
-            now,
-            changes,
-            run: Box::new(run),
-        })?;
-        answer.await.unwrap_or_else(|_| Err(write_lost().into()))
-    }
-
     /// The group-commit writer, started by the first write.
     fn writer(&self) -> &group::Writer {
         self.writer.get_or_init(|| {
@@ -359,36 +303,6 @@ impl Store {
     pub async fn close(&self) {
         self.write.close().await;
         self.read.close().await;
-    }
-}
-
-/// A job's answer never came: it panicked (the writer rolled it back and
-/// went on) or the writer itself stopped.
-fn write_lost() -> StoreError {
-    StoreError::Setup(
-        "the write was lost before it committed (it panicked, or the database writer stopped)"
-            .into(),
-    )
-}
-
-/// What the writer does with a job's result: keeps its changes and hands
-/// the value over once they are durable, or rolls it back and hands over
-/// its error.
-fn settle<T, E>(
-    result: Result<T, E>,
-    reply: tokio::sync::oneshot::Sender<Result<T, E>>,
-) -> group::Settle
-where
-    T: Send + 'static,
-    E: From<StoreError> + Send + 'static,
-{
-    match result {
-        Ok(value) => group::Settle::Keep(Box::new(move |durable| {
-            let _ = reply.send(durable.map(|()| value).map_err(E::from));
-        })),
-        Err(e) => group::Settle::Undo(Box::new(move || {
-            let _ = reply.send(Err(e));
-        })),
     }
 }
 

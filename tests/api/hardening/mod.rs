@@ -13,4 +13,5 @@ mod hash_priority;
 mod org_budgets;
 mod org_names;
 mod ownership;
+mod pg_nodelay;
 mod sweeper;
