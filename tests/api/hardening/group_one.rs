@@ -10,8 +10,9 @@ use pingate::clock::Clock;
 use pingate::store::{Store, StoreError, StoreResult, WriteTx};
 
 use super::group_commit::{
-    MEMBERS, fails, marker, markers_in_chain, member, receipt_keys, until_waiting, verify_ok,
+    fails, marker, markers_in_chain, receipt_keys, until_waiting, verify_ok,
 };
+use super::group_jobs::jobs_and_lent_writes_in_groups;
 use crate::on_both_engines;
 use crate::support::app::{Engine, TestApp};
 
@@ -54,69 +55,17 @@ async fn many(store: Store, now: i64, n: u64) -> StoreResult<()> {
         .await
 }
 
-/// Members 0..4 of every eight are one-statement jobs, 4..8 lent writes;
-/// members 3 and 7 of every eight fail.
-fn is_one(n: u64) -> bool {
-    n % 8 < 4
-}
-
+/// A failed one-statement job is undone alone, even the row its statement
+/// wrote before it failed.
 async fn one_statement_jobs_share_groups_and_fail_alone(engine: Engine, test: &str) {
     let Some(app) = TestApp::spawn(engine, test).await else {
         return;
     };
-    let store = app.state().store.clone();
-    let now = app.clock.now_ms();
-    let holder = store.begin(now).await.expect("begin");
-    let before = store.group_stats();
-    let members: Vec<_> = (0..MEMBERS)
-        .map(|n| {
-            let store = store.clone();
-            tokio::spawn(async move {
-                if is_one(n) {
-                    one(store, now, n).await.map(|v| assert_eq!(v, n))
-                } else {
-                    member(store, now, n).await
-                }
-            })
-        })
-        .collect();
-    until_waiting(&store, MEMBERS).await;
-    holder.commit().await.expect("the holder commits");
-    for (n, handle) in members.into_iter().enumerate() {
-        let n = n as u64;
-        match handle.await.expect("member task") {
-            Ok(()) => assert!(!fails(n), "member {n} should have failed"),
-            Err(StoreError::Db(e)) if is_one(n) => {
-                assert!(fails(n), "member {n}: {e}");
-                let why = e.to_string().to_lowercase();
-                assert!(why.contains("unique"), "member {n}: {e}");
-            }
-            Err(StoreError::Db(e)) => {
-                assert!(fails(n), "member {n}: {e}");
-                assert!(e.to_string().contains("no_such_table"), "member {n}: {e}");
-            }
-            Err(e) => panic!("member {n} got another's error: {e}"),
-        }
-    }
-    let after = store.group_stats();
-    let groups = after.groups - before.groups;
-    assert!((1..=3).contains(&groups), "{before:?} -> {after:?}");
-
-    let expected: Vec<i64> = (0..MEMBERS)
-        .filter(|n| !fails(*n))
-        .map(|n| n as i64)
-        .collect();
-    let mut committed = markers_in_chain(&app).await;
-    committed.sort_unstable();
-    assert_eq!(committed, expected);
-    let mut want: Vec<String> = expected.iter().map(|n| format!("r{n}")).collect();
-    want.sort();
-    assert_eq!(
-        receipt_keys(&store).await,
-        want,
-        "a failed statement's first row is undone with it"
-    );
-    verify_ok(&app).await;
+    jobs_and_lent_writes_in_groups(&app, one, |n, e| match e {
+        StoreError::Db(e) if e.to_string().to_lowercase().contains("unique") => {}
+        other => panic!("member {n}: {other}"),
+    })
+    .await;
     app.shutdown().await;
 }
 on_both_engines!(
