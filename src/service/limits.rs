@@ -10,7 +10,7 @@ use crate::domain::string_enum::string_enum;
 use crate::hash_gate::{Busy, Ticket};
 use crate::ids;
 use crate::store::overrides;
-use crate::store::quotas::{self, Counting, LockoutRow};
+use crate::store::quotas::{self, Counting, LockoutRow, Use};
 use crate::store::{LockSpace, WriteTx};
 
 use super::{ServiceError, ServiceResult};
@@ -187,19 +187,33 @@ async fn refusal(
             }
         })
     };
-    for c in &admission.charges {
-        let used =
-            quotas::charge(tx.conn(), c.quota.as_str(), c.key, Counting::Uses, w, now).await?;
-        if let Some(r) = over(c.quota, used) {
-            return Ok(Some(r));
-        }
-    }
+    let mut charged: Vec<Quota> = admission.charges.iter().map(|c| c.quota).collect();
+    let mut uses: Vec<Use> = admission
+        .charges
+        .iter()
+        .map(|c| counted(c.quota, c.key))
+        .collect();
     if let Some(d) = &admission.distinct {
-        let counting = Counting::Members(d.member);
-        let n = quotas::charge(tx.conn(), d.quota.as_str(), d.key, counting, w, now).await?;
-        return Ok(over(d.quota, n));
+        charged.push(d.quota);
+        uses.push(Use {
+            scope: d.quota.as_str(),
+            key: d.key,
+            counting: Counting::Members(d.member),
+        });
     }
-    Ok(None)
+    // All in one batch; the first over its limit, in the admission's
+    // order, refuses (and the rollback takes every charge back).
+    let counts = quotas::charge_all(tx.conn(), &uses, w, now).await?;
+    Ok(charged.into_iter().zip(counts).find_map(|(q, r)| over(q, r)))
+}
+
+/// One use of `quota` by `key`, every use counted.
+fn counted(quota: Quota, key: &str) -> Use<'_> {
+    Use {
+        scope: quota.as_str(),
+        key,
+        counting: Counting::Uses,
+    }
 }
 
 /// Where a refusal is audited: who, and on what.
@@ -364,14 +378,14 @@ pub async fn account_try(
         Some(n) => (Quota::AccountTriesPerCaller, n),
         None => (Quota::AccountTriesWithheld, WITHHELD),
     };
-    let mut refused = None;
-    for (quota, key) in [by_caller, (Quota::AccountTriesPerNumber, account_number)] {
-        let r = quotas::charge(tx.conn(), quota.as_str(), key, Counting::Uses, w, now).await?;
-        if refused.is_none() && r.used > i64::from(quota.limit(&state.settings.limits)) {
-            refused = Some(quota);
-        }
-    }
-    Ok(refused)
+    let charged = [by_caller, (Quota::AccountTriesPerNumber, account_number)];
+    let uses = charged.map(|(quota, key)| counted(quota, key));
+    let counts = quotas::charge_all(tx.conn(), &uses, w, now).await?;
+    let limits = &state.settings.limits;
+    Ok(charged
+        .into_iter()
+        .zip(counts)
+        .find_map(|((quota, _), r)| (r.used > i64::from(quota.limit(limits))).then_some(quota)))
 }
 
 /// What one wrong PIN started: the caller's lockout, the org's failure
@@ -396,38 +410,47 @@ pub async fn count_failure(
     // Takes turns with a lockout reset for this org (see `reset`).
     tx.serialize_on(LockSpace::OrgPinFailures, org_id).await?;
     let key = org_caller(org_id, caller_key);
-    let lockout = reach(
-        state,
-        tx,
-        (Quota::PinFailures, &key),
-        org_id,
-        caller_key,
-        l.lockout.0,
-    )
-    .await?
-    .map(|(row, _)| row);
-    let ceiling = if caller_key == WITHHELD {
-        None
-    } else {
-        let quota = (Quota::OrgPinFailures, org_id);
-        reach(state, tx, quota, org_id, ORG_CEILING, l.window.0).await?
+    // The caller's failures, and the org's from callers with a number,
+    // charged in one batch.
+    let mut uses = vec![counted(Quota::PinFailures, &key)];
+    if caller_key != WITHHELD {
+        uses.push(counted(Quota::OrgPinFailures, org_id));
+    }
+    let now = tx.now();
+    let mut counts = quotas::charge_all(tx.conn(), &uses, window_ms(state), now)
+        .await?
+        .into_iter();
+    let (by_caller, by_org) = (counts.next(), counts.next());
+    let lockout = match by_caller {
+        Some(failures) => {
+            let quota = (Quota::PinFailures, failures);
+            reach(state, tx, quota, org_id, caller_key, l.lockout.0).await?
+        }
+        None => None,
+    };
+    let ceiling = match by_org {
+        Some(failures) => {
+            let quota = (Quota::OrgPinFailures, failures);
+            reach(state, tx, quota, org_id, ORG_CEILING, l.window.0)
+                .await?
+                .map(|row| (row, failures.used))
+        }
+        None => None,
     };
     Ok(Failure { lockout, ceiling })
 }
 
-/// Counts one failure under `quota` and, when that reaches its limit and no
-/// lockout under `lock_key` is in force, starts one for `lasts`.
+/// When `failures` under `quota` reach its limit and no lockout under
+/// `lock_key` is in force, starts one for `lasts`.
 async fn reach(
     state: &AppState,
     tx: &mut WriteTx,
-    (quota, key): (Quota, &str),
+    (quota, failures): (Quota, quotas::Rolling),
     org_id: &str,
     lock_key: &str,
     lasts: std::time::Duration,
-) -> ServiceResult<Option<(LockoutRow, i64)>> {
+) -> ServiceResult<Option<LockoutRow>> {
     let now = tx.now();
-    let w = window_ms(state);
-    let failures = quotas::charge(tx.conn(), quota.as_str(), key, Counting::Uses, w, now).await?;
     if failures.used < i64::from(quota.limit(&state.settings.limits))
         || quotas::active_lockout(tx.conn(), org_id, lock_key, now)
             .await?
@@ -445,7 +468,7 @@ async fn reach(
         reset_by: None,
     };
     quotas::insert_lockout(tx.conn(), &lockout).await?;
-    Ok(Some((lockout, failures.used)))
+    Ok(Some(lockout))
 }
 
 /// The failure counter behind a lockout key of an org.

@@ -136,29 +136,16 @@ async fn insert_rows(
     } else {
         "VALUES "
     });
-    for i in 0..rows.len() {
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        sql.push('(');
-        for k in 1..=12 {
-            if k > 1 {
-                sql.push_str(", ");
-            }
-            let _ = write!(sql, "${}", i * 12 + k);
-        }
-        sql.push(')');
-    }
+    let head = super::rows::push_values(&mut sql, rows.len(), 12, 1, "");
     if after.is_some() {
-        let p = rows.len() * 12;
         let _ = write!(
             sql,
             ") AS v WHERE EXISTS (SELECT 1 FROM audit_events WHERE seq = ${} AND hash = ${} AND at = ${}) \
              AND NOT EXISTS (SELECT 1 FROM audit_events WHERE seq > ${})",
-            p + 1,
-            p + 2,
-            p + 3,
-            p + 1
+            head,
+            head + 1,
+            head + 2,
+            head
         );
     }
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));

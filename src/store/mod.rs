@@ -21,6 +21,7 @@ pub mod overrides;
 pub mod principals;
 pub mod quotas;
 pub mod retention;
+mod rows;
 mod wal;
 
 use std::path::Path;

@@ -2,9 +2,12 @@
 //! statement (an upsert that returns the new count, an insert that tells
 //! whether it was new), so instances sharing a database agree.
 
+use std::fmt::Write as _;
+
 use sqlx::{AnyConnection, AnyPool, FromRow};
 
-use super::StoreResult;
+use super::rows::push_values;
+use super::{StoreError, StoreResult};
 use crate::clock::Millis;
 
 fn window_start(now: Millis, window_ms: i64) -> Millis {
@@ -55,66 +58,126 @@ pub enum Counting<'a> {
     Members(&'a str),
 }
 
-/// Counts one use of (scope, key) at `now` in a window rolling back
-/// `window_ms` from now, so no edge lets twice the quota through. An
-/// upsert on the key's lock row in `quota_counters` (window 0) serialises
-/// concurrent charges of one key on PostgreSQL (SQLite has one writer),
-/// so the count read after it includes every committed use.
-pub async fn charge(
+/// One use to count in a rolling window: of (scope, key), counting every
+/// use or the distinct members.
+#[derive(Debug, Clone, Copy)]
+pub struct Use<'a> {
+    pub scope: &'a str,
+    pub key: &'a str,
+    pub counting: Counting<'a>,
+}
+
+/// Counts one use of each of `uses` at `now`, each in a window rolling
+/// back `window_ms` from now, so no edge lets twice the quota through;
+/// returns their counts in the same order. An upsert on each key's lock
+/// row in `quota_counters` (window 0) serialises concurrent charges of a
+/// key on PostgreSQL (SQLite has one writer), so the counts, read by a
+/// later statement, include every committed use. Three statements
+/// however many uses (one round trip each, plus a rare prune): a PIN
+/// check charges four quotas.
+pub async fn charge_all(
     conn: &mut AnyConnection,
-    scope: &str,
-    key: &str,
-    counting: Counting<'_>,
+    uses: &[Use<'_>],
     window_ms: i64,
     now: Millis,
-) -> StoreResult<Rolling> {
-    let (charges,): (i64,) = sqlx::query_as(
-        "INSERT INTO quota_counters (scope, key, window_start, count) VALUES ($1, $2, 0, 1) \
-         ON CONFLICT (scope, key, window_start) DO UPDATE SET count = quota_counters.count + 1 \
-         RETURNING count",
-    )
-    .bind(scope)
-    .bind(key)
-    .fetch_one(&mut *conn)
-    .await?;
-    let since = now - window_ms.max(1);
-    // Uses that left the window are pruned now and then (the count below
-    // ignores them anyway; the retention purge takes what stays behind).
-    if charges % PRUNE_EVERY == 1 {
-        sqlx::query("DELETE FROM quota_events WHERE scope = $1 AND key = $2 AND at <= $3")
-            .bind(scope)
-            .bind(key)
-            .bind(since)
-            .execute(&mut *conn)
-            .await?;
+) -> StoreResult<Vec<Rolling>> {
+    if uses.is_empty() {
+        return Ok(Vec::new());
     }
-    let member = match counting {
-        Counting::Uses => "",
-        Counting::Members(m) => m,
-    };
-    sqlx::query("INSERT INTO quota_events (scope, key, at, member) VALUES ($1, $2, $3, $4)")
-        .bind(scope)
-        .bind(key)
-        .bind(now)
-        .bind(member)
-        .execute(&mut *conn)
-        .await?;
-    let count = match counting {
-        Counting::Uses => "COUNT(*)",
-        Counting::Members(_) => "COUNT(DISTINCT member)",
-    };
-    let row: (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {count}, MIN(at) FROM quota_events WHERE scope = $1 AND key = $2 AND at > $3"
-    )))
-    .bind(scope)
-    .bind(key)
-    .bind(since)
-    .fetch_one(conn)
-    .await?;
-    Ok(Rolling {
-        used: row.0,
-        oldest: row.1,
-    })
+    let since = now - window_ms.max(1);
+    for (scope, key, charges) in lock_keys(&mut *conn, uses).await? {
+        // Uses that left the window are pruned now and then (the counts
+        // ignore them anyway; the retention purge takes what stays behind).
+        if charges % PRUNE_EVERY == 1 {
+            sqlx::query("DELETE FROM quota_events WHERE scope = $1 AND key = $2 AND at <= $3")
+                .bind(scope)
+                .bind(key)
+                .bind(since)
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    insert_uses(&mut *conn, uses, now).await?;
+    count_uses(conn, uses, since).await
+}
+
+/// Takes the lock row of every key once, in (scope, key) order (so two
+/// transactions charging the same keys on PostgreSQL take them in the same
+/// order); returns each key's charges so far.
+async fn lock_keys(
+    conn: &mut AnyConnection,
+    uses: &[Use<'_>],
+) -> StoreResult<Vec<(String, String, i64)>> {
+    let mut keys: Vec<(&str, &str)> = uses.iter().map(|u| (u.scope, u.key)).collect();
+    keys.sort_unstable();
+    // One statement may not upsert a row twice (PostgreSQL refuses).
+    keys.dedup();
+    let mut sql = String::from("INSERT INTO quota_counters (scope, key, window_start, count) VALUES ");
+    push_values(&mut sql, keys.len(), 2, 1, ", 0, 1");
+    sql.push_str(
+        " ON CONFLICT (scope, key, window_start) DO UPDATE SET count = quota_counters.count + 1 \
+         RETURNING scope, key, count",
+    );
+    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+    for (scope, key) in keys {
+        q = q.bind(scope).bind(key);
+    }
+    Ok(q.fetch_all(conn).await?)
+}
+
+async fn insert_uses(conn: &mut AnyConnection, uses: &[Use<'_>], now: Millis) -> StoreResult<()> {
+    let mut sql = String::from("INSERT INTO quota_events (scope, key, member, at) VALUES ");
+    push_values(&mut sql, uses.len(), 3, 2, ", $1");
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+    for u in uses {
+        let member = match u.counting {
+            Counting::Uses => "",
+            Counting::Members(m) => m,
+        };
+        q = q.bind(u.scope).bind(u.key).bind(member);
+    }
+    q.execute(conn).await?;
+    Ok(())
+}
+
+/// Each use's count since `since`, one `SELECT` a use in one statement;
+/// each row carries its use's index, so the order of the union's rows
+/// does not matter.
+async fn count_uses(
+    conn: &mut AnyConnection,
+    uses: &[Use<'_>],
+    since: Millis,
+) -> StoreResult<Vec<Rolling>> {
+    let mut sql = String::new();
+    for (i, u) in uses.iter().enumerate() {
+        let count = match u.counting {
+            Counting::Uses => "COUNT(*)",
+            Counting::Members(_) => "COUNT(DISTINCT member)",
+        };
+        let (scope, key) = (2 * i + 2, 2 * i + 3);
+        if i > 0 {
+            sql.push_str(" UNION ALL ");
+        }
+        let _ = write!(
+            sql,
+            "SELECT CAST({i} AS BIGINT), {count}, MIN(at) FROM quota_events \
+             WHERE scope = ${scope} AND key = ${key} AND at > $1"
+        );
+    }
+    let mut q = sqlx::query_as::<_, (i64, i64, i64)>(sqlx::AssertSqlSafe(sql)).bind(since);
+    for u in uses {
+        q = q.bind(u.scope).bind(u.key);
+    }
+    let mut counts = vec![None; uses.len()];
+    for (i, used, oldest) in q.fetch_all(conn).await? {
+        if let Some(slot) = usize::try_from(i).ok().and_then(|i| counts.get_mut(i)) {
+            *slot = Some(Rolling { used, oldest });
+        }
+    }
+    counts
+        .into_iter()
+        .map(|c| c.ok_or(StoreError::Db(sqlx::Error::RowNotFound)))
+        .collect()
 }
 
 /// Forgets a key's counts (an admin reset).

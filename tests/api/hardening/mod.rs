@@ -14,4 +14,5 @@ mod org_budgets;
 mod org_names;
 mod ownership;
 mod pg_nodelay;
+mod quota_batch;
 mod sweeper;
