@@ -225,17 +225,23 @@ class Peer(Target):
         self.start(["node", "server.js"], PEER, env, log)
 
 
-def group_commits(target):
-    """(webhooks, groups) pingate's writer has committed so far, from the
-    `pingate_group_commit_size` summary on /metrics."""
+def summary(target, name):
+    """(sum, count) of a summary on pingate's /metrics so far."""
     with urllib.request.urlopen(target.base + "/metrics", timeout=5) as r:
         text = r.read().decode()
     found = {}
     for line in text.splitlines():
         for suffix in ("_sum", "_count"):
-            if line.startswith("pingate_group_commit_size" + suffix):
+            if line.startswith(name + suffix):
                 found[suffix] = float(line.split()[-1])
     return found.get("_sum", 0.0), found.get("_count", 0.0)
+
+
+def group_commits(target):
+    """(writes, groups) pingate's writer has committed so far, and (calls,
+    batches) of the voice webhook's inserts: a batch of calls is one write."""
+    return (*summary(target, "pingate_group_commit_size"),
+            *summary(target, "pingate_call_batch_size"))
 
 
 def sign(target, count, prefix):
@@ -361,9 +367,10 @@ def main():
             before = group_commits(t) if isinstance(t, Pingate) else None
             hooks[(t.name, conns)] = t.count(result(webhooks(t, conns, a.seconds)))
             if before:
-                members, groups = (x - y for x, y in zip(group_commits(t), before))
+                members, groups, calls, batches = (x - y for x, y in zip(group_commits(t), before))
                 extra.append(f"{t.name} webhooks @{conns}: {groups:.0f} group commits, "
-                             f"{members / max(groups, 1):.1f} writes a group on average")
+                             f"{members / max(groups, 1):.1f} writes a group on average; "
+                             f"{batches:.0f} call batches, {calls / max(batches, 1):.1f} calls a batch")
         if isinstance(t, Pingate):
             if not a.webhooks_only:
                 pin_rows(t, a.seconds, ceiling, hooks, extra)

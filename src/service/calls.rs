@@ -10,6 +10,7 @@ use crate::domain::phone::{CallerId, classify};
 use crate::domain::verification::{Attestation, CallEnd, CallStatus, Verification, classify_call};
 use crate::ids;
 use crate::store::calls::{self, CallRow};
+use crate::store::intake::NewCall;
 use crate::store::principals::Principal;
 use crate::store::{WriteTx, challenges, messages, orgs, quotas};
 
@@ -49,17 +50,13 @@ pub async fn receive(state: &AppState, inbound: InboundCall<'_>) -> ServiceResul
             state.settings.security.caller_id_trust,
         )
     };
-    let row = new_call_row(&inbound, &caller, verification(false), now);
-    let if_registered = verification(true);
-    let event = received_event(state, &inbound, &caller);
-    // A job on the writer: the webhook's one write makes no other hand-off,
-    // and, being one statement, needs no savepoint (`Store::write_one`).
-    let (call, inserted) = state
-        .store
-        .write_one(now, move |tx| {
-            Box::pin(async move { record_call(tx, row, if_registered, event).await })
-        })
-        .await?;
+    let call = NewCall {
+        row: new_call_row(&inbound, &caller, verification(false), now),
+        if_registered: verification(true),
+        event: received_event(state, &inbound, &caller),
+    };
+    // Stored in one insert with the calls arriving beside it.
+    let (call, inserted) = state.store.record_call(now, call).await?;
     metrics::counter!("pingate_calls_total", "verification" => call.verification.as_str(), "replay" => if inserted { "no" } else { "yes" }).increment(1);
     Ok(VoiceDecision {
         ask_for_account: call.org_id.is_none()
@@ -103,37 +100,6 @@ fn new_call_row(
         menu_attempts: 0,
         handled_by: None,
     }
-}
-
-/// Stores a call first heard of now, with its `call_received` event (the
-/// org and verification filled in from what the insert found), or finds
-/// the one a replayed webhook already stored. True if it was new.
-///
-/// Run by `Store::write_one`: the insert is its only change, and nothing
-/// after a successful insert can fail (the read runs only when the insert
-/// changed nothing). Keep it so, or run it with `Store::write`.
-async fn record_call(
-    tx: &mut WriteTx,
-    mut row: CallRow,
-    if_registered: Verification,
-    event: NewEvent,
-) -> ServiceResult<(CallRow, bool)> {
-    let Some(stored) = calls::insert_if_new(tx.conn(), &row, if_registered).await? else {
-        let call = calls::by_provider_id_in(tx.conn(), &row.provider, &row.provider_call_id)
-            .await?
-            .ok_or(InternalError::Invariant("a replayed call vanished"))?;
-        return Ok((call, false));
-    };
-    row.org_source = stored.org_id.as_ref().map(|_| "number".to_string());
-    row.org_id = stored.org_id;
-    row.verification = stored.verification;
-    tx.audit(
-        event
-            .org_opt(row.org_id.clone())
-            .call(&row.id)
-            .detail("verification", row.verification.as_str()),
-    );
-    Ok((row, true))
 }
 
 /// The `call_received` event, without what the insert decides (the org

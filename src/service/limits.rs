@@ -204,7 +204,10 @@ async fn refusal(
     // All in one batch; the first over its limit, in the admission's
     // order, refuses (and the rollback takes every charge back).
     let counts = quotas::charge_all(tx.conn(), &uses, w, now).await?;
-    Ok(charged.into_iter().zip(counts).find_map(|(q, r)| over(q, r)))
+    Ok(charged
+        .into_iter()
+        .zip(counts)
+        .find_map(|(q, r)| over(q, r)))
 }
 
 /// One use of `quota` by `key`, every use counted.

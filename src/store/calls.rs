@@ -63,42 +63,118 @@ pub async fn insert_if_new(
     c: &CallRow,
     if_registered: Verification,
 ) -> StoreResult<Option<NumberMatch>> {
-    // The lookup is written out three times (each on the index, inside
-    // the one round trip) so one statement serves both engines.
-    let row = sqlx::query_as::<_, (Option<String>, Verification)>(
+    let mut stored = insert_all_if_new(conn, &[(c, if_registered)]).await?;
+    Ok(stored.pop().flatten())
+}
+
+/// Parameters of one call in [`insert_all_if_new`].
+const PER_CALL: usize = 16;
+
+/// Most calls one statement inserts: 16 parameters each stay far below
+/// SQLite's 32,766 and PostgreSQL's 65,535 parameters a statement.
+pub const CALLS_PER_INSERT: usize = 256;
+
+/// [`insert_if_new`] for many calls in one statement (one round trip):
+/// what each was stored with, in order, or None for each that the
+/// provider had told us about already (also earlier in the same list).
+/// One statement, so it changes all of them or, when it fails, none.
+pub async fn insert_all_if_new(
+    conn: &mut AnyConnection,
+    calls: &[(&CallRow, Verification)],
+) -> StoreResult<Vec<Option<NumberMatch>>> {
+    if calls.is_empty() {
+        return Ok(Vec::new());
+    }
+    if calls.len() > CALLS_PER_INSERT {
+        return Err(super::StoreError::Setup(format!(
+            "{} calls in one insert (at most {CALLS_PER_INSERT})",
+            calls.len()
+        )));
+    }
+    let mut q = sqlx::query_as::<_, (String, Option<String>, Verification)>(sqlx::AssertSqlSafe(
+        insert_calls_sql(calls.len()),
+    ));
+    for (c, if_registered) in calls {
+        q = q
+            .bind(&c.id)
+            .bind(&c.provider)
+            .bind(&c.provider_call_id)
+            .bind(&c.from_raw)
+            .bind(&c.caller_kind)
+            .bind(&c.caller_e164)
+            .bind(&c.to_raw)
+            .bind(&c.attestation)
+            .bind(c.attestation_level)
+            .bind(c.verification)
+            .bind(*if_registered)
+            .bind(c.status)
+            .bind(c.gather_attempts)
+            .bind(c.created_at)
+            .bind(c.updated_at)
+            .bind(c.ended_at);
+    }
+    let mut stored: std::collections::HashMap<String, NumberMatch> = q
+        .fetch_all(conn)
+        .await?
+        .into_iter()
+        .map(|(id, org_id, verification)| {
+            (
+                id,
+                NumberMatch {
+                    org_id,
+                    verification,
+                },
+            )
+        })
+        .collect();
+    Ok(calls.iter().map(|(c, _)| stored.remove(&c.id)).collect())
+}
+
+/// The insert of `n` calls. The org lookup is written out three times a
+/// call (each on the index, inside the one round trip) so one statement
+/// serves both engines. 16 parameters bind a call; `$k + 5` is its
+/// caller's number and `$k + 10` its verification if an org registered it.
+fn insert_calls_sql(n: usize) -> String {
+    use std::fmt::Write as _;
+    let mut sql = String::from(
         "INSERT INTO calls (id, provider, provider_call_id, from_raw, caller_kind, caller_e164, to_raw, \
          attestation, attestation_level, org_id, org_source, verification, status, gather_attempts, created_at, \
-         updated_at, ended_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-         (SELECT org_id FROM org_numbers WHERE number = $6), \
-         CASE WHEN EXISTS (SELECT 1 FROM org_numbers WHERE number = $6) THEN 'number' END, \
-         CASE WHEN EXISTS (SELECT 1 FROM org_numbers WHERE number = $6) THEN $11 ELSE $10 END, \
-         $12, $13, $14, $15, $16) \
-         ON CONFLICT (provider, provider_call_id) DO NOTHING \
-         RETURNING org_id, verification",
-    )
-    .bind(&c.id)
-    .bind(&c.provider)
-    .bind(&c.provider_call_id)
-    .bind(&c.from_raw)
-    .bind(&c.caller_kind)
-    .bind(&c.caller_e164)
-    .bind(&c.to_raw)
-    .bind(&c.attestation)
-    .bind(c.attestation_level)
-    .bind(c.verification)
-    .bind(if_registered)
-    .bind(c.status)
-    .bind(c.gather_attempts)
-    .bind(c.created_at)
-    .bind(c.updated_at)
-    .bind(c.ended_at)
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.map(|(org_id, verification)| NumberMatch {
-        org_id,
-        verification,
-    }))
+         updated_at, ended_at) VALUES ",
+    );
+    for i in 0..n {
+        let k = i * PER_CALL + 1;
+        let p = |offset: usize| k + offset;
+        let _ = write!(
+            sql,
+            "{sep}(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, \
+             (SELECT org_id FROM org_numbers WHERE number = ${n6}), \
+             CASE WHEN EXISTS (SELECT 1 FROM org_numbers WHERE number = ${n6}) THEN 'number' END, \
+             CASE WHEN EXISTS (SELECT 1 FROM org_numbers WHERE number = ${n6}) THEN ${} ELSE ${} END, \
+             ${}, ${}, ${}, ${}, ${})",
+            p(0),
+            p(1),
+            p(2),
+            p(3),
+            p(4),
+            p(5),
+            p(6),
+            p(7),
+            p(8),
+            p(10),
+            p(9),
+            p(11),
+            p(12),
+            p(13),
+            p(14),
+            p(15),
+            sep = if i == 0 { "" } else { ", " },
+            n6 = p(5),
+        );
+    }
+    sql.push_str(
+        " ON CONFLICT (provider, provider_call_id) DO NOTHING RETURNING id, org_id, verification",
+    );
+    sql
 }
 
 pub async fn get(pool: &AnyPool, id: &str) -> StoreResult<Option<CallRow>> {

@@ -11,6 +11,7 @@ pub mod codec;
 pub mod console_sessions;
 pub mod grants;
 pub mod group;
+pub mod intake;
 mod jobs;
 pub mod maintenance;
 pub mod messages;
@@ -100,6 +101,8 @@ pub struct Store {
     writer: Arc<OnceLock<group::Writer>>,
     /// SQLite: the task that checkpoints the WAL after writes commit.
     wal: Option<wal::Wal>,
+    /// The voice webhook's batches of new calls (`intake`).
+    intake: Arc<intake::Intake>,
 }
 
 pub(crate) static MIGRATOR_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -162,6 +165,7 @@ impl Store {
                 group_commit: GroupCommit::default(),
                 writer: Arc::default(),
                 wal: None,
+                intake: Arc::default(),
             })
         }
     }
@@ -215,6 +219,7 @@ impl Store {
             group_commit: GroupCommit::default(),
             writer: Arc::default(),
             wal,
+            intake: Arc::default(),
         })
     }
 
@@ -227,6 +232,7 @@ impl Store {
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Store {
         self.clock = clock;
         self.writer = Arc::default();
+        self.intake = Arc::default();
         self
     }
 
@@ -235,6 +241,7 @@ impl Store {
     pub fn with_group_commit(mut self, config: GroupCommit) -> Store {
         self.group_commit = config;
         self.writer = Arc::default();
+        self.intake = Arc::default();
         self
     }
 

@@ -112,7 +112,8 @@ async fn lock_keys(
     keys.sort_unstable();
     // One statement may not upsert a row twice (PostgreSQL refuses).
     keys.dedup();
-    let mut sql = String::from("INSERT INTO quota_counters (scope, key, window_start, count) VALUES ");
+    let mut sql =
+        String::from("INSERT INTO quota_counters (scope, key, window_start, count) VALUES ");
     push_values(&mut sql, keys.len(), 2, 1, ", 0, 1");
     sql.push_str(
         " ON CONFLICT (scope, key, window_start) DO UPDATE SET count = quota_counters.count + 1 \

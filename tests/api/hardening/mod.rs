@@ -10,6 +10,7 @@ mod group_jobs;
 mod group_one;
 mod hash_pool;
 mod hash_priority;
+mod intake;
 mod org_budgets;
 mod org_names;
 mod ownership;

@@ -65,7 +65,10 @@ async fn a_batch_counts_each_use_in_its_own_window(engine: Engine, test: &str) {
     // The same org again is no new member; a second org is, and the
     // batch's uses are all in before either is counted.
     assert_eq!(used(&counts), [2, 2, 2, 1]);
-    assert_eq!(counts[2].oldest, t0, "alpha/k's oldest use is the first batch's");
+    assert_eq!(
+        counts[2].oldest, t0,
+        "alpha/k's oldest use is the first batch's"
+    );
     assert_eq!(counts[3].oldest, t0 + 10);
 
     // A window later the first batch's uses have left it.
@@ -91,4 +94,7 @@ async fn an_empty_batch_charges_nothing(engine: Engine, test: &str) {
     assert_eq!(used(&counts), [1]);
     app.shutdown().await;
 }
-on_both_engines!(an_empty_batch_charges_nothing, an_empty_batch_charges_nothing);
+on_both_engines!(
+    an_empty_batch_charges_nothing,
+    an_empty_batch_charges_nothing
+);
