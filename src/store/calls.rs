@@ -67,12 +67,15 @@ pub async fn insert_if_new(
     Ok(stored.pop().flatten())
 }
 
+/// The largest batch whose insert stays prepared (see `insert_all_if_new`).
+const PREPARED_UP_TO: usize = 8;
+
 /// Parameters of one call in [`insert_all_if_new`].
 const PER_CALL: usize = 16;
 
 /// Most calls one statement inserts: 16 parameters each stay far below
 /// SQLite's 32,766 and PostgreSQL's 65,535 parameters a statement.
-pub const CALLS_PER_INSERT: usize = 256;
+pub const CALLS_PER_INSERT: usize = 128;
 
 /// [`insert_if_new`] for many calls in one statement (one round trip):
 /// what each was stored with, in order, or None for each that the
@@ -91,9 +94,13 @@ pub async fn insert_all_if_new(
             calls.len()
         )));
     }
+    // Only the small sizes stay prepared on the connection: every size is
+    // a statement of its own, and a prepared insert of a hundred calls
+    // holds a large program (kept for each size, they took some 100 MiB).
     let mut q = sqlx::query_as::<_, (String, Option<String>, Verification)>(sqlx::AssertSqlSafe(
         insert_calls_sql(calls.len()),
-    ));
+    ))
+    .persistent(calls.len() <= PREPARED_UP_TO);
     for (c, if_registered) in calls {
         q = q
             .bind(&c.id)
