@@ -136,16 +136,14 @@ async fn insert_rows(
     } else {
         "VALUES "
     });
-    let head = super::rows::push_values(&mut sql, rows.len(), 12, 1, "");
+    let mut marks = super::rows::Placeholders::for_conn(conn);
+    marks.push_values(&mut sql, rows.len(), 12, "");
     if after.is_some() {
+        let (seq, hash, at, last) = (marks.next(), marks.next(), marks.next(), marks.next());
         let _ = write!(
             sql,
-            ") AS v WHERE EXISTS (SELECT 1 FROM audit_events WHERE seq = ${} AND hash = ${} AND at = ${}) \
-             AND NOT EXISTS (SELECT 1 FROM audit_events WHERE seq > ${})",
-            head,
-            head + 1,
-            head + 2,
-            head
+            ") AS v WHERE EXISTS (SELECT 1 FROM audit_events WHERE seq = {seq} AND hash = {hash} AND at = {at}) \
+             AND NOT EXISTS (SELECT 1 FROM audit_events WHERE seq > {last})"
         );
     }
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -165,7 +163,11 @@ async fn insert_rows(
             .bind(e.hash.to_vec());
     }
     if let Some(head) = after {
-        q = q.bind(head.seq).bind(head.hash.to_vec()).bind(head.at);
+        q = q
+            .bind(head.seq)
+            .bind(head.hash.to_vec())
+            .bind(head.at)
+            .bind(head.seq);
     }
     let done = q.execute(&mut *conn).await?;
     Ok(done.rows_affected() == rows.len() as u64)

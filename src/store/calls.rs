@@ -3,6 +3,7 @@
 use sqlx::{AnyConnection, AnyPool, FromRow};
 
 use super::StoreResult;
+use super::rows::Placeholders;
 use crate::clock::Millis;
 use crate::domain::verification::{Attestation, CallStatus, Verification};
 
@@ -98,7 +99,7 @@ pub async fn insert_all_if_new(
     // a statement of its own, and a prepared insert of a hundred calls
     // holds a large program (kept for each size, they took some 100 MiB).
     let mut q = sqlx::query_as::<_, (String, Option<String>, Verification)>(sqlx::AssertSqlSafe(
-        insert_calls_sql(calls.len()),
+        insert_calls_sql(calls.len(), Placeholders::for_conn(conn)),
     ))
     .persistent(calls.len() <= PREPARED_UP_TO);
     for (c, if_registered) in calls {
@@ -137,49 +138,29 @@ pub async fn insert_all_if_new(
     Ok(calls.iter().map(|(c, _)| stored.remove(&c.id)).collect())
 }
 
-/// The insert of `n` calls. The org lookup is written out three times a
-/// call (each on the index, inside the one round trip) so one statement
-/// serves both engines. 16 parameters bind a call; `$k + 5` is its
-/// caller's number and `$k + 10` its verification if an org registered it.
-fn insert_calls_sql(n: usize) -> String {
-    use std::fmt::Write as _;
+/// The insert of `n` calls: a SELECT over the VALUES of every call, 16
+/// parameters a call, each written once in the order it is bound (so
+/// SQLite's placeholders can be anonymous: `rows::Placeholders`). The org
+/// lookup is written out three times (each on the index, inside the one
+/// round trip) so one statement serves both engines. Column 6 of the
+/// VALUES is the caller's number, 10 the verification if no org
+/// registered it and 11 if one did. `WHERE true` keeps SQLite from reading
+/// `ON CONFLICT` as a join's `ON`.
+fn insert_calls_sql(n: usize, mut marks: Placeholders) -> String {
     let mut sql = String::from(
         "INSERT INTO calls (id, provider, provider_call_id, from_raw, caller_kind, caller_e164, to_raw, \
          attestation, attestation_level, org_id, org_source, verification, status, gather_attempts, created_at, \
-         updated_at, ended_at) VALUES ",
+         updated_at, ended_at) \
+         SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, v.column8, v.column9, \
+         (SELECT org_id FROM org_numbers WHERE number = v.column6), \
+         CASE WHEN EXISTS (SELECT 1 FROM org_numbers WHERE number = v.column6) THEN 'number' END, \
+         CASE WHEN EXISTS (SELECT 1 FROM org_numbers WHERE number = v.column6) THEN v.column11 ELSE v.column10 END, \
+         v.column12, v.column13, v.column14, v.column15, v.column16 FROM (VALUES ",
     );
-    for i in 0..n {
-        let k = i * PER_CALL + 1;
-        let p = |offset: usize| k + offset;
-        let _ = write!(
-            sql,
-            "{sep}(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, \
-             (SELECT org_id FROM org_numbers WHERE number = ${n6}), \
-             CASE WHEN EXISTS (SELECT 1 FROM org_numbers WHERE number = ${n6}) THEN 'number' END, \
-             CASE WHEN EXISTS (SELECT 1 FROM org_numbers WHERE number = ${n6}) THEN ${} ELSE ${} END, \
-             ${}, ${}, ${}, ${}, ${})",
-            p(0),
-            p(1),
-            p(2),
-            p(3),
-            p(4),
-            p(5),
-            p(6),
-            p(7),
-            p(8),
-            p(10),
-            p(9),
-            p(11),
-            p(12),
-            p(13),
-            p(14),
-            p(15),
-            sep = if i == 0 { "" } else { ", " },
-            n6 = p(5),
-        );
-    }
+    marks.push_values(&mut sql, n, PER_CALL, "");
     sql.push_str(
-        " ON CONFLICT (provider, provider_call_id) DO NOTHING RETURNING id, org_id, verification",
+        ") AS v WHERE true \
+         ON CONFLICT (provider, provider_call_id) DO NOTHING RETURNING id, org_id, verification",
     );
     sql
 }
@@ -360,3 +341,6 @@ pub async fn set_menu_progress(
     .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

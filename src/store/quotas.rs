@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use sqlx::{AnyConnection, AnyPool, FromRow};
 
-use super::rows::push_values;
+use super::rows::Placeholders;
 use super::{StoreError, StoreResult};
 use crate::clock::Millis;
 
@@ -114,7 +114,7 @@ async fn lock_keys(
     keys.dedup();
     let mut sql =
         String::from("INSERT INTO quota_counters (scope, key, window_start, count) VALUES ");
-    push_values(&mut sql, keys.len(), 2, 1, ", 0, 1");
+    Placeholders::for_conn(conn).push_values(&mut sql, keys.len(), 2, ", 0, 1");
     sql.push_str(
         " ON CONFLICT (scope, key, window_start) DO UPDATE SET count = quota_counters.count + 1 \
          RETURNING scope, key, count",
@@ -128,14 +128,14 @@ async fn lock_keys(
 
 async fn insert_uses(conn: &mut AnyConnection, uses: &[Use<'_>], now: Millis) -> StoreResult<()> {
     let mut sql = String::from("INSERT INTO quota_events (scope, key, member, at) VALUES ");
-    push_values(&mut sql, uses.len(), 3, 2, ", $1");
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+    Placeholders::for_conn(conn).push_values(&mut sql, uses.len(), 4, "");
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
     for u in uses {
         let member = match u.counting {
             Counting::Uses => "",
             Counting::Members(m) => m,
         };
-        q = q.bind(u.scope).bind(u.key).bind(member);
+        q = q.bind(u.scope).bind(u.key).bind(member).bind(now);
     }
     q.execute(conn).await?;
     Ok(())
@@ -150,24 +150,25 @@ async fn count_uses(
     since: Millis,
 ) -> StoreResult<Vec<Rolling>> {
     let mut sql = String::new();
+    let mut marks = Placeholders::for_conn(conn);
     for (i, u) in uses.iter().enumerate() {
         let count = match u.counting {
             Counting::Uses => "COUNT(*)",
             Counting::Members(_) => "COUNT(DISTINCT member)",
         };
-        let (scope, key) = (2 * i + 2, 2 * i + 3);
         if i > 0 {
             sql.push_str(" UNION ALL ");
         }
+        let (scope, key, after) = (marks.next(), marks.next(), marks.next());
         let _ = write!(
             sql,
             "SELECT CAST({i} AS BIGINT), {count}, MIN(at) FROM quota_events \
-             WHERE scope = ${scope} AND key = ${key} AND at > $1"
+             WHERE scope = {scope} AND key = {key} AND at > {after}"
         );
     }
-    let mut q = sqlx::query_as::<_, (i64, i64, i64)>(sqlx::AssertSqlSafe(sql)).bind(since);
+    let mut q = sqlx::query_as::<_, (i64, i64, i64)>(sqlx::AssertSqlSafe(sql));
     for u in uses {
-        q = q.bind(u.scope).bind(u.key);
+        q = q.bind(u.scope).bind(u.key).bind(since);
     }
     let mut counts = vec![None; uses.len()];
     for (i, used, oldest) in q.fetch_all(conn).await? {
