@@ -5,10 +5,10 @@
 //! turns a provider's raw `From` into a `CallerId`, and only its `E164`
 //! variant can ever match an org's registered numbers.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::str::FromStr;
 
-use phonenumber::{Mode, PhoneNumber};
+use rlibphonenumber::{PHONE_NUMBER_UTIL, PhoneNumber, PhoneNumberFormat};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// E.164 allows at most 15 digits after the '+'.
@@ -57,7 +57,7 @@ pub enum PhoneError {
 
 /// A valid phone number in canonical E.164 form (`+14155550100`).
 ///
-/// The country code is kept next to the string because `phonenumber` has to
+/// The country code is kept next to the string because the library has to
 /// parse the whole number to find it again; both fields are derived from the
 /// same parse, so the derived comparisons agree with comparing the strings.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -97,17 +97,21 @@ impl E164 {
         if is_withheld_sentinel(input) {
             return Err(PhoneError::WithheldSentinel);
         }
-        let number = phonenumber::parse(None, input).map_err(|_| PhoneError::Unparseable)?;
-        if number.extension().is_some() {
+        let number = PHONE_NUMBER_UTIL
+            .parse(input, None)
+            .map_err(|_| PhoneError::Unparseable)?;
+        if number.extension.as_deref().is_some_and(|e| !e.is_empty()) {
             return Err(PhoneError::InvalidCharacter);
         }
-        if !number.is_valid() {
+        if !PHONE_NUMBER_UTIL.is_valid_number(&number) {
             return Err(PhoneError::Invalid);
         }
         // E.164 is '+', the country code and the national significant number,
-        // leading zeros included (NationalNumber's Display keeps them).
-        let country_code = number.country().code();
-        let e164 = format!("+{}{}", country_code, number.national());
+        // leading zeros included.
+        let country_code = u16::try_from(number.country_code).map_err(|_| PhoneError::Invalid)?;
+        let e164 = PHONE_NUMBER_UTIL
+            .format(&number, PhoneNumberFormat::E164)
+            .into_owned();
         Ok(E164 { e164, country_code })
     }
 
@@ -123,17 +127,10 @@ impl E164 {
     /// Numbers of non-geographic codes (e.g. +800) have none.
     pub fn region(&self) -> Option<String> {
         let number = self.reparse()?;
-        if let Some(id) = number.country().id() {
-            return Some(id.as_ref().to_owned());
-        }
-        // phonenumber 0.3 drops national leading zeros when it picks the
-        // region, so shared codes with such numbers (Italy's "06...") come
-        // back without one; the code's main country is the right answer there.
-        let db = &phonenumber::metadata::DATABASE;
-        db.by_code(&self.country_code)?
-            .into_iter()
-            .find(|meta| meta.is_main_country_for_code())
-            .map(|meta| meta.id().to_owned())
+        PHONE_NUMBER_UTIL
+            .get_region_for_number(&number)
+            .or_else(|| PHONE_NUMBER_UTIL.get_region_for_country_code(i32::from(self.country_code)))
+            .map(|region| region.as_region_str().as_str().to_owned())
             .filter(|id| id.len() == 2 && id.bytes().all(|b| b.is_ascii_uppercase()))
     }
 
@@ -144,13 +141,10 @@ impl E164 {
         let cc_digits = count_digits(&self.country_code.to_string());
         let formatted = self
             .reparse()
-            .and_then(|n| {
-                let mut out = String::new();
-                // The formatter's Display can fail (unknown metadata); write!
-                // reports that instead of panicking like to_string would.
-                write!(out, "{}", n.format().mode(Mode::International))
-                    .ok()
-                    .map(|()| out)
+            .map(|n| {
+                PHONE_NUMBER_UTIL
+                    .format(&n, PhoneNumberFormat::International)
+                    .into_owned()
             })
             // Only trust the grouping if it carries exactly our digits.
             .filter(|s| digits_of(s) == self.e164[1..])
@@ -185,7 +179,7 @@ impl E164 {
     /// `parse` succeeded on this string once, so this only fails if the
     /// library changes its mind; callers degrade gracefully rather than panic.
     fn reparse(&self) -> Option<PhoneNumber> {
-        phonenumber::parse(None, &self.e164).ok()
+        PHONE_NUMBER_UTIL.parse(&self.e164, None).ok()
     }
 }
 
