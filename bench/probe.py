@@ -10,7 +10,8 @@ so it needs only the release build and Python.
 
     bench/probe.py memory [--webhooks 2000] [--challenges 40] [--checks 200]
     bench/probe.py callgrind [--webhooks 2000] [--warmup 200] [--conns 8]
-    bench/probe.py statements [--webhooks 2000] [--warmup 200] [--conns 8]
+    bench/probe.py statements [--webhooks 2000] [--warmup 200] [--conns 8] [--checks 200]
+    bench/probe.py handoffs [--webhooks 4000] [--conns 8] [--challenges 40] [--checks 300]
 
 `memory` prints VmRSS and VmHWM after start, after the webhooks, after
 creating challenges (each hashes a PIN) and after wrong-PIN checks (each
@@ -22,7 +23,14 @@ outbox) with the top functions by inclusive and self cost. `statements`
 counts the SQL statements per webhook from sqlx's statement log (one line
 per round trip to a connection; on SQLite BEGIN and COMMIT are not logged
 and come once per group), first from one connection (every group holds
-one webhook), then from `--conns`, with the mean group size.
+one webhook), then from `--conns`, with the mean group size; then the
+same per wrong-PIN check. `handoffs` prints, per webhook and per
+wrong-PIN check, each kind of thread's context switches (voluntary: it
+waited for another thread; involuntary: a woken thread took its core)
+and CPU time, from /proc: every statement on SQLite is a hand-off to the
+connection's own thread and back, and on a VM each switch costs more
+than most statements do. The switch counts move little with the
+machine's load, so they compare builds where wall-clock figures do not.
 """
 
 import argparse
@@ -194,25 +202,85 @@ def statements(a):
     t.start([str(bench.BIN), "--config", "pingate.toml", "serve"], t.dir, env, open(log_path, "w"))
     webhooks(t, a.warmup, a.conns)
     for conns in (1, a.conns):
-        time.sleep(1)  # let the checkpointer catch up with the warm-up
-        seen, groups = log_path.stat().st_size, group_sizes(t)
-        webhooks(t, a.webhooks, conns)
-        after = group_sizes(t)
-        with open(log_path) as f:
-            f.seek(seen)
-            counts = {}
-            for line in f:
-                if '"sqlx::query"' not in line:
-                    continue
-                summary = json.loads(line).get("summary", "?")
-                counts[summary] = counts.get(summary, 0) + 1
-        n_groups, members = after[0] - groups[0], after[1] - groups[1]
-        print(f"\n{a.webhooks} webhooks from {conns} connection(s): {n_groups} groups, "
-              f"{members / max(n_groups, 1):.2f} members a group (incl. background writes)")
-        print(f"  {sum(counts.values()) / a.webhooks:6.2f}  logged statements per webhook, of which:")
-        for summary, c in sorted(counts.items(), key=lambda kv: -kv[1]):
-            print(f"  {c / a.webhooks:6.2f}  {summary[:100]}")
-        print(f"  {2 * n_groups / a.webhooks:6.2f}  BEGIN + COMMIT (not logged), per webhook")
+        logged(t, log_path, f"{a.webhooks} webhooks from {conns} connection(s)", "webhook",
+               a.webhooks, lambda: webhooks(t, a.webhooks, conns))
+    ids = challenges(t, a.challenges)
+    logged(t, log_path, f"{a.checks} wrong-PIN checks from 2 connections", "check",
+           a.checks, lambda: checks(t, ids, a.checks))
+
+
+def logged(t, log_path, what, each, count, drive):
+    """Runs `drive` and prints the SQL statements logged meanwhile, per
+    request, with the writer's groups."""
+    time.sleep(1)  # let the checkpointer catch up with what came before
+    seen, groups = log_path.stat().st_size, group_sizes(t)
+    drive()
+    after = group_sizes(t)
+    with open(log_path) as f:
+        f.seek(seen)
+        counts = {}
+        for line in f:
+            if '"sqlx::query"' not in line:
+                continue
+            summary = json.loads(line).get("summary", "?")
+            counts[summary] = counts.get(summary, 0) + 1
+    n_groups, members = after[0] - groups[0], after[1] - groups[1]
+    print(f"\n{what}: {n_groups} groups, "
+          f"{members / max(n_groups, 1):.2f} members a group (incl. background writes)")
+    print(f"  {sum(counts.values()) / count:6.2f}  logged statements per {each}, of which:")
+    for summary, c in sorted(counts.items(), key=lambda kv: -kv[1]):
+        print(f"  {c / count:6.2f}  {summary[:100]}")
+    print(f"  {2 * n_groups / count:6.2f}  BEGIN + COMMIT (not logged), per {each}")
+
+
+def thread_counts(pid):
+    """Per kind of thread (its name without the number): CPU seconds and
+    voluntary and involuntary context switches so far."""
+    tick = os.sysconf("SC_CLK_TCK")
+    kinds = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+            status = (task / "status").read_text()
+        except OSError:
+            continue  # the thread ended
+        name = stat[stat.index("(") + 1:stat.rindex(")")].rstrip("0123456789-")
+        fields = stat[stat.rindex(")") + 2:].split()
+        switches = dict(l.split(":") for l in status.splitlines() if "ctxt_switches" in l)
+        k = kinds.setdefault(name, [0.0, 0, 0])
+        k[0] += (int(fields[11]) + int(fields[12])) / tick
+        k[1] += int(switches["voluntary_ctxt_switches"])
+        k[2] += int(switches["nonvoluntary_ctxt_switches"])
+    return kinds
+
+
+def handoffs(a):
+    t = bench.Pingate("probe-handoffs", "sqlite://data/pingate.db")
+    t.serve()
+    webhooks(t, a.warmup, a.conns)
+    measured(t, f"per webhook, {a.webhooks} from {a.conns} connections", a.webhooks,
+             lambda: webhooks(t, a.webhooks, a.conns))
+    ids = challenges(t, a.challenges)
+    measured(t, f"per wrong-PIN check, {a.checks} from 8 connections", a.checks,
+             lambda: checks(t, ids, a.checks, conns=8))
+
+
+def measured(t, what, count, drive):
+    before = thread_counts(t.proc.pid)
+    drive()
+    after = thread_counts(t.proc.pid)
+    rows = []
+    for name, (cpu, vol, invol) in after.items():
+        was = before.get(name, [0.0, 0, 0])
+        rows.append((name, (vol - was[1]) / count, (invol - was[2]) / count, (cpu - was[0]) * 1000 / count))
+    rows.sort(key=lambda r: -(r[1] + r[2]))
+    print(f"\n{what}:")
+    print(f"  {'thread':<22} {'voluntary':>10} {'involuntary':>12} {'CPU ms':>8}")
+    for name, vol, invol, cpu in rows:
+        if vol + invol >= 0.01 or cpu >= 0.01:
+            print(f"  {name:<22} {vol:>10.2f} {invol:>12.2f} {cpu:>8.3f}")
+    total = lambda i: sum(r[i] for r in rows)
+    print(f"  {'all':<22} {total(1):>10.2f} {total(2):>12.2f} {total(3):>8.3f}")
 
 
 def group_sizes(target):
@@ -257,7 +325,7 @@ def report(dump, count, top):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("mode", choices=("memory", "callgrind", "statements"))
+    ap.add_argument("mode", choices=("memory", "callgrind", "statements", "handoffs"))
     ap.add_argument("--webhooks", type=int, default=2000)
     ap.add_argument("--warmup", type=int, default=200)
     ap.add_argument("--conns", type=int, default=8)
@@ -271,7 +339,8 @@ def main():
     if not bench.BIN.exists():
         sys.exit(f"{bench.BIN}: build it first (cargo build --release --bin pingate)")
     try:
-        {"memory": memory, "callgrind": callgrind, "statements": statements}[a.mode](a)
+        modes = {"memory": memory, "callgrind": callgrind, "statements": statements, "handoffs": handoffs}
+        modes[a.mode](a)
     finally:
         for t in bench._started:
             t.stop()
