@@ -8,12 +8,15 @@ Uses bench/run.py's set-up (same configuration, org and agent) and signs
 webhooks itself (Twilio's HMAC-SHA1 over the URL and sorted parameters),
 so it needs only the release build and Python.
 
-    bench/probe.py memory [--webhooks 2000] [--challenges 40] [--checks 200]
+    bench/probe.py memory [--webhooks 2000] [--callers 20000] [--challenges 40] [--checks 200]
     bench/probe.py callgrind [--webhooks 2000] [--warmup 200] [--conns 8]
     bench/probe.py statements [--webhooks 2000] [--warmup 200] [--conns 8] [--checks 200]
     bench/probe.py handoffs [--webhooks 4000] [--conns 8] [--challenges 40] [--checks 300]
 
-`memory` prints VmRSS and VmHWM after start, after the webhooks, after
+`memory` prints VmRSS and VmHWM after start, after the webhooks (one
+caller, as in bench/run.py), after webhooks from `--callers` distinct
+random numbers (every country code, valid or not: each region parsed
+compiles and runs that region's rules), after
 creating challenges (each hashes a PIN) and after wrong-PIN checks (each
 verifies one), with the page faults and CPU time per request of each
 phase (CPU time moves with the machine's load; faults do not). `callgrind` runs the server under valgrind, zeroes the
@@ -40,6 +43,7 @@ import hmac
 import http.client
 import json
 import os
+import random
 import re
 import subprocess
 import sys
@@ -98,20 +102,31 @@ class Client:
 _serial = iter(range(1, 1 << 40))
 
 
-def webhooks(target, count, conns):
-    """`count` distinct voice webhooks (new calls) from `conns` connections."""
+def webhooks(target, count, conns, callers=None):
+    """`count` distinct voice webhooks (new calls) from `conns` connections,
+    from the benchmark's caller or, with `callers`, each from the next."""
     sids = [f"CA{next(_serial):032x}" for _ in range(count)]
+    froms = callers or ["+14155550100"] * count
 
     def drive(part):
         c = Client(target)
-        for sid in part:
-            c.voice(sid)
+        for sid, caller in part:
+            c.voice(sid, caller)
 
-    threads = [threading.Thread(target=drive, args=(sids[i::conns],)) for i in range(conns)]
+    pairs = list(zip(sids, froms))
+    threads = [threading.Thread(target=drive, args=(pairs[i::conns],)) for i in range(conns)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+
+
+def random_callers(count, seed=11):
+    """`count` numbers of 5 to 17 random digits after `+` (a fixed seed, so
+    runs compare)."""
+    rng = random.Random(seed)
+    return ["+" + "".join(rng.choice("0123456789") for _ in range(rng.randint(5, 17)))
+            for _ in range(count)]
 
 
 def challenges(target, count):
@@ -166,6 +181,8 @@ def memory(a):
     status(t, "ready")
     webhooks(t, a.webhooks, a.conns)
     status(t, f"after {a.webhooks} webhooks @{a.conns}", a.webhooks)
+    webhooks(t, a.callers, a.conns, random_callers(a.callers))
+    status(t, f"after {a.callers} distinct callers @{a.conns}", a.callers)
     ids = challenges(t, a.challenges)
     status(t, f"after {a.challenges} challenges", a.challenges)
     checks(t, ids, a.checks)
@@ -329,6 +346,7 @@ def main():
     ap.add_argument("--webhooks", type=int, default=2000)
     ap.add_argument("--warmup", type=int, default=200)
     ap.add_argument("--conns", type=int, default=8)
+    ap.add_argument("--callers", type=int, default=20000)
     ap.add_argument("--challenges", type=int, default=40)
     ap.add_argument("--checks", type=int, default=200)
     ap.add_argument("--top", type=int, default=25)
