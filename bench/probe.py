@@ -11,7 +11,7 @@ so it needs only the release build and Python.
     bench/probe.py memory [--webhooks 2000] [--callers 20000] [--challenges 40] [--checks 200]
     bench/probe.py callgrind [--webhooks 2000] [--warmup 200] [--conns 8]
     bench/probe.py statements [--webhooks 2000] [--warmup 200] [--conns 8] [--checks 200]
-    bench/probe.py handoffs [--webhooks 4000] [--conns 8] [--challenges 40] [--checks 300]
+    bench/probe.py handoffs [--webhooks 2000] [--conns 8] [--challenges 40] [--checks 200]
 
 `memory` prints VmRSS and VmHWM after start, after the webhooks (one
 caller, as in bench/run.py), after webhooks from `--callers` distinct
