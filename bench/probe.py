@@ -342,7 +342,8 @@ def report(dump, count, top):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("mode", choices=("memory", "callgrind", "statements", "handoffs"))
+    modes = {"memory": memory, "callgrind": callgrind, "statements": statements, "handoffs": handoffs}
+    ap.add_argument("mode", choices=modes)
     ap.add_argument("--webhooks", type=int, default=2000)
     ap.add_argument("--warmup", type=int, default=200)
     ap.add_argument("--conns", type=int, default=8)
@@ -357,7 +358,6 @@ def main():
     if not bench.BIN.exists():
         sys.exit(f"{bench.BIN}: build it first (cargo build --release --bin pingate)")
     try:
-        modes = {"memory": memory, "callgrind": callgrind, "statements": statements, "handoffs": handoffs}
         modes[a.mode](a)
     finally:
         for t in bench._started:
