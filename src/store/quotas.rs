@@ -4,7 +4,8 @@
 
 use std::fmt::Write as _;
 
-use sqlx::{AnyConnection, AnyPool, FromRow};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AnyPool, FromRow, Row};
 
 use super::rows::Placeholders;
 use super::{StoreError, StoreResult};
@@ -73,8 +74,11 @@ pub struct Use<'a> {
 /// row in `quota_counters` (window 0) serialises concurrent charges of a
 /// key on PostgreSQL (SQLite has one writer), so the counts, read by a
 /// later statement, include every committed use. Three statements
-/// however many uses (one round trip each, plus a rare prune): a PIN
-/// check charges four quotas.
+/// however many uses, plus a rare prune: a PIN check charges four quotas.
+/// On SQLite the three go in one round trip to the connection's thread
+/// (each round trip is two thread hand-offs, which cost a PIN check more
+/// than its statements do: docs/operating.md, "Where a PIN check's time
+/// goes"); PostgreSQL takes one statement with parameters at a time.
 pub async fn charge_all(
     conn: &mut AnyConnection,
     uses: &[Use<'_>],
@@ -85,51 +89,81 @@ pub async fn charge_all(
         return Ok(Vec::new());
     }
     let since = now - window_ms.max(1);
-    for (scope, key, charges) in lock_keys(&mut *conn, uses).await? {
-        // Uses that left the window are pruned now and then (the counts
-        // ignore them anyway; the retention purge takes what stays behind).
-        if charges % PRUNE_EVERY == 1 {
-            sqlx::query("DELETE FROM quota_events WHERE scope = $1 AND key = $2 AND at <= $3")
-                .bind(scope)
-                .bind(key)
-                .bind(since)
-                .execute(&mut *conn)
-                .await?;
-        }
-    }
-    insert_uses(&mut *conn, uses, now).await?;
-    count_uses(conn, uses, since).await
+    let keys = lock_order(uses);
+    // Each statement numbers its own placeholders (`$1` on); on SQLite
+    // they are all `?`, bound in turn across the statements of one query.
+    let marks = Placeholders::for_conn(conn);
+    let statements = [
+        lock_sql(marks, keys.len()),
+        insert_sql(marks, uses.len()),
+        count_sql(marks, uses),
+    ];
+    let rows = if marks.is_anonymous() {
+        let q = sqlx::query(sqlx::AssertSqlSafe(statements.join("; ")));
+        bind_counts(bind_uses(bind_keys(q, &keys), uses, now), uses, since)
+            .fetch_all(&mut *conn)
+            .await?
+    } else {
+        let [lock, insert, count] = statements;
+        let mut rows = bind_keys(sqlx::query(sqlx::AssertSqlSafe(lock)), &keys)
+            .fetch_all(&mut *conn)
+            .await?;
+        bind_uses(sqlx::query(sqlx::AssertSqlSafe(insert)), uses, now)
+            .execute(&mut *conn)
+            .await?;
+        rows.extend(
+            bind_counts(sqlx::query(sqlx::AssertSqlSafe(count)), uses, since)
+                .fetch_all(&mut *conn)
+                .await?,
+        );
+        rows
+    };
+    let (charged, counts) = read_charges(&rows, uses.len())?;
+    prune(conn, &charged, since).await?;
+    Ok(counts)
 }
 
-/// Takes the lock row of every key once, in (scope, key) order (so two
-/// transactions charging the same keys on PostgreSQL take them in the same
-/// order); returns each key's charges so far.
-async fn lock_keys(
-    conn: &mut AnyConnection,
-    uses: &[Use<'_>],
-) -> StoreResult<Vec<(String, String, i64)>> {
+/// A key (scope, key) and its charges so far, from its lock row.
+type Charged = (String, String, i64);
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+/// Each key once, in (scope, key) order, so two transactions charging the
+/// same keys on PostgreSQL take their lock rows in the same order (and one
+/// statement may not upsert a row twice: PostgreSQL refuses).
+fn lock_order<'a>(uses: &[Use<'a>]) -> Vec<(&'a str, &'a str)> {
     let mut keys: Vec<(&str, &str)> = uses.iter().map(|u| (u.scope, u.key)).collect();
     keys.sort_unstable();
-    // One statement may not upsert a row twice (PostgreSQL refuses).
     keys.dedup();
+    keys
+}
+
+/// Takes each key's lock row and returns its charges so far.
+fn lock_sql(mut marks: Placeholders, keys: usize) -> String {
     let mut sql =
         String::from("INSERT INTO quota_counters (scope, key, window_start, count) VALUES ");
-    Placeholders::for_conn(conn).push_values(&mut sql, keys.len(), 2, ", 0, 1");
+    marks.push_values(&mut sql, keys, 2, ", 0, 1");
     sql.push_str(
         " ON CONFLICT (scope, key, window_start) DO UPDATE SET count = quota_counters.count + 1 \
          RETURNING scope, key, count",
     );
-    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-    for (scope, key) in keys {
-        q = q.bind(scope).bind(key);
-    }
-    Ok(q.fetch_all(conn).await?)
+    sql
 }
 
-async fn insert_uses(conn: &mut AnyConnection, uses: &[Use<'_>], now: Millis) -> StoreResult<()> {
+fn bind_keys<'q>(mut q: AnyQuery<'q>, keys: &[(&'q str, &'q str)]) -> AnyQuery<'q> {
+    for &(scope, key) in keys {
+        q = q.bind(scope).bind(key);
+    }
+    q
+}
+
+fn insert_sql(mut marks: Placeholders, uses: usize) -> String {
     let mut sql = String::from("INSERT INTO quota_events (scope, key, member, at) VALUES ");
-    Placeholders::for_conn(conn).push_values(&mut sql, uses.len(), 4, "");
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    marks.push_values(&mut sql, uses, 4, "");
+    sql
+}
+
+fn bind_uses<'q>(mut q: AnyQuery<'q>, uses: &[Use<'q>], now: Millis) -> AnyQuery<'q> {
     for u in uses {
         let member = match u.counting {
             Counting::Uses => "",
@@ -137,20 +171,14 @@ async fn insert_uses(conn: &mut AnyConnection, uses: &[Use<'_>], now: Millis) ->
         };
         q = q.bind(u.scope).bind(u.key).bind(member).bind(now);
     }
-    q.execute(conn).await?;
-    Ok(())
+    q
 }
 
-/// Each use's count since `since`, one `SELECT` a use in one statement;
-/// each row carries its use's index, so the order of the union's rows
-/// does not matter.
-async fn count_uses(
-    conn: &mut AnyConnection,
-    uses: &[Use<'_>],
-    since: Millis,
-) -> StoreResult<Vec<Rolling>> {
+/// Each use's count since the window began, one `SELECT` a use in one
+/// statement; each row carries its use's index (`use_index`), so the order
+/// of the union's rows does not matter.
+fn count_sql(mut marks: Placeholders, uses: &[Use<'_>]) -> String {
     let mut sql = String::new();
-    let mut marks = Placeholders::for_conn(conn);
     for (i, u) in uses.iter().enumerate() {
         let count = match u.counting {
             Counting::Uses => "COUNT(*)",
@@ -162,24 +190,67 @@ async fn count_uses(
         let (scope, key, after) = (marks.next(), marks.next(), marks.next());
         let _ = write!(
             sql,
-            "SELECT CAST({i} AS BIGINT), {count}, MIN(at) FROM quota_events \
-             WHERE scope = {scope} AND key = {key} AND at > {after}"
+            "SELECT CAST({i} AS BIGINT) AS use_index, {count} AS used, MIN(at) AS oldest \
+             FROM quota_events WHERE scope = {scope} AND key = {key} AND at > {after}"
         );
     }
-    let mut q = sqlx::query_as::<_, (i64, i64, i64)>(sqlx::AssertSqlSafe(sql));
+    sql
+}
+
+fn bind_counts<'q>(mut q: AnyQuery<'q>, uses: &[Use<'q>], since: Millis) -> AnyQuery<'q> {
     for u in uses {
         q = q.bind(u.scope).bind(u.key).bind(since);
     }
-    let mut counts = vec![None; uses.len()];
-    for (i, used, oldest) in q.fetch_all(conn).await? {
-        if let Some(slot) = usize::try_from(i).ok().and_then(|i| counts.get_mut(i)) {
-            *slot = Some(Rolling { used, oldest });
+    q
+}
+
+/// Splits the rows of the three statements: each lock row's key and its
+/// charges so far, and each use's count, in the order of `uses` (the rows
+/// are told apart by their columns' names, not by where they come).
+fn read_charges(rows: &[AnyRow], uses: usize) -> StoreResult<(Vec<Charged>, Vec<Rolling>)> {
+    let mut charged = Vec::new();
+    let mut counts = vec![None; uses];
+    for row in rows {
+        if row.try_column("use_index").is_ok() {
+            let i: i64 = row.try_get("use_index")?;
+            if let Some(slot) = usize::try_from(i).ok().and_then(|i| counts.get_mut(i)) {
+                *slot = Some(Rolling {
+                    used: row.try_get("used")?,
+                    oldest: row.try_get("oldest")?,
+                });
+            }
+        } else {
+            charged.push((
+                row.try_get("scope")?,
+                row.try_get("key")?,
+                row.try_get("count")?,
+            ));
         }
     }
-    counts
+    let counts = counts
         .into_iter()
         .map(|c| c.ok_or(StoreError::Db(sqlx::Error::RowNotFound)))
-        .collect()
+        .collect::<StoreResult<_>>()?;
+    Ok((charged, counts))
+}
+
+/// Now and then (every [`PRUNE_EVERY`] charges of a key) deletes the key's
+/// uses that left the window: the counts ignore them anyway, and the
+/// retention purge takes what stays behind. Not on a key's first charge:
+/// it has nothing to prune yet, and most keys (a caller's) are charged a
+/// few times only.
+async fn prune(conn: &mut AnyConnection, charged: &[Charged], since: Millis) -> StoreResult<()> {
+    for (scope, key, charges) in charged {
+        if charges % PRUNE_EVERY == 0 {
+            sqlx::query("DELETE FROM quota_events WHERE scope = $1 AND key = $2 AND at <= $3")
+                .bind(scope)
+                .bind(key)
+                .bind(since)
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// Forgets a key's counts (an admin reset).

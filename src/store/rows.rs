@@ -30,6 +30,12 @@ impl Placeholders {
         Placeholders { anonymous, next: 1 }
     }
 
+    /// `?` (SQLite), which also means several statements may share one
+    /// query (one round trip), their values bound in turn.
+    pub(super) fn is_anonymous(&self) -> bool {
+        self.anonymous
+    }
+
     /// The next placeholder (and the next value to bind).
     pub(super) fn next(&mut self) -> Placeholder {
         let n = self.next;

@@ -262,6 +262,30 @@ async fn numbers_are_pseudonymous_in_the_audit_trail_and_other_keys_are_not() {
     assert_eq!(pseudonymous_key(&fx.state, ORG_CEILING), ORG_CEILING);
 }
 
+/// Every 32nd charge of a key deletes its uses that have left the window
+/// (the counts ignore them; pruning keeps a busy key's rows few).
+#[tokio::test]
+async fn every_32nd_charge_of_a_key_prunes_its_uses_that_left_the_window() {
+    let fx = fixture(|s| s.limits.challenges_per_agent = 100).await;
+    let (q, key) = (Quota::ChallengesPerAgent, "agent:alice");
+    for at in 0..31 {
+        fx.charge(at, q, key).await.expect("a use");
+    }
+    assert_eq!(fx.uses(q, key).await, 31);
+    fx.charge(WINDOW_MS + 100, q, key)
+        .await
+        .expect("the 32nd use");
+    assert_eq!(
+        fx.uses(q, key).await,
+        1,
+        "the 31 that left the window are gone"
+    );
+    fx.charge(WINDOW_MS + 200, q, key)
+        .await
+        .expect("the 33rd use");
+    assert_eq!(fx.uses(q, key).await, 2, "no prune until the 64th");
+}
+
 /// Up to the limit is admitted; the next use is refused, rolled back and
 /// audited, with a Retry-After that ends when the oldest use leaves the
 /// rolling window.
